@@ -1,0 +1,1 @@
+//! The Lock: pinned packages with their files (for hashes), who needs them, and markers.

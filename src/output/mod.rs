@@ -1,0 +1,3 @@
+//! Rendering: the `--require-hashes` requirements file and the reports.
+
+pub mod requirements;

@@ -1,0 +1,1 @@
+//! The requirements file hashlock writes, by the rules pip applies when reading it.

@@ -1,0 +1,1 @@
+//! Command-line + environment + pip configuration → one validated Settings value.
