@@ -1,1 +1,165 @@
-//! The clap definitions.
+//! The clap definitions: what a user can type. No logic lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hashlock",
+    version,
+    about = "Hash-pinned Python requirements: resolve, lock every published hash, audit and explain.",
+    long_about = "hashlock resolves Python requirements with their whole dependency tree against a \
+package index, collects every published hash of every pinned version, and writes a requirements \
+file that `pip install --require-hashes -r FILE` accepts. It reports packages whose hashes are \
+missing, weak or inconsistent.\n\nThe index is chosen as pip chooses it: --index-url, then \
+PIP_INDEX_URL, then `index-url` in pip's configuration files, then pip's own default (asked of the \
+`pip` on PATH).",
+    after_help = "Exit status: 0 success, 1 findings (e.g. a file without a usable hash), 2 usage or runtime error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print only errors; no progress display.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print what happens, and a timing summary at the end.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve requirements and write a `--require-hashes` requirements file.
+    #[command(
+        after_help = "Examples:\n  hashlock generate dds-cli\n  hashlock generate -r requirements.in -o requirements.txt\n  hashlock generate 'requests[socks]>=2.31' --python-version 3.12 --python-platform windows"
+    )]
+    Generate(GenerateArgs),
+    /// Inspect or clear hashlock's on-disk cache.
+    Cache(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Write the requirements file here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write the file even when a pinned file has no usable hash (pip will then refuse it).
+    #[arg(long)]
+    pub allow_missing_hashes: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Requirements to resolve, as PEP 508 specifiers: `dds-cli`, `requests[socks]>=2.31`.
+    #[arg(value_name = "REQUIREMENT")]
+    pub requirements: Vec<String>,
+
+    /// Read requirements from a pip requirements file (repeatable).
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirement_files: Vec<PathBuf>,
+
+    /// Limit versions with a constraints file, without adding packages (repeatable).
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraint_files: Vec<PathBuf>,
+
+    /// Allow pre-release versions everywhere (by default only where a specifier names one).
+    #[arg(long)]
+    pub pre: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Python version to resolve for, e.g. 3.11 [default: the python3 on PATH].
+    #[arg(long, value_name = "X.Y")]
+    pub python_version: Option<String>,
+
+    /// Platform to resolve for: linux, macos or windows, optionally with an architecture
+    /// (aarch64-linux) [default: this machine].
+    #[arg(long, value_name = "PLATFORM")]
+    pub python_platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Base URL of the simple repository API [default: as pip: PIP_INDEX_URL, pip's
+    /// configuration, then pip's own default].
+    #[arg(short = 'i', long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// Additional index to search, after the primary one (repeatable) [default: as pip].
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+
+    /// PEM file of additional trusted certificate authorities [default: as pip's `cert`].
+    #[arg(long, value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub cache: CacheOptions,
+
+    /// Requests in flight at most.
+    #[arg(short, long, value_name = "N", default_value_t = 32)]
+    pub jobs: usize,
+
+    /// Seconds to wait for a response before retrying.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheOptions {
+    /// Cache directory [default: the platform cache directory].
+    #[arg(long, value_name = "DIR", env = "HASHLOCK_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the cache.
+    #[arg(long, conflicts_with_all = ["offline", "refresh"])]
+    pub no_cache: bool,
+
+    /// Fetch project pages again even when the cached ones are fresh.
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
+
+    /// Use only the cache, stale or not; fail if something is missing.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+
+    /// Cache directory [default: the platform cache directory].
+    #[arg(long, value_name = "DIR", env = "HASHLOCK_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, ValueEnum)]
+pub enum CacheAction {
+    /// Print the cache directory.
+    Dir,
+    /// Print the cache's size in bytes.
+    Size,
+    /// Remove everything in the cache.
+    Clean,
+}

@@ -11,6 +11,7 @@ pub mod index;
 pub mod lock;
 pub mod metadata;
 pub mod output;
+pub mod progress;
 pub mod reqfile;
 pub mod resolve;
 pub mod settings;

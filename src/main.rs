@@ -1,3 +1,21 @@
+use clap::Parser;
+
+use hashlock::cli::{Cli, Command};
+use hashlock::commands;
+
 fn main() {
-    std::process::exit(0);
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Generate(args) => commands::generate::run(args, &cli.output, &argv),
+        Command::Cache(args) => commands::cache::run(args),
+    };
+    match result {
+        Ok(status) => std::process::exit(status.code()),
+        Err(error) => {
+            // One line (the chain joined by ": "), except PubGrub's explanation of a conflict.
+            eprintln!("hashlock: error: {error:#}");
+            std::process::exit(2);
+        }
+    }
 }

@@ -1,1 +1,79 @@
-//! Command-line + environment + pip configuration → one validated Settings value.
+//! Command-line flags + environment + pip configuration → one validated [`Settings`] value.
+
+use std::time::Duration;
+
+use crate::cli::{CacheOptions, IndexArgs};
+use crate::index::cache::{Cache, Freshness};
+use crate::index::config::{self, ConfigError, IndexChoice, IndexFlags};
+use crate::index::http::{HttpClient, HttpError, HttpOptions};
+use crate::index::IndexClient;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub index: IndexChoice,
+    pub cache: Option<Cache>,
+    pub http: HttpOptions,
+    /// Requests in flight at most.
+    pub jobs: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("--jobs must be at least 1")]
+    NoJobs,
+    #[error("no cache directory: set --cache-dir or HOME, or pass --no-cache")]
+    NoCacheDir,
+}
+
+impl Settings {
+    /// `file_index_url`, `file_extra_index_urls`: index options of a requirements file, which
+    /// pip ranks below the command line and above the environment.
+    pub fn from_args(
+        args: &IndexArgs,
+        file_index_url: Option<&str>,
+        file_extra_index_urls: &[String],
+    ) -> Result<Self, SettingsError> {
+        if args.jobs == 0 {
+            return Err(SettingsError::NoJobs);
+        }
+        let cache = cache_from_options(&args.cache)?;
+        let flags = IndexFlags {
+            index_url: args.index_url.clone().or_else(|| file_index_url.map(str::to_string)),
+            extra_index_urls: args.extra_index_url.iter().chain(file_extra_index_urls).cloned().collect(),
+            cert: args.cert.clone(),
+        };
+        let index = config::choose(&flags, cache.as_ref())?;
+        let http = HttpOptions {
+            cert: index.cert.clone(),
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            offline: args.cache.offline,
+            ..HttpOptions::default()
+        };
+        Ok(Self { index, cache, http, jobs: args.jobs })
+    }
+
+    pub fn index_client(&self) -> Result<IndexClient, SettingsError> {
+        let http = HttpClient::new(self.http.clone())?;
+        Ok(IndexClient::new(http, self.index.all(), self.cache.clone()))
+    }
+}
+
+/// `None` with `--no-cache`.
+pub fn cache_from_options(options: &CacheOptions) -> Result<Option<Cache>, SettingsError> {
+    if options.no_cache {
+        return Ok(None);
+    }
+    let freshness = if options.offline {
+        Freshness::Offline
+    } else if options.refresh {
+        Freshness::Refresh
+    } else {
+        Freshness::Normal
+    };
+    let root = options.cache_dir.clone().or_else(Cache::default_dir).ok_or(SettingsError::NoCacheDir)?;
+    Ok(Some(Cache::new(root, freshness)))
+}

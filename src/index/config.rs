@@ -1,2 +1,284 @@
 //! Which index to use, as pip decides it: `--index-url`, `PIP_INDEX_URL`, `index-url` in pip's
 //! configuration files, then pip's own built-in default (asked of the `pip` on PATH, cached).
+//! The same order holds for `--extra-index-url` and `--cert`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use reqwest::Url;
+
+use crate::index::cache::Cache;
+
+/// Where the cache keeps pip's default index once learned.
+const PIP_DEFAULT_KEY: &str = "pip-default-index";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid index URL `{url}` (from {origin}): {message}")]
+    BadUrl { url: String, origin: String, message: String },
+    #[error(
+        "no package index configured: pass --index-url URL (none in PIP_INDEX_URL or pip's configuration files, and {reason})"
+    )]
+    NoIndex { reason: String },
+}
+
+/// The indexes (primary first) and trust roots a run uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexChoice {
+    pub index_url: Url,
+    pub extra_index_urls: Vec<Url>,
+    pub cert: Option<PathBuf>,
+}
+
+impl IndexChoice {
+    /// All indexes, primary first.
+    pub fn all(&self) -> Vec<Url> {
+        std::iter::once(self.index_url.clone()).chain(self.extra_index_urls.iter().cloned()).collect()
+    }
+}
+
+/// What the command line said; `None`/empty means "ask pip's sources".
+#[derive(Clone, Debug, Default)]
+pub struct IndexFlags {
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub cert: Option<PathBuf>,
+}
+
+/// Values from pip's configuration files, `[install]` overriding `[global]`, later files
+/// overriding earlier ones, in pip's own order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PipConfig {
+    values: BTreeMap<String, (String, PathBuf)>,
+}
+
+impl PipConfig {
+    /// Loads the files pip would read (global, user, site, then `PIP_CONFIG_FILE`).
+    pub fn load() -> Self {
+        let env_file = std::env::var_os("PIP_CONFIG_FILE").map(PathBuf::from);
+        if env_file.as_deref().is_some_and(is_devnull) {
+            return Self::default();
+        }
+        let mut config = Self::default();
+        for path in config_file_candidates(env_file.as_deref()) {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                config.merge_ini(&text, &path);
+            }
+        }
+        config
+    }
+
+    /// A value (`index-url`, `extra-index-url`, `cert`) and the file it came from.
+    pub fn get(&self, key: &str) -> Option<(&str, &Path)> {
+        self.values.get(key).map(|(value, path)| (value.as_str(), path.as_path()))
+    }
+
+    /// Merges one INI file: keys of `[global]`, then of `[install]` (pip's command section).
+    pub fn merge_ini(&mut self, text: &str, path: &Path) {
+        let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut section = String::new();
+        let mut last_key: Option<String> = None;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            // An indented line continues the previous value (pip's multi-line lists).
+            if line.starts_with(char::is_whitespace) {
+                if let Some(key) = &last_key {
+                    if let Some(value) = sections.entry(section.clone()).or_default().get_mut(key) {
+                        value.push('\n');
+                        value.push_str(trimmed);
+                    }
+                }
+                continue;
+            }
+            if let Some(name) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+                section = name.trim().to_lowercase();
+                last_key = None;
+                continue;
+            }
+            if let Some((key, value)) = trimmed.split_once(['=', ':']) {
+                let key = key.trim().to_lowercase().replace('_', "-");
+                sections.entry(section.clone()).or_default().insert(key.clone(), value.trim().to_string());
+                last_key = Some(key);
+            }
+        }
+        for name in ["global", "install"] {
+            for (key, value) in sections.remove(name).unwrap_or_default() {
+                self.values.insert(key, (value, path.to_path_buf()));
+            }
+        }
+    }
+}
+
+fn is_devnull(path: &Path) -> bool {
+    path == Path::new("/dev/null") || path.as_os_str().eq_ignore_ascii_case("nul")
+}
+
+/// pip's configuration files, lowest precedence first.
+fn config_file_candidates(env_file: Option<&Path>) -> Vec<PathBuf> {
+    let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    let mut files = Vec::new();
+    if cfg!(windows) {
+        if let Some(program_data) = env("PROGRAMDATA") {
+            files.push(program_data.join("pip").join("pip.ini"));
+        }
+        if let Some(appdata) = env("APPDATA") {
+            files.push(appdata.join("pip").join("pip.ini"));
+        }
+    } else {
+        let xdg_dirs = std::env::var("XDG_CONFIG_DIRS").unwrap_or_else(|_| "/etc/xdg".into());
+        files.extend(xdg_dirs.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join("pip/pip.conf")));
+        files.push(PathBuf::from("/etc/pip.conf"));
+        // The user's files are skipped when PIP_CONFIG_FILE names an existing file, as in pip.
+        if !env_file.is_some_and(Path::exists) {
+            if let Some(home) = env("HOME") {
+                files.push(home.join(".pip/pip.conf"));
+                if cfg!(target_os = "macos") {
+                    files.push(home.join("Library/Application Support/pip/pip.conf"));
+                }
+            }
+            if let Some(config_home) = env("XDG_CONFIG_HOME").or_else(|| env("HOME").map(|h| h.join(".config"))) {
+                files.push(config_home.join("pip/pip.conf"));
+            }
+        }
+    }
+    if let Some(venv) = env("VIRTUAL_ENV") {
+        files.push(venv.join(if cfg!(windows) { "pip.ini" } else { "pip.conf" }));
+    }
+    files.extend(env_file.map(Path::to_path_buf));
+    files
+}
+
+fn parse_url(url: &str, origin: &str) -> Result<Url, ConfigError> {
+    let bad = |message: String| ConfigError::BadUrl {
+        url: redact_str(url),
+        origin: origin.to_string(),
+        message,
+    };
+    let parsed = Url::parse(url.trim()).map_err(|e| bad(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("only http and https indexes are supported".into()));
+    }
+    Ok(parsed)
+}
+
+/// Redacts a URL string that may not parse (for error messages).
+fn redact_str(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => crate::index::http::redact(&parsed),
+        Err(_) if url.contains('@') => "***".into(),
+        Err(_) => url.to_string(),
+    }
+}
+
+/// Decides the indexes and trust roots: flags, then `PIP_*` variables, then pip's
+/// configuration, then (primary index only) pip's built-in default.
+pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, ConfigError> {
+    let config = PipConfig::load();
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+
+    let index_url = if let Some(url) = &flags.index_url {
+        parse_url(url, "--index-url")?
+    } else if let Some(url) = env("PIP_INDEX_URL") {
+        parse_url(&url, "PIP_INDEX_URL")?
+    } else if let Some((url, path)) = config.get("index-url") {
+        parse_url(url, &path.display().to_string())?
+    } else {
+        let url = pip_default_index(cache).map_err(|reason| ConfigError::NoIndex { reason })?;
+        parse_url(&url, "pip's built-in default")?
+    };
+
+    let extra_index_urls = if !flags.extra_index_urls.is_empty() {
+        flags.extra_index_urls.iter().map(|u| parse_url(u, "--extra-index-url")).collect::<Result<_, _>>()?
+    } else if let Some(urls) = env("PIP_EXTRA_INDEX_URL") {
+        urls.split_whitespace().map(|u| parse_url(u, "PIP_EXTRA_INDEX_URL")).collect::<Result<_, _>>()?
+    } else if let Some((urls, path)) = config.get("extra-index-url") {
+        let origin = path.display().to_string();
+        urls.split_whitespace().map(|u| parse_url(u, &origin)).collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+
+    let cert = flags
+        .cert
+        .clone()
+        .or_else(|| env("PIP_CERT").map(PathBuf::from))
+        .or_else(|| config.get("cert").map(|(value, _)| PathBuf::from(value)));
+
+    Ok(IndexChoice { index_url, extra_index_urls, cert })
+}
+
+/// pip's built-in index, read from `pip install --help` (pip prints its default there) with
+/// every pip configuration source switched off, and kept in the cache.
+pub fn pip_default_index(cache: Option<&Cache>) -> Result<String, String> {
+    if let Some(url) = cache.and_then(|c| c.read_text(PIP_DEFAULT_KEY)) {
+        return Ok(url);
+    }
+    let mut command = Command::new("pip");
+    command.args(["install", "--help"]);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PIP_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("PIP_CONFIG_FILE", if cfg!(windows) { "nul" } else { "/dev/null" });
+    let output = command.output().map_err(|e| format!("`pip` could not be run to learn its default index: {e}"))?;
+    let help = String::from_utf8_lossy(&output.stdout);
+    let url = default_index_from_help(&help).ok_or("`pip install --help` did not show pip's default index")?;
+    if let Some(cache) = cache {
+        cache.write_text(PIP_DEFAULT_KEY, &url);
+    }
+    Ok(url)
+}
+
+/// Finds `(default URL)` in the description of `--index-url`, across pip's line wrapping.
+fn default_index_from_help(help: &str) -> Option<String> {
+    let words: Vec<&str> = help.split_whitespace().collect();
+    let start = words.iter().position(|w| *w == "--index-url")?;
+    words[start..]
+        .windows(2)
+        .take(40)
+        .find(|pair| pair[0] == "(default")
+        .map(|pair| pair[1].trim_end_matches(['.', ')']).trim_end_matches(')').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pip_default_from_wrapped_help() {
+        let help = "  -i, --index-url <url>       Base URL of the Python Package Index (default\n                              https://index.example/simple). This should point to a\n  --extra-index-url <url>  Extra URLs (default none).";
+        assert_eq!(default_index_from_help(help).as_deref(), Some("https://index.example/simple"));
+        assert_eq!(default_index_from_help("no such option"), None);
+    }
+
+    #[test]
+    fn install_section_overrides_global_and_lists_continue() {
+        let mut config = PipConfig::default();
+        let text = "[global]\nindex-url = https://a.example/simple\ncert=/etc/ca.pem\n\n[install]\nindex_url = https://b.example/simple\nextra-index-url =\n    https://c.example/simple\n    https://d.example/simple\n[freeze]\nindex-url = https://ignored.example/simple\n";
+        config.merge_ini(text, Path::new("pip.conf"));
+        assert_eq!(config.get("index-url").map(|v| v.0), Some("https://b.example/simple"));
+        assert_eq!(config.get("cert").map(|v| v.0), Some("/etc/ca.pem"));
+        let extras: Vec<&str> = config.get("extra-index-url").unwrap().0.split_whitespace().collect();
+        assert_eq!(extras, ["https://c.example/simple", "https://d.example/simple"]);
+    }
+
+    #[test]
+    fn later_files_override_earlier_ones() {
+        let mut config = PipConfig::default();
+        config.merge_ini("[global]\nindex-url=https://a.example/simple\n", Path::new("/etc/pip.conf"));
+        config.merge_ini("[global]\nindex-url=https://b.example/simple\n", Path::new("user.conf"));
+        assert_eq!(config.get("index-url"), Some(("https://b.example/simple", Path::new("user.conf"))));
+    }
+
+    #[test]
+    fn rejects_non_http_index_and_hides_credentials() {
+        let err = parse_url("ftp://user:secret@host.example/simple", "--index-url").unwrap_err().to_string();
+        assert!(err.contains("only http and https"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+    }
+}

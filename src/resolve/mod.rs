@@ -37,7 +37,7 @@ pub struct ResolveOptions {
 #[derive(Clone, Debug)]
 pub struct RootRequirement {
     pub requirement: Requirement,
-    /// `-r requirements.in` or `command line`.
+    /// `-r requirements.in`; empty for the command line (nothing to annotate).
     pub origin: String,
 }
 

@@ -16,3 +16,10 @@ impl<'a> IndexSource<'a> {
         Self { client, target }
     }
 }
+
+impl IndexSource<'_> {
+    /// One line for the progress display.
+    pub fn status(&self) -> String {
+        todo!()
+    }
+}

@@ -1,0 +1,73 @@
+//! Requirements from the command line and from `-r`/`-c` files, as the resolver takes them.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::bail;
+use pep508_rs::{Requirement, VersionOrUrl};
+
+use crate::cli::InputArgs;
+use crate::reqfile::{self, EntryKind};
+use crate::resolve::RootRequirement;
+
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub requirements: Vec<RootRequirement>,
+    pub constraints: Vec<Requirement>,
+    /// `--pre` given on the command line or in a file.
+    pub pre: bool,
+    /// The first `--index-url` found in a requirements file.
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+}
+
+impl Inputs {
+    pub fn read(args: &InputArgs) -> anyhow::Result<Self> {
+        let mut inputs = Self { pre: args.pre, ..Self::default() };
+        for spec in &args.requirements {
+            let requirement = Requirement::from_str(spec)
+                .map_err(|e| anyhow::anyhow!("invalid requirement `{spec}`: {}", one_line(&e.to_string())))?;
+            if matches!(requirement.version_or_url, Some(VersionOrUrl::Url(_))) {
+                bail!("`{spec}`: direct URL requirements are not supported; hashlock resolves from an index");
+            }
+            inputs.requirements.push(RootRequirement { requirement, origin: String::new() });
+        }
+        let files = args.requirement_files.iter().map(|p| (p, false)).chain(args.constraint_files.iter().map(|p| (p, true)));
+        for (path, as_constraints) in files {
+            inputs.add_file(path, as_constraints)?;
+        }
+        if inputs.requirements.is_empty() {
+            bail!("nothing to resolve: give a requirement (e.g. `hashlock generate dds-cli`) or -r FILE");
+        }
+        Ok(inputs)
+    }
+
+    fn add_file(&mut self, path: &PathBuf, as_constraints: bool) -> anyhow::Result<()> {
+        let file = reqfile::parse_file(path)?;
+        self.pre |= file.pre;
+        if self.index_url.is_none() {
+            self.index_url = file.index_url.clone();
+        }
+        self.extra_index_urls.extend(file.extra_index_urls.iter().cloned());
+        for entry in file.entries {
+            let requirement = match entry.kind {
+                EntryKind::Named(requirement) => requirement,
+                EntryKind::Editable(what) | EntryKind::Url(what) => {
+                    bail!("{}: `{what}`: editable, URL and path requirements are not supported; hashlock resolves from an index", entry.location)
+                }
+            };
+            if as_constraints || entry.constraint {
+                self.constraints.push(requirement);
+            } else {
+                let origin = format!("-r {}", entry.location.file.display());
+                self.requirements.push(RootRequirement { requirement, origin });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// pep508_rs errors point at the column over several lines; one line is what we print.
+fn one_line(message: &str) -> String {
+    message.lines().next().unwrap_or_default().trim().to_string()
+}
