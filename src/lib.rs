@@ -7,11 +7,13 @@
 pub mod cli;
 pub mod commands;
 pub mod dist;
+pub mod findings;
 pub mod index;
 pub mod lock;
 pub mod metadata;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod reqfile;
 pub mod resolve;
 pub mod settings;

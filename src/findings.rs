@@ -1,0 +1,230 @@
+//! Findings: what stands between a tree and a trustworthy `--require-hashes` install. They are
+//! data with stable codes, produced once and rendered by every output format.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use pep508_rs::PackageName;
+use serde::Serialize;
+
+use crate::dist::DistFilename;
+use crate::lock::{Lock, LockedPackage, pip_hash};
+use crate::target::Target;
+
+/// Ordered: a `--fail-on` severity fails on itself and everything above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        })
+    }
+}
+
+/// The stable finding codes (DESIGN.md lists when each applies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    MissingHash,
+    WeakHashOnly,
+    MixedAlgorithms,
+    IndexDisagreement,
+    Yanked,
+    SdistOnly,
+    NoFileForTarget,
+    Unpinned,
+    MissingDependency,
+    HashMismatch,
+    IncompleteHashes,
+    UnhashedRequirement,
+    OrphanedHash,
+    Unhashable,
+    NotOnIndex,
+    LocalMismatch,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingHash => "missing-hash",
+            Self::WeakHashOnly => "weak-hash-only",
+            Self::MixedAlgorithms => "mixed-algorithms",
+            Self::IndexDisagreement => "index-disagreement",
+            Self::Yanked => "yanked",
+            Self::SdistOnly => "sdist-only",
+            Self::NoFileForTarget => "no-file-for-target",
+            Self::Unpinned => "unpinned",
+            Self::MissingDependency => "missing-dependency",
+            Self::HashMismatch => "hash-mismatch",
+            Self::IncompleteHashes => "incomplete-hashes",
+            Self::UnhashedRequirement => "unhashed-requirement",
+            Self::OrphanedHash => "orphaned-hash",
+            Self::Unhashable => "unhashable",
+            Self::NotOnIndex => "not-on-index",
+            Self::LocalMismatch => "local-mismatch",
+        }
+    }
+
+    /// Error: pip with `--require-hashes` fails, or installs something unchecked.
+    /// Warning: it works here but is fragile or risky. Info: worth knowing.
+    pub fn severity(self) -> Severity {
+        match self {
+            Self::MixedAlgorithms => Severity::Info,
+            Self::Yanked | Self::SdistOnly | Self::IncompleteHashes => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub code: Code,
+    /// Normalised package name, when the finding is about one package.
+    pub package: Option<String>,
+    /// `file:line` in the audited file, when there is one.
+    pub location: Option<String>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(code: Code, package: Option<&PackageName>, message: impl Into<String>) -> Self {
+        Self {
+            severity: code.severity(),
+            code,
+            package: package.map(ToString::to_string),
+            location: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(mut self, location: impl fmt::Display) -> Self {
+        self.location = Some(location.to_string());
+        self
+    }
+}
+
+/// The hash evidence checks on a lock, for one target: everything that can be said from the
+/// index's pages alone.
+pub fn check_lock(lock: &Lock, target: &Target) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = lock.packages.iter().flat_map(|package| check_package(package, target)).collect();
+    let algorithms: BTreeSet<&str> =
+        lock.packages.iter().flat_map(|p| p.files.iter()).filter_map(|f| pip_hash(f).map(|(alg, _)| alg)).collect();
+    if algorithms.len() > 1 {
+        let list: Vec<&str> = algorithms.into_iter().collect();
+        findings.push(Finding::new(
+            Code::MixedAlgorithms,
+            None,
+            format!("the lock's files are hashed with different algorithms: {}", list.join(", ")),
+        ));
+    }
+    findings.sort();
+    findings
+}
+
+fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
+    let name = Some(&package.name);
+    let what = format!("{} {}", package.name, package.version);
+    let mut findings = Vec::new();
+
+    for file in &package.files {
+        if file.hashes.is_empty() {
+            findings.push(Finding::new(Code::MissingHash, name, format!("{what}: {} is published without any hash", file.filename)));
+        } else if pip_hash(file).is_none() {
+            let algorithms: Vec<&str> = file.hashes.keys().map(String::as_str).collect();
+            findings.push(Finding::new(
+                Code::WeakHashOnly,
+                name,
+                format!("{what}: {} has only {}, which pip rejects", file.filename, algorithms.join(", ")),
+            ));
+        }
+    }
+
+    let algorithms: BTreeSet<&str> = package.files.iter().filter_map(|f| pip_hash(f).map(|(alg, _)| alg)).collect();
+    if algorithms.len() > 1 {
+        let list: Vec<&str> = algorithms.into_iter().collect();
+        findings.push(Finding::new(Code::MixedAlgorithms, name, format!("{what}: files are hashed with {}", list.join(", "))));
+    }
+
+    findings.extend(disagreements(package));
+
+    if let Some(reason) = package.files.iter().find_map(|f| f.yanked.as_deref()) {
+        let reason = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+        findings.push(Finding::new(Code::Yanked, name, format!("{what} is yanked{reason}")));
+    }
+
+    match target_file(package, target) {
+        TargetFile::Wheel => {}
+        TargetFile::SdistOnly => findings.push(Finding::new(
+            Code::SdistOnly,
+            name,
+            format!("{what}: no wheel for {}; pip builds the sdist, and its build dependencies are not hash-checked", target.describe()),
+        )),
+        TargetFile::None => findings.push(Finding::new(
+            Code::NoFileForTarget,
+            name,
+            format!("{what}: no file installs on {}", target.describe()),
+        )),
+    }
+    findings
+}
+
+/// Two indexes (or two listings) giving different digests of one algorithm for one filename.
+fn disagreements(package: &LockedPackage) -> Vec<Finding> {
+    let mut seen: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for file in &package.files {
+        for (algorithm, hex) in &file.hashes {
+            seen.entry((file.filename.as_str(), algorithm.as_str())).or_default().insert(hex.as_str());
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, digests)| digests.len() > 1)
+        .map(|((filename, algorithm), digests)| {
+            let list: Vec<&str> = digests.into_iter().collect();
+            Finding::new(
+                Code::IndexDisagreement,
+                Some(&package.name),
+                format!("{} {}: indexes disagree on the {algorithm} of {filename}: {}", package.name, package.version, list.join(" vs ")),
+            )
+        })
+        .collect()
+}
+
+/// What pip would pick for the target among a pinned version's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetFile {
+    Wheel,
+    SdistOnly,
+    None,
+}
+
+pub fn target_file(package: &LockedPackage, target: &Target) -> TargetFile {
+    let parsed: Vec<DistFilename> = package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name)).collect();
+    let wheel = parsed.iter().any(|p| match p {
+        DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
+        DistFilename::Sdist(_) => false,
+    });
+    if wheel {
+        TargetFile::Wheel
+    } else if parsed.iter().any(|p| !p.is_wheel()) {
+        TargetFile::SdistOnly
+    } else {
+        TargetFile::None
+    }
+}

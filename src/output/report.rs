@@ -1,0 +1,177 @@
+//! The report in three forms: a terminal table (text), JSON (the schema is the `Report`
+//! type, documented in the README) and Markdown for decision records and pull requests.
+
+use std::fmt::Write;
+
+use crate::findings::{Finding, Severity};
+use crate::report::{PackageReport, Report};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Text => text(report),
+        Format::Json => json(report),
+        Format::Markdown => markdown(report),
+    }
+}
+
+fn json(report: &Report) -> String {
+    // Serialising plain data to a String cannot fail.
+    let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn files_cell(package: &PackageReport) -> String {
+    let wheels = package.files.iter().filter(|f| f.kind == "wheel").count();
+    let sdists = package.files.iter().filter(|f| f.kind == "sdist").count();
+    format!("{} ({wheels}w/{sdists}s)", package.files.len())
+}
+
+fn target_cell(package: &PackageReport) -> &'static str {
+    match package.target_file {
+        crate::findings::TargetFile::Wheel => "wheel",
+        crate::findings::TargetFile::SdistOnly => "sdist (build)",
+        crate::findings::TargetFile::None => "none",
+    }
+}
+
+fn sources_cell(package: &PackageReport) -> String {
+    let names: Vec<&str> = package
+        .hash_sources
+        .iter()
+        .map(|source| match source {
+            crate::dist::HashSource::JsonPage => "json",
+            crate::dist::HashSource::HtmlFragment => "html",
+            crate::dist::HashSource::None => "none",
+        })
+        .collect();
+    names.join(",")
+}
+
+fn verdict(report: &Report) -> String {
+    let s = &report.summary;
+    if s.require_hashes_feasible {
+        format!(
+            "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).",
+            s.packages, s.files_with_sha256, s.files
+        )
+    } else {
+        format!(
+            "Not feasible yet: {} error finding(s) in {} package(s) stand in the way of pip --require-hashes.",
+            s.errors, s.packages_with_findings
+        )
+    }
+}
+
+fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
+    [Severity::Error, Severity::Warning, Severity::Info]
+        .into_iter()
+        .map(|severity| (severity, report.all_findings().filter(|f| f.severity == severity).collect::<Vec<_>>()))
+        .filter(|(_, findings)| !findings.is_empty())
+        .collect()
+}
+
+fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "hashlock report: {} packages for {}", report.summary.packages, report.target);
+    let rows: Vec<[String; 6]> = report
+        .packages
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone(),
+                p.version.clone(),
+                files_cell(p),
+                p.algorithms.join(","),
+                target_cell(p).to_string(),
+                if p.findings.is_empty() { "-".into() } else { p.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>().join(",") },
+            ]
+        })
+        .collect();
+    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "TARGET", "FINDINGS"];
+    let widths: Vec<usize> =
+        (0..headings.len()).map(|i| rows.iter().map(|r| r[i].len()).chain([headings[i].len()]).max().unwrap_or(0)).collect();
+    let line = |cells: &[&str]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:w$}")).collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let _ = writeln!(out, "\n{}", line(&headings));
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "{}", line(&cells));
+    }
+    for (severity, findings) in by_severity(report) {
+        let _ = writeln!(out, "\n{} ({}):", severity.to_string().to_uppercase(), findings.len());
+        for finding in findings {
+            let location = finding.location.as_deref().map(|l| format!("{l}: ")).unwrap_or_default();
+            let _ = writeln!(out, "  {location}[{}] {}", finding.code, finding.message);
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
+        s.packages, s.files, s.wheels, s.sdists, s.files_with_sha256, s.files_without_hash, s.weak_only_files, s.yanked, s.sdist_only
+    );
+    let _ = writeln!(out, "{}", verdict(report));
+    out
+}
+
+fn markdown(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Hash report: {} packages for {}\n", s.packages, report.target);
+    let _ = writeln!(out, "**Verdict.** {}\n", verdict(report));
+    let _ = writeln!(out, "Generated by {} from {}.\n", report.tool, report.indexes.join(", "));
+    let _ = writeln!(out, "| | count |\n| --- | ---: |");
+    for (label, value) in [
+        ("packages", s.packages),
+        ("files (all platforms)", s.files),
+        ("wheels", s.wheels),
+        ("sdists", s.sdists),
+        ("files with sha256", s.files_with_sha256),
+        ("files without any hash", s.files_without_hash),
+        ("files with weak hashes only (md5/sha1)", s.weak_only_files),
+        ("yanked pins", s.yanked),
+        ("sdist-only for the target", s.sdist_only),
+        ("packages with findings", s.packages_with_findings),
+    ] {
+        let _ = writeln!(out, "| {label} | {value} |");
+    }
+    let _ = writeln!(out, "\n## Packages\n\n| package | version | files | hashes | source | target gets | findings |\n| --- | --- | ---: | --- | --- | --- | --- |");
+    for p in &report.packages {
+        let findings = if p.findings.is_empty() { "none".into() } else { p.findings.iter().map(|f| format!("`{}`", f.code)).collect::<Vec<_>>().join(", ") };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            p.name,
+            p.version,
+            files_cell(p),
+            p.algorithms.join(", "),
+            sources_cell(p),
+            target_cell(p),
+            findings
+        );
+    }
+    let groups = by_severity(report);
+    let _ = writeln!(out, "\n## Findings\n");
+    if groups.is_empty() {
+        let _ = writeln!(out, "None.");
+    }
+    for (severity, findings) in groups {
+        let _ = writeln!(out, "### {} ({})\n", severity.to_string().to_uppercase(), findings.len());
+        for finding in findings {
+            let location = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+            let _ = writeln!(out, "- `{}`{location}: {}", finding.code, finding.message);
+        }
+        out.push('\n');
+    }
+    out
+}

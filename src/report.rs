@@ -1,0 +1,176 @@
+//! The report model: per pinned package, its files and hash evidence, the findings, a summary
+//! and a verdict. One value, rendered as text, JSON (schema in the README) or Markdown.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::dist::{DistFilename, HashSource, Hashes};
+use crate::findings::{Finding, Severity, TargetFile, target_file};
+use crate::lock::{Lock, pip_hash};
+use crate::target::Target;
+
+/// Bumped on any incompatible change to the JSON form.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// `hashlock 0.1.0`.
+    pub tool: String,
+    pub target: String,
+    /// Redacted index URLs, primary first.
+    pub indexes: Vec<String>,
+    pub summary: Summary,
+    pub packages: Vec<PackageReport>,
+    /// Findings about the lock as a whole (no single package).
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub packages: usize,
+    pub files: usize,
+    pub wheels: usize,
+    pub sdists: usize,
+    pub files_with_sha256: usize,
+    pub files_without_hash: usize,
+    /// Files whose only hashes are ones pip rejects (md5, sha1).
+    pub weak_only_files: usize,
+    pub packages_with_findings: usize,
+    pub yanked: usize,
+    pub sdist_only: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    /// Whether `pip install --require-hashes` can install this tree today: no error findings.
+    pub require_hashes_feasible: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PackageReport {
+    pub name: String,
+    pub version: String,
+    pub required_by: Vec<String>,
+    /// What the target installs: a wheel, an sdist it must build, or nothing.
+    pub target_file: TargetFile,
+    pub yanked: bool,
+    /// Algorithms published across the files, sorted.
+    pub algorithms: Vec<String>,
+    pub hash_sources: Vec<HashSource>,
+    pub files: Vec<FileReport>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub filename: String,
+    /// `wheel`, `sdist` or `other`.
+    pub kind: &'static str,
+    pub hashes: Hashes,
+    pub hash_source: HashSource,
+    pub yanked: bool,
+}
+
+impl Report {
+    /// `findings`: every finding about `lock`; those naming a package are filed under it.
+    pub fn new(lock: &Lock, findings: &[Finding], target: &Target, indexes: Vec<String>) -> Self {
+        let packages: Vec<PackageReport> = lock
+            .packages
+            .iter()
+            .map(|package| {
+                let name = package.name.to_string();
+                let files: Vec<FileReport> = package
+                    .files
+                    .iter()
+                    .map(|file| FileReport {
+                        filename: file.filename.clone(),
+                        kind: match DistFilename::parse(&file.filename, &package.name) {
+                            Some(DistFilename::Wheel(_)) => "wheel",
+                            Some(DistFilename::Sdist(_)) => "sdist",
+                            None => "other",
+                        },
+                        hashes: file.hashes.clone(),
+                        hash_source: file.hash_source,
+                        yanked: file.yanked.is_some(),
+                    })
+                    .collect();
+                PackageReport {
+                    algorithms: package.files.iter().flat_map(|f| f.hashes.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),
+                    hash_sources: distinct(package.files.iter().map(|f| f.hash_source)),
+                    yanked: package.files.iter().any(|f| f.yanked.is_some()),
+                    target_file: target_file(package, target),
+                    required_by: package.required_by.iter().filter(|s| !s.is_empty()).cloned().collect(),
+                    findings: findings.iter().filter(|f| f.package.as_deref() == Some(name.as_str())).cloned().collect(),
+                    version: package.version.to_string(),
+                    name,
+                    files,
+                }
+            })
+            .collect();
+
+        let mut summary = Summary { packages: packages.len(), ..Summary::default() };
+        for package in &lock.packages {
+            for file in &package.files {
+                summary.files += 1;
+                match DistFilename::parse(&file.filename, &package.name) {
+                    Some(DistFilename::Wheel(_)) => summary.wheels += 1,
+                    Some(DistFilename::Sdist(_)) => summary.sdists += 1,
+                    None => {}
+                }
+                if file.sha256().is_some() {
+                    summary.files_with_sha256 += 1;
+                }
+                if file.hashes.is_empty() {
+                    summary.files_without_hash += 1;
+                } else if pip_hash(file).is_none() {
+                    summary.weak_only_files += 1;
+                }
+            }
+        }
+        for package in &packages {
+            summary.packages_with_findings += usize::from(!package.findings.is_empty());
+            summary.yanked += usize::from(package.yanked);
+            summary.sdist_only += usize::from(package.target_file == TargetFile::SdistOnly);
+        }
+        for finding in findings {
+            match finding.severity {
+                Severity::Error => summary.errors += 1,
+                Severity::Warning => summary.warnings += 1,
+                Severity::Info => summary.infos += 1,
+            }
+        }
+        summary.require_hashes_feasible = summary.errors == 0;
+
+        Self {
+            schema_version: SCHEMA_VERSION,
+            tool: format!("hashlock {}", env!("CARGO_PKG_VERSION")),
+            target: target.describe(),
+            indexes,
+            summary,
+            packages,
+            findings: findings.iter().filter(|f| f.package.is_none()).cloned().collect(),
+        }
+    }
+
+    /// Every finding, package ones first (in package order), then the lock-wide ones.
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.packages.iter().flat_map(|p| p.findings.iter()).chain(self.findings.iter())
+    }
+
+    /// The worst severity found, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.all_findings().map(|f| f.severity).max()
+    }
+}
+
+/// The distinct items, in first-seen order.
+fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
