@@ -43,6 +43,18 @@ pub enum Command {
         after_help = "Examples:\n  hashlock generate dds-cli\n  hashlock generate -r requirements.in -o requirements.txt\n  hashlock generate 'requests[socks]>=2.31' --python-version 3.12 --python-platform windows"
     )]
     Generate(GenerateArgs),
+    /// Resolve like `generate` and report each package's hash evidence, with a verdict.
+    #[command(after_help = "Example:\n  hashlock report dds-cli --python-version 3.11 --python-platform linux --format markdown")]
+    Report(ReportArgs),
+    /// Check an existing requirements file against the index (for CI): pins, hashes,
+    /// dependencies, and what pip would silently ignore.
+    #[command(after_help = "Example:\n  hashlock audit requirements.txt --fail-on error")]
+    Audit(AuditArgs),
+    /// Check downloaded distribution files against a requirements file and the index.
+    #[command(
+        after_help = "Example:\n  pip download --no-deps --require-hashes -r requirements.txt -d dl\n  hashlock verify requirements.txt dl"
+    )]
+    Verify(VerifyArgs),
     /// Inspect or clear hashlock's on-disk cache.
     Cache(CacheArgs),
 }
@@ -60,11 +72,78 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub allow_missing_hashes: bool,
 
+    /// Also write the report there (format from the extension: .json, .md, else text).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     #[command(flatten)]
     pub target: TargetArgs,
 
     #[command(flatten)]
     pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub report: ReportOptions,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The requirements file to audit (pip syntax).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub report: ReportOptions,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The requirements file the files should match.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Distribution files, or directories of them (e.g. from `pip download`).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub report: ReportOptions,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportOptions {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::output::report::Format,
+
+    /// Exit 1 when a finding of this severity or worse is found.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "warning")]
+    pub fail_on: crate::findings::Severity,
+
+    /// Write the report there (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,8 @@ pub enum Code {
     Unhashable,
     NotOnIndex,
     LocalMismatch,
+    UncoveredFile,
+    NoLocalFile,
 }
 
 impl Code {
@@ -71,6 +73,8 @@ impl Code {
             Self::Unhashable => "unhashable",
             Self::NotOnIndex => "not-on-index",
             Self::LocalMismatch => "local-mismatch",
+            Self::UncoveredFile => "uncovered-file",
+            Self::NoLocalFile => "no-local-file",
         }
     }
 
@@ -79,7 +83,7 @@ impl Code {
     pub fn severity(self) -> Severity {
         match self {
             Self::MixedAlgorithms => Severity::Info,
-            Self::Yanked | Self::SdistOnly | Self::IncompleteHashes => Severity::Warning,
+            Self::Yanked | Self::SdistOnly | Self::IncompleteHashes | Self::UncoveredFile | Self::NoLocalFile => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -4,6 +4,7 @@
 //! Data flows one way: inputs → [`settings`] → [`resolve`] (over [`index`] and [`metadata`])
 //! → [`lock::Lock`] → [`output`]. The binary (`src/main.rs`) is a thin layer over [`commands`].
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod dist;
@@ -18,3 +19,4 @@ pub mod reqfile;
 pub mod resolve;
 pub mod settings;
 pub mod target;
+pub mod verify;

@@ -8,6 +8,9 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Generate(args) => commands::generate::run(args, &cli.output, &argv),
+        Command::Report(args) => commands::report::run(args, &cli.output),
+        Command::Audit(args) => commands::audit::run(args, &cli.output),
+        Command::Verify(args) => commands::verify::run(args, &cli.output),
         Command::Cache(args) => commands::cache::run(args),
     };
     match result {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::dist::{DistFilename, HashSource, Hashes};
 use crate::findings::{Finding, Severity, TargetFile, target_file};
-use crate::lock::{Lock, pip_hash};
+use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS};
 use crate::target::Target;
 
 /// Bumped on any incompatible change to the JSON form.
@@ -23,7 +23,8 @@ pub struct Report {
     pub indexes: Vec<String>,
     pub summary: Summary,
     pub packages: Vec<PackageReport>,
-    /// Findings about the lock as a whole (no single package).
+    /// Findings about the lock as a whole, or about packages that are not in it (a missing
+    /// dependency, a name the index does not know).
     pub findings: Vec<Finding>,
 }
 
@@ -75,57 +76,26 @@ pub struct FileReport {
 impl Report {
     /// `findings`: every finding about `lock`; those naming a package are filed under it.
     pub fn new(lock: &Lock, findings: &[Finding], target: &Target, indexes: Vec<String>) -> Self {
-        let packages: Vec<PackageReport> = lock
-            .packages
-            .iter()
-            .map(|package| {
-                let name = package.name.to_string();
-                let files: Vec<FileReport> = package
-                    .files
-                    .iter()
-                    .map(|file| FileReport {
-                        filename: file.filename.clone(),
-                        kind: match DistFilename::parse(&file.filename, &package.name) {
-                            Some(DistFilename::Wheel(_)) => "wheel",
-                            Some(DistFilename::Sdist(_)) => "sdist",
-                            None => "other",
-                        },
-                        hashes: file.hashes.clone(),
-                        hash_source: file.hash_source,
-                        yanked: file.yanked.is_some(),
-                    })
-                    .collect();
-                PackageReport {
-                    algorithms: package.files.iter().flat_map(|f| f.hashes.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),
-                    hash_sources: distinct(package.files.iter().map(|f| f.hash_source)),
-                    yanked: package.files.iter().any(|f| f.yanked.is_some()),
-                    target_file: target_file(package, target),
-                    required_by: package.required_by.iter().filter(|s| !s.is_empty()).cloned().collect(),
-                    findings: findings.iter().filter(|f| f.package.as_deref() == Some(name.as_str())).cloned().collect(),
-                    version: package.version.to_string(),
-                    name,
-                    files,
-                }
-            })
-            .collect();
+        let packages = lock.packages.iter().map(|package| package_report(package, findings, target)).collect();
+        Self::assemble(packages, findings, target.describe(), indexes)
+    }
 
+    /// A report of findings alone, about no resolved packages (as `verify` makes).
+    pub fn of_findings(findings: &[Finding], target: String, indexes: Vec<String>) -> Self {
+        Self::assemble(Vec::new(), findings, target, indexes)
+    }
+
+    fn assemble(packages: Vec<PackageReport>, findings: &[Finding], target: String, indexes: Vec<String>) -> Self {
         let mut summary = Summary { packages: packages.len(), ..Summary::default() };
-        for package in &lock.packages {
-            for file in &package.files {
-                summary.files += 1;
-                match DistFilename::parse(&file.filename, &package.name) {
-                    Some(DistFilename::Wheel(_)) => summary.wheels += 1,
-                    Some(DistFilename::Sdist(_)) => summary.sdists += 1,
-                    None => {}
-                }
-                if file.sha256().is_some() {
-                    summary.files_with_sha256 += 1;
-                }
-                if file.hashes.is_empty() {
-                    summary.files_without_hash += 1;
-                } else if pip_hash(file).is_none() {
-                    summary.weak_only_files += 1;
-                }
+        for file in packages.iter().flat_map(|p| p.files.iter()) {
+            summary.files += 1;
+            summary.wheels += usize::from(file.kind == "wheel");
+            summary.sdists += usize::from(file.kind == "sdist");
+            summary.files_with_sha256 += usize::from(file.hashes.contains_key("sha256"));
+            if file.hashes.is_empty() {
+                summary.files_without_hash += 1;
+            } else if !PIP_ALGORITHMS.iter().any(|alg| file.hashes.contains_key(*alg)) {
+                summary.weak_only_files += 1;
             }
         }
         for package in &packages {
@@ -141,15 +111,19 @@ impl Report {
             }
         }
         summary.require_hashes_feasible = summary.errors == 0;
-
+        let unfiled = findings
+            .iter()
+            .filter(|f| f.package.as_ref().is_none_or(|name| !packages.iter().any(|p| &p.name == name)))
+            .cloned()
+            .collect();
         Self {
             schema_version: SCHEMA_VERSION,
             tool: format!("hashlock {}", env!("CARGO_PKG_VERSION")),
-            target: target.describe(),
+            target,
             indexes,
             summary,
             packages,
-            findings: findings.iter().filter(|f| f.package.is_none()).cloned().collect(),
+            findings: unfiled,
         }
     }
 
@@ -173,4 +147,34 @@ fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
         }
     }
     out
+}
+
+fn package_report(package: &LockedPackage, findings: &[Finding], target: &Target) -> PackageReport {
+    let name = package.name.to_string();
+    let files = package
+        .files
+        .iter()
+        .map(|file| FileReport {
+            filename: file.filename.clone(),
+            kind: match DistFilename::parse(&file.filename, &package.name) {
+                Some(DistFilename::Wheel(_)) => "wheel",
+                Some(DistFilename::Sdist(_)) => "sdist",
+                None => "other",
+            },
+            hashes: file.hashes.clone(),
+            hash_source: file.hash_source,
+            yanked: file.yanked.is_some(),
+        })
+        .collect();
+    PackageReport {
+        version: package.version.to_string(),
+        required_by: package.required_by.iter().filter(|s| !s.is_empty()).cloned().collect(),
+        target_file: target_file(package, target),
+        yanked: package.files.iter().any(|f| f.yanked.is_some()),
+        algorithms: package.files.iter().flat_map(|f| f.hashes.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),
+        hash_sources: distinct(package.files.iter().map(|f| f.hash_source)),
+        findings: findings.iter().filter(|f| f.package.as_deref() == Some(name.as_str())).cloned().collect(),
+        files,
+        name,
+    }
 }

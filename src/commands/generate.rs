@@ -1,37 +1,21 @@
 //! `hashlock generate`: resolve, pin, collect every published hash, write the file.
 
-use std::io::Write;
 use std::time::Instant;
 
-use anyhow::Context;
-
 use crate::cli::{GenerateArgs, OutputArgs};
+use crate::commands::session::{Session, emit, format_for_path};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
-use crate::index::http::redact;
-use crate::lock::Lock;
+use crate::findings::check_lock;
+use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
-use crate::output::write_atomic;
-use crate::progress::with_progress;
-use crate::resolve::source::IndexSource;
-use crate::resolve::{ResolveOptions, Source, resolve};
-use crate::settings::Settings;
-use crate::target::Target;
+use crate::report::Report;
 
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let inputs = Inputs::read(&args.input)?;
-    let settings = Settings::from_args(&args.index, inputs.index_url.as_deref(), &inputs.extra_index_urls)?;
-    let target = Target::from_options(args.target.python_version.as_deref(), args.target.python_platform.as_deref())?;
-    let client = settings.index_client()?;
-    let source = IndexSource::new(&client, target.clone(), settings.jobs);
-
-    let options = ResolveOptions { prereleases: inputs.pre };
-    let resolution = with_progress(
-        output.quiet,
-        || source.status(),
-        || resolve(&source, &inputs.requirements, &inputs.constraints, &target, &options),
-    )?;
-    let lock = Lock::from_resolution(&resolution, |name| source.project(name))?;
+    let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    let source = session.source();
+    let lock = session.lock(&source, &inputs, output.quiet)?;
 
     let unhashed = lock.unhashed_files();
     for file in &unhashed {
@@ -47,19 +31,16 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         return Ok(ExitStatus::Findings);
     }
 
-    let header = Header {
-        command: command_line_for_header(argv),
-        target: target.describe(),
-        indexes: settings.index.all().iter().map(redact).collect(),
-    };
-    let text = render(&lock, &header);
-    match &args.output {
-        Some(path) => write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to stdout")?,
+    let header = Header { command: command_line_for_header(argv), target: session.target.describe(), indexes: session.indexes() };
+    if let Some(path) = &args.report {
+        let findings = check_lock(&lock, &session.target);
+        let report = Report::new(&lock, &findings, &session.target, session.indexes());
+        emit(&render_report(&report, format_for_path(path)), Some(path))?;
     }
+    emit(&render(&lock, &header), args.output.as_deref())?;
 
     if output.verbose {
-        let stats = client.http().stats();
+        let stats = session.client.http().stats();
         eprintln!(
             "hashlock: {} packages, {} hashes; {} requests, {} KiB, {} retries; {:.2}s",
             lock.packages.len(),

@@ -1,9 +1,13 @@
 //! One module per subcommand, each a short composition of the library stages returning an
 //! [`ExitStatus`]; errors go up to `main`, which prints one line and exits 2.
 
+pub mod audit;
 pub mod cache;
 pub mod generate;
 mod inputs;
+pub mod report;
+pub mod session;
+pub mod verify;
 
 pub use inputs::Inputs;
 

@@ -1,0 +1,295 @@
+//! Auditing an existing requirements file: what pip would do with it under
+//! `--require-hashes`, compared with what the index publishes, for one target.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use pep508_rs::pep440_rs::{Operator, Version};
+use pep508_rs::{PackageName, Requirement, VersionOrUrl};
+
+use crate::dist::DistFilename;
+use crate::findings::{Code, Finding, check_lock};
+use crate::index::{IndexError, Project};
+use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version};
+use crate::reqfile::{Entry, EntryKind, RequirementsFile};
+use crate::resolve::Source;
+use crate::target::Target;
+
+/// A requirement pinned to one version, with where it stands in the file.
+struct Pin<'a> {
+    entry: &'a Entry,
+    requirement: &'a Requirement,
+    version: Version,
+}
+
+/// The lock the file describes (its pinned requirements with their published files), and every
+/// finding about it. Index errors other than "not found" abort the audit.
+pub fn audit(file: &RequirementsFile, source: &dyn Source, target: &Target) -> Result<(Lock, Vec<Finding>), IndexError> {
+    let mut findings = static_checks(file);
+    let requirements: Vec<&Entry> = file.entries.iter().filter(|e| !e.constraint).collect();
+    let pins: Vec<Pin> = requirements.iter().filter_map(|entry| pin_of(entry)).collect();
+
+    // Ask for every page at once (the source fetches them on its I/O pool), then collect.
+    for pin in &pins {
+        source.prefetch_project(&pin.requirement.name);
+    }
+    let mut projects: BTreeMap<PackageName, Arc<Project>> = BTreeMap::new();
+    for pin in &pins {
+        match source.project(&pin.requirement.name) {
+            Ok(project) => {
+                projects.insert(pin.requirement.name.clone(), project);
+            }
+            Err(IndexError::NotFound { .. }) => findings.push(
+                Finding::new(Code::NotOnIndex, Some(&pin.requirement.name), format!("{} is not on the index", pin.requirement.name))
+                    .at(&pin.entry.location),
+            ),
+            Err(error) => return Err(error),
+        }
+    }
+
+    let mut packages = Vec::new();
+    let mut located: Vec<(&Pin, LockedPackage)> = Vec::new();
+    for pin in &pins {
+        let Some(project) = projects.get(&pin.requirement.name) else { continue };
+        let files = files_of_version(project, &pin.version);
+        if files.is_empty() {
+            findings.push(
+                Finding::new(
+                    Code::NotOnIndex,
+                    Some(&pin.requirement.name),
+                    format!("{} {} is not on the index", pin.requirement.name, pin.version),
+                )
+                .at(&pin.entry.location),
+            );
+            continue;
+        }
+        source.prefetch_metadata(project, &pin.version);
+        let package = LockedPackage {
+            name: pin.requirement.name.clone(),
+            version: pin.version.clone(),
+            marker: pin.requirement.marker.try_to_string(),
+            required_by: BTreeSet::new(),
+            files,
+        };
+        findings.extend(hash_checks(pin, &package, target));
+        located.push((pin, package));
+    }
+
+    findings.extend(missing_dependencies(&located, &projects, source, target, &file.entries));
+
+    for (pin, package) in &located {
+        // The published-hash evidence, located at the requirement's line.
+        let single = Lock { packages: vec![package.clone()] };
+        findings.extend(check_lock(&single, target).into_iter().filter(|f| f.package.is_some()).map(|f| f.at(&pin.entry.location)));
+        packages.push(package.clone());
+    }
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    let lock = Lock { packages };
+    findings.extend(check_lock(&lock, target).into_iter().filter(|f| f.package.is_none()));
+    findings.sort();
+    findings.dedup();
+    Ok((lock, findings))
+}
+
+/// `==X` (without a wildcard) or `===X`: the only forms pip's hash checking accepts.
+fn pin_of(entry: &Entry) -> Option<Pin<'_>> {
+    let EntryKind::Named(requirement) = &entry.kind else { return None };
+    let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url else { return None };
+    let mut iter = specifiers.iter();
+    let (Some(only), None) = (iter.next(), iter.next()) else { return None };
+    matches!(only.operator(), Operator::Equal | Operator::ExactEqual).then(|| Pin {
+        entry,
+        requirement,
+        version: only.version().clone(),
+    })
+}
+
+/// Findings that need only the file itself.
+fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let hashed_file = file.require_hashes || file.entries.iter().any(|e| !e.hashes.is_empty());
+    for entry in file.entries.iter().filter(|e| !e.constraint) {
+        let (name, display) = match &entry.kind {
+            EntryKind::Named(requirement) => (Some(&requirement.name), requirement.to_string()),
+            EntryKind::Editable(what) | EntryKind::Url(what) => {
+                findings.push(
+                    Finding::new(Code::Unhashable, None, format!("`{what}`: editable, VCS, URL or directory requirements cannot be hash-checked"))
+                        .at(&entry.location),
+                );
+                continue;
+            }
+        };
+        if pin_of(entry).is_none() {
+            findings.push(
+                Finding::new(Code::Unpinned, name, format!("`{display}` is not pinned with == (pip --require-hashes refuses it)")).at(&entry.location),
+            );
+        }
+        if hashed_file && entry.hashes.is_empty() {
+            findings.push(
+                Finding::new(Code::UnhashedRequirement, name, format!("`{display}` has no --hash in a file that uses hashes (pip refuses the whole file)"))
+                    .at(&entry.location),
+            );
+        }
+        for hash in &entry.hashes {
+            if !PIP_ALGORITHMS.contains(&hash.algorithm.as_str()) {
+                findings.push(
+                    Finding::new(
+                        Code::WeakHashOnly,
+                        name,
+                        format!("--hash={}:… uses {}, which pip rejects (allowed: sha256, sha384, sha512)", hash.algorithm, hash.algorithm),
+                    )
+                    .at(&hash.location),
+                );
+            }
+        }
+    }
+    for orphan in &file.orphaned_hashes {
+        findings.push(
+            Finding::new(
+                Code::OrphanedHash,
+                None,
+                format!(
+                    "--hash={}:{}… is cut off from its requirement by a comment line; pip ignores it silently",
+                    orphan.hash.algorithm,
+                    orphan.hash.hex.get(..12).unwrap_or(&orphan.hash.hex)
+                ),
+            )
+            .at(&orphan.hash.location),
+        );
+    }
+    findings
+}
+
+/// Hashes in the file that match nothing published, and published files the file lacks.
+fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Finding> {
+    let name = Some(&package.name);
+    let what = format!("{} {}", package.name, package.version);
+    let mut findings = Vec::new();
+    let published: BTreeSet<(&str, &str)> =
+        package.files.iter().flat_map(|f| f.hashes.iter().map(|(alg, hex)| (alg.as_str(), hex.as_str()))).collect();
+    for hash in &pin.entry.hashes {
+        if !published.contains(&(hash.algorithm.as_str(), hash.hex.as_str())) {
+            findings.push(
+                Finding::new(
+                    Code::HashMismatch,
+                    name,
+                    format!("{what}: --hash={}:{} matches no published file of this version (stale or tampered)", hash.algorithm, hash.hex),
+                )
+                .at(&hash.location),
+            );
+        }
+    }
+    if pin.entry.hashes.is_empty() {
+        return findings;
+    }
+    let in_file: BTreeSet<(&str, &str)> = pin.entry.hashes.iter().map(|h| (h.algorithm.as_str(), h.hex.as_str())).collect();
+    let lacking: Vec<&crate::dist::DistFile> = package
+        .files
+        .iter()
+        .filter(|f| !f.hashes.is_empty() && !f.hashes.iter().any(|(alg, hex)| in_file.contains(&(alg.as_str(), hex.as_str()))))
+        .collect();
+    if !lacking.is_empty() {
+        let breaks_target = lacking.iter().any(|f| preferred_for_target(package, &f.filename, target));
+        let names: Vec<&str> = lacking.iter().map(|f| f.filename.as_str()).collect();
+        let platforms = platforms_of(package, &lacking);
+        let mut finding = Finding::new(
+            Code::IncompleteHashes,
+            name,
+            format!(
+                "{what}: no hash for {} published file(s), so pip fails where it picks them ({}): {}",
+                lacking.len(),
+                platforms,
+                names.join(", ")
+            ),
+        )
+        .at(&pin.entry.location);
+        if breaks_target {
+            finding.severity = crate::findings::Severity::Error;
+            finding.message.push_str(&format!(" — including the file {} installs", target.describe()));
+        }
+        findings.push(finding);
+    }
+    findings
+}
+
+/// Whether pip on the target would pick `filename`: the best-ranked compatible wheel, or the
+/// sdist when no wheel fits.
+fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target) -> bool {
+    let parsed: Vec<(String, DistFilename)> =
+        package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name).map(|p| (f.filename.clone(), p))).collect();
+    let best_wheel = parsed
+        .iter()
+        .filter_map(|(name, p)| match p {
+            DistFilename::Wheel(w) => target.wheel_priority(w).map(|rank| (rank, name)),
+            DistFilename::Sdist(_) => None,
+        })
+        .min();
+    match best_wheel {
+        Some((_, best)) => best == filename,
+        None => parsed.iter().any(|(name, p)| !p.is_wheel() && name == filename),
+    }
+}
+
+/// Human summary of the platforms some files serve: `sdist`, `manylinux_2_17_x86_64`, ….
+fn platforms_of(package: &LockedPackage, files: &[&crate::dist::DistFile]) -> String {
+    let platforms: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| DistFilename::parse(&f.filename, &package.name))
+        .flat_map(|p| match p {
+            DistFilename::Wheel(w) => w.platform_tags,
+            DistFilename::Sdist(_) => vec!["sdist".to_string()],
+        })
+        .collect();
+    platforms.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// Dependencies of pinned packages, active for the target, that the file does not list.
+fn missing_dependencies(
+    located: &[(&Pin, LockedPackage)],
+    projects: &BTreeMap<PackageName, Arc<Project>>,
+    source: &dyn Source,
+    target: &Target,
+    entries: &[Entry],
+) -> Vec<Finding> {
+    let listed: BTreeSet<&PackageName> = entries
+        .iter()
+        .filter(|e| !e.constraint)
+        .filter_map(|e| match &e.kind {
+            EntryKind::Named(r) => Some(&r.name),
+            _ => None,
+        })
+        .collect();
+    let environment = target.marker_environment();
+    let mut findings = Vec::new();
+    for (pin, package) in located {
+        let Some(project) = projects.get(&package.name) else { continue };
+        let metadata = match source.metadata(project, &package.version) {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                findings.push(
+                    Finding::new(Code::MissingDependency, Some(&package.name), format!("cannot check the dependencies of {} {}: {error}", package.name, package.version))
+                        .at(&pin.entry.location),
+                );
+                continue;
+            }
+        };
+        for dependency in &metadata.requires_dist {
+            if dependency.evaluate_markers(&environment, &pin.requirement.extras) && !listed.contains(&dependency.name) {
+                findings.push(
+                    Finding::new(
+                        Code::MissingDependency,
+                        Some(&dependency.name),
+                        format!(
+                            "{} {} requires `{dependency}`, which is not in the file (pip --require-hashes fails on {})",
+                            package.name,
+                            package.version,
+                            target.describe()
+                        ),
+                    )
+                    .at(&pin.entry.location),
+                );
+            }
+        }
+    }
+    findings
+}

@@ -1,0 +1,93 @@
+//! What every index-backed command sets up: settings, target, and the index client.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cli::{IndexArgs, ReportOptions, TargetArgs};
+use crate::commands::{ExitStatus, Inputs};
+use crate::index::IndexClient;
+use crate::index::http::redact;
+use crate::lock::Lock;
+use crate::output::report::{Format, render};
+use crate::output::write_atomic;
+use crate::progress::with_progress;
+use crate::report::Report;
+use crate::resolve::source::IndexSource;
+use crate::resolve::{ResolveOptions, Source, resolve};
+use crate::settings::Settings;
+use crate::target::Target;
+
+pub struct Session {
+    pub settings: Settings,
+    pub target: Target,
+    pub client: IndexClient,
+}
+
+impl Session {
+    /// `inputs`: index options found in requirements files, ranked below the command line.
+    pub fn new(index: &IndexArgs, target: Option<&TargetArgs>, inputs: Option<&Inputs>) -> anyhow::Result<Self> {
+        let settings = Settings::from_args(
+            index,
+            inputs.and_then(|i| i.index_url.as_deref()),
+            inputs.map_or(&[][..], |i| &i.extra_index_urls),
+        )?;
+        let target = Target::from_options(
+            target.and_then(|t| t.python_version.as_deref()),
+            target.and_then(|t| t.python_platform.as_deref()),
+        )?;
+        let client = settings.index_client()?;
+        Ok(Self { settings, target, client })
+    }
+
+    pub fn source(&self) -> IndexSource<'_> {
+        IndexSource::new(&self.client, self.target.clone(), self.settings.jobs)
+    }
+
+    /// Index URLs for headers and reports, credentials redacted.
+    pub fn indexes(&self) -> Vec<String> {
+        self.settings.index.all().iter().map(redact).collect()
+    }
+
+    /// Resolves the inputs and pins the result, with a progress display.
+    pub fn lock(&self, source: &IndexSource, inputs: &Inputs, quiet: bool) -> anyhow::Result<Lock> {
+        let options = ResolveOptions { prereleases: inputs.pre };
+        let resolution = with_progress(
+            quiet,
+            || source.status(),
+            || resolve(source, &inputs.requirements, &inputs.constraints, &self.target, &options),
+        )?;
+        Ok(Lock::from_resolution(&resolution, |name| source.project(name))?)
+    }
+}
+
+/// Writes `text` to `path` atomically, or to stdout.
+pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
+    match path {
+        Some(path) => write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display())),
+        None => std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to stdout"),
+    }
+}
+
+/// Renders the report where asked and turns its worst finding into the exit status.
+pub fn emit_report(report: &Report, options: &ReportOptions) -> anyhow::Result<ExitStatus> {
+    emit(&render(report, options.format), options.output.as_deref())?;
+    Ok(status_for(report, options.fail_on))
+}
+
+pub fn status_for(report: &Report, fail_on: crate::findings::Severity) -> ExitStatus {
+    match report.worst() {
+        Some(worst) if worst >= fail_on => ExitStatus::Findings,
+        _ => ExitStatus::Success,
+    }
+}
+
+/// `.json` → JSON, `.md`/`.markdown` → Markdown, anything else → text.
+pub fn format_for_path(path: &Path) -> Format {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("json") => Format::Json,
+        Some("md" | "markdown") => Format::Markdown,
+        _ => Format::Text,
+    }
+}

@@ -1,0 +1,60 @@
+//! `hashlock verify FILE PATH...`: local distribution files against the requirements file and
+//! (unless `--offline`) the index.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use pep508_rs::PackageName;
+
+use crate::cli::{OutputArgs, VerifyArgs};
+use crate::commands::ExitStatus;
+use crate::commands::session::{Session, emit_report};
+use crate::dist::DistFile;
+use crate::index::{IndexError, Project};
+use crate::reqfile::{self, Entry, EntryKind};
+use crate::report::Report;
+use crate::resolve::Source;
+use crate::verify::{hash_files, list_files, verify};
+
+pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus> {
+    let requirements = reqfile::parse_file(&args.file)?;
+    let locals = hash_files(&list_files(&args.paths)?)?;
+    let names: Vec<&PackageName> = requirements
+        .entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Named(r) => Some(&r.name),
+            _ => None,
+        })
+        .collect();
+
+    // Without --offline, the index's published hashes are the second opinion.
+    let session = if args.index.cache.offline { None } else { Some(Session::new(&args.index, None, None)?) };
+    let mut projects: BTreeMap<PackageName, Arc<Project>> = BTreeMap::new();
+    if let Some(session) = &session {
+        let source = session.source();
+        for name in &names {
+            source.prefetch_project(name);
+        }
+        for name in names {
+            match source.project(name) {
+                Ok(project) => {
+                    projects.insert(name.clone(), project);
+                }
+                Err(IndexError::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    let published = |entry: &Entry| -> Vec<DistFile> {
+        let EntryKind::Named(requirement) = &entry.kind else { return Vec::new() };
+        let Some(project) = projects.get(&requirement.name) else { return Vec::new() };
+        project.files().filter(|f| locals.iter().any(|l| l.filename == f.filename)).cloned().collect()
+    };
+    let findings = verify(&requirements, &locals, &published);
+
+    let indexes = session.as_ref().map(Session::indexes).unwrap_or_default();
+    let checked_against = if session.is_some() { "the requirements file and the index" } else { "the requirements file (offline)" };
+    let label = format!("{} local file(s) checked against {checked_against}", locals.len());
+    emit_report(&Report::of_findings(&findings, label, indexes), &args.report)
+}
