@@ -24,7 +24,11 @@ struct Pin<'a> {
 
 /// The lock the file describes (its pinned requirements with their published files), and every
 /// finding about it. Index errors other than "not found" abort the audit.
-pub fn audit(file: &RequirementsFile, source: &dyn Source, target: &Target) -> Result<(Lock, Vec<Finding>), IndexError> {
+pub fn audit(
+    file: &RequirementsFile,
+    source: &dyn Source,
+    target: &Target,
+) -> Result<(Lock, Vec<Finding>), IndexError> {
     let mut findings = static_checks(file);
     let requirements: Vec<&Entry> = file.entries.iter().filter(|e| !e.constraint).collect();
     let pins: Vec<Pin> = requirements.iter().filter_map(|entry| pin_of(entry)).collect();
@@ -40,8 +44,12 @@ pub fn audit(file: &RequirementsFile, source: &dyn Source, target: &Target) -> R
                 projects.insert(pin.requirement.name.clone(), project);
             }
             Err(IndexError::NotFound { .. }) => findings.push(
-                Finding::new(Code::NotOnIndex, Some(&pin.requirement.name), format!("{} is not on the index", pin.requirement.name))
-                    .at(&pin.entry.location),
+                Finding::new(
+                    Code::NotOnIndex,
+                    Some(&pin.requirement.name),
+                    format!("{} is not on the index", pin.requirement.name),
+                )
+                .at(&pin.entry.location),
             ),
             Err(error) => return Err(error),
         }
@@ -80,7 +88,9 @@ pub fn audit(file: &RequirementsFile, source: &dyn Source, target: &Target) -> R
     for (pin, package) in &located {
         // The published-hash evidence, located at the requirement's line.
         let single = Lock { packages: vec![package.clone()] };
-        findings.extend(check_lock(&single, target).into_iter().filter(|f| f.package.is_some()).map(|f| f.at(&pin.entry.location)));
+        findings.extend(
+            check_lock(&single, target).into_iter().filter(|f| f.package.is_some()).map(|f| f.at(&pin.entry.location)),
+        );
         packages.push(package.clone());
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
@@ -113,21 +123,34 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
             EntryKind::Named(requirement) => (Some(&requirement.name), requirement.to_string()),
             EntryKind::Editable(what) | EntryKind::Url(what) => {
                 findings.push(
-                    Finding::new(Code::Unhashable, None, format!("`{what}`: editable, VCS, URL or directory requirements cannot be hash-checked"))
-                        .at(&entry.location),
+                    Finding::new(
+                        Code::Unhashable,
+                        None,
+                        format!("`{what}`: editable, VCS, URL or directory requirements cannot be hash-checked"),
+                    )
+                    .at(&entry.location),
                 );
                 continue;
             }
         };
         if pin_of(entry).is_none() {
             findings.push(
-                Finding::new(Code::Unpinned, name, format!("`{display}` is not pinned with == (pip --require-hashes refuses it)")).at(&entry.location),
+                Finding::new(
+                    Code::Unpinned,
+                    name,
+                    format!("`{display}` is not pinned with == (pip --require-hashes refuses it)"),
+                )
+                .at(&entry.location),
             );
         }
         if hashed_file && entry.hashes.is_empty() {
             findings.push(
-                Finding::new(Code::UnhashedRequirement, name, format!("`{display}` has no --hash in a file that uses hashes (pip refuses the whole file)"))
-                    .at(&entry.location),
+                Finding::new(
+                    Code::UnhashedRequirement,
+                    name,
+                    format!("`{display}` has no --hash in a file that uses hashes (pip refuses the whole file)"),
+                )
+                .at(&entry.location),
             );
         }
         for hash in &entry.hashes {
@@ -136,7 +159,10 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
                     Finding::new(
                         Code::WeakHashOnly,
                         name,
-                        format!("--hash={}:… uses {}, which pip rejects (allowed: sha256, sha384, sha512)", hash.algorithm, hash.algorithm),
+                        format!(
+                            "--hash={}:… uses {}, which pip rejects (allowed: sha256, sha384, sha512)",
+                            hash.algorithm, hash.algorithm
+                        ),
                     )
                     .at(&hash.location),
                 );
@@ -173,7 +199,10 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
                 Finding::new(
                     Code::HashMismatch,
                     name,
-                    format!("{what}: --hash={}:{} matches no published file of this version (stale or tampered)", hash.algorithm, hash.hex),
+                    format!(
+                        "{what}: --hash={}:{} matches no published file of this version (stale or tampered)",
+                        hash.algorithm, hash.hex
+                    ),
                 )
                 .at(&hash.location),
             );
@@ -182,11 +211,14 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
     if pin.entry.hashes.is_empty() {
         return findings;
     }
-    let in_file: BTreeSet<(&str, &str)> = pin.entry.hashes.iter().map(|h| (h.algorithm.as_str(), h.hex.as_str())).collect();
+    let in_file: BTreeSet<(&str, &str)> =
+        pin.entry.hashes.iter().map(|h| (h.algorithm.as_str(), h.hex.as_str())).collect();
     let lacking: Vec<&crate::dist::DistFile> = package
         .files
         .iter()
-        .filter(|f| !f.hashes.is_empty() && !f.hashes.iter().any(|(alg, hex)| in_file.contains(&(alg.as_str(), hex.as_str()))))
+        .filter(|f| {
+            !f.hashes.is_empty() && !f.hashes.iter().any(|(alg, hex)| in_file.contains(&(alg.as_str(), hex.as_str())))
+        })
         .collect();
     if !lacking.is_empty() {
         let breaks_target = lacking.iter().any(|f| preferred_for_target(package, &f.filename, target));
@@ -215,8 +247,11 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
 /// Whether pip on the target would pick `filename`: the best-ranked compatible wheel, or the
 /// sdist when no wheel fits.
 fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target) -> bool {
-    let parsed: Vec<(String, DistFilename)> =
-        package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name).map(|p| (f.filename.clone(), p))).collect();
+    let parsed: Vec<(String, DistFilename)> = package
+        .files
+        .iter()
+        .filter_map(|f| DistFilename::parse(&f.filename, &package.name).map(|p| (f.filename.clone(), p)))
+        .collect();
     let best_wheel = parsed
         .iter()
         .filter_map(|(name, p)| match p {
@@ -267,14 +302,19 @@ fn missing_dependencies(
             Ok(metadata) => metadata,
             Err(error) => {
                 findings.push(
-                    Finding::new(Code::MissingDependency, Some(&package.name), format!("cannot check the dependencies of {} {}: {error}", package.name, package.version))
-                        .at(&pin.entry.location),
+                    Finding::new(
+                        Code::MissingDependency,
+                        Some(&package.name),
+                        format!("cannot check the dependencies of {} {}: {error}", package.name, package.version),
+                    )
+                    .at(&pin.entry.location),
                 );
                 continue;
             }
         };
         for dependency in &metadata.requires_dist {
-            if dependency.evaluate_markers(&environment, &pin.requirement.extras) && !listed.contains(&dependency.name) {
+            if dependency.evaluate_markers(&environment, &pin.requirement.extras) && !listed.contains(&dependency.name)
+            {
                 findings.push(
                     Finding::new(
                         Code::MissingDependency,

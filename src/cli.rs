@@ -44,7 +44,9 @@ pub enum Command {
     )]
     Generate(GenerateArgs),
     /// Resolve like `generate` and report each package's hash evidence, with a verdict.
-    #[command(after_help = "Example:\n  hashlock report dds-cli --python-version 3.11 --python-platform linux --format markdown")]
+    #[command(
+        after_help = "Example:\n  hashlock report dds-cli --python-version 3.11 --python-platform linux --format markdown"
+    )]
     Report(ReportArgs),
     /// Check an existing requirements file against the index (for CI): pins, hashes,
     /// dependencies, and what pip would silently ignore.

@@ -83,7 +83,9 @@ impl Code {
     pub fn severity(self) -> Severity {
         match self {
             Self::MixedAlgorithms => Severity::Info,
-            Self::Yanked | Self::SdistOnly | Self::IncompleteHashes | Self::UncoveredFile | Self::NoLocalFile => Severity::Warning,
+            Self::Yanked | Self::SdistOnly | Self::IncompleteHashes | Self::UncoveredFile | Self::NoLocalFile => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -148,7 +150,11 @@ fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
 
     for file in &package.files {
         if file.hashes.is_empty() {
-            findings.push(Finding::new(Code::MissingHash, name, format!("{what}: {} is published without any hash", file.filename)));
+            findings.push(Finding::new(
+                Code::MissingHash,
+                name,
+                format!("{what}: {} is published without any hash", file.filename),
+            ));
         } else if pip_hash(file).is_none() {
             let algorithms: Vec<&str> = file.hashes.keys().map(String::as_str).collect();
             findings.push(Finding::new(
@@ -162,7 +168,11 @@ fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
     let algorithms: BTreeSet<&str> = package.files.iter().filter_map(|f| pip_hash(f).map(|(alg, _)| alg)).collect();
     if algorithms.len() > 1 {
         let list: Vec<&str> = algorithms.into_iter().collect();
-        findings.push(Finding::new(Code::MixedAlgorithms, name, format!("{what}: files are hashed with {}", list.join(", "))));
+        findings.push(Finding::new(
+            Code::MixedAlgorithms,
+            name,
+            format!("{what}: files are hashed with {}", list.join(", ")),
+        ));
     }
 
     findings.extend(disagreements(package));
@@ -177,7 +187,10 @@ fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
         TargetFile::SdistOnly => findings.push(Finding::new(
             Code::SdistOnly,
             name,
-            format!("{what}: no wheel for {}; pip builds the sdist, and its build dependencies are not hash-checked", target.describe()),
+            format!(
+                "{what}: no wheel for {}; pip builds the sdist, and its build dependencies are not hash-checked",
+                target.describe()
+            ),
         )),
         TargetFile::None => findings.push(Finding::new(
             Code::NoFileForTarget,
@@ -203,7 +216,12 @@ fn disagreements(package: &LockedPackage) -> Vec<Finding> {
             Finding::new(
                 Code::IndexDisagreement,
                 Some(&package.name),
-                format!("{} {}: indexes disagree on the {algorithm} of {filename}: {}", package.name, package.version, list.join(" vs ")),
+                format!(
+                    "{} {}: indexes disagree on the {algorithm} of {filename}: {}",
+                    package.name,
+                    package.version,
+                    list.join(" vs ")
+                ),
             )
         })
         .collect()
@@ -219,7 +237,8 @@ pub enum TargetFile {
 }
 
 pub fn target_file(package: &LockedPackage, target: &Target) -> TargetFile {
-    let parsed: Vec<DistFilename> = package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name)).collect();
+    let parsed: Vec<DistFilename> =
+        package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name)).collect();
     let wheel = parsed.iter().any(|p| match p {
         DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
         DistFilename::Sdist(_) => false,

@@ -87,12 +87,8 @@ impl LockedPackage {
     /// The `alg:hex` values to write as `--hash` options: one per file (sha256 when present),
     /// sorted and deduplicated (indexes that agree list a file once).
     pub fn pip_hashes(&self) -> Vec<String> {
-        let hashes: BTreeSet<String> = self
-            .files
-            .iter()
-            .filter_map(pip_hash)
-            .map(|(algorithm, hex)| format!("{algorithm}:{hex}"))
-            .collect();
+        let hashes: BTreeSet<String> =
+            self.files.iter().filter_map(pip_hash).map(|(algorithm, hex)| format!("{algorithm}:{hex}")).collect();
         hashes.into_iter().collect()
     }
 }
@@ -100,9 +96,7 @@ impl LockedPackage {
 /// The hash pip should check for `file`: sha256 if published, else the strongest other
 /// algorithm pip accepts; `None` when the file has no such hash.
 pub fn pip_hash(file: &DistFile) -> Option<(&'static str, &str)> {
-    PIP_ALGORITHMS
-        .iter()
-        .find_map(|algorithm| file.hashes.get(*algorithm).map(|hex| (*algorithm, hex.as_str())))
+    PIP_ALGORITHMS.iter().find_map(|algorithm| file.hashes.get(*algorithm).map(|hex| (*algorithm, hex.as_str())))
 }
 
 /// The files of `version` (PEP 440 equality, so `1.0` and `1.0.0` are one version).

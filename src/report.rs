@@ -171,7 +171,13 @@ fn package_report(package: &LockedPackage, findings: &[Finding], target: &Target
         required_by: package.required_by.iter().filter(|s| !s.is_empty()).cloned().collect(),
         target_file: target_file(package, target),
         yanked: package.files.iter().any(|f| f.yanked.is_some()),
-        algorithms: package.files.iter().flat_map(|f| f.hashes.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),
+        algorithms: package
+            .files
+            .iter()
+            .flat_map(|f| f.hashes.keys().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         hash_sources: distinct(package.files.iter().map(|f| f.hash_source)),
         findings: findings.iter().filter(|f| f.package.as_deref() == Some(name.as_str())).cloned().collect(),
         files,

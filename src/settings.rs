@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::cli::{CacheOptions, IndexArgs};
+use crate::index::IndexClient;
 use crate::index::cache::{Cache, Freshness};
 use crate::index::config::{self, ConfigError, IndexChoice, IndexFlags};
 use crate::index::http::{HttpClient, HttpError, HttpOptions};
-use crate::index::IndexClient;
 
 #[derive(Clone, Debug)]
 pub struct Settings {

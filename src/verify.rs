@@ -30,7 +30,9 @@ pub struct LocalFileError {
 
 /// The files named, and the files directly inside the directories named, sorted.
 pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LocalFileError> {
-    let error = |path: &Path| move |source| LocalFileError { path: path.display().to_string(), source };
+    fn error(path: &Path) -> impl Fn(std::io::Error) -> LocalFileError + '_ {
+        move |source| LocalFileError { path: path.display().to_string(), source }
+    }
     let mut files = Vec::new();
     for path in paths {
         if path.metadata().map_err(error(path))?.is_dir() {
@@ -97,11 +99,14 @@ pub fn verify(
     for local in locals {
         let owner = pinned.iter().enumerate().find_map(|(i, (entry, requirement))| {
             let parsed = DistFilename::parse(&local.filename, &requirement.name)?;
-            requirement.version_or_url.as_ref().is_none_or(|v| match v {
-                pep508_rs::VersionOrUrl::VersionSpecifier(specifiers) => specifiers.contains(parsed.version()),
-                pep508_rs::VersionOrUrl::Url(_) => false,
-            })
-            .then_some((i, *entry, *requirement))
+            requirement
+                .version_or_url
+                .as_ref()
+                .is_none_or(|v| match v {
+                    pep508_rs::VersionOrUrl::VersionSpecifier(specifiers) => specifiers.contains(parsed.version()),
+                    pep508_rs::VersionOrUrl::Url(_) => false,
+                })
+                .then_some((i, *entry, *requirement))
         });
         let Some((index, entry, requirement)) = owner else {
             findings.push(Finding::new(
@@ -117,17 +122,25 @@ pub fn verify(
             continue;
         }
         let index_files = published(entry);
-        let on_index = index_files.iter().find(|f| f.filename == local.filename).and_then(DistFile::sha256).map(str::to_string);
+        let on_index =
+            index_files.iter().find(|f| f.filename == local.filename).and_then(DistFile::sha256).map(str::to_string);
         let verdict = match on_index {
             Some(hex) if hex == local.sha256 => "it matches the index, so the requirements file is stale".to_string(),
-            Some(_) => "it matches neither the requirements file nor the index: the file was altered or corrupted".to_string(),
+            Some(_) => {
+                "it matches neither the requirements file nor the index: the file was altered or corrupted".to_string()
+            }
             None => "it matches no hash in the requirements file".to_string(),
         };
         findings.push(
             Finding::new(
                 Code::LocalMismatch,
                 Some(&requirement.name),
-                format!("{}: sha256 {} is not a hash of {}: {verdict}", local.path.display(), local.sha256, requirement),
+                format!(
+                    "{}: sha256 {} is not a hash of {}: {verdict}",
+                    local.path.display(),
+                    local.sha256,
+                    requirement
+                ),
             )
             .at(&entry.location),
         );
@@ -135,7 +148,8 @@ pub fn verify(
     for (i, (entry, requirement)) in pinned.iter().enumerate() {
         if !covered.contains(&i) {
             findings.push(
-                Finding::new(Code::NoLocalFile, Some(&requirement.name), format!("no local file for {requirement}")).at(&entry.location),
+                Finding::new(Code::NoLocalFile, Some(&requirement.name), format!("no local file for {requirement}"))
+                    .at(&entry.location),
             );
         }
     }

@@ -5,8 +5,8 @@ use crate::cli::{AuditArgs, OutputArgs};
 use crate::commands::ExitStatus;
 use crate::commands::session::{Session, emit_report};
 use crate::progress::with_progress;
-use crate::reqfile;
 use crate::report::Report;
+use crate::reqfile;
 
 pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let file = reqfile::parse_file(&args.file)?;

@@ -7,11 +7,8 @@ use crate::commands::ExitStatus;
 use crate::index::cache::{Cache, Freshness};
 
 pub fn run(args: &CacheArgs) -> anyhow::Result<ExitStatus> {
-    let root = args
-        .cache_dir
-        .clone()
-        .or_else(Cache::default_dir)
-        .context("no cache directory: set --cache-dir or HOME")?;
+    let root =
+        args.cache_dir.clone().or_else(Cache::default_dir).context("no cache directory: set --cache-dir or HOME")?;
     let cache = Cache::new(root, Freshness::Normal);
     match args.action {
         CacheAction::Dir => println!("{}", cache.root().display()),

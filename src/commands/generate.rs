@@ -19,7 +19,11 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
 
     let unhashed = lock.unhashed_files();
     for file in &unhashed {
-        let has = if file.algorithms.is_empty() { "no hash".to_string() } else { format!("only {}", file.algorithms.join(", ")) };
+        let has = if file.algorithms.is_empty() {
+            "no hash".to_string()
+        } else {
+            format!("only {}", file.algorithms.join(", "))
+        };
         let level = if args.allow_missing_hashes { "warning" } else { "error" };
         eprintln!(
             "hashlock: {level}: {} {}: {} has {has}, and pip --require-hashes accepts only sha256, sha384 or sha512",
@@ -31,7 +35,11 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         return Ok(ExitStatus::Findings);
     }
 
-    let header = Header { command: command_line_for_header(argv), target: session.target.describe(), indexes: session.indexes() };
+    let header = Header {
+        command: command_line_for_header(argv),
+        target: session.target.describe(),
+        indexes: session.indexes(),
+    };
     if let Some(path) = &args.report {
         let findings = check_lock(&lock, &session.target);
         let report = Report::new(&lock, &findings, &session.target, session.indexes());

@@ -1,6 +1,6 @@
 //! Requirements from the command line and from `-r`/`-c` files, as the resolver takes them.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::bail;
@@ -32,7 +32,8 @@ impl Inputs {
             }
             inputs.requirements.push(RootRequirement { requirement, origin: String::new() });
         }
-        let files = args.requirement_files.iter().map(|p| (p, false)).chain(args.constraint_files.iter().map(|p| (p, true)));
+        let files =
+            args.requirement_files.iter().map(|p| (p, false)).chain(args.constraint_files.iter().map(|p| (p, true)));
         for (path, as_constraints) in files {
             inputs.add_file(path, as_constraints)?;
         }
@@ -42,7 +43,7 @@ impl Inputs {
         Ok(inputs)
     }
 
-    fn add_file(&mut self, path: &PathBuf, as_constraints: bool) -> anyhow::Result<()> {
+    fn add_file(&mut self, path: &Path, as_constraints: bool) -> anyhow::Result<()> {
         let file = reqfile::parse_file(path)?;
         self.pre |= file.pre;
         if self.index_url.is_none() {
@@ -53,7 +54,10 @@ impl Inputs {
             let requirement = match entry.kind {
                 EntryKind::Named(requirement) => requirement,
                 EntryKind::Editable(what) | EntryKind::Url(what) => {
-                    bail!("{}: `{what}`: editable, URL and path requirements are not supported; hashlock resolves from an index", entry.location)
+                    bail!(
+                        "{}: `{what}`: editable, URL and path requirements are not supported; hashlock resolves from an index",
+                        entry.location
+                    )
                 }
             };
             if as_constraints || entry.constraint {

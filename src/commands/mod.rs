@@ -108,6 +108,9 @@ mod tests {
             "-o",
             "out.txt",
         ]);
-        assert_eq!(line, "hashlock generate 'requests[socks]>=2' --index-url=https://user:***@host.example/simple -o out.txt");
+        assert_eq!(
+            line,
+            "hashlock generate 'requests[socks]>=2' --index-url=https://user:***@host.example/simple -o out.txt"
+        );
     }
 }

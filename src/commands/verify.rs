@@ -11,8 +11,8 @@ use crate::commands::ExitStatus;
 use crate::commands::session::{Session, emit_report};
 use crate::dist::DistFile;
 use crate::index::{IndexError, Project};
-use crate::reqfile::{self, Entry, EntryKind};
 use crate::report::Report;
+use crate::reqfile::{self, Entry, EntryKind};
 use crate::resolve::Source;
 use crate::verify::{hash_files, list_files, verify};
 
@@ -54,7 +54,8 @@ pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus
     let findings = verify(&requirements, &locals, &published);
 
     let indexes = session.as_ref().map(Session::indexes).unwrap_or_default();
-    let checked_against = if session.is_some() { "the requirements file and the index" } else { "the requirements file (offline)" };
+    let checked_against =
+        if session.is_some() { "the requirements file and the index" } else { "the requirements file (offline)" };
     let label = format!("{} local file(s) checked against {checked_against}", locals.len());
     emit_report(&Report::of_findings(&findings, label, indexes), &args.report)
 }

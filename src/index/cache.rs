@@ -74,4 +74,25 @@ impl Cache {
         let _ = (file, metadata);
         todo!()
     }
+
+    /// A small text value under the cache root (e.g. pip's default index URL).
+    pub fn read_text(&self, key: &str) -> Option<String> {
+        let _ = key;
+        todo!()
+    }
+
+    pub fn write_text(&self, key: &str, value: &str) {
+        let _ = (key, value);
+        todo!()
+    }
+
+    /// Total size in bytes of the files in the cache.
+    pub fn size(&self) -> u64 {
+        todo!()
+    }
+
+    /// Removes everything in the cache.
+    pub fn clean(&self) -> std::io::Result<()> {
+        todo!()
+    }
 }

@@ -86,11 +86,11 @@ impl PipConfig {
             }
             // An indented line continues the previous value (pip's multi-line lists).
             if line.starts_with(char::is_whitespace) {
-                if let Some(key) = &last_key {
-                    if let Some(value) = sections.entry(section.clone()).or_default().get_mut(key) {
-                        value.push('\n');
-                        value.push_str(trimmed);
-                    }
+                if let Some(key) = &last_key
+                    && let Some(value) = sections.entry(section.clone()).or_default().get_mut(key)
+                {
+                    value.push('\n');
+                    value.push_str(trimmed);
                 }
                 continue;
             }
@@ -153,11 +153,7 @@ fn config_file_candidates(env_file: Option<&Path>) -> Vec<PathBuf> {
 }
 
 fn parse_url(url: &str, origin: &str) -> Result<Url, ConfigError> {
-    let bad = |message: String| ConfigError::BadUrl {
-        url: redact_str(url),
-        origin: origin.to_string(),
-        message,
-    };
+    let bad = |message: String| ConfigError::BadUrl { url: redact_str(url), origin: origin.to_string(), message };
     let parsed = Url::parse(url.trim()).map_err(|e| bad(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(bad("only http and https indexes are supported".into()));

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::dist::DistFile;
 
 /// The `Accept` header hashlock sends for project pages (JSON preferred, HTML accepted).
-pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+pub const ACCEPT: &str =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

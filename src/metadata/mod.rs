@@ -39,7 +39,9 @@ pub enum MetadataError {
     #[error("{url}: metadata file hash mismatch")]
     HashMismatch { url: String },
     /// Only an sdist whose dependencies are dynamic (or metadata < 2.2): hashlock builds nothing.
-    #[error("{name} {version}: no wheel, and its sdist does not declare static dependencies (Metadata-Version >= 2.2 without Dynamic: Requires-Dist); hashlock does not run build backends")]
+    #[error(
+        "{name} {version}: no wheel, and its sdist does not declare static dependencies (Metadata-Version >= 2.2 without Dynamic: Requires-Dist); hashlock does not run build backends"
+    )]
     NeedsBuild { name: PackageName, version: Version },
     #[error("{filename}: {message}")]
     Archive { filename: String, message: String },
@@ -55,11 +57,7 @@ impl Metadata {
 
 /// Gets the metadata of one distribution file through the fallback chain, using (and filling)
 /// the cache, and checks that its Name and Version match `filename`.
-pub fn fetch(
-    client: &IndexClient,
-    file: &DistFile,
-    filename: &DistFilename,
-) -> Result<Metadata, MetadataError> {
+pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
     let _ = (client, file, filename);
     todo!()
 }

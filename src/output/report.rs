@@ -91,13 +91,18 @@ fn text(report: &Report) -> String {
                 files_cell(p),
                 p.algorithms.join(","),
                 target_cell(p).to_string(),
-                if p.findings.is_empty() { "-".into() } else { p.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>().join(",") },
+                if p.findings.is_empty() {
+                    "-".into()
+                } else {
+                    p.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>().join(",")
+                },
             ]
         })
         .collect();
     let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "TARGET", "FINDINGS"];
-    let widths: Vec<usize> =
-        (0..headings.len()).map(|i| rows.iter().map(|r| r[i].len()).chain([headings[i].len()]).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..headings.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([headings[i].len()]).max().unwrap_or(0))
+        .collect();
     let line = |cells: &[&str]| {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:w$}")).collect();
         padded.join("  ").trim_end().to_string()
@@ -118,7 +123,15 @@ fn text(report: &Report) -> String {
     let _ = writeln!(
         out,
         "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
-        s.packages, s.files, s.wheels, s.sdists, s.files_with_sha256, s.files_without_hash, s.weak_only_files, s.yanked, s.sdist_only
+        s.packages,
+        s.files,
+        s.wheels,
+        s.sdists,
+        s.files_with_sha256,
+        s.files_without_hash,
+        s.weak_only_files,
+        s.yanked,
+        s.sdist_only
     );
     let _ = writeln!(out, "{}", verdict(report));
     out
@@ -145,9 +158,16 @@ fn markdown(report: &Report) -> String {
     ] {
         let _ = writeln!(out, "| {label} | {value} |");
     }
-    let _ = writeln!(out, "\n## Packages\n\n| package | version | files | hashes | source | target gets | findings |\n| --- | --- | ---: | --- | --- | --- | --- |");
+    let _ = writeln!(
+        out,
+        "\n## Packages\n\n| package | version | files | hashes | source | target gets | findings |\n| --- | --- | ---: | --- | --- | --- | --- |"
+    );
     for p in &report.packages {
-        let findings = if p.findings.is_empty() { "none".into() } else { p.findings.iter().map(|f| format!("`{}`", f.code)).collect::<Vec<_>>().join(", ") };
+        let findings = if p.findings.is_empty() {
+            "none".into()
+        } else {
+            p.findings.iter().map(|f| format!("`{}`", f.code)).collect::<Vec<_>>().join(", ")
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",

@@ -91,7 +91,12 @@ mod tests {
 
     #[test]
     fn renders_pins_hashes_markers_and_via_in_pip_order() {
-        let mut colorama = package("colorama", "0.4.6", &["click"], vec![file("colorama-0.4.6-py2.py3-none-any.whl", &[("sha256", "cc")])]);
+        let mut colorama = package(
+            "colorama",
+            "0.4.6",
+            &["click"],
+            vec![file("colorama-0.4.6-py2.py3-none-any.whl", &[("sha256", "cc")])],
+        );
         colorama.marker = Some("sys_platform == \"win32\"".into());
         let lock = Lock {
             packages: vec![
@@ -105,7 +110,12 @@ mod tests {
                     ],
                 ),
                 colorama,
-                package("dds-cli", "2.15.1", &["", "-r requirements.in"], vec![file("dds_cli-2.15.1-py3-none-any.whl", &[("sha512", "dd")])]),
+                package(
+                    "dds-cli",
+                    "2.15.1",
+                    &["", "-r requirements.in"],
+                    vec![file("dds_cli-2.15.1-py3-none-any.whl", &[("sha512", "dd")])],
+                ),
                 package("six", "1.17.0", &["python-dateutil", "rich-click"], vec![]),
             ],
         };
