@@ -6,7 +6,8 @@ pub mod config;
 pub mod http;
 pub mod simple;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use pep508_rs::PackageName;
 use reqwest::Url;
@@ -49,6 +50,9 @@ pub struct IndexClient {
     http: HttpClient,
     indexes: Vec<Url>,
     cache: Option<Cache>,
+    /// Hosts that answered a range request with something other than 206: later metadata
+    /// fetches go straight to the next fallback instead of asking again.
+    range_refused: Mutex<BTreeSet<String>>,
 }
 
 impl IndexClient {
@@ -70,9 +74,26 @@ impl IndexClient {
         &self.indexes
     }
 
+    /// Whether `url`'s host is known to refuse HTTP range requests.
+    pub fn range_refused(&self, url: &Url) -> bool {
+        let hosts = self.range_refused.lock().unwrap_or_else(|poison| poison.into_inner());
+        hosts.contains(&host_key(url))
+    }
+
+    /// Remembers that `url`'s host refuses range requests.
+    pub fn refuse_range(&self, url: &Url) {
+        let mut hosts = self.range_refused.lock().unwrap_or_else(|poison| poison.into_inner());
+        hosts.insert(host_key(url));
+    }
+
     /// The project's pages on every index. `NotFound` when no index knows the name.
     pub fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError> {
         let _ = name;
         todo!()
     }
+}
+
+/// `scheme://host:port`: the unit a range-request capability is remembered for.
+fn host_key(url: &Url) -> String {
+    format!("{}://{}:{}", url.scheme(), url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
 }
