@@ -1,11 +1,14 @@
 //! Distribution files as an index lists them, and their filenames (wheel and sdist).
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
+
+use crate::index::simple::normalize;
 
 /// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest.
 pub type Hashes = BTreeMap<String, String>;
@@ -74,6 +77,33 @@ pub struct WheelFilename {
     pub platform_tags: Vec<String>,
 }
 
+impl WheelFilename {
+    /// `stem` is the filename without `.whl`.
+    fn parse(stem: &str, project: &PackageName) -> Option<Self> {
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, build, tags) = match parts.as_slice() {
+            [name, version, tags @ ..] if tags.len() == 3 => (name, version, None, tags),
+            [name, version, build, tags @ ..] if tags.len() == 3 => (name, version, Some(*build), tags),
+            _ => return None,
+        };
+        if normalize(name) != project.as_ref() || build.is_some_and(|b| !b.starts_with(|c: char| c.is_ascii_digit())) {
+            return None;
+        }
+        let split = |field: &str| -> Option<Vec<String>> {
+            let set: Vec<String> = field.split('.').map(str::to_string).collect();
+            (!set.iter().any(String::is_empty)).then_some(set)
+        };
+        Some(Self {
+            name: project.clone(),
+            version: Version::from_str(version).ok()?,
+            build: build.map(str::to_string),
+            python_tags: split(tags[0])?,
+            abi_tags: split(tags[1])?,
+            platform_tags: split(tags[2])?,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdistExtension {
     TarGz,
@@ -83,6 +113,17 @@ pub enum SdistExtension {
     Tar,
 }
 
+impl SdistExtension {
+    /// The recognised suffixes (none is a suffix of another, so order does not matter).
+    const ALL: [(&'static str, Self); 5] = [
+        (".tar.gz", Self::TarGz),
+        (".zip", Self::Zip),
+        (".tar.bz2", Self::TarBz2),
+        (".tar.xz", Self::TarXz),
+        (".tar", Self::Tar),
+    ];
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SdistFilename {
     pub name: PackageName,
@@ -90,13 +131,33 @@ pub struct SdistFilename {
     pub extension: SdistExtension,
 }
 
+impl SdistFilename {
+    /// `{name}-{version}{extension}` where `name` normalises to `project`; the first `-` after
+    /// which the rest is a valid version ends the name.
+    fn parse(filename: &str, project: &PackageName) -> Option<Self> {
+        let (stem, extension) = SdistExtension::ALL
+            .iter()
+            .find_map(|(suffix, extension)| filename.strip_suffix(suffix).map(|stem| (stem, *extension)))?;
+        stem.match_indices('-').find_map(|(dash, _)| {
+            let (name, version) = (&stem[..dash], &stem[dash + 1..]);
+            if normalize(name) != project.as_ref() {
+                return None;
+            }
+            let version = Version::from_str(version).ok()?;
+            Some(Self { name: project.clone(), version, extension })
+        })
+    }
+}
+
 impl DistFilename {
     /// Parses `filename` as a file of `project`. Sdist names are ambiguous (`a-b-1.0.tar.gz`),
     /// so the known project name decides where the version starts. `None` for files that are
     /// not distributions of `project` (eggs, `.exe` installers, other projects, bad versions).
     pub fn parse(filename: &str, project: &PackageName) -> Option<Self> {
-        let _ = (filename, project);
-        todo!()
+        if let Some(stem) = filename.strip_suffix(".whl") {
+            return WheelFilename::parse(stem, project).map(Self::Wheel);
+        }
+        SdistFilename::parse(filename, project).map(Self::Sdist)
     }
 
     pub fn name(&self) -> &PackageName {

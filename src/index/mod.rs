@@ -6,18 +6,19 @@ pub mod config;
 pub mod http;
 pub mod simple;
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
 use reqwest::Url;
 
 use crate::dist::DistFile;
-use cache::Cache;
-use http::{HttpClient, HttpError};
+use cache::{Cache, CachePolicy, Freshness};
+use http::{HttpClient, HttpError, redact};
 pub use simple::{PageFormat, ProjectPage};
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failed fetch is handed to every caller that waited for it.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum IndexError {
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -53,13 +54,16 @@ pub struct IndexClient {
     /// Hosts that answered a range request with something other than 206: later metadata
     /// fetches go straight to the next fallback instead of asking again.
     range_refused: Mutex<BTreeSet<String>>,
+    /// One slot per project name: the first caller fetches, concurrent ones wait for it.
+    projects: Mutex<HashMap<PackageName, Arc<OnceLock<ProjectResult>>>>,
 }
+
+type ProjectResult = Result<Arc<Project>, IndexError>;
 
 impl IndexClient {
     /// `indexes`: the primary index first, then extra indexes; pages are merged as pip does.
     pub fn new(http: HttpClient, indexes: Vec<Url>, cache: Option<Cache>) -> Self {
-        let _ = (http, indexes, cache);
-        todo!()
+        Self { http, indexes, cache, range_refused: Mutex::default(), projects: Mutex::default() }
     }
 
     pub fn http(&self) -> &HttpClient {
@@ -88,9 +92,89 @@ impl IndexClient {
 
     /// The project's pages on every index. `NotFound` when no index knows the name.
     pub fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError> {
-        let _ = name;
-        todo!()
+        let slot = {
+            let mut projects = self.projects.lock().unwrap_or_else(|poison| poison.into_inner());
+            Arc::clone(projects.entry(name.clone()).or_default())
+        };
+        slot.get_or_init(|| self.fetch_project(name)).clone()
     }
+
+    fn fetch_project(&self, name: &PackageName) -> ProjectResult {
+        let mut pages = Vec::new();
+        let mut offline_misses = 0;
+        for index in &self.indexes {
+            match self.fetch_page(index, name)? {
+                Fetched::Page(page) => pages.push(page),
+                Fetched::Unknown => {}
+                Fetched::OfflineMiss => offline_misses += 1,
+            }
+        }
+        if pages.is_empty() {
+            let indexes = self.indexes.iter().map(redact).collect::<Vec<_>>().join(", ");
+            return Err(if offline_misses > 0 {
+                IndexError::Offline(format!(
+                    "package `{name}`: no cached page for {indexes}, and --offline forbids the network"
+                ))
+            } else {
+                IndexError::NotFound { name: name.clone(), indexes }
+            });
+        }
+        Ok(Arc::new(Project { name: name.clone(), pages }))
+    }
+
+    /// One index's page for `name`: from the cache when it may be used, else from the network
+    /// (and then stored as the index's `Cache-Control` allows).
+    fn fetch_page(&self, index: &Url, name: &PackageName) -> Result<Fetched, IndexError> {
+        if let Some(page) = self.cache.as_ref().and_then(|cache| cache.read_page(index, name)) {
+            return Ok(Fetched::Page(page));
+        }
+        if self.cache.as_ref().is_some_and(|cache| cache.freshness() == Freshness::Offline) {
+            return Ok(Fetched::OfflineMiss);
+        }
+        let url = page_url(index, name);
+        let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)]) {
+            Ok(response) => response,
+            Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
+            Err(error) => return Err(error.into()),
+        };
+        match response.status {
+            200..=299 => {}
+            404 | 410 => return Ok(Fetched::Unknown),
+            status => return Err(HttpError::Status { url: redact(&response.url), status, attempts: 1 }.into()),
+        }
+        let page = simple::parse_page(name, &response.url, response.content_type.as_deref(), &response.body)
+            .map_err(|e| IndexError::BadPage { url: redact(&response.url), message: e.message })?;
+        if let Some(cache) = &self.cache {
+            match CachePolicy::parse(response.cache_control.as_deref()) {
+                CachePolicy::NoStore => {}
+                CachePolicy::Default => cache.write_page(index, &page, None),
+                CachePolicy::MaxAge(max_age) => cache.write_page(index, &page, Some(max_age)),
+            }
+        }
+        Ok(Fetched::Page(page))
+    }
+}
+
+/// What one index said about a project.
+enum Fetched {
+    Page(ProjectPage),
+    /// 404 or 410: this index does not have the project.
+    Unknown,
+    /// Not cached, and the network is off limits.
+    OfflineMiss,
+}
+
+/// `<index>/<normalised-name>/`, whether or not the index URL ends with a slash.
+fn page_url(index: &Url, name: &PackageName) -> Url {
+    let mut url = index.clone();
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    // Normalised names are `[a-z0-9-]+`: a plain relative path segment.
+    url.join(&format!("{name}/")).unwrap_or(url)
 }
 
 /// `scheme://host:port`: the unit a range-request capability is remembered for.
