@@ -178,3 +178,94 @@ impl DistFilename {
         matches!(self, Self::Wheel(_))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> PackageName {
+        PackageName::from_str(s).unwrap()
+    }
+
+    fn wheel(filename: &str, project: &str) -> Option<WheelFilename> {
+        match DistFilename::parse(filename, &name(project))? {
+            DistFilename::Wheel(w) => Some(w),
+            DistFilename::Sdist(_) => panic!("{filename} parsed as an sdist"),
+        }
+    }
+
+    fn sdist(filename: &str, project: &str) -> Option<SdistFilename> {
+        match DistFilename::parse(filename, &name(project))? {
+            DistFilename::Sdist(s) => Some(s),
+            DistFilename::Wheel(_) => panic!("{filename} parsed as a wheel"),
+        }
+    }
+
+    #[test]
+    fn wheel_with_compressed_tags() {
+        let w = wheel("six-1.16.0-py2.py3-none-any.whl", "six").unwrap();
+        assert_eq!(w.version, Version::from_str("1.16.0").unwrap());
+        assert_eq!(w.build, None);
+        assert_eq!(w.python_tags, ["py2", "py3"]);
+        assert_eq!(w.abi_tags, ["none"]);
+        assert_eq!(w.platform_tags, ["any"]);
+    }
+
+    #[test]
+    fn wheel_with_build_tag_and_underscored_name() {
+        let w = wheel(
+            "typing_extensions-4.0.0-1local-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "Typing.Extensions",
+        )
+        .unwrap();
+        assert_eq!(w.name.as_ref(), "typing-extensions");
+        assert_eq!(w.build.as_deref(), Some("1local"));
+        assert_eq!(w.platform_tags, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);
+    }
+
+    #[test]
+    fn bad_wheels_are_rejected() {
+        // Build tag must start with a digit.
+        assert_eq!(wheel("pkg-1.0-local-py3-none-any.whl", "pkg"), None);
+        // Another project.
+        assert_eq!(wheel("other-1.0-py3-none-any.whl", "pkg"), None);
+        // Too few or too many parts, bad version, empty tag in a set.
+        assert_eq!(wheel("pkg-1.0-py3-none.whl", "pkg"), None);
+        assert_eq!(wheel("pkg-1.0-1-2-py3-none-any.whl", "pkg"), None);
+        assert_eq!(wheel("pkg-one-py3-none-any.whl", "pkg"), None);
+        assert_eq!(wheel("pkg-1.0-py3.-none-any.whl", "pkg"), None);
+    }
+
+    #[test]
+    fn sdists_of_every_extension() {
+        for (filename, extension) in [
+            ("pkg-1.0.tar.gz", SdistExtension::TarGz),
+            ("pkg-1.0.zip", SdistExtension::Zip),
+            ("pkg-1.0.tar.bz2", SdistExtension::TarBz2),
+            ("pkg-1.0.tar.xz", SdistExtension::TarXz),
+            ("pkg-1.0.tar", SdistExtension::Tar),
+        ] {
+            let s = sdist(filename, "pkg").unwrap_or_else(|| panic!("{filename}"));
+            assert_eq!(s.extension, extension, "{filename}");
+            assert_eq!(s.version, Version::from_str("1.0").unwrap());
+        }
+    }
+
+    #[test]
+    fn sdist_names_are_matched_after_normalisation() {
+        assert_eq!(sdist("a_b-1.0.tar.gz", "a-b").unwrap().version, Version::from_str("1.0").unwrap());
+        assert_eq!(sdist("A.B-1.0.tar.gz", "a-b").unwrap().name.as_ref(), "a-b");
+        assert_eq!(sdist("a-b-2.0rc1.tar.gz", "a-b").unwrap().version, Version::from_str("2.0rc1").unwrap());
+        // `a-b-1.0` is not a file of `a` (`b-1.0` is no version), nor of `a-b-c`.
+        assert_eq!(sdist("a-b-1.0.tar.gz", "a"), None);
+        assert_eq!(sdist("a-b-1.0.tar.gz", "a-b-c"), None);
+    }
+
+    #[test]
+    fn non_distributions_are_none() {
+        let project = name("pkg");
+        for filename in ["pkg-1.0-py3.8.egg", "pkg-1.0.win32.exe", "pkg-1.0.rpm", "pkg.tar.gz", "pkg-.tar.gz"] {
+            assert_eq!(DistFilename::parse(filename, &project), None, "{filename}");
+        }
+    }
+}

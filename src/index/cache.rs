@@ -270,3 +270,187 @@ fn dir_size(path: &Path) -> u64 {
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::dist::{CoreMetadata, HashSource, Hashes};
+    use crate::index::PageFormat;
+
+    fn index() -> Url {
+        Url::parse("https://user:secret@index.example/simple/").unwrap()
+    }
+
+    fn page(name: &str) -> ProjectPage {
+        let url = Url::parse(&format!("https://index.example/simple/{name}/")).unwrap();
+        ProjectPage {
+            name: PackageName::from_str(name).unwrap(),
+            url,
+            format: PageFormat::Json,
+            files: vec![file(None)],
+        }
+    }
+
+    fn file(sha256: Option<&str>) -> DistFile {
+        DistFile {
+            filename: "demo-1.0.tar.gz".into(),
+            url: Url::parse("https://files.example/demo-1.0.tar.gz").unwrap(),
+            hashes: sha256.map(|h| Hashes::from([("sha256".into(), h.into())])).unwrap_or_default(),
+            hash_source: if sha256.is_some() { HashSource::JsonPage } else { HashSource::None },
+            requires_python: None,
+            yanked: None,
+            core_metadata: CoreMetadata::Absent,
+            size: None,
+        }
+    }
+
+    fn cache(dir: &Path, freshness: Freshness) -> Cache {
+        Cache::new(dir.to_path_buf(), freshness)
+    }
+
+    fn demo() -> PackageName {
+        PackageName::from_str("demo").unwrap()
+    }
+
+    /// Rewrites the stored entry as if it had been fetched `age` ago.
+    fn age_entry(cache: &Cache, age: Duration) {
+        let path = cache.page_path(&index(), &demo());
+        let mut entry: PageEntry = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        entry.fetched_at -= age.as_secs();
+        std::fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn page_round_trip_and_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = cache(dir.path(), Freshness::Normal);
+        normal.write_page(&index(), &page("demo"), None);
+        assert_eq!(normal.read_page(&index(), &demo()), Some(page("demo")));
+        // Credentials do not change the key and never reach the disk.
+        let bare = Url::parse("https://index.example/simple/").unwrap();
+        assert_eq!(normal.read_page(&bare, &demo()), Some(page("demo")));
+        let path = normal.page_path(&index(), &demo());
+        assert_eq!(path.strip_prefix(dir.path()).unwrap().iter().count(), 3);
+        assert_eq!(path.file_name().unwrap(), "demo.json");
+        assert!(!String::from_utf8(std::fs::read(&path).unwrap()).unwrap().contains("secret"));
+        // Another index has its own entries.
+        let other = Url::parse("https://other.example/simple/").unwrap();
+        assert_eq!(normal.read_page(&other, &demo()), None);
+    }
+
+    #[test]
+    fn pages_expire_after_max_age_or_default_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = cache(dir.path(), Freshness::Normal);
+        normal.write_page(&index(), &page("demo"), Some(Duration::from_secs(60)));
+        age_entry(&normal, Duration::from_secs(30));
+        assert!(normal.read_page(&index(), &demo()).is_some());
+        age_entry(&normal, Duration::from_secs(31));
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+
+        normal.write_page(&index(), &page("demo"), None);
+        age_entry(&normal, DEFAULT_PAGE_TTL - Duration::from_secs(5));
+        assert!(normal.read_page(&index(), &demo()).is_some());
+        age_entry(&normal, Duration::from_secs(10));
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+
+        // Stale entries are kept: --offline still uses them; --refresh never reads pages.
+        assert!(cache(dir.path(), Freshness::Offline).read_page(&index(), &demo()).is_some());
+        normal.write_page(&index(), &page("demo"), None);
+        assert_eq!(cache(dir.path(), Freshness::Refresh).read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn corrupt_page_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = cache(dir.path(), Freshness::Offline);
+        normal.write_page(&index(), &page("demo"), None);
+        let path = normal.page_path(&index(), &demo());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+        assert!(!path.exists());
+        // A page stored under the wrong name is not trusted either.
+        let text = String::from_utf8(bytes).unwrap().replace(r#""name":"demo""#, r#""name":"evil""#);
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn metadata_round_trip_keyed_by_hash_or_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(dir.path(), Freshness::Refresh);
+        let digest = "ab".repeat(32);
+        c.write_metadata(&file(Some(&digest)), b"Metadata-Version: 2.1\nName: demo\n");
+        assert_eq!(c.read_metadata(&file(Some(&digest))).unwrap(), b"Metadata-Version: 2.1\nName: demo\n");
+        assert!(dir.path().join("metadata").join(format!("{digest}.metadata")).exists());
+        // No hash: keyed by URL, so a file without hash finds its own entry only.
+        assert_eq!(c.read_metadata(&file(None)), None);
+        c.write_metadata(&file(None), b"Name: demo\n");
+        assert_eq!(c.read_metadata(&file(None)).unwrap(), b"Name: demo\n");
+        // A hash that is not a sha256 hex digest never becomes a path.
+        c.write_metadata(&file(Some("../../escape")), b"x");
+        assert!(!dir.path().join("escape.metadata").exists());
+    }
+
+    #[test]
+    fn truncated_metadata_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(dir.path(), Freshness::Normal);
+        let f = file(Some(&"cd".repeat(32)));
+        c.write_metadata(&f, b"Metadata-Version: 2.1\nName: demo\nRequires-Dist: other\n");
+        let path = c.metadata_path(&f);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
+        assert_eq!(c.read_metadata(&f), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn text_size_and_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cache");
+        let c = cache(&root, Freshness::Normal);
+        assert_eq!(c.size(), 0);
+        assert!(c.clean().is_ok());
+        c.write_text("pip-default-index", "https://index.example/simple/");
+        assert_eq!(c.read_text("pip-default-index").as_deref(), Some("https://index.example/simple/"));
+        c.write_text("../outside", "x");
+        assert!(!dir.path().join("outside").exists());
+        c.write_page(&index(), &page("demo"), None);
+        assert!(c.size() > "https://index.example/simple/".len() as u64);
+        c.clean().unwrap();
+        assert_eq!(c.size(), 0);
+        assert_eq!(c.read_text("pip-default-index"), None);
+        assert_eq!(c.read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn cache_control_policies() {
+        assert_eq!(CachePolicy::parse(None), CachePolicy::Default);
+        assert_eq!(CachePolicy::parse(Some("public, max-age=600")), CachePolicy::MaxAge(Duration::from_secs(600)));
+        assert_eq!(CachePolicy::parse(Some("Max-Age=\"30\"")), CachePolicy::MaxAge(Duration::from_secs(30)));
+        assert_eq!(CachePolicy::parse(Some("no-cache, max-age=600")), CachePolicy::MaxAge(Duration::ZERO));
+        assert_eq!(CachePolicy::parse(Some("max-age=600, no-store")), CachePolicy::NoStore);
+        assert_eq!(CachePolicy::parse(Some("max-age=soon, private")), CachePolicy::Default);
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn default_dir_follows_xdg_then_home() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+        };
+        assert_eq!(
+            default_dir_from(env(&[("XDG_CACHE_HOME", "/xdg"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/xdg/hashlock"))
+        );
+        assert_eq!(
+            default_dir_from(env(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/home/u/.cache/hashlock"))
+        );
+        assert_eq!(default_dir_from(env(&[])), None);
+    }
+}

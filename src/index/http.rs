@@ -262,3 +262,138 @@ pub fn redact(url: &Url) -> String {
     }
     url.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::test_server::{Reply, TestServer};
+
+    /// A self-signed EC test CA (not trusted anywhere; only parsed here).
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBjTCCATOgAwIBAgIUYKwxRJcgMhz2DcYx0Sr+HW9xx64wCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQaGFzaGxvY2sgdGVzdCBDQTAgFw0yNjExMjUwODM2NTFaGA8y
+MTI2MTEwMTA4MzY1MVowGzEZMBcGA1UEAwwQaGFzaGxvY2sgdGVzdCBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABOYO5MRoV5B7fXYWegaeLL76/8yNg8+2gM+Z
+T5DeRP7y19pOfwNSwJGK0FwkJfRLtTLloI1uQpB1YpbAm/C5ELmjUzBRMB0GA1Ud
+DgQWBBQV9LBI3NVuOtYMlz+yR0apncui0TAfBgNVHSMEGDAWgBQV9LBI3NVuOtYM
+lz+yR0apncui0TAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIErQ
+HVr/hW4fiWq8/W2t5VqgoFXKfpvUCr5vb7XeSgS3AiEA2eW39EI+Ts3ybgEhEtt+
+IionD5I9SsUOfSq8KMdoH6c=
+-----END CERTIFICATE-----
+";
+
+    fn client(retries: u32) -> HttpClient {
+        HttpClient::new(HttpOptions { retries, backoff: Duration::from_millis(1), ..HttpOptions::default() }).unwrap()
+    }
+
+    #[test]
+    fn retries_5xx_then_succeeds() {
+        let server = TestServer::start(|_, before| match before {
+            0 => Reply::new(503, "text/plain", "busy"),
+            1 => Reply::new(429, "text/plain", "slow down"),
+            _ => {
+                let mut reply = Reply::new(200, "text/html", "<html>ok</html>");
+                reply.headers.push(("Cache-Control", "max-age=60".into()));
+                reply
+            }
+        });
+        let http = client(3);
+        let response = http.get(&server.url.join("page/").unwrap(), &[]).unwrap();
+        assert_eq!((response.status, response.body.as_slice()), (200, b"<html>ok</html>".as_slice()));
+        assert_eq!(response.content_type.as_deref(), Some("text/html"));
+        assert_eq!(response.cache_control.as_deref(), Some("max-age=60"));
+        let stats = http.stats();
+        assert_eq!((stats.requests, stats.retries, stats.in_flight), (3, 2, 0));
+        assert!(stats.bytes >= 15);
+    }
+
+    #[test]
+    fn gives_up_naming_the_redacted_url_and_last_status() {
+        let server = TestServer::start(|_, _| Reply::new(502, "text/plain", "bad gateway"));
+        let mut url = server.url.join("simple/").unwrap();
+        url.set_username("user").unwrap();
+        url.set_password(Some("hunter2")).unwrap();
+        let error = client(2).get(&url, &[]).unwrap_err();
+        assert_eq!(server.hits().len(), 3);
+        let message = error.to_string();
+        assert_eq!(
+            message,
+            format!(
+                "http://user:***@{}/simple/: HTTP 502 (after 3 attempts)",
+                url.authority().split('@').nth(1).unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn client_errors_are_returned_without_retry() {
+        let server = TestServer::start(|_, _| Reply::new(404, "text/plain", "no such page"));
+        let http = client(3);
+        let response = http.get(&server.url, &[]).unwrap();
+        assert_eq!(response.status, 404);
+        assert_eq!((http.stats().requests, http.stats().retries), (1, 0));
+    }
+
+    #[test]
+    fn connection_errors_are_retried_then_reported() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/simple/")).unwrap();
+        let http = client(1);
+        let error = http.get(&url, &[]).unwrap_err();
+        assert!(matches!(error, HttpError::Transport { .. }));
+        let message = error.to_string();
+        assert!(message.starts_with(&format!("{url}: ")) && message.ends_with("(after 2 attempts)"), "{message}");
+        assert_eq!(http.stats().retries, 1);
+    }
+
+    #[test]
+    fn sends_user_agent_headers_and_remembered_credentials() {
+        let server = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
+        let http = client(0);
+        let mut with_token = server.url.join("simple/").unwrap();
+        with_token.set_username("tok%40en").unwrap();
+        http.get(&with_token, &[("Accept", "text/html")]).unwrap();
+        // A file linked from the page, on the same origin, without credentials in its URL.
+        let response = http.get(&server.url.join("files/a.whl").unwrap(), &[]).unwrap();
+        assert_eq!(response.url, server.url.join("files/a.whl").unwrap());
+        let hits = server.hits();
+        assert_eq!(hits[0].header("User-Agent"), Some(concat!("hashlock/", env!("CARGO_PKG_VERSION"))));
+        assert_eq!(hits[0].header("Accept"), Some("text/html"));
+        // base64("tok@en:")
+        assert_eq!(hits[0].header("Authorization"), Some("Basic dG9rQGVuOg=="));
+        assert_eq!(hits[1].header("Authorization"), Some("Basic dG9rQGVuOg=="));
+    }
+
+    #[test]
+    fn offline_sends_nothing() {
+        let server = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
+        let http = HttpClient::new(HttpOptions { offline: true, ..HttpOptions::default() }).unwrap();
+        assert!(matches!(http.get(&server.url, &[]), Err(HttpError::Offline { .. })));
+        assert!(server.hits().is_empty());
+    }
+
+    #[test]
+    fn redacts_passwords_and_tokens() {
+        let redacted = |s: &str| redact(&Url::parse(s).unwrap());
+        assert_eq!(redacted("https://user:pw@index.example/simple/"), "https://user:***@index.example/simple/");
+        assert_eq!(redacted("https://token@index.example/simple/"), "https://***@index.example/simple/");
+        assert_eq!(redacted("https://index.example/simple/"), "https://index.example/simple/");
+    }
+
+    #[test]
+    fn extra_roots_from_a_pem_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, format!("# two roots\n{TEST_CA}{TEST_CA}")).unwrap();
+        let with =
+            |cert: &Path| HttpClient::new(HttpOptions { cert: Some(cert.to_path_buf()), ..HttpOptions::default() });
+        assert!(with(&bundle).is_ok());
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        for path in [garbage, dir.path().join("missing.pem")] {
+            let Err(HttpError::Setup(message)) = with(&path) else { panic!("{} accepted", path.display()) };
+            assert!(message.contains(&path.display().to_string()), "{message}");
+        }
+    }
+}

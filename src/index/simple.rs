@@ -130,8 +130,9 @@ fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
     page.files
         .into_iter()
         .map(|file| {
-            let url = resolve(page_url, &file.url)
+            let mut url = resolve(page_url, &file.url)
                 .ok_or_else(|| PageError::new(format!("bad URL `{}` for {}", file.url, file.filename)))?;
+            url.set_fragment(None);
             let hashes = clean_hashes(file.hashes);
             let yanked = match file.yanked {
                 None | Some(JsonYanked::Flag(false)) => None,
@@ -434,4 +435,173 @@ fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const JSON: Option<&str> = Some("application/vnd.pypi.simple.v1+json");
+    const HTML: Option<&str> = Some("text/html; charset=utf-8");
+
+    fn page_url() -> Url {
+        Url::parse("https://index.example/simple/demo/").unwrap()
+    }
+
+    fn parse(content_type: Option<&str>, body: &str) -> Result<ProjectPage, PageError> {
+        parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), content_type, body.as_bytes())
+    }
+
+    #[test]
+    fn normalizes_per_pep_503() {
+        assert_eq!(normalize("Foo.Bar__baz-_-Qux"), "foo-bar-baz-qux");
+        assert_eq!(normalize("typing_extensions"), "typing-extensions");
+    }
+
+    #[test]
+    fn json_page_with_every_field() {
+        let body = r#"{
+          "meta": {"api-version": "1.1"},
+          "name": "demo",
+          "files": [
+            {"filename": "demo-1.0-py3-none-any.whl", "url": "../../files/demo-1.0-py3-none-any.whl#sha256=00",
+             "hashes": {"SHA256": "ABCDEF01"}, "requires-python": ">=3.8", "yanked": false,
+             "core-metadata": {"sha256": "FEED"}, "dist-info-metadata": false, "size": 1234,
+             "upload-time": "2024-01-01T00:00:00Z"},
+            {"filename": "demo-0.9.tar.gz", "url": "https://files.example/demo-0.9.tar.gz",
+             "hashes": {}, "yanked": "broken build", "dist-info-metadata": true},
+            {"filename": "demo-0.8.tar.gz", "url": "https://files.example/demo-0.8.tar.gz",
+             "hashes": {"md5": "0123"}, "requires-python": null, "yanked": true}
+          ],
+          "versions": ["0.8", "0.9", "1.0"]
+        }"#;
+        let page = parse(JSON, body).unwrap();
+        assert_eq!(page.format, PageFormat::Json);
+        let [wheel, sdist, old] = page.files.as_slice() else { panic!("{:?}", page.files) };
+
+        assert_eq!(wheel.url.as_str(), "https://index.example/files/demo-1.0-py3-none-any.whl");
+        assert_eq!(wheel.hashes, Hashes::from([("sha256".into(), "abcdef01".into())]));
+        assert_eq!(wheel.hash_source, HashSource::JsonPage);
+        assert_eq!(wheel.requires_python.as_deref(), Some(">=3.8"));
+        assert_eq!(wheel.yanked, None);
+        assert_eq!(wheel.core_metadata, CoreMetadata::Present(Hashes::from([("sha256".into(), "feed".into())])));
+        assert_eq!(wheel.size, Some(1234));
+
+        assert_eq!(sdist.hash_source, HashSource::None);
+        assert!(sdist.hashes.is_empty());
+        assert_eq!(sdist.yanked.as_deref(), Some("broken build"));
+        assert_eq!(sdist.core_metadata, CoreMetadata::Present(Hashes::new()));
+
+        assert_eq!(old.hashes, Hashes::from([("md5".into(), "0123".into())]));
+        assert_eq!(old.yanked.as_deref(), Some(""));
+        assert_eq!(old.requires_python, None);
+        assert_eq!(old.core_metadata, CoreMetadata::Absent);
+    }
+
+    #[test]
+    fn plain_json_content_type_is_accepted() {
+        let page = parse(Some("application/json"), r#"{"files": []}"#).unwrap();
+        assert_eq!(page.format, PageFormat::Json);
+        assert!(page.files.is_empty());
+    }
+
+    #[test]
+    fn bad_json_is_an_error() {
+        assert!(parse(JSON, "<html></html>").unwrap_err().message.contains("invalid JSON"));
+        // Wrong shape: files is not a list, a file lacks its URL, yanked is a number.
+        assert!(parse(JSON, r#"{"files": {}}"#).is_err());
+        assert!(parse(JSON, r#"{"files": [{"filename": "demo-1.0.tar.gz"}]}"#).is_err());
+        assert!(parse(JSON, r#"{"files": [{"filename": "a", "url": "b", "yanked": 3}]}"#).is_err());
+    }
+
+    #[test]
+    fn html_page_with_relative_links_entities_and_data_attributes() {
+        let body = r#"<!DOCTYPE html>
+<html><head><title>Links for demo</title></head><body>
+<h1>Links for demo</h1>
+<!-- <a href="commented-out-1.0.tar.gz">commented-out-1.0.tar.gz</a> -->
+<a href="../../files/demo-1.0-py3-none-any.whl#SHA256=ABCDEF" data-requires-python="&gt;=3.8,&lt;4" data-core-metadata="sha256=BEEF">demo-1.0-py3-none-any.whl</a><br/>
+<A data-yanked="" HREF='/files/demo-0.9.tar.gz?a=1&amp;b=2#md5=0f0f'>  demo-0.9.tar.gz </A>
+<a data-yanked="bad &quot;release&quot; &#39;x&#39; &#x41;&#66;" href=https://files.example/demo-0.8.zip data-dist-info-metadata=true>demo-0.8.zip</a>
+<a href="demo-0.7.tar.gz#egg=demo">demo-0.7.tar.gz</a>
+</body></html>"#;
+        let page = parse(HTML, body).unwrap();
+        assert_eq!(page.format, PageFormat::Html);
+        let [wheel, sdist, zip, old] = page.files.as_slice() else { panic!("{:?}", page.files) };
+
+        assert_eq!(wheel.filename, "demo-1.0-py3-none-any.whl");
+        assert_eq!(wheel.url.as_str(), "https://index.example/files/demo-1.0-py3-none-any.whl");
+        assert_eq!(wheel.hashes, Hashes::from([("sha256".into(), "abcdef".into())]));
+        assert_eq!(wheel.hash_source, HashSource::HtmlFragment);
+        assert_eq!(wheel.requires_python.as_deref(), Some(">=3.8,<4"));
+        assert_eq!(wheel.yanked, None);
+        assert_eq!(wheel.core_metadata, CoreMetadata::Present(Hashes::from([("sha256".into(), "beef".into())])));
+
+        assert_eq!(sdist.filename, "demo-0.9.tar.gz");
+        assert_eq!(sdist.url.as_str(), "https://index.example/files/demo-0.9.tar.gz?a=1&b=2");
+        assert_eq!(sdist.hashes, Hashes::from([("md5".into(), "0f0f".into())]));
+        assert_eq!(sdist.yanked.as_deref(), Some(""));
+
+        assert_eq!(zip.url.as_str(), "https://files.example/demo-0.8.zip");
+        assert_eq!(zip.yanked.as_deref(), Some(r#"bad "release" 'x' AB"#));
+        assert_eq!(zip.core_metadata, CoreMetadata::Present(Hashes::new()));
+        assert_eq!(zip.hash_source, HashSource::None);
+
+        // `#egg=` is no hash; the fragment is still dropped from the URL.
+        assert!(old.hashes.is_empty());
+        assert_eq!(old.url.as_str(), "https://index.example/simple/demo/demo-0.7.tar.gz");
+    }
+
+    #[test]
+    fn html_base_href_and_filename_fallback() {
+        let body = r#"<html><head><BASE href="https://mirror.example/pkgs/"></head>
+<a href="demo%2B1-1.0.tar.gz"></a>
+<a href=demo-2.0.tar.gz><span>demo-2.0.tar.gz</span></a>
+<a name="no-href">nothing</a>
+<a href="demo-3.0.tar.gz">demo-3.0.tar.gz
+<a href="demo-4.0.tar.gz">demo-4.0.tar.gz</a>"#;
+        let page = parse(None, body).unwrap();
+        let names: Vec<&str> = page.files.iter().map(|f| f.filename.as_str()).collect();
+        assert_eq!(names, ["demo+1-1.0.tar.gz", "demo-2.0.tar.gz", "demo-3.0.tar.gz", "demo-4.0.tar.gz"]);
+        assert_eq!(page.files[0].url.as_str(), "https://mirror.example/pkgs/demo%2B1-1.0.tar.gz");
+    }
+
+    #[test]
+    fn pep_691_html_type_and_garbage() {
+        let page = parse(Some("application/vnd.pypi.simple.v1+html"), "<html><body></body></html>").unwrap();
+        assert!(page.files.is_empty());
+        assert!(parse(HTML, "just some text").is_err());
+        assert!(
+            parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), HTML, b"\x89PNG\r\n\x1a\n\0\0<").is_err()
+        );
+        assert!(parse(Some("application/octet-stream"), "{}").unwrap_err().message.contains("Content-Type"));
+    }
+
+    #[test]
+    fn entities_are_decoded_and_unknown_ones_kept() {
+        assert_eq!(
+            decode_entities("a&amp;b &lt;&gt; &#60;&#x3e; &nbsp; &#xZZ; & &#99999999999;"),
+            "a&b <> <> &nbsp; &#xZZ; & &#99999999999;"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_page_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for content_type in [JSON, HTML, None] {
+                let _ = parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), content_type, &body);
+            }
+        }
+
+        #[test]
+        fn html_scanner_never_panics_on_tag_soup(
+            body in r#"(<a |<A\t|<base |href=|HREF ?= ?|data-yanked|data-core-metadata=|"|'|&#x?[0-9a-f]{0,8};?|&amp;|>|</a>|<!--|-->|#sha256=|[a-zé€ /.=]){0,60}"#
+        ) {
+            let _ = parse(HTML, &body);
+        }
+    }
 }
