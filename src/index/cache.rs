@@ -2,11 +2,14 @@
 //!
 //! - `pages/<index-key>/<normalised-name>.json`: `{"fetched_at": unix secs, "max_age": secs or
 //!   null, "page": ProjectPage}`; expires after `max_age` (from `Cache-Control`) or a default TTL.
-//! - `metadata/<sha256 of the distribution file>.metadata`: the raw core metadata; kept forever
-//!   (files are immutable). Files without a sha256 are keyed by the sha256 of their URL.
+//!   `<index-key>`: the first 16 hex digits of the sha256 of the index URL without credentials.
+//! - `metadata/<sha256 of the distribution file>.metadata`: a `sha256:<hex of the rest>` line,
+//!   then the raw core metadata; kept forever (files are immutable). Files without a sha256 are
+//!   keyed by the sha256 of their URL.
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
-//! Writes go to a temp file in the same directory, then rename; a corrupt entry is removed.
+//! Writes go to a temp file in the same directory, then rename; a corrupt entry (bad JSON, a
+//! truncated file, a failed integrity line) is removed and reads as a miss.
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -2,6 +2,7 @@
 //! retries with backoff, and errors that name the (redacted) URL.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -171,7 +172,7 @@ impl HttpClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().map_err(Attempt::from)?;
+        let mut response = request.send().map_err(Attempt::from)?;
         let header = |name: reqwest::header::HeaderName| {
             response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
         };
@@ -180,7 +181,9 @@ impl HttpClient {
         let content_range = header(reqwest::header::CONTENT_RANGE);
         let status = response.status().as_u16();
         let mut final_url = response.url().clone();
-        let body = response.bytes().map_err(Attempt::from)?.to_vec();
+        // Read, not `bytes()`: the timeout then bounds each read, not the whole download.
+        let mut body = Vec::new();
+        response.read_to_end(&mut body).map_err(|e| Attempt::Retryable(error_chain(&e)))?;
         self.counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
         // reqwest moves URL credentials into a header; the caller sees the URL without them.
         let _ = final_url.set_username("");
@@ -323,6 +326,22 @@ IionD5I9SsUOfSq8KMdoH6c=
                 url.authority().split('@').nth(1).unwrap()
             )
         );
+    }
+
+    #[test]
+    fn gzip_bodies_are_decoded() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(b"{\"files\": []}").unwrap();
+        let gzipped = encoder.finish().unwrap();
+        let server = TestServer::start(move |_, _| {
+            let mut reply = Reply::new(200, "application/json", gzipped.clone());
+            reply.headers.push(("Content-Encoding", "gzip".into()));
+            reply
+        });
+        let response = client(0).get(&server.url, &[]).unwrap();
+        assert_eq!(response.body, b"{\"files\": []}");
+        assert!(server.hits()[0].header("Accept-Encoding").is_some_and(|v| v.contains("gzip")));
     }
 
     #[test]
