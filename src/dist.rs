@@ -1,11 +1,14 @@
 //! Distribution files as an index lists them, and their filenames (wheel and sdist).
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
+
+use crate::index::simple::normalize;
 
 /// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest.
 pub type Hashes = BTreeMap<String, String>;
@@ -74,6 +77,33 @@ pub struct WheelFilename {
     pub platform_tags: Vec<String>,
 }
 
+impl WheelFilename {
+    /// `stem` is the filename without `.whl`.
+    fn parse(stem: &str, project: &PackageName) -> Option<Self> {
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, build, tags) = match parts.as_slice() {
+            [name, version, tags @ ..] if tags.len() == 3 => (name, version, None, tags),
+            [name, version, build, tags @ ..] if tags.len() == 3 => (name, version, Some(*build), tags),
+            _ => return None,
+        };
+        if normalize(name) != project.as_ref() || build.is_some_and(|b| !b.starts_with(|c: char| c.is_ascii_digit())) {
+            return None;
+        }
+        let split = |field: &str| -> Option<Vec<String>> {
+            let set: Vec<String> = field.split('.').map(str::to_string).collect();
+            (!set.iter().any(String::is_empty)).then_some(set)
+        };
+        Some(Self {
+            name: project.clone(),
+            version: Version::from_str(version).ok()?,
+            build: build.map(str::to_string),
+            python_tags: split(tags[0])?,
+            abi_tags: split(tags[1])?,
+            platform_tags: split(tags[2])?,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdistExtension {
     TarGz,
@@ -83,6 +113,17 @@ pub enum SdistExtension {
     Tar,
 }
 
+impl SdistExtension {
+    /// The recognised suffixes (none is a suffix of another, so order does not matter).
+    const ALL: [(&'static str, Self); 5] = [
+        (".tar.gz", Self::TarGz),
+        (".zip", Self::Zip),
+        (".tar.bz2", Self::TarBz2),
+        (".tar.xz", Self::TarXz),
+        (".tar", Self::Tar),
+    ];
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SdistFilename {
     pub name: PackageName,
@@ -90,13 +131,33 @@ pub struct SdistFilename {
     pub extension: SdistExtension,
 }
 
+impl SdistFilename {
+    /// `{name}-{version}{extension}` where `name` normalises to `project`; the first `-` after
+    /// which the rest is a valid version ends the name.
+    fn parse(filename: &str, project: &PackageName) -> Option<Self> {
+        let (stem, extension) = SdistExtension::ALL
+            .iter()
+            .find_map(|(suffix, extension)| filename.strip_suffix(suffix).map(|stem| (stem, *extension)))?;
+        stem.match_indices('-').find_map(|(dash, _)| {
+            let (name, version) = (&stem[..dash], &stem[dash + 1..]);
+            if normalize(name) != project.as_ref() {
+                return None;
+            }
+            let version = Version::from_str(version).ok()?;
+            Some(Self { name: project.clone(), version, extension })
+        })
+    }
+}
+
 impl DistFilename {
     /// Parses `filename` as a file of `project`. Sdist names are ambiguous (`a-b-1.0.tar.gz`),
     /// so the known project name decides where the version starts. `None` for files that are
     /// not distributions of `project` (eggs, `.exe` installers, other projects, bad versions).
     pub fn parse(filename: &str, project: &PackageName) -> Option<Self> {
-        let _ = (filename, project);
-        todo!()
+        if let Some(stem) = filename.strip_suffix(".whl") {
+            return WheelFilename::parse(stem, project).map(Self::Wheel);
+        }
+        SdistFilename::parse(filename, project).map(Self::Sdist)
     }
 
     pub fn name(&self) -> &PackageName {
@@ -115,5 +176,96 @@ impl DistFilename {
 
     pub fn is_wheel(&self) -> bool {
         matches!(self, Self::Wheel(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> PackageName {
+        PackageName::from_str(s).unwrap()
+    }
+
+    fn wheel(filename: &str, project: &str) -> Option<WheelFilename> {
+        match DistFilename::parse(filename, &name(project))? {
+            DistFilename::Wheel(w) => Some(w),
+            DistFilename::Sdist(_) => panic!("{filename} parsed as an sdist"),
+        }
+    }
+
+    fn sdist(filename: &str, project: &str) -> Option<SdistFilename> {
+        match DistFilename::parse(filename, &name(project))? {
+            DistFilename::Sdist(s) => Some(s),
+            DistFilename::Wheel(_) => panic!("{filename} parsed as a wheel"),
+        }
+    }
+
+    #[test]
+    fn wheel_with_compressed_tags() {
+        let w = wheel("six-1.16.0-py2.py3-none-any.whl", "six").unwrap();
+        assert_eq!(w.version, Version::from_str("1.16.0").unwrap());
+        assert_eq!(w.build, None);
+        assert_eq!(w.python_tags, ["py2", "py3"]);
+        assert_eq!(w.abi_tags, ["none"]);
+        assert_eq!(w.platform_tags, ["any"]);
+    }
+
+    #[test]
+    fn wheel_with_build_tag_and_underscored_name() {
+        let w = wheel(
+            "typing_extensions-4.0.0-1local-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "Typing.Extensions",
+        )
+        .unwrap();
+        assert_eq!(w.name.as_ref(), "typing-extensions");
+        assert_eq!(w.build.as_deref(), Some("1local"));
+        assert_eq!(w.platform_tags, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);
+    }
+
+    #[test]
+    fn bad_wheels_are_rejected() {
+        // Build tag must start with a digit.
+        assert_eq!(wheel("pkg-1.0-local-py3-none-any.whl", "pkg"), None);
+        // Another project.
+        assert_eq!(wheel("other-1.0-py3-none-any.whl", "pkg"), None);
+        // Too few or too many parts, bad version, empty tag in a set.
+        assert_eq!(wheel("pkg-1.0-py3-none.whl", "pkg"), None);
+        assert_eq!(wheel("pkg-1.0-1-2-py3-none-any.whl", "pkg"), None);
+        assert_eq!(wheel("pkg-one-py3-none-any.whl", "pkg"), None);
+        assert_eq!(wheel("pkg-1.0-py3.-none-any.whl", "pkg"), None);
+    }
+
+    #[test]
+    fn sdists_of_every_extension() {
+        for (filename, extension) in [
+            ("pkg-1.0.tar.gz", SdistExtension::TarGz),
+            ("pkg-1.0.zip", SdistExtension::Zip),
+            ("pkg-1.0.tar.bz2", SdistExtension::TarBz2),
+            ("pkg-1.0.tar.xz", SdistExtension::TarXz),
+            ("pkg-1.0.tar", SdistExtension::Tar),
+        ] {
+            let s = sdist(filename, "pkg").unwrap_or_else(|| panic!("{filename}"));
+            assert_eq!(s.extension, extension, "{filename}");
+            assert_eq!(s.version, Version::from_str("1.0").unwrap());
+        }
+    }
+
+    #[test]
+    fn sdist_names_are_matched_after_normalisation() {
+        assert_eq!(sdist("a_b-1.0.tar.gz", "a-b").unwrap().version, Version::from_str("1.0").unwrap());
+        assert_eq!(sdist("A.B-1.0.tar.gz", "a-b").unwrap().name.as_ref(), "a-b");
+        assert_eq!(sdist("a-b-2.0rc1.tar.gz", "a-b").unwrap().version, Version::from_str("2.0rc1").unwrap());
+        // `a-b-1.0` is not a file of `a` (`b-1.0` is no version), nor of `a-b-c`.
+        assert_eq!(sdist("a-b-1.0.tar.gz", "a"), None);
+        assert_eq!(sdist("a-b-1.0.tar.gz", "a-b-c"), None);
+    }
+
+    #[test]
+    fn non_distributions_are_none() {
+        let project = name("pkg");
+        for filename in ["pkg-1.0-py3.8.egg", "pkg-1.0.win32.exe", "pkg-1.0.rpm", "pkg.tar.gz", "pkg-.tar.gz"] {
+            assert_eq!(DistFilename::parse(filename, &project), None, "{filename}");
+        }
     }
 }

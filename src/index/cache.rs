@@ -2,17 +2,24 @@
 //!
 //! - `pages/<index-key>/<normalised-name>.json`: `{"fetched_at": unix secs, "max_age": secs or
 //!   null, "page": ProjectPage}`; expires after `max_age` (from `Cache-Control`) or a default TTL.
-//! - `metadata/<sha256 of the distribution file>.metadata`: the raw core metadata; kept forever
-//!   (files are immutable). Files without a sha256 are keyed by the sha256 of their URL.
+//!   `<index-key>`: the first 16 hex digits of the sha256 of the index URL without credentials.
+//! - `metadata/<sha256 of the distribution file>.metadata`: a `sha256:<hex of the rest>` line,
+//!   then the raw core metadata; kept forever (files are immutable). Files without a sha256 are
+//!   keyed by the sha256 of their URL.
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
-//! Writes go to a temp file in the same directory, then rename; a corrupt entry is removed.
+//! Writes go to a temp file in the same directory, then rename; a corrupt entry (bad JSON, a
+//! truncated file, a failed integrity line) is removed and reads as a miss.
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pep508_rs::PackageName;
 use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::dist::DistFile;
 use crate::index::ProjectPage;
@@ -52,47 +59,401 @@ impl Cache {
     /// The platform's cache dir for hashlock (`$XDG_CACHE_HOME/hashlock`, `~/.cache/hashlock`,
     /// `~/Library/Caches/hashlock`, `%LOCALAPPDATA%\hashlock`).
     pub fn default_dir() -> Option<PathBuf> {
-        todo!()
+        default_dir_from(|name| std::env::var_os(name))
     }
 
     pub fn read_page(&self, index: &Url, name: &PackageName) -> Option<ProjectPage> {
-        let _ = (index, name);
-        todo!()
+        if self.freshness == Freshness::Refresh {
+            return None;
+        }
+        let path = self.page_path(index, name);
+        let bytes = std::fs::read(&path).ok()?;
+        let Some(entry) = serde_json::from_slice::<PageEntry>(&bytes).ok().filter(|e| &e.page.name == name) else {
+            discard(&path);
+            return None;
+        };
+        let fresh = self.freshness == Freshness::Offline
+            || unix_now()
+                .checked_sub(entry.fetched_at)
+                .is_some_and(|age| age < entry.max_age.map_or(DEFAULT_PAGE_TTL, Duration::from_secs).as_secs());
+        fresh.then_some(entry.page)
     }
 
     pub fn write_page(&self, index: &Url, page: &ProjectPage, max_age: Option<Duration>) {
-        let _ = (index, page, max_age);
-        todo!()
+        let entry = PageEntry { fetched_at: unix_now(), max_age: max_age.map(|d| d.as_secs()), page: page.clone() };
+        if let Ok(json) = serde_json::to_vec(&entry) {
+            write_atomic(&self.page_path(index, &page.name), &json);
+        }
     }
 
     pub fn read_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
-        let _ = file;
-        todo!()
+        let path = self.metadata_path(file);
+        let bytes = std::fs::read(&path).ok()?;
+        let content = split_checked(&bytes);
+        if content.is_none() {
+            discard(&path);
+        }
+        content.map(<[u8]>::to_vec)
     }
 
     pub fn write_metadata(&self, file: &DistFile, metadata: &[u8]) {
-        let _ = (file, metadata);
-        todo!()
+        let mut bytes = format!("{CHECK_PREFIX}{}\n", sha256_hex(metadata)).into_bytes();
+        bytes.extend_from_slice(metadata);
+        write_atomic(&self.metadata_path(file), &bytes);
     }
 
     /// A small text value under the cache root (e.g. pip's default index URL).
     pub fn read_text(&self, key: &str) -> Option<String> {
-        let _ = key;
-        todo!()
+        let path = self.text_path(key)?;
+        std::fs::read_to_string(path).ok().filter(|value| !value.is_empty())
     }
 
     pub fn write_text(&self, key: &str, value: &str) {
-        let _ = (key, value);
-        todo!()
+        if let Some(path) = self.text_path(key) {
+            write_atomic(&path, value.as_bytes());
+        }
     }
 
     /// Total size in bytes of the files in the cache.
     pub fn size(&self) -> u64 {
-        todo!()
+        dir_size(&self.root)
     }
 
     /// Removes everything in the cache.
     pub fn clean(&self) -> std::io::Result<()> {
-        todo!()
+        let entries = match std::fs::read_dir(&self.root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                std::fs::remove_dir_all(entry.path())?;
+            } else {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn page_path(&self, index: &Url, name: &PackageName) -> PathBuf {
+        self.root.join("pages").join(index_key(index)).join(format!("{name}.json"))
+    }
+
+    /// Keyed by the file's sha256 when the index published a well-formed one, else by the
+    /// sha256 of its URL (so an index's hash value never becomes a path by itself).
+    fn metadata_path(&self, file: &DistFile) -> PathBuf {
+        let key = match file.sha256() {
+            Some(digest) if digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
+                digest.to_string()
+            }
+            _ => sha256_hex(file.url.as_str().as_bytes()),
+        };
+        self.root.join("metadata").join(format!("{key}.metadata"))
+    }
+
+    /// Text keys are plain file names under the root; anything path-like is refused.
+    fn text_path(&self, key: &str) -> Option<PathBuf> {
+        let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        plain.then(|| self.root.join(key))
+    }
+}
+
+/// How an index's `Cache-Control` header asks a project page to be cached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// No usable directive: [`DEFAULT_PAGE_TTL`] applies.
+    Default,
+    /// `max-age=N`; `no-cache` is `MaxAge(0)` (kept for `--offline`, never fresh).
+    MaxAge(Duration),
+    /// `no-store`: not written to disk at all.
+    NoStore,
+}
+
+impl CachePolicy {
+    /// Parses a `Cache-Control` header value (directives are case-insensitive; unknown ones
+    /// and malformed `max-age` values are ignored).
+    pub fn parse(cache_control: Option<&str>) -> Self {
+        let mut policy = Self::Default;
+        for directive in cache_control.unwrap_or_default().split(',') {
+            let (key, value) = directive.split_once('=').unwrap_or((directive, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "no-store" => return Self::NoStore,
+                "no-cache" => policy = Self::MaxAge(Duration::ZERO),
+                "max-age" if policy == Self::Default => {
+                    if let Ok(secs) = value.trim().trim_matches('"').parse::<u64>() {
+                        policy = Self::MaxAge(Duration::from_secs(secs));
+                    }
+                }
+                _ => {}
+            }
+        }
+        policy
+    }
+}
+
+/// The JSON envelope of a cached project page.
+#[derive(Serialize, Deserialize)]
+struct PageEntry {
+    fetched_at: u64,
+    max_age: Option<u64>,
+    page: ProjectPage,
+}
+
+/// First line of a metadata entry: `sha256:<hex of the rest>`.
+const CHECK_PREFIX: &str = "sha256:";
+
+/// The content after a valid integrity line, or `None` when the entry is damaged.
+fn split_checked(bytes: &[u8]) -> Option<&[u8]> {
+    let newline = bytes.iter().position(|&b| b == b'\n')?;
+    let expected = std::str::from_utf8(&bytes[..newline]).ok()?.strip_prefix(CHECK_PREFIX)?;
+    let content = &bytes[newline + 1..];
+    (sha256_hex(content) == expected).then_some(content)
+}
+
+fn default_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let nonempty = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = if cfg!(windows) {
+        nonempty("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        nonempty("HOME").map(|home| home.join("Library").join("Caches"))
+    } else {
+        nonempty("XDG_CACHE_HOME")
+            .filter(|dir| dir.is_absolute())
+            .or_else(|| nonempty("HOME").map(|home| home.join(".cache")))
+    };
+    base.map(|dir| dir.join("hashlock"))
+}
+
+/// The cache directory name for an index: sha256 of its URL without credentials, first 16 hex
+/// digits (a rotated token keeps the cache; no secret reaches the file system).
+fn index_key(index: &Url) -> String {
+    let mut url = index.clone();
+    // Fails only for URLs that cannot carry credentials anyway.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    sha256_hex(url.as_str().as_bytes())[..16].to_string()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Removes a damaged entry; a failure only means the next read discards it again.
+fn discard(path: &Path) {
+    let _ = std::fs::remove_file(path);
+}
+
+/// Writes through a temp file in the same directory and a rename, so readers see the old
+/// entry or the whole new one. The cache is an optimisation: failures are ignored.
+fn write_atomic(path: &Path, bytes: &[u8]) {
+    let write = || -> std::io::Result<()> {
+        let dir = path.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
+        std::fs::create_dir_all(dir)?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(bytes)?;
+        temp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    let _ = write();
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::dist::{CoreMetadata, HashSource, Hashes};
+    use crate::index::PageFormat;
+
+    fn index() -> Url {
+        Url::parse("https://user:secret@index.example/simple/").unwrap()
+    }
+
+    fn page(name: &str) -> ProjectPage {
+        let url = Url::parse(&format!("https://index.example/simple/{name}/")).unwrap();
+        ProjectPage {
+            name: PackageName::from_str(name).unwrap(),
+            url,
+            format: PageFormat::Json,
+            files: vec![file(None)],
+        }
+    }
+
+    fn file(sha256: Option<&str>) -> DistFile {
+        DistFile {
+            filename: "demo-1.0.tar.gz".into(),
+            url: Url::parse("https://files.example/demo-1.0.tar.gz").unwrap(),
+            hashes: sha256.map(|h| Hashes::from([("sha256".into(), h.into())])).unwrap_or_default(),
+            hash_source: if sha256.is_some() { HashSource::JsonPage } else { HashSource::None },
+            requires_python: None,
+            yanked: None,
+            core_metadata: CoreMetadata::Absent,
+            size: None,
+        }
+    }
+
+    fn cache(dir: &Path, freshness: Freshness) -> Cache {
+        Cache::new(dir.to_path_buf(), freshness)
+    }
+
+    fn demo() -> PackageName {
+        PackageName::from_str("demo").unwrap()
+    }
+
+    /// Rewrites the stored entry as if it had been fetched `age` ago.
+    fn age_entry(cache: &Cache, age: Duration) {
+        let path = cache.page_path(&index(), &demo());
+        let mut entry: PageEntry = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        entry.fetched_at -= age.as_secs();
+        std::fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn page_round_trip_and_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = cache(dir.path(), Freshness::Normal);
+        normal.write_page(&index(), &page("demo"), None);
+        assert_eq!(normal.read_page(&index(), &demo()), Some(page("demo")));
+        // Credentials do not change the key and never reach the disk.
+        let bare = Url::parse("https://index.example/simple/").unwrap();
+        assert_eq!(normal.read_page(&bare, &demo()), Some(page("demo")));
+        let path = normal.page_path(&index(), &demo());
+        assert_eq!(path.strip_prefix(dir.path()).unwrap().iter().count(), 3);
+        assert_eq!(path.file_name().unwrap(), "demo.json");
+        assert!(!String::from_utf8(std::fs::read(&path).unwrap()).unwrap().contains("secret"));
+        // Another index has its own entries.
+        let other = Url::parse("https://other.example/simple/").unwrap();
+        assert_eq!(normal.read_page(&other, &demo()), None);
+    }
+
+    #[test]
+    fn pages_expire_after_max_age_or_default_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = cache(dir.path(), Freshness::Normal);
+        normal.write_page(&index(), &page("demo"), Some(Duration::from_secs(60)));
+        age_entry(&normal, Duration::from_secs(30));
+        assert!(normal.read_page(&index(), &demo()).is_some());
+        age_entry(&normal, Duration::from_secs(31));
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+
+        normal.write_page(&index(), &page("demo"), None);
+        age_entry(&normal, DEFAULT_PAGE_TTL - Duration::from_secs(5));
+        assert!(normal.read_page(&index(), &demo()).is_some());
+        age_entry(&normal, Duration::from_secs(10));
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+
+        // Stale entries are kept: --offline still uses them; --refresh never reads pages.
+        assert!(cache(dir.path(), Freshness::Offline).read_page(&index(), &demo()).is_some());
+        normal.write_page(&index(), &page("demo"), None);
+        assert_eq!(cache(dir.path(), Freshness::Refresh).read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn corrupt_page_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = cache(dir.path(), Freshness::Offline);
+        normal.write_page(&index(), &page("demo"), None);
+        let path = normal.page_path(&index(), &demo());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+        assert!(!path.exists());
+        // A page stored under the wrong name is not trusted either.
+        let text = String::from_utf8(bytes).unwrap().replace(r#""name":"demo""#, r#""name":"evil""#);
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(normal.read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn metadata_round_trip_keyed_by_hash_or_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(dir.path(), Freshness::Refresh);
+        let digest = "ab".repeat(32);
+        c.write_metadata(&file(Some(&digest)), b"Metadata-Version: 2.1\nName: demo\n");
+        assert_eq!(c.read_metadata(&file(Some(&digest))).unwrap(), b"Metadata-Version: 2.1\nName: demo\n");
+        assert!(dir.path().join("metadata").join(format!("{digest}.metadata")).exists());
+        // No hash: keyed by URL, so a file without hash finds its own entry only.
+        assert_eq!(c.read_metadata(&file(None)), None);
+        c.write_metadata(&file(None), b"Name: demo\n");
+        assert_eq!(c.read_metadata(&file(None)).unwrap(), b"Name: demo\n");
+        // A hash that is not a sha256 hex digest never becomes a path.
+        c.write_metadata(&file(Some("../../escape")), b"x");
+        assert!(!dir.path().join("escape.metadata").exists());
+    }
+
+    #[test]
+    fn truncated_metadata_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(dir.path(), Freshness::Normal);
+        let f = file(Some(&"cd".repeat(32)));
+        c.write_metadata(&f, b"Metadata-Version: 2.1\nName: demo\nRequires-Dist: other\n");
+        let path = c.metadata_path(&f);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
+        assert_eq!(c.read_metadata(&f), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn text_size_and_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cache");
+        let c = cache(&root, Freshness::Normal);
+        assert_eq!(c.size(), 0);
+        assert!(c.clean().is_ok());
+        c.write_text("pip-default-index", "https://index.example/simple/");
+        assert_eq!(c.read_text("pip-default-index").as_deref(), Some("https://index.example/simple/"));
+        c.write_text("../outside", "x");
+        assert!(!dir.path().join("outside").exists());
+        c.write_page(&index(), &page("demo"), None);
+        assert!(c.size() > "https://index.example/simple/".len() as u64);
+        c.clean().unwrap();
+        assert_eq!(c.size(), 0);
+        assert_eq!(c.read_text("pip-default-index"), None);
+        assert_eq!(c.read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn cache_control_policies() {
+        assert_eq!(CachePolicy::parse(None), CachePolicy::Default);
+        assert_eq!(CachePolicy::parse(Some("public, max-age=600")), CachePolicy::MaxAge(Duration::from_secs(600)));
+        assert_eq!(CachePolicy::parse(Some("Max-Age=\"30\"")), CachePolicy::MaxAge(Duration::from_secs(30)));
+        assert_eq!(CachePolicy::parse(Some("no-cache, max-age=600")), CachePolicy::MaxAge(Duration::ZERO));
+        assert_eq!(CachePolicy::parse(Some("max-age=600, no-store")), CachePolicy::NoStore);
+        assert_eq!(CachePolicy::parse(Some("max-age=soon, private")), CachePolicy::Default);
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn default_dir_follows_xdg_then_home() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+        };
+        assert_eq!(
+            default_dir_from(env(&[("XDG_CACHE_HOME", "/xdg"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/xdg/hashlock"))
+        );
+        assert_eq!(
+            default_dir_from(env(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/home/u/.cache/hashlock"))
+        );
+        assert_eq!(default_dir_from(env(&[])), None);
     }
 }

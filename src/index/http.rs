@@ -1,7 +1,11 @@
 //! The HTTP client: rustls with the platform verifier, HTTP/2, gzip, connection reuse,
 //! retries with backoff, and errors that name the (redacted) URL.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -15,20 +19,28 @@ pub struct HttpOptions {
     pub retries: u32,
     /// Refuse every request (`--offline`): callers get [`HttpError::Offline`].
     pub offline: bool,
+    /// Pause before the first retry; doubled for each further one.
+    pub backoff: Duration,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { cert: None, timeout: Duration::from_secs(30), retries: 3, offline: false }
+        Self {
+            cert: None,
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            offline: false,
+            backoff: Duration::from_millis(200),
+        }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
-    #[error("{url}: HTTP {status}")]
-    Status { url: String, status: u16 },
+    #[error("{url}: HTTP {status}{}", after_attempts(*attempts))]
+    Status { url: String, status: u16, attempts: u32 },
     #[error("{url}: not in the cache and --offline forbids the network")]
     Offline { url: String },
     #[error("cannot set up the HTTP client: {0}")]
@@ -54,33 +66,353 @@ pub struct HttpStats {
     pub requests: u64,
     pub bytes: u64,
     pub retries: u64,
+    /// Requests being sent or read right now.
+    pub in_flight: u64,
 }
 
+/// The live counters behind [`HttpStats`], updated by every thread sharing the client.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+    retries: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+/// Counts one request as in flight until dropped (also on early returns).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A blocking client shared by all threads: one connection pool, one set of counters.
 pub struct HttpClient {
     client: reqwest::blocking::Client,
     options: HttpOptions,
+    counters: Counters,
+    /// Credentials seen in a requested URL, per origin, so later URLs on the same origin
+    /// (files linked relatively from an authenticated index) are sent with them too.
+    credentials: Mutex<HashMap<String, (String, Option<String>)>>,
+}
+
+/// Why one attempt failed, kept for the message after the last one.
+enum Failure {
+    Transport(String),
+    Status(u16),
 }
 
 impl HttpClient {
     pub fn new(options: HttpOptions) -> Result<Self, HttpError> {
-        let _ = options;
-        todo!()
+        let mut builder = reqwest::blocking::Client::builder()
+            .user_agent(concat!("hashlock/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .gzip(true);
+        if let Some(path) = &options.cert {
+            builder = builder.tls_certs_merge(read_certs(path)?);
+        }
+        let client = builder.build().map_err(|e| HttpError::Setup(error_chain(&e)))?;
+        Ok(Self { client, options, counters: Counters::default(), credentials: Mutex::default() })
     }
 
     /// GET with extra headers. Retries transport errors, 429 and 5xx with backoff; returns
     /// any other status as a `Response` for the caller to judge (404, 416, ...).
     pub fn get(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
-        let _ = (url, headers, &self.client, &self.options);
-        todo!()
+        if self.options.offline {
+            return Err(HttpError::Offline { url: redact(url) });
+        }
+        let request_url = self.with_credentials(url);
+        let mut failure = Failure::Transport(String::new());
+        for attempt in 0..=self.options.retries {
+            if attempt > 0 {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(self.options.backoff.saturating_mul(1 << (attempt - 1).min(10)));
+            }
+            failure = match self.attempt(&request_url, headers) {
+                Ok(response) if response.status == 429 || response.status >= 500 => Failure::Status(response.status),
+                Ok(response) => return Ok(response),
+                Err(Attempt::Fatal(message)) => return Err(HttpError::Transport { url: redact(url), message }),
+                Err(Attempt::Retryable(message)) => Failure::Transport(message),
+            };
+        }
+        let (url, attempts) = (redact(url), self.options.retries + 1);
+        Err(match failure {
+            Failure::Status(status) => HttpError::Status { url, status, attempts },
+            Failure::Transport(message) => {
+                HttpError::Transport { url, message: format!("{message}{}", after_attempts(attempts)) }
+            }
+        })
     }
 
     pub fn stats(&self) -> HttpStats {
-        todo!()
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        HttpStats {
+            requests: load(&self.counters.requests),
+            bytes: load(&self.counters.bytes),
+            retries: load(&self.counters.retries),
+            in_flight: load(&self.counters.in_flight),
+        }
     }
+
+    /// One request, its body read to the end.
+    fn attempt(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Response, Attempt> {
+        let _in_flight = InFlight::enter(&self.counters.in_flight);
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let mut request = self.client.get(url.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send().map_err(Attempt::from)?;
+        let header = |name: reqwest::header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let cache_control = header(reqwest::header::CACHE_CONTROL);
+        let content_range = header(reqwest::header::CONTENT_RANGE);
+        let status = response.status().as_u16();
+        let mut final_url = response.url().clone();
+        // Read, not `bytes()`: the timeout then bounds each read, not the whole download.
+        let mut body = Vec::new();
+        response.read_to_end(&mut body).map_err(|e| Attempt::Retryable(error_chain(&e)))?;
+        self.counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        // reqwest moves URL credentials into a header; the caller sees the URL without them.
+        let _ = final_url.set_username("");
+        let _ = final_url.set_password(None);
+        Ok(Response { url: final_url, status, content_type, cache_control, content_range, body })
+    }
+
+    /// Remembers credentials carried by `url`, or adds the ones remembered for its origin.
+    fn with_credentials(&self, url: &Url) -> Url {
+        let origin = url.origin().ascii_serialization();
+        let mut known = self.credentials.lock().unwrap_or_else(|poison| poison.into_inner());
+        if !url.username().is_empty() || url.password().is_some() {
+            known.insert(origin, (url.username().to_string(), url.password().map(str::to_string)));
+            return url.clone();
+        }
+        let mut url = url.clone();
+        if let Some((username, password)) = known.get(&origin) {
+            // Both are already percent-encoded, as read from a parsed URL.
+            let _ = url.set_username(username);
+            let _ = url.set_password(password.as_deref());
+        }
+        url
+    }
+}
+
+/// A failed attempt: worth retrying (connection, timeout, truncated body) or not (a request
+/// that cannot be built, such as an invalid header).
+enum Attempt {
+    Retryable(String),
+    Fatal(String),
+}
+
+impl From<reqwest::Error> for Attempt {
+    fn from(error: reqwest::Error) -> Self {
+        let fatal = error.is_builder();
+        let message = error_chain(&error.without_url());
+        if fatal { Self::Fatal(message) } else { Self::Retryable(message) }
+    }
+}
+
+/// ` (after N attempts)` when the request was retried.
+fn after_attempts(attempts: u32) -> String {
+    if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
+}
+
+/// An error and its causes on one line (`a: b: c`), repeated texts dropped.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Every certificate of a PEM bundle (`--cert`); an unreadable file or one without a valid
+/// certificate is a setup error naming the file.
+fn read_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpError> {
+    let bad = |message: String| HttpError::Setup(format!("{}: {message}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read certificates: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("invalid PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in the file".to_string()));
+    }
+    Ok(certs)
 }
 
 /// The URL with any password (or token-as-username) replaced by `***`, for messages and files.
 pub fn redact(url: &Url) -> String {
-    let _ = url;
-    todo!()
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    } else if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::test_server::{Reply, TestServer};
+
+    /// A self-signed EC test CA (not trusted anywhere; only parsed here).
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBjTCCATOgAwIBAgIUYKwxRJcgMhz2DcYx0Sr+HW9xx64wCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQaGFzaGxvY2sgdGVzdCBDQTAgFw0yNjExMjUwODM2NTFaGA8y
+MTI2MTEwMTA4MzY1MVowGzEZMBcGA1UEAwwQaGFzaGxvY2sgdGVzdCBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABOYO5MRoV5B7fXYWegaeLL76/8yNg8+2gM+Z
+T5DeRP7y19pOfwNSwJGK0FwkJfRLtTLloI1uQpB1YpbAm/C5ELmjUzBRMB0GA1Ud
+DgQWBBQV9LBI3NVuOtYMlz+yR0apncui0TAfBgNVHSMEGDAWgBQV9LBI3NVuOtYM
+lz+yR0apncui0TAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIErQ
+HVr/hW4fiWq8/W2t5VqgoFXKfpvUCr5vb7XeSgS3AiEA2eW39EI+Ts3ybgEhEtt+
+IionD5I9SsUOfSq8KMdoH6c=
+-----END CERTIFICATE-----
+";
+
+    fn client(retries: u32) -> HttpClient {
+        HttpClient::new(HttpOptions { retries, backoff: Duration::from_millis(1), ..HttpOptions::default() }).unwrap()
+    }
+
+    #[test]
+    fn retries_5xx_then_succeeds() {
+        let server = TestServer::start(|_, before| match before {
+            0 => Reply::new(503, "text/plain", "busy"),
+            1 => Reply::new(429, "text/plain", "slow down"),
+            _ => {
+                let mut reply = Reply::new(200, "text/html", "<html>ok</html>");
+                reply.headers.push(("Cache-Control", "max-age=60".into()));
+                reply
+            }
+        });
+        let http = client(3);
+        let response = http.get(&server.url.join("page/").unwrap(), &[]).unwrap();
+        assert_eq!((response.status, response.body.as_slice()), (200, b"<html>ok</html>".as_slice()));
+        assert_eq!(response.content_type.as_deref(), Some("text/html"));
+        assert_eq!(response.cache_control.as_deref(), Some("max-age=60"));
+        let stats = http.stats();
+        assert_eq!((stats.requests, stats.retries, stats.in_flight), (3, 2, 0));
+        assert!(stats.bytes >= 15);
+    }
+
+    #[test]
+    fn gives_up_naming_the_redacted_url_and_last_status() {
+        let server = TestServer::start(|_, _| Reply::new(502, "text/plain", "bad gateway"));
+        let mut url = server.url.join("simple/").unwrap();
+        url.set_username("user").unwrap();
+        url.set_password(Some("hunter2")).unwrap();
+        let error = client(2).get(&url, &[]).unwrap_err();
+        assert_eq!(server.hits().len(), 3);
+        let message = error.to_string();
+        assert_eq!(
+            message,
+            format!(
+                "http://user:***@{}/simple/: HTTP 502 (after 3 attempts)",
+                url.authority().split('@').nth(1).unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn gzip_bodies_are_decoded() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(b"{\"files\": []}").unwrap();
+        let gzipped = encoder.finish().unwrap();
+        let server = TestServer::start(move |_, _| {
+            let mut reply = Reply::new(200, "application/json", gzipped.clone());
+            reply.headers.push(("Content-Encoding", "gzip".into()));
+            reply
+        });
+        let response = client(0).get(&server.url, &[]).unwrap();
+        assert_eq!(response.body, b"{\"files\": []}");
+        assert!(server.hits()[0].header("Accept-Encoding").is_some_and(|v| v.contains("gzip")));
+    }
+
+    #[test]
+    fn client_errors_are_returned_without_retry() {
+        let server = TestServer::start(|_, _| Reply::new(404, "text/plain", "no such page"));
+        let http = client(3);
+        let response = http.get(&server.url, &[]).unwrap();
+        assert_eq!(response.status, 404);
+        assert_eq!((http.stats().requests, http.stats().retries), (1, 0));
+    }
+
+    #[test]
+    fn connection_errors_are_retried_then_reported() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/simple/")).unwrap();
+        let http = client(1);
+        let error = http.get(&url, &[]).unwrap_err();
+        assert!(matches!(error, HttpError::Transport { .. }));
+        let message = error.to_string();
+        assert!(message.starts_with(&format!("{url}: ")) && message.ends_with("(after 2 attempts)"), "{message}");
+        assert_eq!(http.stats().retries, 1);
+    }
+
+    #[test]
+    fn sends_user_agent_headers_and_remembered_credentials() {
+        let server = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
+        let http = client(0);
+        let mut with_token = server.url.join("simple/").unwrap();
+        with_token.set_username("tok%40en").unwrap();
+        http.get(&with_token, &[("Accept", "text/html")]).unwrap();
+        // A file linked from the page, on the same origin, without credentials in its URL.
+        let response = http.get(&server.url.join("files/a.whl").unwrap(), &[]).unwrap();
+        assert_eq!(response.url, server.url.join("files/a.whl").unwrap());
+        let hits = server.hits();
+        assert_eq!(hits[0].header("User-Agent"), Some(concat!("hashlock/", env!("CARGO_PKG_VERSION"))));
+        assert_eq!(hits[0].header("Accept"), Some("text/html"));
+        // base64("tok@en:")
+        assert_eq!(hits[0].header("Authorization"), Some("Basic dG9rQGVuOg=="));
+        assert_eq!(hits[1].header("Authorization"), Some("Basic dG9rQGVuOg=="));
+    }
+
+    #[test]
+    fn offline_sends_nothing() {
+        let server = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
+        let http = HttpClient::new(HttpOptions { offline: true, ..HttpOptions::default() }).unwrap();
+        assert!(matches!(http.get(&server.url, &[]), Err(HttpError::Offline { .. })));
+        assert!(server.hits().is_empty());
+    }
+
+    #[test]
+    fn redacts_passwords_and_tokens() {
+        let redacted = |s: &str| redact(&Url::parse(s).unwrap());
+        assert_eq!(redacted("https://user:pw@index.example/simple/"), "https://user:***@index.example/simple/");
+        assert_eq!(redacted("https://token@index.example/simple/"), "https://***@index.example/simple/");
+        assert_eq!(redacted("https://index.example/simple/"), "https://index.example/simple/");
+    }
+
+    #[test]
+    fn extra_roots_from_a_pem_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, format!("# two roots\n{TEST_CA}{TEST_CA}")).unwrap();
+        let with =
+            |cert: &Path| HttpClient::new(HttpOptions { cert: Some(cert.to_path_buf()), ..HttpOptions::default() });
+        assert!(with(&bundle).is_ok());
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        for path in [garbage, dir.path().join("missing.pem")] {
+            let Err(HttpError::Setup(message)) = with(&path) else { panic!("{} accepted", path.display()) };
+            assert!(message.contains(&path.display().to_string()), "{message}");
+        }
+    }
 }

@@ -6,18 +6,19 @@ pub mod config;
 pub mod http;
 pub mod simple;
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
 use reqwest::Url;
 
 use crate::dist::DistFile;
-use cache::Cache;
-use http::{HttpClient, HttpError};
+use cache::{Cache, CachePolicy, Freshness};
+use http::{HttpClient, HttpError, redact};
 pub use simple::{PageFormat, ProjectPage};
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failed fetch is handed to every caller that waited for it.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum IndexError {
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -53,13 +54,16 @@ pub struct IndexClient {
     /// Hosts that answered a range request with something other than 206: later metadata
     /// fetches go straight to the next fallback instead of asking again.
     range_refused: Mutex<BTreeSet<String>>,
+    /// One slot per project name: the first caller fetches, concurrent ones wait for it.
+    projects: Mutex<HashMap<PackageName, Arc<OnceLock<ProjectResult>>>>,
 }
+
+type ProjectResult = Result<Arc<Project>, IndexError>;
 
 impl IndexClient {
     /// `indexes`: the primary index first, then extra indexes; pages are merged as pip does.
     pub fn new(http: HttpClient, indexes: Vec<Url>, cache: Option<Cache>) -> Self {
-        let _ = (http, indexes, cache);
-        todo!()
+        Self { http, indexes, cache, range_refused: Mutex::default(), projects: Mutex::default() }
     }
 
     pub fn http(&self) -> &HttpClient {
@@ -88,12 +92,347 @@ impl IndexClient {
 
     /// The project's pages on every index. `NotFound` when no index knows the name.
     pub fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError> {
-        let _ = name;
-        todo!()
+        let slot = {
+            let mut projects = self.projects.lock().unwrap_or_else(|poison| poison.into_inner());
+            Arc::clone(projects.entry(name.clone()).or_default())
+        };
+        slot.get_or_init(|| self.fetch_project(name)).clone()
     }
+
+    fn fetch_project(&self, name: &PackageName) -> ProjectResult {
+        let mut pages = Vec::new();
+        let mut offline_misses = 0;
+        for index in &self.indexes {
+            match self.fetch_page(index, name)? {
+                Fetched::Page(page) => pages.push(page),
+                Fetched::Unknown => {}
+                Fetched::OfflineMiss => offline_misses += 1,
+            }
+        }
+        if pages.is_empty() {
+            let indexes = self.indexes.iter().map(redact).collect::<Vec<_>>().join(", ");
+            return Err(if offline_misses > 0 {
+                IndexError::Offline(format!(
+                    "package `{name}`: no cached page for {indexes}, and --offline forbids the network"
+                ))
+            } else {
+                IndexError::NotFound { name: name.clone(), indexes }
+            });
+        }
+        Ok(Arc::new(Project { name: name.clone(), pages }))
+    }
+
+    /// One index's page for `name`: from the cache when it may be used, else from the network
+    /// (and then stored as the index's `Cache-Control` allows).
+    fn fetch_page(&self, index: &Url, name: &PackageName) -> Result<Fetched, IndexError> {
+        if let Some(page) = self.cache.as_ref().and_then(|cache| cache.read_page(index, name)) {
+            return Ok(Fetched::Page(page));
+        }
+        if self.cache.as_ref().is_some_and(|cache| cache.freshness() == Freshness::Offline) {
+            return Ok(Fetched::OfflineMiss);
+        }
+        let url = page_url(index, name);
+        let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)]) {
+            Ok(response) => response,
+            Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
+            Err(error) => return Err(error.into()),
+        };
+        match response.status {
+            200..=299 => {}
+            404 | 410 => return Ok(Fetched::Unknown),
+            status => return Err(HttpError::Status { url: redact(&response.url), status, attempts: 1 }.into()),
+        }
+        let page = simple::parse_page(name, &response.url, response.content_type.as_deref(), &response.body)
+            .map_err(|e| IndexError::BadPage { url: redact(&response.url), message: e.message })?;
+        if let Some(cache) = &self.cache {
+            match CachePolicy::parse(response.cache_control.as_deref()) {
+                CachePolicy::NoStore => {}
+                CachePolicy::Default => cache.write_page(index, &page, None),
+                CachePolicy::MaxAge(max_age) => cache.write_page(index, &page, Some(max_age)),
+            }
+        }
+        Ok(Fetched::Page(page))
+    }
+}
+
+/// What one index said about a project.
+enum Fetched {
+    Page(ProjectPage),
+    /// 404 or 410: this index does not have the project.
+    Unknown,
+    /// Not cached, and the network is off limits.
+    OfflineMiss,
+}
+
+/// `<index>/<normalised-name>/`, whether or not the index URL ends with a slash.
+fn page_url(index: &Url, name: &PackageName) -> Url {
+    let mut url = index.clone();
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    // Normalised names are `[a-z0-9-]+`: a plain relative path segment.
+    url.join(&format!("{name}/")).unwrap_or(url)
 }
 
 /// `scheme://host:port`: the unit a range-request capability is remembered for.
 fn host_key(url: &Url) -> String {
     format!("{}://{}:{}", url.scheme(), url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
+}
+
+/// A loopback HTTP server for the tests of this module and of [`http`].
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::sync::{Arc, Mutex};
+    use std::thread::JoinHandle;
+
+    use reqwest::Url;
+
+    /// What the handler answers: status, headers, body.
+    pub struct Reply {
+        pub status: u16,
+        pub headers: Vec<(&'static str, String)>,
+        pub body: Vec<u8>,
+    }
+
+    impl Reply {
+        pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+            Self { status, headers: vec![("Content-Type", content_type.to_string())], body: body.into() }
+        }
+    }
+
+    /// One request as the server saw it.
+    #[derive(Clone, Debug)]
+    pub struct Hit {
+        pub path: String,
+        pub headers: Vec<(String, String)>,
+    }
+
+    impl Hit {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+    }
+
+    pub struct TestServer {
+        pub url: Url,
+        hits: Arc<Mutex<Vec<Hit>>>,
+        server: Arc<tiny_http::Server>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl TestServer {
+        /// Serves on 127.0.0.1:<free port>; `handler` gets the path and how many requests for
+        /// that path came before this one.
+        pub fn start(handler: impl Fn(&str, usize) -> Reply + Send + 'static) -> Self {
+            let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+            let port = server.server_addr().to_ip().unwrap().port();
+            let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+            let thread = {
+                let (server, hits) = (Arc::clone(&server), Arc::clone(&hits));
+                std::thread::spawn(move || {
+                    for request in server.incoming_requests() {
+                        let hit = Hit {
+                            path: request.url().to_string(),
+                            headers: request
+                                .headers()
+                                .iter()
+                                .map(|h| (h.field.to_string(), h.value.to_string()))
+                                .collect(),
+                        };
+                        let before = {
+                            let mut hits = hits.lock().unwrap();
+                            let before = hits.iter().filter(|h| h.path == hit.path).count();
+                            hits.push(hit.clone());
+                            before
+                        };
+                        let reply = handler(&hit.path, before);
+                        let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                        for (name, value) in reply.headers {
+                            response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
+                        }
+                        let _ = request.respond(response);
+                    }
+                })
+            };
+            let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+            Self { url, hits, server, thread: Some(thread) }
+        }
+
+        pub fn hits(&self) -> Vec<Hit> {
+            self.hits.lock().unwrap().clone()
+        }
+    }
+
+    impl Drop for TestServer {
+        fn drop(&mut self) {
+            self.server.unblock();
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use super::test_server::{Reply, TestServer};
+    use super::*;
+    use crate::index::http::HttpOptions;
+
+    const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+
+    fn name(s: &str) -> PackageName {
+        PackageName::from_str(s).unwrap()
+    }
+
+    fn http() -> HttpClient {
+        HttpClient::new(HttpOptions { retries: 2, backoff: Duration::from_millis(1), ..HttpOptions::default() })
+            .unwrap()
+    }
+
+    fn json_page(filename: &str) -> Reply {
+        let body = format!(
+            r#"{{"files": [{{"filename": "{filename}", "url": "{filename}", "hashes": {{"sha256": "aa"}}}}]}}"#
+        );
+        Reply::new(200, JSON_TYPE, body)
+    }
+
+    fn client(indexes: &[&TestServer], cache: Option<Cache>) -> IndexClient {
+        let urls = indexes.iter().map(|s| s.url.join("simple").unwrap()).collect();
+        IndexClient::new(http(), urls, cache)
+    }
+
+    #[test]
+    fn fetches_the_normalised_page_with_the_accept_header() {
+        let server = TestServer::start(|_, _| json_page("demo_pkg-1.0.tar.gz"));
+        let project = client(&[&server], None).project(&name("Demo_Pkg")).unwrap();
+        let hits = server.hits();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].path, "/simple/demo-pkg/");
+        assert_eq!(hits[0].header("Accept"), Some(simple::ACCEPT));
+        let file = project.files().next().unwrap();
+        assert_eq!(file.url.as_str(), format!("{}simple/demo-pkg/demo_pkg-1.0.tar.gz", server.url));
+    }
+
+    #[test]
+    fn pages_of_all_indexes_are_merged_in_order() {
+        let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
+        let missing = TestServer::start(|_, _| Reply::new(404, "text/html", "nope"));
+        let extra = TestServer::start(|_, _| json_page("demo-2.0.tar.gz"));
+        let project = client(&[&primary, &missing, &extra], None).project(&name("demo")).unwrap();
+        let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
+        assert_eq!(files, ["demo-1.0.tar.gz", "demo-2.0.tar.gz"]);
+        assert_eq!(project.pages.len(), 2);
+    }
+
+    #[test]
+    fn not_found_on_any_index_lists_the_redacted_indexes() {
+        let gone = TestServer::start(|_, _| Reply::new(410, "text/html", ""));
+        let missing = TestServer::start(|_, _| Reply::new(404, "text/html", ""));
+        let mut secret = gone.url.join("simple").unwrap();
+        secret.set_username("token").unwrap();
+        let client = IndexClient::new(http(), vec![secret, missing.url.join("simple").unwrap()], None);
+        let error = client.project(&name("nothing")).unwrap_err();
+        assert!(matches!(error, IndexError::NotFound { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("`nothing`") && message.contains("***@127.0.0.1"), "{message}");
+        assert!(message.contains(missing.url.as_str()) && !message.contains("token"), "{message}");
+    }
+
+    #[test]
+    fn garbage_is_a_bad_page_naming_the_url() {
+        let server = TestServer::start(|_, _| Reply::new(200, JSON_TYPE, "this is not json"));
+        let error = client(&[&server], None).project(&name("demo")).unwrap_err();
+        assert!(matches!(error, IndexError::BadPage { .. }), "{error:?}");
+        assert!(error.to_string().starts_with(&format!("{}simple/demo/: invalid JSON", server.url)), "{error}");
+    }
+
+    #[test]
+    fn other_statuses_name_the_url_and_status() {
+        let server = TestServer::start(|_, _| Reply::new(403, "text/html", "forbidden"));
+        let error = client(&[&server], None).project(&name("demo")).unwrap_err();
+        assert_eq!(error.to_string(), format!("{}simple/demo/: HTTP 403", server.url));
+        assert_eq!(server.hits().len(), 1);
+    }
+
+    #[test]
+    fn concurrent_callers_share_one_fetch() {
+        let server = TestServer::start(|_, _| {
+            std::thread::sleep(Duration::from_millis(200));
+            json_page("demo-1.0.tar.gz")
+        });
+        let client = client(&[&server], None);
+        let projects: Vec<Arc<Project>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8).map(|_| scope.spawn(|| client.project(&name("demo")).unwrap())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(server.hits().len(), 1);
+        assert!(projects.iter().all(|p| Arc::ptr_eq(p, &projects[0])));
+    }
+
+    #[test]
+    fn failures_are_remembered_for_later_callers_too() {
+        let server = TestServer::start(|_, _| Reply::new(404, "text/html", ""));
+        let client = client(&[&server], None);
+        assert!(client.project(&name("demo")).is_err());
+        assert!(matches!(client.project(&name("demo")), Err(IndexError::NotFound { .. })));
+        assert_eq!(server.hits().len(), 1);
+    }
+
+    #[test]
+    fn pages_go_through_the_cache() {
+        let server = TestServer::start(|path, _| {
+            let mut reply = json_page("demo-1.0.tar.gz");
+            if path.contains("nostore") {
+                reply.headers.push(("Cache-Control", "no-store".into()));
+            }
+            reply
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let with = |freshness| client(&[&server], Some(Cache::new(dir.path().to_path_buf(), freshness)));
+
+        let first = with(Freshness::Normal).project(&name("demo")).unwrap();
+        // A new process: the fresh entry is used without a request.
+        let cached = with(Freshness::Normal).project(&name("demo")).unwrap();
+        assert_eq!(cached.pages, first.pages);
+        assert_eq!(server.hits().len(), 1);
+        // --refresh fetches again; --offline uses the entry.
+        with(Freshness::Refresh).project(&name("demo")).unwrap();
+        assert_eq!(server.hits().len(), 2);
+        assert_eq!(with(Freshness::Offline).project(&name("demo")).unwrap().pages, first.pages);
+        assert_eq!(server.hits().len(), 2);
+
+        // --offline without an entry names the project and sends nothing.
+        let error = with(Freshness::Offline).project(&name("absent")).unwrap_err();
+        assert!(matches!(&error, IndexError::Offline(m) if m.contains("`absent`")), "{error:?}");
+        assert_eq!(server.hits().len(), 2);
+
+        // no-store: never written, so fetched every time.
+        with(Freshness::Normal).project(&name("nostore")).unwrap();
+        with(Freshness::Normal).project(&name("nostore")).unwrap();
+        assert_eq!(server.hits().len(), 4);
+    }
+
+    #[test]
+    fn offline_without_cache_is_an_offline_error() {
+        let server = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
+        let http = HttpClient::new(HttpOptions { offline: true, ..HttpOptions::default() }).unwrap();
+        let client = IndexClient::new(http, vec![server.url.clone()], None);
+        assert!(matches!(client.project(&name("demo")), Err(IndexError::Offline(_))));
+        assert!(server.hits().is_empty());
+    }
+
+    #[test]
+    fn page_url_adds_the_slash() {
+        let with_slash = Url::parse("https://index.example/simple/").unwrap();
+        let without = Url::parse("https://index.example/simple?x=1").unwrap();
+        assert_eq!(page_url(&with_slash, &name("A_B")).as_str(), "https://index.example/simple/a-b/");
+        assert_eq!(page_url(&without, &name("a")).as_str(), "https://index.example/simple/a/");
+    }
 }

@@ -4,7 +4,9 @@ use pep508_rs::PackageName;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use crate::dist::DistFile;
+use std::collections::BTreeMap;
+
+use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes};
 
 /// The `Accept` header hashlock sends for project pages (JSON preferred, HTML accepted).
 pub const ACCEPT: &str =
@@ -41,12 +43,565 @@ pub fn parse_page(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<ProjectPage, PageError> {
-    let _ = (name, url, content_type, body);
-    todo!()
+    let media_type = content_type.map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let (format, files) = match media_type.as_deref() {
+        Some(
+            "application/vnd.pypi.simple.v1+json" | "application/vnd.pypi.simple.latest+json" | "application/json",
+        ) => (PageFormat::Json, parse_json(url, body)?),
+        None
+        | Some(
+            ""
+            | "application/vnd.pypi.simple.v1+html"
+            | "application/vnd.pypi.simple.latest+html"
+            | "text/html"
+            | "application/xhtml+xml",
+        ) => (PageFormat::Html, parse_html(url, body)?),
+        Some(other) => return Err(PageError::new(format!("unexpected Content-Type `{other}`"))),
+    };
+    Ok(ProjectPage { name: name.clone(), url: url.clone(), format, files })
 }
 
 /// PEP 503 normalised name as used in URLs: lowercase, runs of `-_.` become `-`.
 pub fn normalize(name: &str) -> String {
-    let _ = name;
-    todo!()
+    let mut out = String::with_capacity(name.len());
+    let mut in_separator_run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_separator_run {
+                out.push('-');
+            }
+            in_separator_run = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_separator_run = false;
+        }
+    }
+    out
+}
+
+impl PageError {
+    fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}
+
+/// The parts of a PEP 691 project page hashlock reads; unknown keys are ignored.
+#[derive(Deserialize)]
+struct JsonPage {
+    files: Vec<JsonFile>,
+}
+
+#[derive(Deserialize)]
+struct JsonFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+    #[serde(default, rename = "requires-python")]
+    requires_python: Option<String>,
+    #[serde(default)]
+    yanked: Option<JsonYanked>,
+    #[serde(default, rename = "core-metadata")]
+    core_metadata: Option<JsonMetadata>,
+    #[serde(default, rename = "dist-info-metadata")]
+    dist_info_metadata: Option<JsonMetadata>,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+/// `yanked`: `true`/`false` or the reason (which means yanked).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonYanked {
+    Flag(bool),
+    Reason(String),
+}
+
+/// `core-metadata`: `true`/`false` or the metadata file's hashes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonMetadata {
+    Flag(bool),
+    Hashes(BTreeMap<String, String>),
+}
+
+fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
+    let page: JsonPage = serde_json::from_slice(body).map_err(|e| PageError::new(format!("invalid JSON page: {e}")))?;
+    page.files
+        .into_iter()
+        .map(|file| {
+            let mut url = resolve(page_url, &file.url)
+                .ok_or_else(|| PageError::new(format!("bad URL `{}` for {}", file.url, file.filename)))?;
+            url.set_fragment(None);
+            let hashes = clean_hashes(file.hashes);
+            let yanked = match file.yanked {
+                None | Some(JsonYanked::Flag(false)) => None,
+                Some(JsonYanked::Flag(true)) => Some(String::new()),
+                Some(JsonYanked::Reason(reason)) => Some(reason),
+            };
+            let core_metadata = match file.core_metadata.or(file.dist_info_metadata) {
+                None | Some(JsonMetadata::Flag(false)) => CoreMetadata::Absent,
+                Some(JsonMetadata::Flag(true)) => CoreMetadata::Present(Hashes::new()),
+                Some(JsonMetadata::Hashes(hashes)) => CoreMetadata::Present(clean_hashes(hashes)),
+            };
+            Ok(DistFile {
+                filename: file.filename,
+                url,
+                hash_source: if hashes.is_empty() { HashSource::None } else { HashSource::JsonPage },
+                hashes,
+                requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
+                yanked,
+                core_metadata,
+                size: file.size,
+            })
+        })
+        .collect()
+}
+
+/// Lowercases algorithm names and digests; drops entries whose digest is not hex.
+fn clean_hashes(hashes: BTreeMap<String, String>) -> Hashes {
+    hashes
+        .into_iter()
+        .filter(|(alg, digest)| !alg.is_empty() && is_hex(digest))
+        .map(|(alg, digest)| (alg.to_ascii_lowercase(), digest.to_ascii_lowercase()))
+        .collect()
+}
+
+fn is_hex(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Hash algorithms accepted in `#<alg>=<hex>` fragments and `data-core-metadata` values; a
+/// fragment naming anything else (`#egg=...`, `#md5-is-here`) is not a hash.
+const FRAGMENT_ALGORITHMS: &[&str] = &[
+    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b",
+    "blake2s",
+];
+
+/// `alg=hex` as used by URL fragments and `data-core-metadata`.
+fn parse_alg_hex(value: &str) -> Option<(String, String)> {
+    let (alg, digest) = value.split_once('=')?;
+    let alg = alg.trim().to_ascii_lowercase();
+    let digest = digest.trim();
+    (FRAGMENT_ALGORITHMS.contains(&alg.as_str()) && is_hex(digest)).then(|| (alg, digest.to_ascii_lowercase()))
+}
+
+/// Resolves a link against the page (or `<base>`) URL.
+fn resolve(base: &Url, href: &str) -> Option<Url> {
+    base.join(href.trim()).ok()
+}
+
+fn parse_html(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
+    if body.contains(&0) {
+        return Err(PageError::new("binary content, not an HTML page"));
+    }
+    let text = String::from_utf8_lossy(body);
+    if !text.contains('<') {
+        return Err(PageError::new("not an HTML page (no markup)"));
+    }
+    let document = scan_html(&text);
+    let base = document.base.as_deref().and_then(|href| resolve(page_url, href)).unwrap_or_else(|| page_url.clone());
+    Ok(document.anchors.into_iter().filter_map(|anchor| anchor_to_file(&base, anchor)).collect())
+}
+
+fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
+    let attribute = |name: &str| anchor.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let href = attribute("href").filter(|h| !h.trim().is_empty())?;
+    let mut url = resolve(base, &href)?;
+    let hashes: Hashes = url.fragment().and_then(parse_alg_hex).into_iter().collect();
+    url.set_fragment(None);
+    let filename = match anchor.text.trim() {
+        "" => last_segment(&url)?,
+        text => text.to_string(),
+    };
+    let core_metadata = match attribute("data-core-metadata").or_else(|| attribute("data-dist-info-metadata")) {
+        Some(value) if value.trim().eq_ignore_ascii_case("true") => CoreMetadata::Present(Hashes::new()),
+        Some(value) => parse_alg_hex(&value).map_or(CoreMetadata::Absent, |hash| CoreMetadata::Present([hash].into())),
+        None => CoreMetadata::Absent,
+    };
+    Some(DistFile {
+        filename,
+        url,
+        hash_source: if hashes.is_empty() { HashSource::None } else { HashSource::HtmlFragment },
+        hashes,
+        requires_python: attribute("data-requires-python").filter(|r| !r.trim().is_empty()),
+        yanked: attribute("data-yanked"),
+        core_metadata,
+        size: None,
+    })
+}
+
+/// The URL's last path segment, percent-decoded: the filename when the anchor has no text.
+fn last_segment(url: &Url) -> Option<String> {
+    let segment = url.path_segments()?.next_back().filter(|s| !s.is_empty())?;
+    Some(percent_decode(segment))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One `<a>` element: its attributes (names lowercased, values entity-decoded) and its text.
+#[derive(Debug, Default)]
+struct Anchor {
+    attributes: Vec<(String, String)>,
+    text: String,
+}
+
+#[derive(Debug, Default)]
+struct Document {
+    /// `href` of the first `<base>` element.
+    base: Option<String>,
+    anchors: Vec<Anchor>,
+}
+
+/// A tolerant scanner for the little HTML a simple page uses: it finds `<a>` and `<base>`
+/// start tags, reads their attributes (any quoting, any order, any case), skips comments,
+/// and takes an anchor's text up to `</a>` with inner tags dropped. Never fails.
+fn scan_html(text: &str) -> Document {
+    let bytes = text.as_bytes();
+    let mut document = Document::default();
+    let mut pos = 0;
+    while let Some(offset) = text[pos..].find('<') {
+        let open = pos + offset;
+        if text[open..].starts_with("<!--") {
+            pos = text[open + 4..].find("-->").map_or(text.len(), |end| open + 4 + end + 3);
+            continue;
+        }
+        let name_start = open + 1;
+        let name_end = name_start + bytes[name_start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        // `<` not followed by a letter (end tags, `<!DOCTYPE>`, a stray `<`) starts no element.
+        if name_end == name_start {
+            pos = open + 1;
+            continue;
+        }
+        let tag = text[name_start..name_end].to_ascii_lowercase();
+        let (attributes, after_tag) = scan_attributes(text, name_end);
+        pos = after_tag;
+        match tag.as_str() {
+            "a" => {
+                let end = anchor_text_end(text, pos);
+                let anchor_text = decode_entities(&strip_tags(&text[pos..end]));
+                pos = end;
+                document.anchors.push(Anchor { attributes, text: anchor_text });
+            }
+            "base" if document.base.is_none() => {
+                document.base = attributes.into_iter().find(|(name, _)| name == "href").map(|(_, value)| value);
+            }
+            _ => {}
+        }
+    }
+    document
+}
+
+/// Reads attributes from `start` (just after the tag name) to the closing `>`; returns them
+/// and the position after the `>` (or the end of the text).
+fn scan_attributes(text: &str, start: usize) -> (Vec<(String, String)>, usize) {
+    let bytes = text.as_bytes();
+    let mut attributes = Vec::new();
+    let mut i = start;
+    loop {
+        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return (attributes, bytes.len());
+        }
+        if bytes[i] == b'>' {
+            return (attributes, i + 1);
+        }
+        let name_start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && !matches!(bytes[i], b'=' | b'>' | b'/') {
+            i += 1;
+        }
+        // A lone `=` or quote where a name should be: skip it so the loop advances.
+        if i == name_start {
+            i += 1;
+            continue;
+        }
+        let name = text[name_start..i].to_ascii_lowercase();
+        let mut j = i;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let mut value = String::new();
+        if j < bytes.len() && bytes[j] == b'=' {
+            j += 1;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let (raw, next) = match bytes.get(j) {
+                Some(&quote @ (b'"' | b'\'')) => {
+                    let end = text[j + 1..].find(quote as char).map_or(text.len(), |e| j + 1 + e);
+                    (&text[j + 1..end], (end + 1).min(text.len()))
+                }
+                _ => {
+                    let len = bytes[j..].iter().take_while(|b| !b.is_ascii_whitespace() && **b != b'>').count();
+                    (&text[j..j + len], j + len)
+                }
+            };
+            value = decode_entities(raw);
+            i = next;
+        }
+        attributes.push((name, value));
+    }
+}
+
+/// Where an anchor's text ends: at its `</a>`, or at the next `<a` when the page forgot to
+/// close it, or at the end of the text.
+fn anchor_text_end(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    (from..bytes.len())
+        .find(|&i| {
+            let at = |k: usize, expected: u8| bytes.get(i + k).is_some_and(|b| b.eq_ignore_ascii_case(&expected));
+            let delimiter = |k: usize| bytes.get(i + k).is_none_or(|b| b.is_ascii_whitespace() || *b == b'>');
+            at(0, b'<') && ((at(1, b'/') && at(2, b'a') && delimiter(3)) || (at(1, b'a') && delimiter(2)))
+        })
+        .unwrap_or(bytes.len())
+}
+
+/// Drops `<...>` tags from an anchor's inner HTML.
+fn strip_tags(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Decodes `&amp; &lt; &gt; &quot; &#39; &apos;` and numeric references; anything else is
+/// left as written.
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let decoded = rest.find(';').filter(|&semi| semi <= 12).and_then(|semi| {
+            let entity = &rest[1..semi];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => {
+                    let number = entity.strip_prefix('#')?;
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => number.parse().ok(),
+                    };
+                    code.and_then(char::from_u32)
+                }
+            };
+            c.map(|c| (c, semi + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const JSON: Option<&str> = Some("application/vnd.pypi.simple.v1+json");
+    const HTML: Option<&str> = Some("text/html; charset=utf-8");
+
+    fn page_url() -> Url {
+        Url::parse("https://index.example/simple/demo/").unwrap()
+    }
+
+    fn parse(content_type: Option<&str>, body: &str) -> Result<ProjectPage, PageError> {
+        parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), content_type, body.as_bytes())
+    }
+
+    #[test]
+    fn normalizes_per_pep_503() {
+        assert_eq!(normalize("Foo.Bar__baz-_-Qux"), "foo-bar-baz-qux");
+        assert_eq!(normalize("typing_extensions"), "typing-extensions");
+    }
+
+    #[test]
+    fn json_page_with_every_field() {
+        let body = r#"{
+          "meta": {"api-version": "1.1"},
+          "name": "demo",
+          "files": [
+            {"filename": "demo-1.0-py3-none-any.whl", "url": "../../files/demo-1.0-py3-none-any.whl#sha256=00",
+             "hashes": {"SHA256": "ABCDEF01"}, "requires-python": ">=3.8", "yanked": false,
+             "core-metadata": {"sha256": "FEED"}, "dist-info-metadata": false, "size": 1234,
+             "upload-time": "2024-01-01T00:00:00Z"},
+            {"filename": "demo-0.9.tar.gz", "url": "https://files.example/demo-0.9.tar.gz",
+             "hashes": {}, "yanked": "broken build", "dist-info-metadata": true},
+            {"filename": "demo-0.8.tar.gz", "url": "https://files.example/demo-0.8.tar.gz",
+             "hashes": {"md5": "0123"}, "requires-python": null, "yanked": true}
+          ],
+          "versions": ["0.8", "0.9", "1.0"]
+        }"#;
+        let page = parse(JSON, body).unwrap();
+        assert_eq!(page.format, PageFormat::Json);
+        let [wheel, sdist, old] = page.files.as_slice() else { panic!("{:?}", page.files) };
+
+        assert_eq!(wheel.url.as_str(), "https://index.example/files/demo-1.0-py3-none-any.whl");
+        assert_eq!(wheel.hashes, Hashes::from([("sha256".into(), "abcdef01".into())]));
+        assert_eq!(wheel.hash_source, HashSource::JsonPage);
+        assert_eq!(wheel.requires_python.as_deref(), Some(">=3.8"));
+        assert_eq!(wheel.yanked, None);
+        assert_eq!(wheel.core_metadata, CoreMetadata::Present(Hashes::from([("sha256".into(), "feed".into())])));
+        assert_eq!(wheel.size, Some(1234));
+
+        assert_eq!(sdist.hash_source, HashSource::None);
+        assert!(sdist.hashes.is_empty());
+        assert_eq!(sdist.yanked.as_deref(), Some("broken build"));
+        assert_eq!(sdist.core_metadata, CoreMetadata::Present(Hashes::new()));
+
+        assert_eq!(old.hashes, Hashes::from([("md5".into(), "0123".into())]));
+        assert_eq!(old.yanked.as_deref(), Some(""));
+        assert_eq!(old.requires_python, None);
+        assert_eq!(old.core_metadata, CoreMetadata::Absent);
+    }
+
+    #[test]
+    fn plain_json_content_type_is_accepted() {
+        let page = parse(Some("application/json"), r#"{"files": []}"#).unwrap();
+        assert_eq!(page.format, PageFormat::Json);
+        assert!(page.files.is_empty());
+    }
+
+    #[test]
+    fn bad_json_is_an_error() {
+        assert!(parse(JSON, "<html></html>").unwrap_err().message.contains("invalid JSON"));
+        // Wrong shape: files is not a list, a file lacks its URL, yanked is a number.
+        assert!(parse(JSON, r#"{"files": {}}"#).is_err());
+        assert!(parse(JSON, r#"{"files": [{"filename": "demo-1.0.tar.gz"}]}"#).is_err());
+        assert!(parse(JSON, r#"{"files": [{"filename": "a", "url": "b", "yanked": 3}]}"#).is_err());
+    }
+
+    #[test]
+    fn html_page_with_relative_links_entities_and_data_attributes() {
+        let body = r#"<!DOCTYPE html>
+<html><head><title>Links for demo</title></head><body>
+<h1>Links for demo</h1>
+<!-- <a href="commented-out-1.0.tar.gz">commented-out-1.0.tar.gz</a> -->
+<a href="../../files/demo-1.0-py3-none-any.whl#SHA256=ABCDEF" data-requires-python="&gt;=3.8,&lt;4" data-core-metadata="sha256=BEEF">demo-1.0-py3-none-any.whl</a><br/>
+<A data-yanked="" HREF='/files/demo-0.9.tar.gz?a=1&amp;b=2#md5=0f0f'>  demo-0.9.tar.gz </A>
+<a data-yanked="bad &quot;release&quot; &#39;x&#39; &#x41;&#66;" href=https://files.example/demo-0.8.zip data-dist-info-metadata=true>demo-0.8.zip</a>
+<a href="demo-0.7.tar.gz#egg=demo">demo-0.7.tar.gz</a>
+</body></html>"#;
+        let page = parse(HTML, body).unwrap();
+        assert_eq!(page.format, PageFormat::Html);
+        let [wheel, sdist, zip, old] = page.files.as_slice() else { panic!("{:?}", page.files) };
+
+        assert_eq!(wheel.filename, "demo-1.0-py3-none-any.whl");
+        assert_eq!(wheel.url.as_str(), "https://index.example/files/demo-1.0-py3-none-any.whl");
+        assert_eq!(wheel.hashes, Hashes::from([("sha256".into(), "abcdef".into())]));
+        assert_eq!(wheel.hash_source, HashSource::HtmlFragment);
+        assert_eq!(wheel.requires_python.as_deref(), Some(">=3.8,<4"));
+        assert_eq!(wheel.yanked, None);
+        assert_eq!(wheel.core_metadata, CoreMetadata::Present(Hashes::from([("sha256".into(), "beef".into())])));
+
+        assert_eq!(sdist.filename, "demo-0.9.tar.gz");
+        assert_eq!(sdist.url.as_str(), "https://index.example/files/demo-0.9.tar.gz?a=1&b=2");
+        assert_eq!(sdist.hashes, Hashes::from([("md5".into(), "0f0f".into())]));
+        assert_eq!(sdist.yanked.as_deref(), Some(""));
+
+        assert_eq!(zip.url.as_str(), "https://files.example/demo-0.8.zip");
+        assert_eq!(zip.yanked.as_deref(), Some(r#"bad "release" 'x' AB"#));
+        assert_eq!(zip.core_metadata, CoreMetadata::Present(Hashes::new()));
+        assert_eq!(zip.hash_source, HashSource::None);
+
+        // `#egg=` is no hash; the fragment is still dropped from the URL.
+        assert!(old.hashes.is_empty());
+        assert_eq!(old.url.as_str(), "https://index.example/simple/demo/demo-0.7.tar.gz");
+    }
+
+    #[test]
+    fn html_base_href_and_filename_fallback() {
+        let body = r#"<html><head><BASE href="https://mirror.example/pkgs/"></head>
+<a href="demo%2B1-1.0.tar.gz"></a>
+<a href=demo-2.0.tar.gz><span>demo-2.0.tar.gz</span></a>
+<a name="no-href">nothing</a>
+<a href="demo-3.0.tar.gz">demo-3.0.tar.gz
+<a href="demo-4.0.tar.gz">demo-4.0.tar.gz</a>"#;
+        let page = parse(None, body).unwrap();
+        let names: Vec<&str> = page.files.iter().map(|f| f.filename.as_str()).collect();
+        assert_eq!(names, ["demo+1-1.0.tar.gz", "demo-2.0.tar.gz", "demo-3.0.tar.gz", "demo-4.0.tar.gz"]);
+        assert_eq!(page.files[0].url.as_str(), "https://mirror.example/pkgs/demo%2B1-1.0.tar.gz");
+    }
+
+    #[test]
+    fn pep_691_html_type_and_garbage() {
+        let page = parse(Some("application/vnd.pypi.simple.v1+html"), "<html><body></body></html>").unwrap();
+        assert!(page.files.is_empty());
+        assert!(parse(HTML, "just some text").is_err());
+        assert!(
+            parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), HTML, b"\x89PNG\r\n\x1a\n\0\0<").is_err()
+        );
+        assert!(parse(Some("application/octet-stream"), "{}").unwrap_err().message.contains("Content-Type"));
+    }
+
+    #[test]
+    fn entities_are_decoded_and_unknown_ones_kept() {
+        assert_eq!(
+            decode_entities("a&amp;b &lt;&gt; &#60;&#x3e; &nbsp; &#xZZ; & &#99999999999;"),
+            "a&b <> <> &nbsp; &#xZZ; & &#99999999999;"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_page_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for content_type in [JSON, HTML, None] {
+                let _ = parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), content_type, &body);
+            }
+        }
+
+        #[test]
+        fn html_scanner_never_panics_on_tag_soup(
+            body in r#"(<a |<A\t|<base |href=|HREF ?= ?|data-yanked|data-core-metadata=|"|'|&#x?[0-9a-f]{0,8};?|&amp;|>|</a>|<!--|-->|#sha256=|[a-zé€ /.=]){0,60}"#
+        ) {
+            let _ = parse(HTML, &body);
+        }
+    }
 }
