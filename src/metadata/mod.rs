@@ -89,11 +89,10 @@ impl Metadata {
                             .map_err(|err| invalid(line, format!("Version `{value}`: {}", one_line(&err))))?,
                     );
                 }
-                "requires-dist" => requires_dist.push(
-                    Requirement::from_str(value).map_err(|err| {
+                "requires-dist" => requires_dist
+                    .push(Requirement::from_str(value).map_err(|err| {
                         invalid(line, format!("Requires-Dist `{value}`: {}", one_line(&err.message)))
-                    })?,
-                ),
+                    })?),
                 "requires-python" => {
                     requires_python = Some(
                         VersionSpecifiers::from_str(value)
@@ -223,4 +222,143 @@ fn one_line(err: &impl std::fmt::Display) -> String {
     let message = err.to_string();
     let first = message.lines().next().unwrap_or_default();
     first.trim_end_matches(':').trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::{SdistExtension, SdistFilename, WheelFilename};
+
+    const FULL: &str = "Metadata-Version: 2.3\r
+name: Demo_Pkg\r
+VERSION: 1.0\r
+Summary: a summary that is\r
+  folded over two lines\r
+Requires-Python:  >=3.8 \r
+Requires-Dist: idna (>=2.5,<4)\r
+Requires-Dist: pysocks!=1.5.7,>=1.5.6; extra == \"socks\"\r
+Requires-Dist: colorama;\r
+\tsys_platform == \"win32\"\r
+Provides-Extra: socks\r
+Provides-Extra: Use_Chardet\r
+Dynamic: Requires-Dist\r
+\r
+Requires-Dist: not-a-header-this-is-the-body\r
+";
+
+    fn parse(text: &str) -> Result<Metadata, MetadataError> {
+        Metadata::parse(text.as_bytes(), "demo_pkg-1.0-py3-none-any.whl")
+    }
+
+    fn invalid_message(text: &str) -> String {
+        match parse(text) {
+            Err(err @ MetadataError::Invalid { .. }) => err.to_string(),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_fields_folded_lines_and_stops_at_the_body() {
+        let metadata = parse(FULL).unwrap();
+        assert_eq!(metadata.name, PackageName::from_str("demo-pkg").unwrap());
+        assert_eq!(metadata.version, Version::from_str("1.0").unwrap());
+        assert_eq!(metadata.metadata_version, "2.3");
+        assert_eq!(metadata.requires_python, Some(VersionSpecifiers::from_str(">=3.8").unwrap()));
+        let requirements: Vec<String> = metadata.requires_dist.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            requirements,
+            ["idna>=2.5,<4", "pysocks>=1.5.6,!=1.5.7 ; extra == 'socks'", "colorama ; sys_platform == 'win32'",]
+        );
+        let extras: Vec<&str> = metadata.provides_extra.iter().map(AsRef::as_ref).collect();
+        assert_eq!(extras, ["socks", "use-chardet"]);
+        assert_eq!(metadata.dynamic, ["requires-dist"]);
+    }
+
+    #[test]
+    fn requirement_extras_and_markers_are_kept() {
+        let metadata = parse("Name: a\nVersion: 1\nRequires-Dist: b[x,y]>=2; python_version < \"3.11\"\n").unwrap();
+        let requirement = &metadata.requires_dist[0];
+        let extras: Vec<&str> = requirement.extras.iter().map(AsRef::as_ref).collect();
+        assert_eq!(extras, ["x", "y"]);
+        assert_eq!(requirement.marker.try_to_string().as_deref(), Some("python_full_version < '3.11'"));
+    }
+
+    #[test]
+    fn missing_name_or_version_is_invalid() {
+        assert!(invalid_message("Metadata-Version: 2.1\nVersion: 1.0\n").contains("no Name field"));
+        assert!(invalid_message("Metadata-Version: 2.1\nName: demo\n").contains("no Version field"));
+        // A Name only in the body does not count.
+        assert!(invalid_message("Version: 1.0\n\nName: demo\n").contains("no Name field"));
+    }
+
+    #[test]
+    fn invalid_requirement_names_file_and_line_in_one_line() {
+        let message = invalid_message("Name: demo\nVersion: 1.0\nRequires-Dist: ok\nRequires-Dist: bad >>= 1\n");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.starts_with("demo_pkg-1.0-py3-none-any.whl: invalid metadata: line 4:"), "{message}");
+        assert!(message.contains("bad >>= 1"), "{message}");
+    }
+
+    #[test]
+    fn invalid_requires_python_is_invalid_in_one_line() {
+        let message = invalid_message("Name: demo\nVersion: 1.0\nRequires-Python: >=three\n");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("line 3: Requires-Python `>=three`"), "{message}");
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_decoded_lossily() {
+        let metadata = Metadata::parse(b"Name: demo\nVersion: 1.0\nAuthor: J\xe9r\xf4me\n", "x").unwrap();
+        assert_eq!(metadata.name.as_ref(), "demo");
+    }
+
+    fn wheel(name: &str, version: &str) -> DistFilename {
+        DistFilename::Wheel(WheelFilename {
+            name: PackageName::from_str(name).unwrap(),
+            version: Version::from_str(version).unwrap(),
+            build: None,
+            python_tags: vec!["py3".into()],
+            abi_tags: vec!["none".into()],
+            platform_tags: vec!["any".into()],
+        })
+    }
+
+    fn sdist(name: &str, version: &str) -> DistFilename {
+        DistFilename::Sdist(SdistFilename {
+            name: PackageName::from_str(name).unwrap(),
+            version: Version::from_str(version).unwrap(),
+            extension: SdistExtension::TarGz,
+        })
+    }
+
+    #[test]
+    fn name_is_compared_normalised_and_version_by_pep440() {
+        let metadata = parse("Metadata-Version: 2.1\nName: Demo.Pkg\nVersion: 1.0\n").unwrap();
+        assert!(check(metadata, "f.whl", &wheel("demo-pkg", "1.0.0")).is_ok());
+    }
+
+    #[test]
+    fn other_name_or_version_is_a_mismatch() {
+        let metadata = parse("Metadata-Version: 2.1\nName: other\nVersion: 1.0\n").unwrap();
+        let err = check(metadata, "demo-1.0.tar.gz", &wheel("demo", "1.0")).unwrap_err();
+        assert_eq!(err.to_string(), "demo-1.0.tar.gz: metadata says other 1.0, expected demo 1.0");
+        let metadata = parse("Metadata-Version: 2.1\nName: demo\nVersion: 1.1\n").unwrap();
+        assert!(matches!(check(metadata, "f", &wheel("demo", "1.0")), Err(MetadataError::Mismatch { .. })));
+    }
+
+    #[test]
+    fn sdist_metadata_must_be_static() {
+        let fixed = parse("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nRequires-Dist: idna\n").unwrap();
+        assert!(check(fixed.clone(), "f", &sdist("demo", "1.0")).is_ok());
+        let dynamic = parse("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nDynamic: requires-dist\n").unwrap();
+        assert!(matches!(check(dynamic.clone(), "f", &sdist("demo", "1.0")), Err(MetadataError::NeedsBuild { .. })));
+        // The same metadata from a wheel is authoritative.
+        assert!(check(dynamic, "f", &wheel("demo", "1.0")).is_ok());
+    }
+
+    #[test]
+    fn read_capped_refuses_more_than_the_cap() {
+        assert_eq!(read_capped(&b"12345"[..], 5).unwrap(), b"12345");
+        assert!(read_capped(&b"123456"[..], 5).unwrap_err().to_string().contains("larger than 5 bytes"));
+    }
 }

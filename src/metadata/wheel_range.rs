@@ -229,6 +229,9 @@ where
         if start > end || end > self.total {
             return Err(Stop::Bad(format!("bytes {start}..{end} are outside the {} byte file", self.total)));
         }
+        if start == end {
+            return Ok(&[]);
+        }
         if self.find(start, end).is_none() {
             self.fetch(start, want_end.clamp(end, self.total))?;
         }
@@ -243,9 +246,10 @@ where
 
     /// Requests `start..end`, or only its part before a chunk that covers the rest, and merges.
     fn fetch(&mut self, start: u64, end: u64) -> Result<(), Stop> {
-        let next = self.chunks.iter().position(|(offset, data)| {
-            start < *offset && *offset < end && end <= offset + data.len() as u64
-        });
+        let next = self
+            .chunks
+            .iter()
+            .position(|(offset, data)| start < *offset && *offset < end && end <= offset + data.len() as u64);
         let request_end = next.map_or(end, |index| self.chunks[index].0);
         match (self.fetch_range)(ByteRange::Span { start, end: request_end })? {
             RangeResponse::Partial { offset, total, mut data } => {
@@ -408,12 +412,12 @@ fn choose_metadata(names: &[&str], wheel: &WheelFilename) -> Result<usize, Strin
     match candidates.as_slice() {
         [] => Err("no *.dist-info/METADATA in the wheel".into()),
         [(index, _)] => Ok(*index),
-        several => several.iter().find(|(_, dir)| dist_info_matches(dir, wheel)).map(|(index, _)| *index).ok_or_else(
-            || {
+        several => {
+            several.iter().find(|(_, dir)| dist_info_matches(dir, wheel)).map(|(index, _)| *index).ok_or_else(|| {
                 let dirs: Vec<&str> = several.iter().map(|(_, dir)| *dir).collect();
                 format!("several .dist-info directories ({}) and none is {}", dirs.join(", "), wheel_label(wheel))
-            },
-        ),
+            })
+        }
     }
 }
 
@@ -433,7 +437,9 @@ fn decompress(method: u16, data: &[u8]) -> Result<Vec<u8>, String> {
     let inflated = match method {
         0 => read_capped(data, MAX_METADATA_SIZE),
         8 => read_capped(flate2::read::DeflateDecoder::new(data), MAX_METADATA_SIZE),
-        other => return Err(format!("METADATA uses compression method {other}; only stored and deflate are supported")),
+        other => {
+            return Err(format!("METADATA uses compression method {other}; only stored and deflate are supported"));
+        }
     };
     inflated.map_err(|err| format!("METADATA: {err}"))
 }
@@ -462,4 +468,372 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
 
 fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::str::FromStr;
+
+    use pep508_rs::PackageName;
+    use pep508_rs::pep440_rs::Version;
+    use proptest::prelude::*;
+    use zip::CompressionMethod::{Deflated, Stored};
+    use zip::write::SimpleFileOptions;
+
+    use super::*;
+
+    const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\nRequires-Dist: idna\n";
+
+    fn demo() -> WheelFilename {
+        WheelFilename {
+            name: PackageName::from_str("demo-pkg").unwrap(),
+            version: Version::from_str("1.0").unwrap(),
+            build: None,
+            python_tags: vec!["py3".into()],
+            abi_tags: vec!["none".into()],
+            platform_tags: vec!["any".into()],
+        }
+    }
+
+    /// Bytes that do not compress, so sizes in the tests are what they say.
+    fn noise(len: usize) -> Vec<u8> {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    fn build_zip(members: &[(&str, &[u8], zip::CompressionMethod)], comment: &str) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, data, method) in members {
+            writer.start_file(*name, SimpleFileOptions::default().compression_method(*method)).unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.set_comment(comment);
+        writer.finish().unwrap().into_inner()
+    }
+
+    /// A wheel with a module, then the dist-info (METADATA, then RECORD), as build tools write it.
+    fn small_wheel(method: zip::CompressionMethod) -> Vec<u8> {
+        build_zip(
+            &[
+                ("demo_pkg/__init__.py", b"print('hi')\n", method),
+                ("demo_pkg-1.0.dist-info/METADATA", METADATA, method),
+                ("demo_pkg-1.0.dist-info/RECORD", b"demo_pkg/__init__.py,,\n", method),
+            ],
+            "",
+        )
+    }
+
+    /// Serves ranges of `file` as a well-behaved server would, recording each request.
+    struct FakeServer {
+        file: Vec<u8>,
+        requests: Vec<ByteRange>,
+    }
+
+    impl FakeServer {
+        fn new(file: Vec<u8>) -> Self {
+            Self { file, requests: Vec::new() }
+        }
+
+        fn serve(&mut self, range: ByteRange) -> Result<RangeResponse, MetadataError> {
+            self.requests.push(range);
+            let total = self.file.len() as u64;
+            let (start, end) = match range {
+                ByteRange::Suffix(n) => (total.saturating_sub(n), total),
+                ByteRange::Span { start, end } => (start.min(total), end.min(total)),
+            };
+            Ok(RangeResponse::Partial { offset: start, total, data: self.file[start as usize..end as usize].to_vec() })
+        }
+
+        fn read(&mut self) -> Result<RangeOutcome, MetadataError> {
+            metadata_from_ranges(|range| self.serve(range), "demo_pkg-1.0-py3-none-any.whl", &demo())
+        }
+    }
+
+    fn read_metadata(file: Vec<u8>) -> (Vec<u8>, Vec<ByteRange>) {
+        let mut server = FakeServer::new(file);
+        match server.read() {
+            Ok(RangeOutcome::Metadata(bytes)) => (bytes, server.requests),
+            other => panic!("expected METADATA, got {other:?}"),
+        }
+    }
+
+    fn archive_error(file: Vec<u8>) -> String {
+        match FakeServer::new(file).read() {
+            Err(err @ MetadataError::Archive { .. }) => err.to_string(),
+            other => panic!("expected an archive error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn small_wheel_takes_one_suffix_request() {
+        for method in [Stored, Deflated] {
+            let (metadata, requests) = read_metadata(small_wheel(method));
+            assert_eq!(metadata, METADATA);
+            assert_eq!(requests, [ByteRange::Suffix(TAIL_SIZE)]);
+        }
+    }
+
+    #[test]
+    fn empty_metadata_is_read_as_empty() {
+        let wheel = build_zip(&[("demo_pkg-1.0.dist-info/METADATA", b"", Stored)], "");
+        assert_eq!(read_metadata(wheel), (Vec::new(), vec![ByteRange::Suffix(TAIL_SIZE)]));
+    }
+
+    #[test]
+    fn metadata_far_from_the_end_takes_a_second_request_for_header_and_data() {
+        let big = noise(200 * 1024);
+        let wheel = build_zip(
+            &[
+                ("demo_pkg-1.0.dist-info/METADATA", METADATA, Deflated),
+                ("demo_pkg/data.bin", &big, Stored),
+                ("demo_pkg-1.0.dist-info/RECORD", b"x", Stored),
+            ],
+            "",
+        );
+        let (metadata, requests) = read_metadata(wheel);
+        assert_eq!(metadata, METADATA);
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert!(matches!(requests[1], ByteRange::Span { start: 0, .. }), "{requests:?}");
+    }
+
+    #[test]
+    fn metadata_larger_than_the_tail_is_completed_in_one_more_request() {
+        let mut long = METADATA.to_vec();
+        for line in 0..4000 {
+            long.extend_from_slice(format!("Classifier: Topic :: Line {line}\n").as_bytes());
+        }
+        assert!(long.len() as u64 > 2 * TAIL_SIZE);
+        let wheel =
+            build_zip(&[("demo_pkg/__init__.py", b"", Stored), ("demo_pkg-1.0.dist-info/METADATA", &long, Stored)], "");
+        let (metadata, requests) = read_metadata(wheel);
+        assert_eq!(metadata, long);
+        assert_eq!(requests.len(), 2, "{requests:?}");
+    }
+
+    #[test]
+    fn central_directory_larger_than_the_tail_is_completed_with_the_missing_span() {
+        let names: Vec<String> =
+            (0..800).map(|i| format!("demo_pkg/a_rather_long_module_name_number_{i:04}.py")).collect();
+        let mut members: Vec<(&str, &[u8], zip::CompressionMethod)> =
+            names.iter().map(|name| (name.as_str(), &b""[..], Stored)).collect();
+        members.push(("demo_pkg-1.0.dist-info/METADATA", METADATA, Deflated));
+        let wheel = build_zip(&members, "");
+        let total = wheel.len() as u64;
+        let (metadata, requests) = read_metadata(wheel);
+        assert_eq!(metadata, METADATA);
+        // The second request ends exactly where the tail begins.
+        let ByteRange::Span { end, .. } = requests[1] else { panic!("{requests:?}") };
+        assert_eq!(end, total - TAIL_SIZE);
+        assert!(requests.len() <= 3, "{requests:?}");
+    }
+
+    #[test]
+    fn archive_comment_is_skipped_short_or_longer_than_the_tail() {
+        let short = "c".repeat(1000);
+        let mut wheel = build_zip(&[("demo_pkg-1.0.dist-info/METADATA", METADATA, Stored)], &short);
+        let (metadata, requests) = read_metadata(wheel);
+        assert_eq!((metadata.as_slice(), requests.len()), (METADATA, 1));
+
+        // A comment that itself contains an end-record signature must not be taken for one.
+        let mut long = "d".repeat(60_000);
+        long.insert_str(100, "PK\u{5}\u{6}");
+        wheel = build_zip(&[("demo_pkg-1.0.dist-info/METADATA", METADATA, Stored)], &long);
+        let (metadata, _) = read_metadata(wheel);
+        assert_eq!(metadata, METADATA);
+    }
+
+    /// Rewrites a plain zip's end record into the ZIP64 form (record + locator + saturated EOCD).
+    fn to_zip64(zip: Vec<u8>) -> Vec<u8> {
+        let eocd_at = find_eocd(&zip).unwrap();
+        let eocd = &zip[eocd_at..];
+        let cd_size = u64::from(u32_at(eocd, 12).unwrap());
+        let cd_offset = u64::from(u32_at(eocd, 16).unwrap());
+        let entries = u64::from(u16_at(eocd, 10).unwrap());
+        let mut out = zip[..eocd_at].to_vec();
+        let record_at = out.len() as u64;
+        out.extend_from_slice(&ZIP64_EOCD_SIGNATURE.to_le_bytes());
+        out.extend_from_slice(&(ZIP64_EOCD_LEN - 12).to_le_bytes());
+        out.extend_from_slice(&[45, 0, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        for value in [entries, entries, cd_size, cd_offset] {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.extend_from_slice(&ZIP64_LOCATOR_SIGNATURE.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&record_at.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&EOCD_SIGNATURE.to_le_bytes());
+        out.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        out.extend_from_slice(&[0xff; 8]);
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn zip64_end_records_are_followed() {
+        let wheel = to_zip64(small_wheel(Deflated));
+        // The rewritten file is a valid zip: the zip crate agrees.
+        assert_eq!(metadata_from_wheel(&wheel, "w", &demo()).unwrap(), METADATA);
+        let (metadata, requests) = read_metadata(wheel);
+        assert_eq!((metadata.as_slice(), requests.len()), (METADATA, 1));
+    }
+
+    #[test]
+    fn several_dist_info_directories_prefer_the_wheel_s_own() {
+        let other = b"Metadata-Version: 2.1\nName: vendored\nVersion: 9\n";
+        let wheel = build_zip(
+            &[
+                ("vendored-9.dist-info/METADATA", other, Stored),
+                ("Demo.Pkg-1.0.0.dist-info/METADATA", METADATA, Stored),
+            ],
+            "",
+        );
+        assert_eq!(read_metadata(wheel.clone()).0, METADATA);
+        assert_eq!(metadata_from_wheel(&wheel, "w", &demo()).unwrap(), METADATA);
+
+        let ambiguous =
+            build_zip(&[("a-1.dist-info/METADATA", other, Stored), ("b-1.dist-info/METADATA", other, Stored)], "");
+        assert!(archive_error(ambiguous).contains("several .dist-info directories (a-1.dist-info, b-1.dist-info)"));
+    }
+
+    #[test]
+    fn nested_or_missing_metadata_is_a_clean_error() {
+        let wheel = build_zip(&[("demo_pkg/vendor/x-1.dist-info/METADATA", METADATA, Stored)], "");
+        assert!(archive_error(wheel.clone()).contains("no *.dist-info/METADATA"));
+        assert!(metadata_from_wheel(&wheel, "w", &demo()).unwrap_err().to_string().contains("no *.dist-info/METADATA"));
+    }
+
+    #[test]
+    fn garbage_is_a_clean_error() {
+        let message = archive_error(noise(100_000));
+        assert!(message.starts_with("demo_pkg-1.0-py3-none-any.whl: not a zip file"), "{message}");
+        assert!(archive_error(Vec::new()).contains("for the file's end"));
+        assert!(metadata_from_wheel(&noise(1000), "w.whl", &demo()).unwrap_err().to_string().starts_with("w.whl: "));
+    }
+
+    #[test]
+    fn zip_bombs_are_refused() {
+        let bomb = vec![b'a'; (MAX_METADATA_SIZE + 1) as usize];
+        let wheel = build_zip(&[("demo_pkg-1.0.dist-info/METADATA", &bomb, Deflated)], "");
+        assert!(wheel.len() < 1024 * 1024);
+        assert!(archive_error(wheel.clone()).contains("larger than"));
+        assert!(metadata_from_wheel(&wheel, "w", &demo()).unwrap_err().to_string().contains("larger than"));
+        // A central directory that understates the size does not help: inflation is capped too.
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&bomb).unwrap();
+        assert!(decompress(8, &encoder.finish().unwrap()).unwrap_err().contains("larger than"));
+    }
+
+    #[test]
+    fn zip64_extra_fields_replace_saturated_sizes_and_offsets() {
+        let mut entry = Entry {
+            name: "x".into(),
+            flags: 0,
+            method: 0,
+            compressed_size: 10,
+            uncompressed_size: u64::from(u32::MAX),
+            local_header_offset: u64::from(u32::MAX),
+            name_len: 1,
+            extra_len: 24,
+        };
+        let mut extra = vec![0x0a, 0, 0, 0]; // an empty unrelated field first
+        extra.extend_from_slice(&[1, 0, 16, 0]);
+        extra.extend_from_slice(&(5_000_000_000u64).to_le_bytes());
+        extra.extend_from_slice(&(6_000_000_000u64).to_le_bytes());
+        apply_zip64_extra(&mut entry, &extra);
+        assert_eq!(
+            (entry.uncompressed_size, entry.compressed_size, entry.local_header_offset),
+            (5_000_000_000, 10, 6_000_000_000)
+        );
+    }
+
+    #[test]
+    fn servers_that_ignore_or_refuse_ranges_are_reported() {
+        let wheel = small_wheel(Stored);
+        let outcome = metadata_from_ranges(|_| Ok(RangeResponse::Whole(wheel.clone())), "w", &demo()).unwrap();
+        assert_eq!(outcome, RangeOutcome::Whole(wheel.clone()));
+        let outcome = metadata_from_ranges(|_| Ok(RangeResponse::Refused), "w", &demo()).unwrap();
+        assert_eq!(outcome, RangeOutcome::Refused);
+
+        // A server that honours the suffix but then sends everything: its body is the wheel.
+        let mut far = FakeServer::new(build_zip(
+            &[("demo_pkg-1.0.dist-info/METADATA", METADATA, Stored), ("big", &noise(100_000), Stored)],
+            "",
+        ));
+        let whole = far.file.clone();
+        let outcome = metadata_from_ranges(
+            |range| match range {
+                ByteRange::Suffix(_) => far.serve(range),
+                ByteRange::Span { .. } => Ok(RangeResponse::Whole(whole.clone())),
+            },
+            "w",
+            &demo(),
+        )
+        .unwrap();
+        assert_eq!(outcome, RangeOutcome::Whole(whole));
+    }
+
+    #[test]
+    fn a_server_sending_the_wrong_span_is_an_error() {
+        let wheel =
+            build_zip(&[("demo_pkg-1.0.dist-info/METADATA", METADATA, Stored), ("big", &noise(100_000), Stored)], "");
+        let mut server = FakeServer::new(wheel);
+        let result = metadata_from_ranges(
+            |range| {
+                let response = server.serve(range)?;
+                Ok(match (range, response) {
+                    (ByteRange::Span { .. }, RangeResponse::Partial { offset, total, data }) => {
+                        RangeResponse::Partial { offset: offset + 1, total, data }
+                    }
+                    (_, response) => response,
+                })
+            },
+            "w",
+            &demo(),
+        );
+        assert!(result.unwrap_err().to_string().contains("the server sent"));
+    }
+
+    #[test]
+    fn content_range_gives_offset_and_total() {
+        assert_eq!(parse_content_range("bytes 100-199/1000"), Some((100, 1000)));
+        assert_eq!(parse_content_range(" bytes 0-0/1 "), Some((0, 1)));
+        assert_eq!(parse_content_range("bytes 0-99/*"), None);
+        assert_eq!(parse_content_range("bytes 100-99/1000"), None);
+        assert_eq!(parse_content_range("bytes 0-1000/1000"), None);
+        assert_eq!(parse_content_range("items 0-1/2"), None);
+    }
+
+    #[test]
+    fn range_header_values() {
+        assert_eq!(ByteRange::Suffix(32768).header_value(), "bytes=-32768");
+        assert_eq!(ByteRange::Span { start: 10, end: 20 }.header_value(), "bytes=10-19");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(file in proptest::collection::vec(any::<u8>(), 0..3000)) {
+            let _ = FakeServer::new(file).read();
+        }
+
+        #[test]
+        fn corrupted_wheels_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            let mut file = small_wheel(Deflated);
+            for (index, byte) in edits {
+                let at = index.index(file.len());
+                file[at] = byte;
+            }
+            let _ = FakeServer::new(file.clone()).read();
+            let _ = metadata_from_wheel(&file, "w", &demo());
+        }
+    }
 }
