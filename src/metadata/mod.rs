@@ -5,11 +5,16 @@ pub mod pep658;
 pub mod sdist;
 pub mod wheel_range;
 
+use std::io::{self, Read};
+use std::str::FromStr;
+
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, PackageName, Requirement};
+use reqwest::Url;
 
-use crate::dist::{DistFile, DistFilename};
+use crate::dist::{CoreMetadata, DistFile, DistFilename};
 use crate::index::IndexClient;
+use crate::index::http::{HttpClient, HttpError, redact};
 
 /// The parts of core metadata that resolution needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,15 +54,311 @@ pub enum MetadataError {
 
 impl Metadata {
     /// Parses RFC 822-style core metadata. `filename` is for messages only.
+    ///
+    /// Headers run to the first empty line (the body, usually the description, is ignored);
+    /// lines starting with whitespace continue the previous header; keys are case-insensitive;
+    /// bytes that are not UTF-8 are decoded lossily. Like Python's email parser, a line that is
+    /// neither a header nor a continuation ends the headers.
     pub fn parse(bytes: &[u8], filename: &str) -> Result<Self, MetadataError> {
-        let _ = (bytes, filename);
-        todo!()
+        let text = String::from_utf8_lossy(bytes);
+        let invalid = |line: usize, message: String| MetadataError::Invalid {
+            filename: filename.to_string(),
+            message: format!("line {line}: {message}"),
+        };
+
+        let mut name = None;
+        let mut version = None;
+        let mut requires_dist = Vec::new();
+        let mut requires_python = None;
+        let mut provides_extra = Vec::new();
+        let mut metadata_version = String::new();
+        let mut dynamic = Vec::new();
+
+        for (line, key, value) in headers(&text) {
+            let value = value.trim();
+            match key.as_str() {
+                "name" if name.is_none() => {
+                    name = Some(
+                        PackageName::from_str(value)
+                            .map_err(|err| invalid(line, format!("Name `{value}`: {}", one_line(&err))))?,
+                    );
+                }
+                "version" if version.is_none() => {
+                    version = Some(
+                        Version::from_str(value)
+                            .map_err(|err| invalid(line, format!("Version `{value}`: {}", one_line(&err))))?,
+                    );
+                }
+                "requires-dist" => requires_dist
+                    .push(Requirement::from_str(value).map_err(|err| {
+                        invalid(line, format!("Requires-Dist `{value}`: {}", one_line(&err.message)))
+                    })?),
+                "requires-python" => {
+                    requires_python = Some(
+                        VersionSpecifiers::from_str(value)
+                            .map_err(|err| invalid(line, format!("Requires-Python `{value}`: {}", one_line(&err))))?,
+                    );
+                }
+                // Extras only name optional dependency groups; an unparsable one (seen in old
+                // setuptools output) cannot be requested anyway, so it is skipped, not fatal.
+                "provides-extra" => provides_extra.extend(ExtraName::from_str(value).ok()),
+                "metadata-version" => metadata_version = value.to_string(),
+                "dynamic" => dynamic.push(value.to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+
+        let missing = |field: &str| MetadataError::Invalid {
+            filename: filename.to_string(),
+            message: format!("no {field} field"),
+        };
+        Ok(Self {
+            name: name.ok_or_else(|| missing("Name"))?,
+            version: version.ok_or_else(|| missing("Version"))?,
+            requires_dist,
+            requires_python,
+            provides_extra,
+            metadata_version,
+            dynamic,
+        })
     }
 }
 
 /// Gets the metadata of one distribution file through the fallback chain, using (and filling)
 /// the cache, and checks that its Name and Version match `filename`.
 pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
-    let _ = (client, file, filename);
-    todo!()
+    if let Some(bytes) = client.cache().and_then(|cache| cache.read_metadata(file)) {
+        // An entry that no longer parses (disk trouble, an older format) is fetched again.
+        if let Ok(metadata) = Metadata::parse(&bytes, &file.filename) {
+            return check(metadata, &file.filename, filename);
+        }
+    }
+    let bytes = fetch_uncached(client, file, filename)?;
+    let metadata = check(Metadata::parse(&bytes, &file.filename)?, &file.filename, filename)?;
+    if let Some(cache) = client.cache() {
+        cache.write_metadata(file, &bytes);
+    }
+    Ok(metadata)
+}
+
+/// The raw metadata from the index: PEP 658 file, else the wheel (ranges, then whole), else
+/// the sdist's `PKG-INFO`.
+fn fetch_uncached(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Vec<u8>, MetadataError> {
+    if let CoreMetadata::Present(hashes) = &file.core_metadata
+        && let Some(bytes) = pep658::fetch(client.http(), file, hashes)?
+    {
+        return Ok(bytes);
+    }
+    match filename {
+        DistFilename::Wheel(wheel) => wheel_range::fetch(client, file, wheel),
+        DistFilename::Sdist(sdist) => sdist::fetch(client.http(), file, sdist),
+    }
+}
+
+/// Metadata is only believed when it names the project and version the index listed the file
+/// under; an sdist's must also declare its dependencies statically.
+fn check(metadata: Metadata, file: &str, filename: &DistFilename) -> Result<Metadata, MetadataError> {
+    if metadata.name != *filename.name() || metadata.version != *filename.version() {
+        return Err(MetadataError::Mismatch {
+            filename: file.to_string(),
+            expected: format!("{} {}", filename.name(), filename.version()),
+            found: format!("{} {}", metadata.name, metadata.version),
+        });
+    }
+    if !filename.is_wheel() && !sdist::is_static(&metadata) {
+        return Err(MetadataError::NeedsBuild { name: metadata.name, version: metadata.version });
+    }
+    Ok(metadata)
+}
+
+/// Largest metadata file (decompressed) hashlock reads: real ones are kilobytes, so anything
+/// near this is a zip bomb or not metadata.
+pub const MAX_METADATA_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Reads `reader` to the end, failing once it yields more than `cap` bytes.
+fn read_capped(reader: impl Read, cap: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {cap} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// A whole distribution file.
+fn download(http: &HttpClient, url: &Url) -> Result<Vec<u8>, MetadataError> {
+    let response = http.get(url, &[])?;
+    match response.status {
+        200 => Ok(response.body),
+        status => Err(HttpError::Status { url: redact(url), status }.into()),
+    }
+}
+
+/// The header fields of an RFC 822-style text, unfolded: (1-based line of the field, lowercased
+/// key, raw value).
+fn headers(text: &str) -> Vec<(usize, String, String)> {
+    let mut fields: Vec<(usize, String, String)> = Vec::new();
+    for (index, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, _, value)) = fields.last_mut() {
+                value.push_str(line);
+                continue;
+            }
+            break;
+        }
+        let Some((key, value)) = line.split_once(':') else { break };
+        fields.push((index + 1, key.trim().to_ascii_lowercase(), value.to_string()));
+    }
+    fields
+}
+
+/// The first line of an error message: parser errors draw a caret diagram on the next lines,
+/// but hashlock's messages are one line each.
+fn one_line(err: &impl std::fmt::Display) -> String {
+    let message = err.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    first.trim_end_matches(':').trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::{SdistExtension, SdistFilename, WheelFilename};
+
+    const FULL: &str = "Metadata-Version: 2.3\r
+name: Demo_Pkg\r
+VERSION: 1.0\r
+Summary: a summary that is\r
+  folded over two lines\r
+Requires-Python:  >=3.8 \r
+Requires-Dist: idna (>=2.5,<4)\r
+Requires-Dist: pysocks!=1.5.7,>=1.5.6; extra == \"socks\"\r
+Requires-Dist: colorama;\r
+\tsys_platform == \"win32\"\r
+Provides-Extra: socks\r
+Provides-Extra: Use_Chardet\r
+Dynamic: Requires-Dist\r
+\r
+Requires-Dist: not-a-header-this-is-the-body\r
+";
+
+    fn parse(text: &str) -> Result<Metadata, MetadataError> {
+        Metadata::parse(text.as_bytes(), "demo_pkg-1.0-py3-none-any.whl")
+    }
+
+    fn invalid_message(text: &str) -> String {
+        match parse(text) {
+            Err(err @ MetadataError::Invalid { .. }) => err.to_string(),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_fields_folded_lines_and_stops_at_the_body() {
+        let metadata = parse(FULL).unwrap();
+        assert_eq!(metadata.name, PackageName::from_str("demo-pkg").unwrap());
+        assert_eq!(metadata.version, Version::from_str("1.0").unwrap());
+        assert_eq!(metadata.metadata_version, "2.3");
+        assert_eq!(metadata.requires_python, Some(VersionSpecifiers::from_str(">=3.8").unwrap()));
+        let requirements: Vec<String> = metadata.requires_dist.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            requirements,
+            ["idna>=2.5,<4", "pysocks>=1.5.6,!=1.5.7 ; extra == 'socks'", "colorama ; sys_platform == 'win32'",]
+        );
+        let extras: Vec<&str> = metadata.provides_extra.iter().map(AsRef::as_ref).collect();
+        assert_eq!(extras, ["socks", "use-chardet"]);
+        assert_eq!(metadata.dynamic, ["requires-dist"]);
+    }
+
+    #[test]
+    fn requirement_extras_and_markers_are_kept() {
+        let metadata = parse("Name: a\nVersion: 1\nRequires-Dist: b[x,y]>=2; python_version < \"3.11\"\n").unwrap();
+        let requirement = &metadata.requires_dist[0];
+        let extras: Vec<&str> = requirement.extras.iter().map(AsRef::as_ref).collect();
+        assert_eq!(extras, ["x", "y"]);
+        assert_eq!(requirement.marker.try_to_string().as_deref(), Some("python_full_version < '3.11'"));
+    }
+
+    #[test]
+    fn missing_name_or_version_is_invalid() {
+        assert!(invalid_message("Metadata-Version: 2.1\nVersion: 1.0\n").contains("no Name field"));
+        assert!(invalid_message("Metadata-Version: 2.1\nName: demo\n").contains("no Version field"));
+        // A Name only in the body does not count.
+        assert!(invalid_message("Version: 1.0\n\nName: demo\n").contains("no Name field"));
+    }
+
+    #[test]
+    fn invalid_requirement_names_file_and_line_in_one_line() {
+        let message = invalid_message("Name: demo\nVersion: 1.0\nRequires-Dist: ok\nRequires-Dist: bad >>= 1\n");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.starts_with("demo_pkg-1.0-py3-none-any.whl: invalid metadata: line 4:"), "{message}");
+        assert!(message.contains("bad >>= 1"), "{message}");
+    }
+
+    #[test]
+    fn invalid_requires_python_is_invalid_in_one_line() {
+        let message = invalid_message("Name: demo\nVersion: 1.0\nRequires-Python: >=three\n");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("line 3: Requires-Python `>=three`"), "{message}");
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_decoded_lossily() {
+        let metadata = Metadata::parse(b"Name: demo\nVersion: 1.0\nAuthor: J\xe9r\xf4me\n", "x").unwrap();
+        assert_eq!(metadata.name.as_ref(), "demo");
+    }
+
+    fn wheel(name: &str, version: &str) -> DistFilename {
+        DistFilename::Wheel(WheelFilename {
+            name: PackageName::from_str(name).unwrap(),
+            version: Version::from_str(version).unwrap(),
+            build: None,
+            python_tags: vec!["py3".into()],
+            abi_tags: vec!["none".into()],
+            platform_tags: vec!["any".into()],
+        })
+    }
+
+    fn sdist(name: &str, version: &str) -> DistFilename {
+        DistFilename::Sdist(SdistFilename {
+            name: PackageName::from_str(name).unwrap(),
+            version: Version::from_str(version).unwrap(),
+            extension: SdistExtension::TarGz,
+        })
+    }
+
+    #[test]
+    fn name_is_compared_normalised_and_version_by_pep440() {
+        let metadata = parse("Metadata-Version: 2.1\nName: Demo.Pkg\nVersion: 1.0\n").unwrap();
+        assert!(check(metadata, "f.whl", &wheel("demo-pkg", "1.0.0")).is_ok());
+    }
+
+    #[test]
+    fn other_name_or_version_is_a_mismatch() {
+        let metadata = parse("Metadata-Version: 2.1\nName: other\nVersion: 1.0\n").unwrap();
+        let err = check(metadata, "demo-1.0.tar.gz", &wheel("demo", "1.0")).unwrap_err();
+        assert_eq!(err.to_string(), "demo-1.0.tar.gz: metadata says other 1.0, expected demo 1.0");
+        let metadata = parse("Metadata-Version: 2.1\nName: demo\nVersion: 1.1\n").unwrap();
+        assert!(matches!(check(metadata, "f", &wheel("demo", "1.0")), Err(MetadataError::Mismatch { .. })));
+    }
+
+    #[test]
+    fn sdist_metadata_must_be_static() {
+        let fixed = parse("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nRequires-Dist: idna\n").unwrap();
+        assert!(check(fixed.clone(), "f", &sdist("demo", "1.0")).is_ok());
+        let dynamic = parse("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nDynamic: requires-dist\n").unwrap();
+        assert!(matches!(check(dynamic.clone(), "f", &sdist("demo", "1.0")), Err(MetadataError::NeedsBuild { .. })));
+        // The same metadata from a wheel is authoritative.
+        assert!(check(dynamic, "f", &wheel("demo", "1.0")).is_ok());
+    }
+
+    #[test]
+    fn read_capped_refuses_more_than_the_cap() {
+        assert_eq!(read_capped(&b"12345"[..], 5).unwrap(), b"12345");
+        assert!(read_capped(&b"123456"[..], 5).unwrap_err().to_string().contains("larger than 5 bytes"));
+    }
 }
