@@ -224,6 +224,13 @@ impl From<reqwest::Error> for Attempt {
     }
 }
 
+impl HttpError {
+    /// An unexpected status the caller got back as a response (no retries involved).
+    pub fn unexpected_status(url: &Url, status: u16) -> Self {
+        Self::Status { url: redact(url), status, attempts: 1 }
+    }
+}
+
 /// ` (after N attempts)` when the request was retried.
 fn after_attempts(attempts: u32) -> String {
     if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }

@@ -14,7 +14,7 @@ use reqwest::Url;
 
 use crate::dist::{CoreMetadata, DistFile, DistFilename};
 use crate::index::IndexClient;
-use crate::index::http::{HttpClient, HttpError, redact};
+use crate::index::http::{HttpClient, HttpError};
 
 /// The parts of core metadata that resolution needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,7 +190,7 @@ fn download(http: &HttpClient, url: &Url) -> Result<Vec<u8>, MetadataError> {
     let response = http.get(url, &[])?;
     match response.status {
         200 => Ok(response.body),
-        status => Err(HttpError::Status { url: redact(url), status }.into()),
+        status => Err(HttpError::unexpected_status(url, status).into()),
     }
 }
 

@@ -22,7 +22,7 @@ pub fn fetch(http: &HttpClient, file: &DistFile, hashes: &Hashes) -> Result<Opti
             }
         }
         404 => Ok(None),
-        status => Err(HttpError::Status { url: redact(&url), status }.into()),
+        status => Err(HttpError::unexpected_status(&url, status).into()),
     }
 }
 

@@ -11,7 +11,7 @@ use reqwest::Url;
 
 use crate::dist::{DistFile, WheelFilename};
 use crate::index::IndexClient;
-use crate::index::http::{HttpClient, HttpError, redact};
+use crate::index::http::{HttpClient, HttpError};
 use crate::metadata::{MAX_METADATA_SIZE, MetadataError, download, read_capped};
 
 /// Bytes requested from the end of the wheel first. Measured on real dependency trees, 32 KiB
@@ -111,7 +111,7 @@ fn request_range(http: &HttpClient, url: &Url, range: ByteRange) -> Result<Range
             None => RangeResponse::Refused,
         }),
         200 => Ok(RangeResponse::Whole(response.body)),
-        status @ (404 | 410 | 500..) => Err(HttpError::Status { url: redact(url), status }.into()),
+        status @ (404 | 410 | 500..) => Err(HttpError::unexpected_status(url, status).into()),
         _ => Ok(RangeResponse::Refused),
     }
 }
