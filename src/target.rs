@@ -331,15 +331,15 @@ fn parse_platform(text: &str) -> Result<(Os, Arch), TargetError> {
             "musl" => return Err(bad("musl (musllinux) targets are not supported")),
             other => return Err(bad(&format!("unknown word `{other}`"))),
         };
-        if let Some(found) = slot_os {
-            if os.replace(found).is_some() {
-                return Err(bad("more than one OS"));
-            }
+        if let Some(found) = slot_os
+            && os.replace(found).is_some()
+        {
+            return Err(bad("more than one OS"));
         }
-        if let Some(found) = slot_arch {
-            if arch.replace(found).is_some() {
-                return Err(bad("more than one architecture"));
-            }
+        if let Some(found) = slot_arch
+            && arch.replace(found).is_some()
+        {
+            return Err(bad("more than one architecture"));
         }
     }
     let os = os.ok_or_else(|| bad("no OS"))?;

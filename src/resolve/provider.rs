@@ -268,10 +268,10 @@ impl DependencyProvider for Provider<'_> {
             range.contains(&c.version) && (!c.yanked || pinned.is_some_and(|p| p.contains(&c.version)))
         };
         let settled = |c: &&Candidate| allow_pre || !c.version.any_prerelease();
-        if let (Package::Extra(..), Some(base)) = (package, state.last_base.get(name)) {
-            if let Some(preferred) = found.iter().filter(eligible).filter(settled).find(|c| c.version == *base) {
-                return Ok(Some(preferred.version.clone()));
-            }
+        if let (Package::Extra(..), Some(base)) = (package, state.last_base.get(name))
+            && let Some(preferred) = found.iter().filter(eligible).filter(settled).find(|c| c.version == *base)
+        {
+            return Ok(Some(preferred.version.clone()));
         }
         let pick = found.iter().filter(eligible).find(settled).or_else(|| found.iter().find(eligible));
         Ok(pick.map(|c| c.version.clone()))
@@ -291,10 +291,10 @@ impl DependencyProvider for Provider<'_> {
             Ok(metadata) => metadata,
             Err(reason) => return Ok(Dependencies::Unavailable(reason)),
         };
-        if let Some(requires_python) = &metadata.requires_python {
-            if !requires_python.contains(&self.python) {
-                return Ok(Dependencies::Unavailable(format!("because it requires Python {requires_python}")));
-            }
+        if let Some(requires_python) = &metadata.requires_python
+            && !requires_python.contains(&self.python)
+        {
+            return Ok(Dependencies::Unavailable(format!("because it requires Python {requires_python}")));
         }
         let mut deps = Deps::new();
         let active: Vec<&Requirement> = match extra {
