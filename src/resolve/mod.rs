@@ -1,5 +1,6 @@
 //! Dependency resolution with PubGrub over PEP 440 versions, for one [`Target`].
 
+pub mod candidates;
 pub mod provider;
 pub mod source;
 
@@ -9,9 +10,12 @@ use std::sync::Arc;
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{ExtraName, PackageName, Requirement};
 
+use pubgrub::{DefaultStringReporter, PubGrubError, Reporter};
+
 use crate::index::{IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
 use crate::target::Target;
+use provider::{Package, Provider};
 
 /// Where the resolver gets candidates and their metadata. [`source::IndexSource`] is the real
 /// one (index + metadata fetch + prefetch on an I/O pool); tests may use an in-memory one.
@@ -77,6 +81,70 @@ pub fn resolve(
     target: &Target,
     options: &ResolveOptions,
 ) -> Result<Resolution, ResolveError> {
-    let _ = (source, requirements, constraints, target, options);
-    todo!()
+    let provider = Provider::new(source, requirements, constraints, target, options);
+    match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
+        Ok(solution) => collect(&provider, solution.into_iter().collect()),
+        Err(PubGrubError::NoSolution(mut tree)) => {
+            tree.collapse_no_versions();
+            Err(ResolveError::NoSolution(explain(&DefaultStringReporter::report(&tree))))
+        }
+        Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
+        | Err(PubGrubError::ErrorChoosingVersion { source, .. })
+        | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(source),
+    }
 }
+
+/// PubGrub's report with the root's placeholder version taken out.
+fn explain(report: &str) -> String {
+    let root = provider::ROOT_NAME;
+    report
+        .replace(&format!("{root} {} depends", provider::root_version()), &format!("{root} depend"))
+        .replace(&format!("{root} {} is forbidden", provider::root_version()), &format!("{root} cannot be satisfied"))
+}
+
+/// Turns PubGrub's chosen `(package, version)` pairs into base packages with their extras and
+/// who required them.
+fn collect(provider: &Provider, solution: Vec<(Package, Version)>) -> Result<Resolution, ResolveError> {
+    let mut packages = BTreeMap::new();
+    for (package, version) in &solution {
+        if let Package::Base(name) = package {
+            // Every chosen version had its dependencies read, so this is a cache hit.
+            let metadata = provider.metadata(name, version)?.map_err(ResolveError::NoSolution)?;
+            let resolved = ResolvedPackage {
+                name: name.clone(),
+                version: version.clone(),
+                extras: BTreeSet::new(),
+                required_by: BTreeSet::new(),
+                metadata,
+            };
+            packages.insert(name.clone(), resolved);
+        }
+    }
+    for (package, version) in &solution {
+        let dependent = match package {
+            Package::Root => None,
+            Package::Base(name) => Some(name),
+            Package::Extra(name, extra) => {
+                if let Some(base) = packages.get_mut(name) {
+                    base.extras.insert(extra.clone());
+                }
+                Some(name)
+            }
+        };
+        let Some(dependent) = dependent else { continue };
+        for dependency in provider.edges(package, version) {
+            if let Some(resolved) = packages.get_mut(&dependency) {
+                resolved.required_by.insert(dependent.to_string());
+            }
+        }
+    }
+    for root in provider.active_root_requirements().filter(|r| !r.origin.is_empty()) {
+        if let Some(resolved) = packages.get_mut(&root.requirement.name) {
+            resolved.required_by.insert(root.origin.clone());
+        }
+    }
+    Ok(Resolution { packages })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! Which versions of a project can serve a target, and which file of a version to read
+//! metadata from. Shared by the resolver and the prefetching source so both pick alike.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+
+use crate::dist::{DistFile, DistFilename};
+use crate::index::Project;
+use crate::target::Target;
+
+/// A version with at least one file that can install on the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub version: Version,
+    /// Every such file is yanked (PEP 592).
+    pub yanked: bool,
+}
+
+/// Versions of `project` usable on `target`, newest first. A file is usable when its
+/// `requires-python` admits the target's Python (an unparseable value is ignored, as pip does)
+/// and it is an sdist or a wheel with a tag the target accepts.
+pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
+    let python = target.python_full_version();
+    let mut python_ok: HashMap<&str, bool> = HashMap::new();
+    // version → "some usable file is not yanked"
+    let mut versions: BTreeMap<Version, bool> = BTreeMap::new();
+    for file in project.files() {
+        let Some(parsed) = DistFilename::parse(&file.filename, &project.name) else { continue };
+        let installable = match &parsed {
+            DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
+            DistFilename::Sdist(_) => true,
+        };
+        let admits = match file.requires_python.as_deref() {
+            None => true,
+            Some(text) => *python_ok.entry(text).or_insert_with(|| admits_python(text, &python)),
+        };
+        if installable && admits {
+            let live = versions.entry(parsed.version().clone()).or_insert(false);
+            *live |= file.yanked.is_none();
+        }
+    }
+    versions.into_iter().rev().map(|(version, live)| Candidate { version, yanked: !live }).collect()
+}
+
+/// Whether a `requires-python` string admits `python`; unparseable strings admit everything.
+pub fn admits_python(requires_python: &str, python: &Version) -> bool {
+    VersionSpecifiers::from_str(requires_python).map_or(true, |specifiers| specifiers.contains(python))
+}
+
+/// The newest candidate pip would pick without being asked for more: not yanked, not a
+/// pre-release. What the source prefetches metadata for.
+pub fn likely_pick(candidates: &[Candidate]) -> Option<&Candidate> {
+    candidates.iter().find(|c| !c.yanked && !c.version.any_prerelease())
+}
+
+/// The file of `version` to read metadata from: the target's best wheel, else any wheel (the
+/// dependencies are the same in almost every project), else an sdist.
+pub fn metadata_file<'p>(
+    project: &'p Project,
+    version: &Version,
+    target: &Target,
+) -> Option<(&'p DistFile, DistFilename)> {
+    let mut best: Option<((u8, usize), &DistFile, DistFilename)> = None;
+    for file in project.files() {
+        let Some(parsed) = DistFilename::parse(&file.filename, &project.name) else { continue };
+        if parsed.version() != version {
+            continue;
+        }
+        let rank = match &parsed {
+            DistFilename::Wheel(wheel) => target.wheel_priority(wheel).map_or((1, 0), |rank| (0, rank)),
+            DistFilename::Sdist(_) => (2, 0),
+        };
+        if best.as_ref().is_none_or(|(b, _, _)| rank < *b) {
+            best = Some((rank, file, parsed));
+        }
+    }
+    best.map(|(_, file, parsed)| (file, parsed))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::dist::{CoreMetadata, HashSource};
+    use crate::index::{PageFormat, ProjectPage};
+    use reqwest::Url;
+
+    /// A file as an index would list it.
+    pub(crate) fn file(filename: &str, requires_python: Option<&str>, yanked: bool) -> DistFile {
+        DistFile {
+            filename: filename.to_string(),
+            url: Url::parse(&format!("http://127.0.0.1/files/{filename}")).expect("url"),
+            hashes: Default::default(),
+            hash_source: HashSource::None,
+            requires_python: requires_python.map(str::to_string),
+            yanked: yanked.then(String::new),
+            core_metadata: CoreMetadata::Absent,
+            size: None,
+        }
+    }
+
+    pub(crate) fn project(name: &str, files: Vec<DistFile>) -> Project {
+        let name: pep508_rs::PackageName = name.parse().expect("name");
+        let url = Url::parse(&format!("http://127.0.0.1/simple/{name}/")).expect("url");
+        Project { name: name.clone(), pages: vec![ProjectPage { name, url, format: PageFormat::Json, files }] }
+    }
+
+    fn target() -> Target {
+        Target::from_options(Some("3.11"), Some("linux")).expect("target")
+    }
+
+    fn versions(candidates: &[Candidate]) -> Vec<String> {
+        candidates.iter().map(|c| format!("{}{}", c.version, if c.yanked { " (yanked)" } else { "" })).collect()
+    }
+
+    #[test]
+    fn candidates_filter_by_python_tags_and_yanking() {
+        let project = project(
+            "demo",
+            vec![
+                file("demo-4.0-py3-none-any.whl", Some(">=3.12"), false),
+                file("demo-3.0-cp311-cp311-win_amd64.whl", None, false),
+                file("demo-2.0-py3-none-any.whl", Some(">=3.8"), true),
+                file("demo-2.0.tar.gz", Some(">=3.8"), true),
+                file("demo-1.5.tar.gz", Some("not a specifier"), false),
+                file("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", None, false),
+                file("demo-1.0-cp311-cp311-win_amd64.whl", Some(">=3.12"), false),
+                file("other-9.0-py3-none-any.whl", None, false),
+            ],
+        );
+        let found = candidates(&project, &target());
+        assert_eq!(versions(&found), ["2.0 (yanked)", "1.5", "1.0"]);
+        assert_eq!(likely_pick(&found).map(|c| c.version.to_string()), Some("1.5".into()));
+    }
+
+    #[test]
+    fn metadata_file_prefers_the_target_wheel() {
+        let project = project(
+            "demo",
+            vec![
+                file("demo-1.0.tar.gz", None, false),
+                file("demo-1.0-cp311-cp311-win_amd64.whl", None, false),
+                file("demo-1.0-py3-none-any.whl", None, false),
+                file("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", None, false),
+            ],
+        );
+        let version = Version::new([1, 0]);
+        let pick = |p: &Project| metadata_file(p, &version, &target()).map(|(f, _)| f.filename.clone());
+        assert_eq!(pick(&project).as_deref(), Some("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"));
+        let windows_only = self::project(
+            "demo",
+            vec![file("demo-1.0.tar.gz", None, false), file("demo-1.0-cp311-cp311-win_amd64.whl", None, false)],
+        );
+        assert_eq!(pick(&windows_only).as_deref(), Some("demo-1.0-cp311-cp311-win_amd64.whl"));
+        let sdist_only = self::project("demo", vec![file("demo-1.0.tar.gz", None, false)]);
+        assert_eq!(pick(&sdist_only).as_deref(), Some("demo-1.0.tar.gz"));
+        assert_eq!(metadata_file(&sdist_only, &Version::new([2]), &target()).map(|(f, _)| f.filename.clone()), None);
+    }
+}

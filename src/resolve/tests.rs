@@ -1,0 +1,276 @@
+//! Resolver behaviour over an in-memory index.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{PackageName, Requirement};
+
+use super::candidates::tests::{file, project};
+use super::*;
+use crate::dist::DistFile;
+
+/// Projects with files and per-version metadata; records prefetch hints.
+#[derive(Default)]
+struct FakeIndex {
+    files: BTreeMap<PackageName, Vec<DistFile>>,
+    metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
+    prefetched: Mutex<Vec<String>>,
+}
+
+fn name(text: &str) -> PackageName {
+    PackageName::from_str(text).expect("name")
+}
+
+fn version(text: &str) -> Version {
+    Version::from_str(text).expect("version")
+}
+
+impl FakeIndex {
+    /// A release with one `py3-none-any` wheel and the given `Requires-Dist`.
+    fn release(&mut self, package: &str, v: &str, requires: &[&str]) -> &mut Self {
+        self.release_file(package, v, requires, file(&format!("{package}-{v}-py3-none-any.whl"), None, false))
+    }
+
+    fn release_file(&mut self, package: &str, v: &str, requires: &[&str], dist: DistFile) -> &mut Self {
+        let metadata = Metadata {
+            name: name(package),
+            version: version(v),
+            requires_dist: requires.iter().map(|r| Requirement::from_str(r).expect("requirement")).collect(),
+            requires_python: None,
+            provides_extra: Vec::new(),
+            metadata_version: "2.1".into(),
+            dynamic: Vec::new(),
+        };
+        self.files.entry(name(package)).or_default().push(dist);
+        self.metadata.insert((name(package), version(v)), Arc::new(metadata));
+        self
+    }
+
+    fn set_requires_python(&mut self, package: &str, v: &str, specifiers: &str) -> &mut Self {
+        let key = (name(package), version(v));
+        let mut metadata = (*self.metadata[&key]).clone();
+        metadata.requires_python = Some(VersionSpecifiers::from_str(specifiers).expect("specifiers"));
+        self.metadata.insert(key, Arc::new(metadata));
+        self
+    }
+}
+
+impl Source for FakeIndex {
+    fn project(&self, package: &PackageName) -> Result<Arc<Project>, IndexError> {
+        let files = self
+            .files
+            .get(package)
+            .ok_or_else(|| IndexError::NotFound { name: package.clone(), indexes: "the test index".into() })?;
+        Ok(Arc::new(project(package.as_ref(), files.clone())))
+    }
+
+    fn metadata(&self, project: &Project, version: &Version) -> Result<Arc<Metadata>, MetadataError> {
+        self.metadata.get(&(project.name.clone(), version.clone())).cloned().ok_or_else(|| MetadataError::Invalid {
+            filename: format!("{} {version}", project.name),
+            message: "no such release".into(),
+        })
+    }
+
+    fn prefetch_project(&self, package: &PackageName) {
+        self.prefetched.lock().expect("lock").push(package.to_string());
+    }
+}
+
+fn target(python: &str, platform: &str) -> Target {
+    Target::from_options(Some(python), Some(platform)).expect("target")
+}
+
+fn roots(requirements: &[&str]) -> Vec<RootRequirement> {
+    requirements
+        .iter()
+        .map(|r| RootRequirement { requirement: Requirement::from_str(r).expect("requirement"), origin: String::new() })
+        .collect()
+}
+
+fn run(index: &FakeIndex, requirements: &[&str], constraints: &[&str], options: &ResolveOptions) -> Resolution {
+    try_run(index, requirements, constraints, &target("3.11", "linux"), options).expect("resolves")
+}
+
+fn try_run(
+    index: &FakeIndex,
+    requirements: &[&str],
+    constraints: &[&str],
+    target: &Target,
+    options: &ResolveOptions,
+) -> Result<Resolution, ResolveError> {
+    let constraints: Vec<Requirement> =
+        constraints.iter().map(|c| Requirement::from_str(c).expect("constraint")).collect();
+    resolve(index, &roots(requirements), &constraints, target, options)
+}
+
+/// `name==version` for every package, sorted.
+fn pins(resolution: &Resolution) -> Vec<String> {
+    resolution.packages.values().map(|p| format!("{}=={}", p.name, p.version)).collect()
+}
+
+fn resolved<'r>(resolution: &'r Resolution, package: &str) -> &'r ResolvedPackage {
+    &resolution.packages[&name(package)]
+}
+
+#[test]
+fn picks_newest_and_follows_dependencies() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["lib>=1"]).release("app", "2.0", &["lib>=2"]);
+    index.release("lib", "1.0", &[]).release("lib", "2.0", &[]).release("lib", "2.1", &[]);
+    let resolution = run(&index, &["app"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==2.0", "lib==2.1"]);
+    assert_eq!(resolved(&resolution, "lib").required_by, BTreeSet::from(["app".to_string()]));
+    assert!(resolved(&resolution, "app").required_by.is_empty(), "command-line requirements have no origin");
+    assert_eq!(resolved(&resolution, "lib").metadata.version, version("2.1"));
+    assert!(index.prefetched.lock().expect("lock").contains(&"lib".to_string()), "dependencies are prefetched");
+}
+
+#[test]
+fn extras_add_their_dependencies_and_are_recorded() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["web[tls]"]);
+    index.release("web", "1.0", &["core", "certs ; extra == 'tls'", "docs ; extra == 'docs'"]);
+    index.release("web", "2.0", &["core", "certs ; extra == 'tls'"]);
+    index.release("core", "1.0", &[]).release("certs", "1.0", &[]).release("docs", "1.0", &[]);
+    let resolution = run(&index, &["app"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==1.0", "certs==1.0", "core==1.0", "web==2.0"]);
+    let web = resolved(&resolution, "web");
+    assert_eq!(web.extras.iter().map(ToString::to_string).collect::<Vec<_>>(), ["tls"]);
+    assert_eq!(resolved(&resolution, "certs").required_by, BTreeSet::from(["web".to_string()]));
+
+    let plain = run(&index, &["web"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&plain), ["core==1.0", "web==2.0"], "no extra, no certs");
+}
+
+#[test]
+fn extra_and_base_agree_on_one_version() {
+    let mut index = FakeIndex::default();
+    index.release("web", "1.0", &["certs ; extra == 'tls'"]).release("web", "2.0", &["certs ; extra == 'tls'"]);
+    index.release("certs", "1.0", &[]);
+    let resolution = run(&index, &["web<2", "web[tls]"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["certs==1.0", "web==1.0"]);
+}
+
+#[test]
+fn markers_are_evaluated_for_the_target() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["winhelper ; sys_platform == 'win32'", "newlib ; python_version >= '3.13'"]);
+    index.release("winhelper", "1.0", &[]).release("newlib", "1.0", &[]);
+    let options = ResolveOptions::default();
+    let linux = try_run(&index, &["app"], &[], &target("3.11", "linux"), &options).expect("resolves");
+    assert_eq!(pins(&linux), ["app==1.0"]);
+    let windows = try_run(&index, &["app"], &[], &target("3.11", "windows"), &options).expect("resolves");
+    assert_eq!(pins(&windows), ["app==1.0", "winhelper==1.0"]);
+    let new_python = try_run(&index, &["app"], &[], &target("3.13", "linux"), &options).expect("resolves");
+    assert_eq!(pins(&new_python), ["app==1.0", "newlib==1.0"]);
+    let root_marker = try_run(&index, &["app", "winhelper ; os_name == 'nt'"], &[], &target("3.11", "linux"), &options);
+    assert_eq!(pins(&root_marker.expect("resolves")), ["app==1.0"]);
+}
+
+#[test]
+fn requires_python_filters_newer_versions() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]);
+    index.release_file("lib", "2.0", &[], file("lib-2.0-py3-none-any.whl", Some(">=3.12"), false));
+    index.release("lib", "3.0", &[]).set_requires_python("lib", "3.0", ">=3.12");
+    let resolution = run(&index, &["lib"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["lib==1.0"], "index and metadata requires-python both count");
+    let error = try_run(&index, &["lib>=3"], &[], &target("3.11", "linux"), &ResolveOptions::default())
+        .expect_err("3.0 needs a newer Python");
+    assert!(error.to_string().contains("requires Python >=3.12"), "{error}");
+}
+
+#[test]
+fn yanked_versions_need_an_exact_pin() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]);
+    index.release_file("lib", "2.0", &[], file("lib-2.0-py3-none-any.whl", None, true));
+    assert_eq!(pins(&run(&index, &["lib"], &[], &ResolveOptions::default())), ["lib==1.0"]);
+    assert_eq!(pins(&run(&index, &["lib>=1.0,<3"], &[], &ResolveOptions::default())), ["lib==1.0"]);
+    assert_eq!(pins(&run(&index, &["lib==2.0"], &[], &ResolveOptions::default())), ["lib==2.0"]);
+}
+
+#[test]
+fn prereleases_follow_pips_rule() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]).release("lib", "2.0b1", &[]);
+    index.release("early", "0.1a1", &[]).release("early", "0.1a2", &[]);
+    let default = ResolveOptions::default();
+    assert_eq!(pins(&run(&index, &["lib"], &[], &default)), ["lib==1.0"]);
+    assert_eq!(pins(&run(&index, &["lib>=2.0b1"], &[], &default)), ["lib==2.0b1"], "a specifier names one");
+    assert_eq!(pins(&run(&index, &["lib"], &[], &ResolveOptions { prereleases: true })), ["lib==2.0b1"]);
+    assert_eq!(pins(&run(&index, &["early"], &[], &default)), ["early==0.1a2"], "nothing but pre-releases");
+}
+
+#[test]
+fn conflicts_are_explained_with_both_packages() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["lib<2"]);
+    index.release("lib", "1.0", &[]).release("lib", "2.0", &[]);
+    let error = try_run(&index, &["app", "lib>=2"], &[], &target("3.11", "linux"), &ResolveOptions::default())
+        .expect_err("conflict");
+    let ResolveError::NoSolution(message) = &error else { panic!("expected NoSolution, got {error}") };
+    assert!(message.contains("app") && message.contains("lib"), "{message}");
+    assert!(message.contains("<2") && message.contains(">=2"), "{message}");
+    assert!(!message.contains(&format!("{} 0", provider::ROOT_NAME)), "{message}");
+}
+
+#[test]
+fn backtracks_to_an_older_version() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["lib<2"]).release("app", "2.0", &["lib>=2"]);
+    index.release("lib", "1.0", &[]).release("lib", "2.0", &[]);
+    index.release("other", "1.0", &["lib<2"]);
+    let resolution = run(&index, &["app", "other"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==1.0", "lib==1.0", "other==1.0"]);
+    assert_eq!(resolved(&resolution, "lib").required_by, BTreeSet::from(["app".to_string(), "other".to_string()]));
+}
+
+#[test]
+fn constraints_limit_without_adding() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["lib"]);
+    index.release("lib", "1.0", &[]).release("lib", "2.0", &[]).release("unused", "1.0", &[]);
+    let resolution = run(&index, &["app"], &["lib<2", "unused==1.0"], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==1.0", "lib==1.0"]);
+    let windows_only = run(&index, &["app"], &["lib<2 ; sys_platform == 'win32'"], &ResolveOptions::default());
+    assert_eq!(pins(&windows_only), ["app==1.0", "lib==2.0"], "a constraint for another platform does not apply");
+}
+
+#[test]
+fn origins_become_required_by() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &[]);
+    let requirements = [RootRequirement {
+        requirement: Requirement::from_str("app").expect("requirement"),
+        origin: "-r requirements.in".into(),
+    }];
+    let resolution =
+        resolve(&index, &requirements, &[], &target("3.11", "linux"), &ResolveOptions::default()).expect("resolves");
+    assert_eq!(resolved(&resolution, "app").required_by, BTreeSet::from(["-r requirements.in".to_string()]));
+}
+
+#[test]
+fn wheels_for_other_platforms_only_are_not_candidates() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]);
+    index.release_file("lib", "2.0", &[], file("lib-2.0-cp311-cp311-win_amd64.whl", None, false));
+    index.release_file("lib", "3.0", &[], file("lib-3.0-cp311-cp311-musllinux_1_2_x86_64.whl", None, false));
+    index.release_file("lib", "3.0", &[], file("lib-3.0.tar.gz", None, false));
+    assert_eq!(pins(&run(&index, &["lib<3"], &[], &ResolveOptions::default())), ["lib==1.0"]);
+    assert_eq!(pins(&run(&index, &["lib"], &[], &ResolveOptions::default())), ["lib==3.0"], "the sdist can build");
+}
+
+#[test]
+fn unreadable_metadata_makes_a_version_unavailable_and_missing_projects_fail() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]);
+    index.files.entry(name("lib")).or_default().push(file("lib-2.0-py3-none-any.whl", None, false));
+    assert_eq!(pins(&run(&index, &["lib"], &[], &ResolveOptions::default())), ["lib==1.0"]);
+
+    let error = try_run(&index, &["nothere"], &[], &target("3.11", "linux"), &ResolveOptions::default())
+        .expect_err("not on the index");
+    assert!(matches!(error, ResolveError::Index(IndexError::NotFound { .. })), "{error}");
+}
