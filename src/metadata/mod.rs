@@ -30,7 +30,7 @@ pub struct Metadata {
     pub dynamic: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum MetadataError {
     #[error(transparent)]
     Http(#[from] crate::index::http::HttpError),

@@ -20,7 +20,6 @@ use rayon::{Scope, ThreadPool, ThreadPoolBuilder};
 
 use super::candidates::{candidates, likely_pick, metadata_file};
 use crate::dist::{DistFile, DistFilename};
-use crate::index::http::HttpError;
 use crate::index::{IndexClient, IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
 use crate::resolve::Source;
@@ -184,7 +183,7 @@ impl<F: Fetch + ?Sized> Source for IndexSource<'_, F> {
         }
         match shared.get_or_init(|| self.counted(|| self.client.project(name))) {
             Ok(project) => Ok(project.clone()),
-            Err(error) => Err(copy_index_error(error)),
+            Err(error) => Err(error.clone()),
         }
     }
 
@@ -202,7 +201,7 @@ impl<F: Fetch + ?Sized> Source for IndexSource<'_, F> {
         };
         match shared.get_or_init(|| Err(no_file())) {
             Ok(metadata) => Ok(metadata.clone()),
-            Err(error) => Err(copy_metadata_error(error)),
+            Err(error) => Err(error.clone()),
         }
     }
 
@@ -217,44 +216,6 @@ impl<F: Fetch + ?Sized> Source for IndexSource<'_, F> {
     fn prefetch_metadata(&self, project: &Arc<Project>, version: &Version) {
         if let Some(job) = self.claim_metadata(project, version) {
             lock(&self.queue).push(job);
-        }
-    }
-}
-
-/// The errors are not `Clone`; every asker of a failed fetch gets its own copy.
-fn copy_http_error(error: &HttpError) -> HttpError {
-    match error {
-        HttpError::Transport { url, message } => HttpError::Transport { url: url.clone(), message: message.clone() },
-        HttpError::Status { url, status } => HttpError::Status { url: url.clone(), status: *status },
-        HttpError::Offline { url } => HttpError::Offline { url: url.clone() },
-        HttpError::Setup(message) => HttpError::Setup(message.clone()),
-    }
-}
-
-fn copy_index_error(error: &IndexError) -> IndexError {
-    match error {
-        IndexError::Http(http) => IndexError::Http(copy_http_error(http)),
-        IndexError::BadPage { url, message } => IndexError::BadPage { url: url.clone(), message: message.clone() },
-        IndexError::NotFound { name, indexes } => IndexError::NotFound { name: name.clone(), indexes: indexes.clone() },
-        IndexError::Offline(message) => IndexError::Offline(message.clone()),
-    }
-}
-
-fn copy_metadata_error(error: &MetadataError) -> MetadataError {
-    match error {
-        MetadataError::Http(http) => MetadataError::Http(copy_http_error(http)),
-        MetadataError::Invalid { filename, message } => {
-            MetadataError::Invalid { filename: filename.clone(), message: message.clone() }
-        }
-        MetadataError::Mismatch { filename, expected, found } => {
-            MetadataError::Mismatch { filename: filename.clone(), expected: expected.clone(), found: found.clone() }
-        }
-        MetadataError::HashMismatch { url } => MetadataError::HashMismatch { url: url.clone() },
-        MetadataError::NeedsBuild { name, version } => {
-            MetadataError::NeedsBuild { name: name.clone(), version: version.clone() }
-        }
-        MetadataError::Archive { filename, message } => {
-            MetadataError::Archive { filename: filename.clone(), message: message.clone() }
         }
     }
 }
