@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::cli::{IndexArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::index::IndexClient;
-use crate::index::http::redact;
+
 use crate::lock::Lock;
 use crate::output::report::{Format, render};
 use crate::output::write_atomic;
@@ -45,9 +45,9 @@ impl Session {
         IndexSource::new(&self.client, self.target.clone(), self.settings.jobs)
     }
 
-    /// Index URLs for headers and reports, credentials redacted.
+    /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
     pub fn indexes(&self) -> Vec<String> {
-        self.settings.index.all().iter().map(redact).collect()
+        self.settings.index.describe()
     }
 
     /// Resolves the inputs and pins the result, with a progress display.

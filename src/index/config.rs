@@ -10,6 +10,9 @@ use reqwest::Url;
 
 use crate::index::cache::Cache;
 
+/// How output names pip's built-in default index.
+pub const PIP_DEFAULT_NAME: &str = "pip's default index";
+
 /// Where the cache keeps pip's default index once learned.
 const PIP_DEFAULT_KEY: &str = "pip-default-index";
 
@@ -27,6 +30,9 @@ pub enum ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexChoice {
     pub index_url: Url,
+    /// The primary index is pip's built-in default (nothing configured it). Files and reports
+    /// then say "pip's default index" instead of its URL, as pip-tools leaves it out.
+    pub index_is_pip_default: bool,
     pub extra_index_urls: Vec<Url>,
     pub cert: Option<PathBuf>,
 }
@@ -35,6 +41,16 @@ impl IndexChoice {
     /// All indexes, primary first.
     pub fn all(&self) -> Vec<Url> {
         std::iter::once(self.index_url.clone()).chain(self.extra_index_urls.iter().cloned()).collect()
+    }
+
+    /// The indexes as files and reports name them: redacted URLs, primary first.
+    pub fn describe(&self) -> Vec<String> {
+        let primary = if self.index_is_pip_default {
+            PIP_DEFAULT_NAME.to_string()
+        } else {
+            crate::index::http::redact(&self.index_url)
+        };
+        std::iter::once(primary).chain(self.extra_index_urls.iter().map(crate::index::http::redact)).collect()
     }
 }
 
@@ -176,15 +192,15 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
     let config = PipConfig::load();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
 
-    let index_url = if let Some(url) = &flags.index_url {
-        parse_url(url, "--index-url")?
+    let (index_url, index_is_pip_default) = if let Some(url) = &flags.index_url {
+        (parse_url(url, "--index-url")?, false)
     } else if let Some(url) = env("PIP_INDEX_URL") {
-        parse_url(&url, "PIP_INDEX_URL")?
+        (parse_url(&url, "PIP_INDEX_URL")?, false)
     } else if let Some((url, path)) = config.get("index-url") {
-        parse_url(url, &path.display().to_string())?
+        (parse_url(url, &path.display().to_string())?, false)
     } else {
         let url = pip_default_index(cache).map_err(|reason| ConfigError::NoIndex { reason })?;
-        parse_url(&url, "pip's built-in default")?
+        (parse_url(&url, "pip's built-in default")?, true)
     };
 
     let extra_index_urls = if !flags.extra_index_urls.is_empty() {
@@ -204,7 +220,7 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
         .or_else(|| env("PIP_CERT").map(PathBuf::from))
         .or_else(|| config.get("cert").map(|(value, _)| PathBuf::from(value)));
 
-    Ok(IndexChoice { index_url, extra_index_urls, cert })
+    Ok(IndexChoice { index_url, index_is_pip_default, extra_index_urls, cert })
 }
 
 /// pip's built-in index, read from `pip install --help` (pip prints its default there) with
