@@ -2,9 +2,11 @@
 //! per-requirement `--hash` options, and global options. Keeps file and line for messages.
 
 use std::fmt;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use pep508_rs::Requirement;
+use pep508_rs::{Requirement, VersionOrUrl};
 
 /// A line in a requirements file, for messages: `requirements.txt:12`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,7 +66,8 @@ pub struct RequirementsFile {
     pub require_hashes: bool,
     /// `--pre` appears in the file.
     pub pre: bool,
-    /// The first `--index-url` / `-i` of the file (or its includes).
+    /// The `--index-url` / `-i` of the file (or its includes); as in pip, a later one replaces
+    /// an earlier one.
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
     pub orphaned_hashes: Vec<OrphanedHash>,
@@ -80,12 +83,556 @@ pub enum ReqFileError {
 
 /// Reads and parses `path`, following `-r`/`-c` includes relative to the including file.
 pub fn parse_file(path: &Path) -> Result<RequirementsFile, ReqFileError> {
-    let _ = path;
-    todo!()
+    let text = read_text(path, None)?;
+    parse_str(&text, path)
 }
 
 /// Parses `text` as the contents of `path` (includes are read relative to `path`).
 pub fn parse_str(text: &str, path: &Path) -> Result<RequirementsFile, ReqFileError> {
-    let _ = (text, path);
-    todo!()
+    parse_with_env(text, path, &|name| std::env::var(name).ok())
+}
+
+/// Looks up `${NAME}` variables; the environment in production, a map in tests.
+type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn parse_with_env(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<RequirementsFile, ReqFileError> {
+    let mut parser =
+        Parser { env, out: RequirementsFile::default(), chain: vec![(identity(path), path.to_path_buf())] };
+    parser.parse_text(text, path, false)?;
+    Ok(parser.out)
+}
+
+/// Reads a requirements file as UTF-8 (a UTF-8 byte order mark is dropped, as pip does).
+/// `included_from` is the `-r`/`-c` line that names the file, for the message.
+fn read_text(path: &Path, included_from: Option<&Location>) -> Result<String, ReqFileError> {
+    let bytes = fs::read(path).map_err(|source| {
+        let path = match included_from {
+            Some(location) => format!("{} (included from {location})", path.display()),
+            None => path.display().to_string(),
+        };
+        ReqFileError::Read { path, source }
+    })?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(&bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(error) => {
+            let valid = &bytes[..error.valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            Err(syntax(Location { file: path.to_path_buf(), line }, "not valid UTF-8 text".to_string()))
+        }
+    }
+}
+
+/// What identifies a file for include-cycle detection: its canonical path when it exists.
+fn identity(path: &Path) -> PathBuf {
+    fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn syntax(location: Location, message: String) -> ReqFileError {
+    ReqFileError::Syntax { location, message }
+}
+
+/// Walks a file and its includes, collecting into `out`.
+struct Parser<'a> {
+    env: EnvLookup<'a>,
+    out: RequirementsFile,
+    /// The files being read, outermost first: (identity, path as named), to detect include cycles.
+    chain: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Parser<'_> {
+    fn parse_text(&mut self, text: &str, file: &Path, constraint: bool) -> Result<(), ReqFileError> {
+        for line in logical_lines(text, self.env) {
+            self.parse_line(&line, file, constraint)?;
+        }
+        Ok(())
+    }
+
+    /// One logical line, as pip's `handle_line`: a requirement with its own options, or a line of
+    /// options only. On a requirement line pip ignores the global options.
+    fn parse_line(&mut self, line: &LogicalLine, file: &Path, constraint: bool) -> Result<(), ReqFileError> {
+        let at = |offset: usize| Location { file: file.to_path_buf(), line: line.line_at(offset) };
+        let options_start = options_start(&line.text);
+        let args = line.text[..options_start].trim_end();
+        let tokens = shlex_split(&line.text[options_start..])
+            .map_err(|message| syntax(at(options_start), format!("cannot split options: {message}")))?;
+        let tokens: Vec<Token> =
+            tokens.into_iter().map(|t| Token { text: t.text, offset: t.offset + options_start }).collect();
+        let opts = LineOptions::parse(&tokens, &at)?;
+
+        // pip: the requirement is the text before the options, else the first `-e` value.
+        let requirement = if args.is_empty() { opts.editables.first().map(String::as_str) } else { Some(args) };
+        if let Some(requirement) = requirement {
+            let location = at(0);
+            let kind = if opts.editables.is_empty() {
+                classify(requirement).map_err(|message| syntax(location.clone(), message))?
+            } else {
+                EntryKind::Editable(requirement.to_string())
+            };
+            self.out.entries.push(Entry { kind, location, hashes: opts.hashes, constraint });
+            return Ok(());
+        }
+
+        self.out.orphaned_hashes.extend(opts.hashes.into_iter().map(|hash| OrphanedHash { hash }));
+        // pip follows only the first `-r` of a line (else the first `-c`) and then ignores the
+        // line's other options.
+        let include = opts.requirements.first().map(|(target, offset)| (target, *offset, false));
+        if let Some((target, offset, nested_constraint)) =
+            include.or_else(|| opts.constraints.first().map(|(target, offset)| (target, *offset, true)))
+        {
+            return self.include(target, at(offset), file, nested_constraint);
+        }
+        self.out.require_hashes |= opts.require_hashes;
+        self.out.pre |= opts.pre;
+        if opts.index_url.is_some() {
+            self.out.index_url = opts.index_url;
+        }
+        self.out.extra_index_urls.extend(opts.extra_index_urls);
+        Ok(())
+    }
+
+    /// Parses the file named by `-r target` / `-c target` (relative to the including file).
+    fn include(&mut self, target: &str, location: Location, file: &Path, constraint: bool) -> Result<(), ReqFileError> {
+        if is_remote(target) {
+            return Err(syntax(location, format!("{target}: requirements files over URLs are not supported")));
+        }
+        let path = file.parent().unwrap_or(Path::new("")).join(target);
+        let text = read_text(&path, Some(&location))?;
+        let key = identity(&path);
+        if let Some(first) = self.chain.iter().position(|(k, _)| *k == key) {
+            let cycle: Vec<String> = self.chain[first..]
+                .iter()
+                .map(|(_, p)| p.as_path())
+                .chain([path.as_path()])
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(syntax(location, format!("include cycle: {}", cycle.join(" -> "))));
+        }
+        self.chain.push((key, path.clone()));
+        let parsed = self.parse_text(&text, &path, constraint);
+        self.chain.pop();
+        parsed
+    }
+}
+
+/// pip's `SCHEME_RE`: includes it would fetch over the network.
+fn is_remote(target: &str) -> bool {
+    target
+        .split_once(':')
+        .is_some_and(|(scheme, _)| ["http", "https", "file"].iter().any(|s| scheme.eq_ignore_ascii_case(s)))
+}
+
+/// A logical line (physical lines joined, comment removed, trimmed) and, for each of its
+/// bytes, the 1-based physical line it came from.
+#[derive(Debug, Default)]
+struct LogicalLine {
+    text: String,
+    lines: Vec<usize>,
+}
+
+impl LogicalLine {
+    fn push(&mut self, s: &str, line: usize) {
+        self.text.push_str(s);
+        self.lines.resize(self.text.len(), line);
+    }
+
+    /// The physical line of the byte at `offset` (the last line for the end of the text).
+    fn line_at(&self, offset: usize) -> usize {
+        self.lines.get(offset).or(self.lines.last()).copied().unwrap_or(1)
+    }
+
+    fn slice(&self, start: usize, end: usize) -> LogicalLine {
+        LogicalLine { text: self.text[start..end].to_string(), lines: self.lines[start..end].to_vec() }
+    }
+}
+
+/// Python's `str.isspace`, which pip's regexes and `strip()` use.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// pip's `preprocess`: `splitlines`, `join_lines`, `ignore_comments`, `expand_env_variables`.
+fn logical_lines(text: &str, env: EnvLookup<'_>) -> Vec<LogicalLine> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut joined = Vec::new();
+    let mut pending: Option<LogicalLine> = None;
+    for (index, physical) in split_lines(text).into_iter().enumerate() {
+        let number = index + 1;
+        // A comment line ends a continuation even when it ends with a backslash.
+        let comment = physical.trim_start_matches(is_space).starts_with('#');
+        if comment || !physical.ends_with('\\') {
+            let mut line = pending.take().unwrap_or_default();
+            if comment {
+                line.push(" ", number);
+            }
+            line.push(physical, number);
+            joined.push(line);
+        } else {
+            pending.get_or_insert_with(LogicalLine::default).push(physical.trim_matches('\\'), number);
+        }
+    }
+    joined.extend(pending);
+    joined
+        .into_iter()
+        .filter_map(|line| {
+            let end = comment_start(&line.text);
+            let kept = &line.text[..end];
+            let start = kept.len() - kept.trim_start_matches(is_space).len();
+            let end = kept.trim_end_matches(is_space).len();
+            (start < end).then(|| expand_env(&line.slice(start, end), env))
+        })
+        .collect()
+}
+
+/// Python's `str.splitlines()`: every Unicode line boundary, no trailing empty line.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let boundary =
+            matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        if boundary {
+            lines.push(&text[start..i]);
+            start = i + c.len_utf8();
+            if c == '\r' && chars.peek().is_some_and(|&(_, next)| next == '\n') {
+                chars.next();
+                start += 1;
+            }
+        }
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+/// Where pip's `COMMENT_RE` (`(^|\s+)#.*$`) starts: the first `#` at the start or after
+/// whitespace. Returns the text length when there is none.
+fn comment_start(text: &str) -> usize {
+    let mut previous: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if c == '#' && previous.is_none_or(is_space) {
+            return i;
+        }
+        previous = Some(c);
+    }
+    text.len()
+}
+
+/// Replaces `${NAME}` (NAME of `[A-Z0-9_]`) by the variable's value when it is set and not
+/// empty, as pip does; anything else stays as written.
+fn expand_env(line: &LogicalLine, env: EnvLookup<'_>) -> LogicalLine {
+    let text = &line.text;
+    let mut out = LogicalLine::default();
+    let mut i = 0;
+    while let Some(c) = text[i..].chars().next() {
+        if let Some(rest) = text[i..].strip_prefix("${") {
+            let name_len =
+                rest.bytes().take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_').count();
+            if name_len > 0 && rest[name_len..].starts_with('}') {
+                if let Some(value) = env(&rest[..name_len]).filter(|v| !v.is_empty()) {
+                    out.push(&value, line.lines[i]);
+                    i += name_len + 3;
+                    continue;
+                }
+            }
+        }
+        out.push(&text[i..i + c.len_utf8()], line.lines[i]);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// pip's `break_args_options`: the options start at the first space-separated token that
+/// begins with `-`. Returns its byte offset (the text length when there are no options).
+fn options_start(text: &str) -> usize {
+    let mut start = 0;
+    for token in text.split(' ') {
+        if token.starts_with('-') {
+            return start;
+        }
+        start += token.len() + 1;
+    }
+    text.len()
+}
+
+/// A shell word of the options part, and the byte offset where it starts.
+#[derive(Debug)]
+struct Token {
+    text: String,
+    offset: usize,
+}
+
+/// Python's `shlex.split` (POSIX mode, no comments), keeping where each word starts.
+fn shlex_split(text: &str) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    let mut current: Option<Token> = None;
+    let mut quote: Option<char> = None;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some('"') if c == '\\' => {
+                let (_, next) = chars.next().ok_or("no escaped character")?;
+                let word = &mut current.get_or_insert(Token { text: String::new(), offset: i }).text;
+                // Inside double quotes a backslash escapes only `"` and itself.
+                if next != '"' && next != '\\' {
+                    word.push('\\');
+                }
+                word.push(next);
+            }
+            Some(_) => current.get_or_insert(Token { text: String::new(), offset: i }).text.push(c),
+            None if matches!(c, ' ' | '\t' | '\r' | '\n') => tokens.extend(current.take()),
+            None => {
+                let word = current.get_or_insert(Token { text: String::new(), offset: i });
+                match c {
+                    '\'' | '"' => quote = Some(c),
+                    '\\' => word.text.push(chars.next().ok_or("no escaped character")?.1),
+                    _ => word.text.push(c),
+                }
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err("no closing quotation".to_string());
+    }
+    tokens.extend(current);
+    Ok(tokens)
+}
+
+/// The options pip accepts in a requirements file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opt {
+    IndexUrl,
+    ExtraIndexUrl,
+    NoIndex,
+    Constraint,
+    Requirement,
+    Editable,
+    FindLinks,
+    NoBinary,
+    OnlyBinary,
+    PreferBinary,
+    RequireHashes,
+    Pre,
+    TrustedHost,
+    UseFeature,
+    GlobalOption,
+    InstallOption,
+    Hash,
+    ConfigSettings,
+}
+
+impl Opt {
+    fn takes_value(self) -> bool {
+        !matches!(self, Opt::NoIndex | Opt::PreferBinary | Opt::RequireHashes | Opt::Pre)
+    }
+}
+
+/// Option spellings, as pip's `SUPPORTED_OPTIONS` and `SUPPORTED_OPTIONS_REQ` declare them.
+/// Every short option takes a value.
+const OPTIONS: &[(&str, Opt)] = &[
+    ("-i", Opt::IndexUrl),
+    ("--index-url", Opt::IndexUrl),
+    ("--pypi-url", Opt::IndexUrl),
+    ("--extra-index-url", Opt::ExtraIndexUrl),
+    ("--no-index", Opt::NoIndex),
+    ("-c", Opt::Constraint),
+    ("--constraint", Opt::Constraint),
+    ("-r", Opt::Requirement),
+    ("--requirement", Opt::Requirement),
+    ("-e", Opt::Editable),
+    ("--editable", Opt::Editable),
+    ("-f", Opt::FindLinks),
+    ("--find-links", Opt::FindLinks),
+    ("--no-binary", Opt::NoBinary),
+    ("--only-binary", Opt::OnlyBinary),
+    ("--prefer-binary", Opt::PreferBinary),
+    ("--require-hashes", Opt::RequireHashes),
+    ("--pre", Opt::Pre),
+    ("--trusted-host", Opt::TrustedHost),
+    ("--use-feature", Opt::UseFeature),
+    ("--global-option", Opt::GlobalOption),
+    ("--install-option", Opt::InstallOption),
+    ("--hash", Opt::Hash),
+    ("-C", Opt::ConfigSettings),
+    ("--config-settings", Opt::ConfigSettings),
+];
+
+/// optparse's long-option lookup: an exact name, or an unambiguous prefix of one.
+fn match_long(name: &str) -> Result<(&'static str, Opt), String> {
+    if let Some(&found) = OPTIONS.iter().find(|(spelling, _)| *spelling == name) {
+        return Ok(found);
+    }
+    let candidates: Vec<&(&str, Opt)> =
+        OPTIONS.iter().filter(|(spelling, _)| spelling.starts_with("--") && spelling.starts_with(name)).collect();
+    match candidates.as_slice() {
+        [found] => Ok(**found),
+        [] => Err(format!("no such option: {name}")),
+        many => {
+            let names: Vec<&str> = many.iter().map(|(spelling, _)| *spelling).collect();
+            Err(format!("ambiguous option: {name} ({}?)", names.join(", ")))
+        }
+    }
+}
+
+/// The options of one logical line that matter to hashlock.
+#[derive(Debug, Default)]
+struct LineOptions {
+    index_url: Option<String>,
+    extra_index_urls: Vec<String>,
+    /// `-r` / `-c` targets with the offset of their option.
+    requirements: Vec<(String, usize)>,
+    constraints: Vec<(String, usize)>,
+    editables: Vec<String>,
+    hashes: Vec<Hash>,
+    pre: bool,
+    require_hashes: bool,
+}
+
+impl LineOptions {
+    /// optparse over the shell words: `--name=value`, `--name value`, `-xvalue`, `-x value`;
+    /// `--` ends the options and other words are ignored, as pip does.
+    fn parse(tokens: &[Token], at: &dyn Fn(usize) -> Location) -> Result<Self, ReqFileError> {
+        let mut opts = Self::default();
+        let mut words = tokens.iter();
+        while let Some(token) = words.next() {
+            let word = token.text.as_str();
+            let error = |message: String| syntax(at(token.offset), message);
+            let (opt, spelling, inline) = if word == "--" {
+                break;
+            } else if word.starts_with("--") {
+                let (name, inline) = match word.split_once('=') {
+                    Some((name, value)) => (name, Some(value)),
+                    None => (word, None),
+                };
+                let (spelling, opt) = match_long(name).map_err(error)?;
+                if !opt.takes_value() && inline.is_some() {
+                    return Err(error(format!("{spelling} option does not take a value")));
+                }
+                (opt, spelling, inline)
+            } else if let Some(short) = word.strip_prefix('-').and_then(|rest| rest.chars().next()) {
+                let name = &word[..1 + short.len_utf8()];
+                let &(spelling, opt) = OPTIONS
+                    .iter()
+                    .find(|(spelling, _)| *spelling == name)
+                    .ok_or_else(|| error(format!("no such option: {name}")))?;
+                let rest = &word[name.len()..];
+                (opt, spelling, (!rest.is_empty()).then_some(rest))
+            } else {
+                continue;
+            };
+            let value = match (opt.takes_value(), inline) {
+                (false, _) => String::new(),
+                (true, Some(value)) => value.to_string(),
+                (true, None) => match words.next() {
+                    Some(next) => next.text.clone(),
+                    None => return Err(error(format!("{spelling} option requires 1 argument"))),
+                },
+            };
+            opts.apply(opt, value, token.offset, at)?;
+        }
+        Ok(opts)
+    }
+
+    fn apply(
+        &mut self,
+        opt: Opt,
+        value: String,
+        offset: usize,
+        at: &dyn Fn(usize) -> Location,
+    ) -> Result<(), ReqFileError> {
+        match opt {
+            Opt::IndexUrl => self.index_url = Some(value),
+            Opt::ExtraIndexUrl => self.extra_index_urls.push(value),
+            Opt::Requirement => self.requirements.push((value, offset)),
+            Opt::Constraint => self.constraints.push((value, offset)),
+            Opt::Editable => self.editables.push(value),
+            Opt::Hash => self.hashes.push(parse_hash(&value, at(offset))?),
+            Opt::Pre => self.pre = true,
+            Opt::RequireHashes => self.require_hashes = true,
+            Opt::NoIndex
+            | Opt::FindLinks
+            | Opt::NoBinary
+            | Opt::OnlyBinary
+            | Opt::PreferBinary
+            | Opt::TrustedHost
+            | Opt::UseFeature
+            | Opt::GlobalOption
+            | Opt::InstallOption
+            | Opt::ConfigSettings => {}
+        }
+        Ok(())
+    }
+}
+
+/// `--hash=alg:hex`. pip needs the `:`; the digest must be hex. Weak algorithms (which pip
+/// rejects) are kept so that audit can explain them.
+fn parse_hash(value: &str, location: Location) -> Result<Hash, ReqFileError> {
+    let Some((algorithm, hex)) = value.split_once(':').filter(|(algorithm, _)| !algorithm.is_empty()) else {
+        let message = format!("--hash={value}: must be a hash name followed by a value, like --hash=sha256:abcde…");
+        return Err(syntax(location, message));
+    };
+    if !algorithm.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(syntax(location, format!("--hash={value}: `{algorithm}` is not a hash name")));
+    }
+    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(syntax(location, format!("--hash={value}: the digest must be hexadecimal")));
+    }
+    Ok(Hash { algorithm: algorithm.to_ascii_lowercase(), hex: hex.to_ascii_lowercase(), location })
+}
+
+/// A requirement by name, or (as pip decides before trying PEP 508) a URL, VCS or local path.
+fn classify(text: &str) -> Result<EntryKind, String> {
+    if is_url(text) || looks_like_path(text) {
+        return Ok(EntryKind::Url(text.to_string()));
+    }
+    match Requirement::from_str(text) {
+        Ok(requirement) if matches!(requirement.version_or_url, Some(VersionOrUrl::Url(_))) => {
+            Ok(EntryKind::Url(text.to_string()))
+        }
+        Ok(requirement) => Ok(EntryKind::Named(requirement)),
+        Err(error) => {
+            // pep508_rs errors point at the column over several lines; the first says what is wrong.
+            let error = error.to_string();
+            Err(format!("invalid requirement `{text}`: {}", error.lines().next().unwrap_or_default().trim()))
+        }
+    }
+}
+
+/// pip's `is_url`: a scheme pip downloads from, or a VCS scheme (`git+https:`, `hg+ssh:`, ...).
+fn is_url(text: &str) -> bool {
+    let Some((scheme, _)) = text.split_once(':') else { return false };
+    let scheme = scheme.to_ascii_lowercase();
+    ["http", "https", "file", "ftp"].contains(&scheme.as_str())
+        || ["git", "hg", "svn", "bzr"]
+            .iter()
+            .any(|vcs| scheme.strip_prefix(vcs).is_some_and(|rest| rest.is_empty() || rest.starts_with('+')))
+}
+
+/// pip's `_looks_like_path` and `is_archive_file`, on the text before any `;` marker and
+/// without `[extras]`.
+fn looks_like_path(text: &str) -> bool {
+    const ARCHIVES: &[&str] = &[
+        ".whl",
+        ".zip",
+        ".tar.gz",
+        ".tgz",
+        ".tar",
+        ".tar.bz2",
+        ".tbz",
+        ".tar.xz",
+        ".txz",
+        ".tlz",
+        ".tar.lz",
+        ".tar.lzma",
+    ];
+    let base = text.split(';').next().unwrap_or(text).trim();
+    let base = match (base.ends_with(']'), base.rfind('[')) {
+        (true, Some(open)) => &base[..open],
+        _ => base,
+    };
+    let lower = base.to_ascii_lowercase();
+    base.contains(['/', '\\']) || base.starts_with('.') || ARCHIVES.iter().any(|ext| lower.ends_with(ext))
 }
