@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use pep508_rs::{Requirement, VersionOrUrl};
+use pep508_rs::Requirement;
 
 /// A line in a requirements file, for messages: `requirements.txt:12`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -154,10 +154,8 @@ impl Parser<'_> {
         let at = |offset: usize| Location { file: file.to_path_buf(), line: line.line_at(offset) };
         let options_start = options_start(&line.text);
         let args = line.text[..options_start].trim_end();
-        let tokens = shlex_split(&line.text[options_start..])
+        let tokens = shlex_split(&line.text, options_start)
             .map_err(|message| syntax(at(options_start), format!("cannot split options: {message}")))?;
-        let tokens: Vec<Token> =
-            tokens.into_iter().map(|t| Token { text: t.text, offset: t.offset + options_start }).collect();
         let opts = LineOptions::parse(&tokens, &at)?;
 
         // pip: the requirement is the text before the options, else the first `-e` value.
@@ -330,12 +328,14 @@ fn expand_env(line: &LogicalLine, env: EnvLookup<'_>) -> LogicalLine {
         if let Some(rest) = text[i..].strip_prefix("${") {
             let name_len =
                 rest.bytes().take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_').count();
-            if name_len > 0 && rest[name_len..].starts_with('}') {
-                if let Some(value) = env(&rest[..name_len]).filter(|v| !v.is_empty()) {
-                    out.push(&value, line.lines[i]);
-                    i += name_len + 3;
-                    continue;
-                }
+            let value = (name_len > 0 && rest[name_len..].starts_with('}'))
+                .then(|| env(&rest[..name_len]))
+                .flatten()
+                .filter(|v| !v.is_empty());
+            if let Some(value) = value {
+                out.push(&value, line.lines[i]);
+                i += name_len + 3;
+                continue;
             }
         }
         out.push(&text[i..i + c.len_utf8()], line.lines[i]);
@@ -364,12 +364,13 @@ struct Token {
     offset: usize,
 }
 
-/// Python's `shlex.split` (POSIX mode, no comments), keeping where each word starts.
-fn shlex_split(text: &str) -> Result<Vec<Token>, String> {
+/// Python's `shlex.split` (POSIX mode, no comments) of `text[start..]`, keeping where each word
+/// starts in `text`.
+fn shlex_split(text: &str, start: usize) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let mut current: Option<Token> = None;
     let mut quote: Option<char> = None;
-    let mut chars = text.char_indices();
+    let mut chars = text.char_indices().skip_while(|&(i, _)| i < start);
     while let Some((i, c)) = chars.next() {
         match quote {
             Some(q) if c == q => quote = None,
@@ -585,20 +586,28 @@ fn parse_hash(value: &str, location: Location) -> Result<Hash, ReqFileError> {
 
 /// A requirement by name, or (as pip decides before trying PEP 508) a URL, VCS or local path.
 fn classify(text: &str) -> Result<EntryKind, String> {
-    if is_url(text) || looks_like_path(text) {
+    let before_marker = text.split(';').next().unwrap_or(text);
+    // `name @ url`: only a URL requirement has an `@` before its marker. (pip parses these as
+    // PEP 508 too; to hashlock every URL requirement is alike.)
+    if is_url(text) || looks_like_path(before_marker) || before_marker.contains('@') {
         return Ok(EntryKind::Url(text.to_string()));
     }
-    match Requirement::from_str(text) {
-        Ok(requirement) if matches!(requirement.version_or_url, Some(VersionOrUrl::Url(_))) => {
-            Ok(EntryKind::Url(text.to_string()))
-        }
-        Ok(requirement) => Ok(EntryKind::Named(requirement)),
-        Err(error) => {
-            // pep508_rs errors point at the column over several lines; the first says what is wrong.
-            let error = error.to_string();
-            Err(format!("invalid requirement `{text}`: {}", error.lines().next().unwrap_or_default().trim()))
-        }
-    }
+    let requirement = parse_pep508(text).map_err(|message| format!("invalid requirement `{text}`: {message}"))?;
+    Ok(EntryKind::Named(requirement))
+}
+
+/// A PEP 508 requirement; the error is one line.
+fn parse_pep508(text: &str) -> Result<Requirement, String> {
+    // pep508_rs errors point at the column over several lines; the first says what is wrong.
+    let one_line =
+        |error: pep508_rs::Pep508Error| error.to_string().lines().next().unwrap_or_default().trim().to_string();
+    guard_name_ends(text)?;
+    // pep508_rs 0.9 also panics on some non-ASCII text in its error paths. PEP 508 allows
+    // non-ASCII only inside quoted marker strings, so an ASCII stand-in parses exactly when the
+    // original does; only then is the original parsed.
+    let ascii: String = text.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
+    Requirement::from_str(&ascii).map_err(one_line)?;
+    Requirement::from_str(text).map_err(one_line)
 }
 
 /// pip's `is_url`: a scheme pip downloads from, or a VCS scheme (`git+https:`, `hg+ssh:`, ...).
@@ -611,8 +620,30 @@ fn is_url(text: &str) -> bool {
             .any(|vcs| scheme.strip_prefix(vcs).is_some_and(|rest| rest.is_empty() || rest.starts_with('+')))
 }
 
-/// pip's `_looks_like_path` and `is_archive_file`, on the text before any `;` marker and
-/// without `[extras]`.
+/// pep508_rs 0.9 panics, instead of returning an error, on a package or extra name that ends in
+/// `.`, `-` or `_` and is followed by more text. Such names are invalid, so reject them first.
+fn guard_name_ends(text: &str) -> Result<(), String> {
+    let identifier = |s: &str| -> usize {
+        s.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))).unwrap_or(s.len())
+    };
+    let check = |what: &str, name: &str| match name.ends_with(['.', '-', '_']) {
+        true => Err(format!("{what} `{name}` must end with a letter or digit")),
+        false => Ok(()),
+    };
+    let rest = text.trim_start();
+    let name_len = identifier(rest);
+    check("package name", &rest[..name_len])?;
+    if let Some(extras) = rest[name_len..].trim_start().strip_prefix('[') {
+        for extra in extras.split(']').next().unwrap_or_default().split(',') {
+            let extra = extra.trim_start();
+            check("extra name", &extra[..identifier(extra)])?;
+        }
+    }
+    Ok(())
+}
+
+/// pip's `_looks_like_path` and `is_archive_file`, on the text before the marker and without
+/// `[extras]`.
 fn looks_like_path(text: &str) -> bool {
     const ARCHIVES: &[&str] = &[
         ".whl",
@@ -628,11 +659,396 @@ fn looks_like_path(text: &str) -> bool {
         ".tar.lz",
         ".tar.lzma",
     ];
-    let base = text.split(';').next().unwrap_or(text).trim();
+    let base = text.trim();
     let base = match (base.ends_with(']'), base.rfind('[')) {
         (true, Some(open)) => &base[..open],
         _ => base,
     };
     let lower = base.to_ascii_lowercase();
     base.contains(['/', '\\']) || base.starts_with('.') || ARCHIVES.iter().any(|ext| lower.ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pep508_rs::VersionOrUrl;
+    use pep508_rs::pep440_rs::{Operator, Version};
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<RequirementsFile, ReqFileError> {
+        parse_with_env(text, Path::new("req.txt"), &|_| None)
+    }
+
+    fn named(entry: &Entry) -> String {
+        match &entry.kind {
+            EntryKind::Named(requirement) => requirement.to_string(),
+            other => panic!("expected a named requirement, got {other:?}"),
+        }
+    }
+
+    fn lines(hashes: &[Hash]) -> Vec<usize> {
+        hashes.iter().map(|h| h.location.line).collect()
+    }
+
+    fn error_text(text: &str) -> String {
+        parse(text).expect_err("the file should be rejected").to_string()
+    }
+
+    #[test]
+    fn continuation_lines_and_comments() {
+        let text = "# header\nfoo==1.0 \\\n    --hash=SHA256:AB12 \\\n    --hash sha256:cd34  # trailing\nbar>=2 # inline\n\n\
+                    baz==3 --hash=sha256:01 --hash=sha512:02\nurl-frag @ https://files.example/x.whl#sha256=00\n";
+        let file = parse(text).unwrap();
+        assert_eq!(file.entries.len(), 4);
+        let foo = &file.entries[0];
+        assert_eq!(named(foo), "foo==1.0");
+        assert_eq!(foo.location, Location { file: PathBuf::from("req.txt"), line: 2 });
+        assert_eq!(
+            foo.hashes.iter().map(|h| (h.algorithm.as_str(), h.hex.as_str())).collect::<Vec<_>>(),
+            [("sha256", "ab12"), ("sha256", "cd34")]
+        );
+        assert_eq!(lines(&foo.hashes), [3, 4]);
+        assert_eq!(named(&file.entries[1]), "bar>=2");
+        assert_eq!(file.entries[1].location.line, 5);
+        assert_eq!(lines(&file.entries[2].hashes), [7, 7]);
+        // `#` without whitespace before it is not a comment: the URL keeps its fragment.
+        assert_eq!(file.entries[3].kind, EntryKind::Url("url-frag @ https://files.example/x.whl#sha256=00".into()));
+        assert!(file.orphaned_hashes.is_empty());
+    }
+
+    #[test]
+    fn comment_line_cuts_off_the_following_hashes() {
+        // A comment line ends the continuation even when it ends with a backslash.
+        let text = "foo==1.0 \\\n    --hash=sha256:aa \\\n    # via bar \\\n    --hash=sha256:bb \\\n    --hash=sha256:cc\nnext==2\n";
+        let file = parse(text).unwrap();
+        assert_eq!(file.entries.len(), 2);
+        assert_eq!(file.entries[0].hashes.iter().map(|h| h.hex.as_str()).collect::<Vec<_>>(), ["aa"]);
+        let orphans: Vec<(&str, usize)> =
+            file.orphaned_hashes.iter().map(|o| (o.hash.hex.as_str(), o.hash.location.line)).collect();
+        assert_eq!(orphans, [("bb", 4), ("cc", 5)]);
+        assert_eq!(file.entries[1].location.line, 6);
+    }
+
+    #[test]
+    fn blank_line_ends_a_continuation() {
+        let file = parse("foo==1.0 \\\n\n    --hash=sha256:aa\n").unwrap();
+        assert!(file.entries[0].hashes.is_empty());
+        assert_eq!(file.orphaned_hashes.len(), 1);
+        assert_eq!(file.orphaned_hashes[0].hash.location.line, 3);
+    }
+
+    #[test]
+    fn bad_hash_values_are_errors_at_their_line() {
+        let message = error_text("foo==1 \\\n  --hash=sha256\n");
+        assert!(message.starts_with("req.txt:2: "), "{message}");
+        assert!(message.contains("hash name followed by a value"), "{message}");
+        assert!(error_text("foo==1 --hash=sha256:xyz").contains("hexadecimal"));
+        assert!(error_text("foo==1 --hash=sha256:").contains("hexadecimal"));
+        assert!(error_text("foo==1 --hash=:ab").contains("hash name followed by a value"));
+        assert!(error_text("foo==1 --hash").contains("--hash option requires 1 argument"));
+        // Weak algorithms parse: audit reports them.
+        assert_eq!(parse("foo==1 --hash=md5:AB").unwrap().entries[0].hashes[0].algorithm, "md5");
+    }
+
+    #[test]
+    fn unknown_or_ambiguous_option_names_file_and_line() {
+        assert_eq!(error_text("foo==1\nbar==2 \\\n  --frobnicate x\n"), "req.txt:3: no such option: --frobnicate");
+        assert_eq!(error_text("-x foo"), "req.txt:1: no such option: -x");
+        assert!(error_text("--re x").starts_with("req.txt:1: ambiguous option: --re ("));
+        assert_eq!(error_text("--pre=yes"), "req.txt:1: --pre option does not take a value");
+        // optparse accepts an unambiguous prefix, and `-xVALUE`.
+        let file = parse("--extra-index https://a.example/simple\n-ihttps://b.example/simple\n").unwrap();
+        assert_eq!(file.extra_index_urls, ["https://a.example/simple"]);
+        assert_eq!(file.index_url.as_deref(), Some("https://b.example/simple"));
+        assert_eq!(error_text("foo==1 --hash='sha256:ab"), "req.txt:1: cannot split options: no closing quotation");
+    }
+
+    #[test]
+    fn accepted_options_are_not_errors() {
+        let text = "--no-index\n-f ./wheels\n--trusted-host index.example\n--prefer-binary\n--only-binary :all:\n\
+                    --no-binary foo\n--use-feature truststore\nfoo==1 --global-option=x --config-settings k=v -C a=b --install-option=y\n";
+        let file = parse(text).unwrap();
+        assert_eq!(file.entries.len(), 1);
+    }
+
+    #[test]
+    fn malformed_requirement_is_a_one_line_error() {
+        let message = error_text("ok==1\nbar>=>1\n");
+        assert!(message.starts_with("req.txt:2: invalid requirement `bar>=>1`: "), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+        // Names pep508_rs would panic on are errors too.
+        assert_eq!(
+            error_text("foo- ==1"),
+            "req.txt:1: invalid requirement `foo- ==1`: package name `foo-` must end with a letter or digit"
+        );
+        assert!(error_text("foo[a_ ,b]").contains("extra name `a_` must end with a letter or digit"));
+        assert_eq!(named(&parse("foo-bar[a.b, c]>=1").unwrap().entries[0]), "foo-bar[a-b,c]>=1");
+    }
+
+    #[test]
+    fn editable_url_vcs_and_path_kinds() {
+        let text = "-e ./pkg\n--editable=git+https://git.example/x.git#egg=x\ngit+https://git.example/y.git@v1#egg=y\n\
+                    https://files.example/z-1.0-py3-none-any.whl\n./local\n/abs/dir\nz-1.0-py3-none-any.whl\n.\n\
+                    name @ https://files.example/n-1.0.tar.gz\nnamed[extra]>=1 ; python_version >= '3.8'\n";
+        let kinds: Vec<EntryKind> = parse(text).unwrap().entries.into_iter().map(|e| e.kind).collect();
+        let url = |s: &str| EntryKind::Url(s.to_string());
+        assert_eq!(
+            kinds[..9],
+            [
+                EntryKind::Editable("./pkg".into()),
+                EntryKind::Editable("git+https://git.example/x.git#egg=x".into()),
+                url("git+https://git.example/y.git@v1#egg=y"),
+                url("https://files.example/z-1.0-py3-none-any.whl"),
+                url("./local"),
+                url("/abs/dir"),
+                url("z-1.0-py3-none-any.whl"),
+                url("."),
+                url("name @ https://files.example/n-1.0.tar.gz"),
+            ]
+        );
+        let EntryKind::Named(requirement) = &kinds[9] else { panic!("{:?}", kinds[9]) };
+        assert_eq!(requirement.name.as_ref(), "named");
+        assert_eq!(requirement.extras.len(), 1);
+    }
+
+    #[test]
+    fn env_variables_expand_like_pip() {
+        let env = |name: &str| match name {
+            "TOKEN" => Some("s3cret".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let text = "--index-url https://u:${TOKEN}@index.example/simple\n\
+                    --extra-index-url https://${EMPTY}${MISSING}${token}.example/simple\nfoo==1 \\\n  --hash=sha256:${TOKEN}\n";
+        let result = parse_with_env(text, Path::new("req.txt"), &env);
+        // The expanded value is not hex: the error points at the physical line of `${TOKEN}`.
+        assert_eq!(result.unwrap_err().to_string(), "req.txt:4: --hash=sha256:s3cret: the digest must be hexadecimal");
+        let file = parse_with_env(&text.replace("sha256:${TOKEN}", "sha256:ab"), Path::new("req.txt"), &env).unwrap();
+        assert_eq!(file.index_url.as_deref(), Some("https://u:s3cret@index.example/simple"));
+        assert_eq!(file.extra_index_urls, ["https://${EMPTY}${MISSING}${token}.example/simple"]);
+    }
+
+    #[test]
+    fn global_options_are_captured_from_option_lines_only() {
+        let text = "--pre\n--require-hashes\n-i https://a.example/simple\n--index-url=https://b.example/simple\n\
+                    --extra-index-url https://c.example/simple --extra-index-url https://d.example/simple\nfoo==1\n";
+        let file = parse(text).unwrap();
+        assert!(file.pre && file.require_hashes);
+        assert_eq!(file.index_url.as_deref(), Some("https://b.example/simple"));
+        assert_eq!(file.extra_index_urls, ["https://c.example/simple", "https://d.example/simple"]);
+        // pip ignores global options written on a requirement line.
+        let file = parse("foo==1 --pre --index-url https://a.example/simple\n").unwrap();
+        assert!(!file.pre);
+        assert_eq!(file.index_url, None);
+        assert_eq!(parse("").unwrap(), RequirementsFile::default());
+    }
+
+    #[test]
+    fn nested_includes_are_relative_to_the_including_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write("outer.txt", "-r sub/inner.txt\n--constraint=sub/cons.txt\nz==1\n");
+        write("sub/inner.txt", "# inner\na==1\n-r ../common.txt\n");
+        write("common.txt", "b==2\n--pre\n");
+        write("sub/cons.txt", "c<3\n");
+        let file = parse_file(&dir.path().join("outer.txt")).unwrap();
+        let seen: Vec<(String, PathBuf, usize, bool)> = file
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    named(e),
+                    e.location.file.strip_prefix(dir.path()).unwrap().to_path_buf(),
+                    e.location.line,
+                    e.constraint,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a==1".to_string(), PathBuf::from("sub/inner.txt"), 2, false),
+                ("b==2".to_string(), PathBuf::from("sub/../common.txt"), 1, false),
+                ("c<3".to_string(), PathBuf::from("sub/cons.txt"), 1, true),
+                ("z==1".to_string(), PathBuf::from("outer.txt"), 3, false),
+            ]
+        );
+        assert!(file.pre, "options of included files count");
+
+        // Including one file twice without a cycle is fine.
+        write("diamond.txt", "-r common.txt\n-r common.txt\n");
+        assert_eq!(parse_file(&dir.path().join("diamond.txt")).unwrap().entries.len(), 2);
+
+        write("missing.txt", "x==1\n-r nope.txt\n");
+        let message = parse_file(&dir.path().join("missing.txt")).unwrap_err().to_string();
+        assert!(message.contains("nope.txt (included from ") && message.contains("missing.txt:2)"), "{message}");
+    }
+
+    #[test]
+    fn include_cycle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "x==1\n-r b.txt\n").unwrap();
+        fs::write(dir.path().join("b.txt"), "y==1\n\n-c ./a.txt\n").unwrap();
+        let error = parse_file(&dir.path().join("a.txt")).unwrap_err();
+        let ReqFileError::Syntax { location, message } = &error else { panic!("{error}") };
+        assert_eq!((location.file.file_name().unwrap().to_str(), location.line), (Some("b.txt"), 3));
+        assert!(message.starts_with("include cycle: ") && message.ends_with("./a.txt"), "{message}");
+        fs::write(dir.path().join("self.txt"), "-r self.txt\n").unwrap();
+        assert!(parse_file(&dir.path().join("self.txt")).unwrap_err().to_string().contains("include cycle"));
+    }
+
+    #[test]
+    fn read_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.txt");
+        let error = parse_file(&missing).unwrap_err();
+        assert!(matches!(&error, ReqFileError::Read { path, .. } if path == &missing.display().to_string()), "{error}");
+        let latin1 = dir.path().join("latin1.txt");
+        fs::write(&latin1, b"\xef\xbb\xbfok==1\n# caf\xe9\n").unwrap();
+        let message = parse_file(&latin1).unwrap_err().to_string();
+        assert_eq!(message, format!("{}:2: not valid UTF-8 text", latin1.display()));
+        assert!(parse("-r https://index.example/req.txt").unwrap_err().to_string().contains("over URLs"));
+    }
+
+    #[test]
+    fn windows_line_endings_and_bom() {
+        let file = parse("\u{feff}foo==1 \\\r\n  --hash=sha256:aa\r\nbar==2\r\n").unwrap();
+        assert_eq!(named(&file.entries[0]), "foo==1");
+        assert_eq!(lines(&file.entries[0].hashes), [2]);
+        assert_eq!(file.entries[1].location.line, 3);
+    }
+
+    /// Pieces of requirements-file syntax, so that random files exercise the parser's paths.
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "foo",
+            "==1.0",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\\",
+            " \\\n",
+            "#",
+            " # c",
+            "--hash=sha256:ab",
+            "--hash",
+            "=",
+            ":",
+            "sha256",
+            "-e",
+            "-r",
+            "-c",
+            "-i",
+            "--pre",
+            "--",
+            "-",
+            "'",
+            "\"",
+            "${X}",
+            "${",
+            "}",
+            ";",
+            " ; python_version < '3'",
+            "@",
+            "[",
+            "]",
+            "git+https:",
+            ".",
+            "é",
+            "\u{2028}",
+            "\u{feff}",
+            "-C",
+            "python_version",
+            "extra",
+            "<",
+            ">=",
+            "~=",
+            "!=",
+            "===",
+            "*",
+            ",",
+            "(",
+            ")",
+            " and ",
+            " or ",
+            "'3'",
+            "\u{2003}",
+            "_",
+            "-",
+            "1",
+            "a",
+        ])
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(
+            text in prop_oneof![any::<String>(), prop::collection::vec(fragment(), 0..40).prop_map(|f| f.concat())]
+        ) {
+            let _ = parse_with_env(&text, Path::new("/nonexistent-hashlock-dir/req.txt"), &|_| Some("1".into()));
+        }
+
+        /// pep508_rs 0.9 panics on some invalid requirements; `classify` must turn them into errors.
+        #[test]
+        fn requirement_text_never_panics(tail in prop::collection::vec(fragment(), 0..20).prop_map(|f| f.concat())) {
+            for prefix in ["", "foo", "foo[a", "foo ; python_version "] {
+                let _ = classify(&format!("{prefix}{tail}"));
+            }
+        }
+
+        #[test]
+        fn hashlock_output_parses_back(
+            packages in prop::collection::vec(
+                ("[a-z][a-z0-9]{0,10}", "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}", prop::collection::vec(any::<[u8; 32]>(), 1..4)),
+                1..8,
+            )
+        ) {
+            let mut text = String::from("# This file was generated by hashlock\n#\n");
+            let mut line = 2;
+            let mut expected = Vec::new();
+            for (name, version, digests) in &packages {
+                line += 1;
+                text.push_str(&format!("{name}=={version} \\\n"));
+                let first = line;
+                let mut hashes = Vec::new();
+                for (i, digest) in digests.iter().enumerate() {
+                    line += 1;
+                    let continuation = if i + 1 < digests.len() { " \\" } else { "" };
+                    text.push_str(&format!("    --hash=sha256:{}{continuation}\n", hex(digest)));
+                    hashes.push((hex(digest), line));
+                }
+                line += 1;
+                text.push_str("    # via x\n");
+                expected.push((name, version, first, hashes));
+            }
+            let file = parse(&text).unwrap();
+            prop_assert!(file.orphaned_hashes.is_empty());
+            prop_assert_eq!(file.entries.len(), expected.len());
+            for (entry, (name, version, first, hashes)) in file.entries.iter().zip(&expected) {
+                let EntryKind::Named(requirement) = &entry.kind else { panic!("{:?}", entry.kind) };
+                prop_assert_eq!(requirement.name.as_ref(), name.as_str());
+                let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url else {
+                    panic!("{requirement}")
+                };
+                let pinned: Vec<(Operator, Version)> =
+                    specifiers.iter().map(|s| (*s.operator(), s.version().clone())).collect();
+                prop_assert_eq!(pinned, vec![(Operator::Equal, Version::from_str(version).unwrap())]);
+                prop_assert_eq!(entry.location.line, *first);
+                let got: Vec<(String, usize)> =
+                    entry.hashes.iter().map(|h| (h.hex.clone(), h.location.line)).collect();
+                prop_assert_eq!(&got, hashes);
+                prop_assert!(entry.hashes.iter().all(|h| h.algorithm == "sha256"));
+            }
+        }
+    }
 }
