@@ -10,7 +10,8 @@ use reqwest::blocking::{Client, Response};
 use serde_json::Value;
 use support::{Fail, File, IndexServer, JSON_TYPE, Published, Registry, Release, build, sha256_hex};
 
-const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+const PIP_ACCEPT: &str =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
 fn tree() -> Registry {
     Registry::new().with([
@@ -172,7 +173,10 @@ fn tampering_keeps_the_published_hash_and_uploads_appear() {
     assert_eq!(page["files"][0]["hashes"]["sha256"], published.as_str());
 
     server.publish(&Release::new("baz", "1.1"));
-    server.add_file("baz", File::new("baz-1.0-py3-none-win_amd64.whl", "1.0", b"late".to_vec()).publish(Published::Md5Only));
+    server.add_file(
+        "baz",
+        File::new("baz-1.0-py3-none-win_amd64.whl", "1.0", b"late".to_vec()).publish(Published::Md5Only),
+    );
     let page: Value = json(get(&format!("{}/baz/", server.index_url()), &[("Accept", PIP_ACCEPT)]));
     let names: Vec<&str> = page["files"].as_array().unwrap().iter().map(|f| f["filename"].as_str().unwrap()).collect();
     assert_eq!(names, ["baz-1.0-py3-none-any.whl", "baz-1.1-py3-none-any.whl", "baz-1.0-py3-none-win_amd64.whl"]);
@@ -200,7 +204,14 @@ fn published_hash_overrides() {
 
 #[test]
 fn built_distributions_carry_their_metadata() {
-    let built = build::wheel("My.Pkg", "1.2", "cp311-cp311-win_amd64", &["six"], Some(">=3.9"), &[("fast", &["ujson; sys_platform != 'win32'"])]);
+    let built = build::wheel(
+        "My.Pkg",
+        "1.2",
+        "cp311-cp311-win_amd64",
+        &["six"],
+        Some(">=3.9"),
+        &[("fast", &["ujson; sys_platform != 'win32'"])],
+    );
     assert_eq!(built.filename, "my_pkg-1.2-cp311-cp311-win_amd64.whl");
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(built.bytes)).unwrap();
     let mut read = |name: &str| {
@@ -210,7 +221,11 @@ fn built_distributions_carry_their_metadata() {
     };
     assert_eq!(read("my_pkg-1.2.dist-info/METADATA"), built.metadata);
     assert!(built.metadata.contains("Requires-Python: >=3.9\n"));
-    assert!(built.metadata.contains("Provides-Extra: fast\nRequires-Dist: ujson; (sys_platform != 'win32') and extra == \"fast\"\n"));
+    assert!(
+        built
+            .metadata
+            .contains("Provides-Extra: fast\nRequires-Dist: ujson; (sys_platform != 'win32') and extra == \"fast\"\n")
+    );
     assert!(read("my_pkg-1.2.dist-info/WHEEL").contains("Tag: cp311-cp311-win_amd64\n"));
     let record = read("my_pkg-1.2.dist-info/RECORD");
     assert!(record.contains("my_pkg/__init__.py,sha256="), "{record}");

@@ -74,7 +74,8 @@ impl WheelSpec<'_> {
     pub fn build(&self) -> Built {
         let import = escaped(self.name);
         let dist_info = format!("{import}-{}.dist-info", self.version);
-        let metadata = metadata_text("2.1", self.name, self.version, self.requires_dist, self.requires_python, self.extras, &[]);
+        let metadata =
+            metadata_text("2.1", self.name, self.version, self.requires_dist, self.requires_python, self.extras, &[]);
         let mut entries: Vec<(String, Vec<u8>)> =
             vec![(format!("{import}/__init__.py"), format!("__version__ = \"{}\"\n", self.version).into_bytes())];
         if self.payload > 0 {
@@ -146,7 +147,8 @@ fn metadata_text(
     extras: &[(&str, &[&str])],
     dynamic: &[&str],
 ) -> String {
-    let mut out = format!("Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\nSummary: test package\n");
+    let mut out =
+        format!("Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\nSummary: test package\n");
     for field in dynamic {
         out.push_str(&format!("Dynamic: {field}\n"));
     }

@@ -180,8 +180,10 @@ impl Release {
     }
 
     pub fn with_sdist_metadata(mut self, metadata_version: &str, dynamic: &[&str]) -> Self {
-        self.sdist =
-            Some(Sdist { metadata_version: metadata_version.into(), dynamic: dynamic.iter().map(|d| d.to_string()).collect() });
+        self.sdist = Some(Sdist {
+            metadata_version: metadata_version.into(),
+            dynamic: dynamic.iter().map(|d| d.to_string()).collect(),
+        });
         self
     }
 
@@ -557,7 +559,11 @@ impl Reply {
 
 fn serve(request: Request, state: &Mutex<State>, base: &str) {
     let header = |name: &str| {
-        request.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.as_str().to_string())
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_string())
     };
     let (accept, range) = (header("Accept"), header("Range"));
     let path = percent_decode(request.url().split(['?', '#']).next().unwrap_or_default());
@@ -606,7 +612,9 @@ fn route(state: &State, path: &str, accept: Option<&str>, range: Option<&str>, b
                  <body><h1>Internal Server Error</h1><p>The server is on fire.</p></body></html>\n",
             );
         }
-        Some(Fail::GarbageJson) => return Reply::new(200, JSON_TYPE, "{\"meta\": {\"api-version\": \"1.1\"}, \"files\": [{\"filen"),
+        Some(Fail::GarbageJson) => {
+            return Reply::new(200, JSON_TYPE, "{\"meta\": {\"api-version\": \"1.1\"}, \"files\": [{\"filen");
+        }
         None => {}
     }
     if let Some(rest) = path.strip_prefix("/simple") {
@@ -665,8 +673,7 @@ fn root_page(registry: &Registry, json: bool, json_enabled: bool) -> Reply {
 }
 
 fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Config) -> Reply {
-    let metadata_hash =
-        |f: &File| f.metadata.as_ref().filter(|_| config.pep658).map(|metadata| sha256_hex(metadata));
+    let metadata_hash = |f: &File| f.metadata.as_ref().filter(|_| config.pep658).map(|metadata| sha256_hex(metadata));
     if json {
         let mut versions: Vec<&str> = Vec::new();
         let entries: Vec<serde_json::Value> = files
@@ -757,7 +764,9 @@ fn file_reply(bytes: &[u8], range: Option<&str>, ranges_on: bool) -> Reply {
     let Some((first, last)) = spec.split_once('-') else { return whole() };
     let (first, last) = (first.trim(), last.trim());
     let bounds = match (first.parse::<usize>(), last.parse::<usize>()) {
-        (Err(_), Ok(suffix)) if first.is_empty() => (suffix > 0 && len > 0).then(|| (len.saturating_sub(suffix), len - 1)),
+        (Err(_), Ok(suffix)) if first.is_empty() => {
+            (suffix > 0 && len > 0).then(|| (len.saturating_sub(suffix), len - 1))
+        }
         (Ok(start), Err(_)) if last.is_empty() => (start < len).then(|| (start, len - 1)),
         (Ok(start), Ok(end)) if start <= end => (start < len).then(|| (start, end.min(len - 1))),
         _ => return whole(), // syntactically invalid: ignore the header
@@ -939,17 +948,22 @@ pub fn hashlock() -> assert_cmd::Command {
     command
 }
 
-/// `hashlock generate ARGS... --index-url <server> --python-version 3.11 --python-platform linux --no-cache`.
+/// `hashlock generate --index-url <server> --python-version 3.11 --python-platform linux --no-cache ARGS...`
+/// (ARGS last, so the caller can add the value of a trailing `-o` or `-r`).
 pub fn generate(index_url: &str, args: &[&str]) -> assert_cmd::Command {
+    generate_for(index_url, "3.11", "linux", args)
+}
+
+/// `generate` for another target.
+pub fn generate_for(index_url: &str, python: &str, platform: &str, args: &[&str]) -> assert_cmd::Command {
     let mut command = hashlock();
-    command.arg("generate").args(args).args([
-        "--index-url",
-        index_url,
-        "--python-version",
-        "3.11",
-        "--python-platform",
-        "linux",
-        "--no-cache",
-    ]);
+    command.args(["generate", "--index-url", index_url, "--python-version", python, "--python-platform", platform]);
+    command.arg("--no-cache").args(args);
     command
+}
+
+/// Runs a command that must succeed and parses the requirements file it printed.
+pub fn lock_from_stdout(command: &mut assert_cmd::Command) -> LockFile {
+    let output = command.assert().success().get_output().stdout.clone();
+    LockFile::parse(&String::from_utf8(output).expect("UTF-8 output"))
 }
