@@ -68,7 +68,7 @@ pub enum ResolveError {
     #[error(transparent)]
     Metadata(#[from] MetadataError),
     /// No solution: PubGrub's derivation tree, in words.
-    #[error("no solution:\n{0}")]
+    #[error("no solution: {0}")]
     NoSolution(String),
 }
 
@@ -84,8 +84,8 @@ pub fn resolve(
     let provider = Provider::new(source, requirements, constraints, target, options);
     match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
         Ok(solution) => collect(&provider, solution.into_iter().collect()),
-        Err(PubGrubError::NoSolution(mut tree)) => {
-            tree.collapse_no_versions();
+        // The "no versions" leaves stay: they say which range the index cannot satisfy.
+        Err(PubGrubError::NoSolution(tree)) => {
             Err(ResolveError::NoSolution(explain(&DefaultStringReporter::report(&tree))))
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
