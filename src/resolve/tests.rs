@@ -107,7 +107,7 @@ fn try_run(
 
 /// `name==version` for every package, sorted.
 fn pins(resolution: &Resolution) -> Vec<String> {
-    resolution.packages.values().map(|p| format!("{}=={}", p.name, p.version)).collect()
+    resolution.packages.iter().map(|p| format!("{}=={}", p.name, p.version)).collect()
 }
 
 fn resolved<'r>(resolution: &'r Resolution, package: &str) -> &'r ResolvedPackage {
