@@ -300,6 +300,14 @@ impl<'a> Provider<'a> {
                 }
             }
         }
+        if let Some((Package::Base(name), _)) = deps.iter().find(|(_, range)| *range == Ranges::empty()) {
+            let conflicting: Vec<String> =
+                active.iter().filter(|(r, _)| r.name == *name).map(|(r, _)| format!("`{r}`")).collect();
+            return Ok(Dependencies::Unavailable(format!(
+                "because it requires {}, which no version of {name} satisfies together",
+                conflicting.join(" and ")
+            )));
+        }
         self.state.borrow_mut().edges.insert((package.clone(), version.clone()), edges);
         Ok(Dependencies::Available(deps.into_iter().collect()))
     }
