@@ -1,0 +1,127 @@
+//! How metadata and hashes are found when the index offers less: HTML pages only, no PEP 658
+//! metadata files (range requests into wheels), no range requests (whole wheels), sdists with
+//! static `PKG-INFO` metadata, and the clear error for sdists whose dependencies are dynamic.
+
+mod support;
+
+use support::{IndexServer, Logged, Registry, Release, generate, lock_from_stdout};
+
+const PINS: [&str; 3] = ["app==1.0", "lib==2.0", "tiny==1.0"];
+
+/// Wheels big enough (≈100 KiB, incompressible) that a range request is not the whole file.
+fn tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["lib>=2", "tiny"]).payload(100_000).with_sdist(),
+        Release::new("lib", "1.0").payload(100_000),
+        Release::new("lib", "2.0").payload(100_000).wheels(&["py3-none-any", "cp311-cp311-win_amd64"]),
+        Release::new("tiny", "1.0"),
+    ])
+}
+
+fn wheel_requests<'a>(log: &'a [Logged], wheel: &str) -> Vec<&'a Logged> {
+    let path = format!("/files/{wheel}");
+    log.iter().filter(|l| l.path == path).collect()
+}
+
+fn is_whole_download(request: &Logged) -> bool {
+    request.method == "GET" && request.status == 200
+}
+
+/// The wheels whose metadata the resolver needed: those of the pinned versions.
+const NEEDED: [&str; 3] = ["app-1.0-py3-none-any.whl", "lib-2.0-py3-none-any.whl", "tiny-1.0-py3-none-any.whl"];
+
+#[test]
+fn pep658_metadata_files_are_used_and_fetched_once() {
+    let registry = tree();
+    let server = IndexServer::start(registry.clone());
+    lock_from_stdout(&mut generate(&server.index_url(), &["app"])).assert_pins_and_hashes(&registry, &PINS);
+    let log = server.log();
+    for wheel in NEEDED {
+        assert_eq!(server.requests(&format!("/files/{wheel}.metadata")), 1, "{wheel}.metadata: {log:#?}");
+    }
+    for project in ["app", "lib", "tiny"] {
+        assert_eq!(server.requests(&format!("/simple/{project}/")), 1, "page of {project}: {log:#?}");
+    }
+    let downloads: Vec<_> = log.iter().filter(|l| l.path.ends_with(".whl") || l.path.ends_with(".tar.gz")).collect();
+    assert!(downloads.is_empty(), "metadata files make downloads unnecessary: {downloads:#?}");
+}
+
+#[test]
+fn html_pages_only() {
+    let registry = tree();
+    let server = IndexServer::start(registry.clone());
+    server.set_json(false);
+    lock_from_stdout(&mut generate(&server.index_url(), &["app"])).assert_pins_and_hashes(&registry, &PINS);
+    let pages: Vec<_> = server.log().into_iter().filter(|l| l.path.starts_with("/simple/")).collect();
+    assert!(!pages.is_empty() && pages.iter().all(|l| l.content_type == "text/html" && l.status == 200), "{pages:#?}");
+}
+
+#[test]
+fn without_pep658_range_requests_read_the_wheels() {
+    let registry = tree();
+    let server = IndexServer::start(registry.clone());
+    server.set_pep658(false);
+    lock_from_stdout(&mut generate(&server.index_url(), &["app"])).assert_pins_and_hashes(&registry, &PINS);
+    let log = server.log();
+    assert!(!log.iter().any(|l| l.path.ends_with(".metadata")), "metadata files are not advertised: {log:#?}");
+    for wheel in NEEDED {
+        let requests = wheel_requests(&log, wheel);
+        let size = registry.file(wheel).and_then(|f| f.bytes.as_ref()).map_or(0, Vec::len);
+        assert!(requests.iter().any(|l| l.range.is_some() && l.status == 206), "{wheel}: no range request: {log:#?}");
+        assert!(!requests.iter().any(|l| is_whole_download(l)), "{wheel} was downloaded whole: {requests:#?}");
+        if size > 64 * 1024 {
+            let fetched: usize = requests.iter().map(|l| l.body_len).sum();
+            assert!(fetched < size, "{wheel}: {fetched} of {size} bytes fetched in ranges");
+        }
+    }
+}
+
+#[test]
+fn without_range_support_whole_wheels_are_read_once() {
+    let registry = tree();
+    let server = IndexServer::start(registry.clone());
+    server.set_pep658(false);
+    server.set_range(false);
+    lock_from_stdout(&mut generate(&server.index_url(), &["app"])).assert_pins_and_hashes(&registry, &PINS);
+    let log = server.log();
+    for wheel in NEEDED {
+        let whole = wheel_requests(&log, wheel).into_iter().filter(|l| is_whole_download(l)).count();
+        assert_eq!(whole, 1, "{wheel} downloaded whole exactly once: {log:#?}");
+    }
+}
+
+#[test]
+fn sdist_only_packages_with_static_metadata_resolve() {
+    let registry = Registry::new().with([
+        Release::new("app", "1.0").requires(&["source-only"]),
+        Release::new("source-only", "1.0").requires(&["tiny>=1"]).sdist_only(),
+        Release::new("tiny", "1.0"),
+    ]);
+    let server = IndexServer::start(registry.clone());
+    let lock = lock_from_stdout(&mut generate(&server.index_url(), &["app"]));
+    lock.assert_pins_and_hashes(&registry, &["app==1.0", "source-only==1.0", "tiny==1.0"]);
+    assert!(lock.entry("tiny").via.iter().any(|v| v == "source-only"), "{:?}", lock.entry("tiny").via);
+    assert_eq!(server.requests("/files/source_only-1.0.tar.gz"), 1, "PKG-INFO read from the sdist");
+}
+
+#[test]
+fn sdists_whose_dependencies_are_not_static_are_refused_by_name() {
+    // Metadata-Version 2.2 with `Dynamic: Requires-Dist`, and 2.1, where nothing is promised.
+    for (metadata_version, dynamic) in [("2.2", &["Requires-Dist"][..]), ("2.1", &[][..])] {
+        let registry = Registry::new().with([
+            Release::new("app", "1.0").requires(&["needs-build"]),
+            Release::new("needs-build", "3.1")
+                .requires(&["tiny"])
+                .wheels(&[])
+                .with_sdist_metadata(metadata_version, dynamic),
+            Release::new("tiny", "1.0"),
+        ]);
+        let server = IndexServer::start(registry);
+        let assert = generate(&server.index_url(), &["app"]).assert().code(2);
+        let output = assert.get_output();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("needs-build"), "Metadata-Version {metadata_version}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(output.stdout.is_empty(), "no requirements printed: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}

@@ -1,0 +1,139 @@
+//! pip as the judge: what hashlock writes must install with `pip install --require-hashes` in a
+//! fresh virtualenv from the loopback index, and a tampered file must make pip refuse.
+//! Without python3 (with venv and pip) these tests skip, unless HASHLOCK_REQUIRE_PIP=1.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{IndexServer, LockFile, Registry, Release};
+
+/// A small tree: an app with an sdist too, an extra, a platform-specific wheel, and an older
+/// and newer version of one dependency.
+fn tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["helper>=1", "util[fast]"]).with_sdist(),
+        Release::new("helper", "1.0"),
+        Release::new("helper", "2.0").requires(&["util"]),
+        Release::new("util", "1.0").extra("fast", &["speedup"]),
+        Release::new("speedup", "1.0").wheels(&["py3-none-any", "cp311-cp311-win_amd64"]),
+    ])
+}
+
+const PINS: [&str; 4] = ["app==1.0", "helper==2.0", "speedup==1.0", "util==1.0"];
+
+/// A fresh virtualenv in a temporary directory.
+struct Venv {
+    _dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl Venv {
+    /// `None` (with the reason printed) when python3 cannot make a virtualenv with pip, unless
+    /// HASHLOCK_REQUIRE_PIP=1 makes that a failure.
+    fn create() -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("venv");
+        let made = clean(Command::new("python3").args(["-m", "venv"]).arg(&path)).output();
+        let problem = match made {
+            Err(e) => format!("cannot run python3: {e}"),
+            Ok(out) if !out.status.success() => {
+                format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr).trim())
+            }
+            Ok(_) if !path.join("bin/pip").exists() => "the virtualenv has no pip (ensurepip missing)".into(),
+            Ok(_) => return Some(Self { bin: path.join("bin"), _dir: dir }),
+        };
+        assert!(std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"), "HASHLOCK_REQUIRE_PIP=1 but {problem}");
+        eprintln!("skipping: {problem} (install python3-venv, or set HASHLOCK_REQUIRE_PIP=1 to make this fail)");
+        None
+    }
+
+    fn install_require_hashes(&self, index_url: &str, requirements: &Path, extra: &[&str]) -> Output {
+        let mut pip = Command::new(self.bin.join("pip"));
+        pip.args(["install", "--require-hashes", "--no-cache-dir", "--disable-pip-version-check", "--no-input"])
+            .args(extra)
+            .args(["--index-url", index_url, "-r"])
+            .arg(requirements);
+        clean(&mut pip).output().expect("run pip")
+    }
+
+    fn python(&self, code: &str) -> Output {
+        clean(Command::new(self.bin.join("python")).args(["-c", code])).output().expect("run python")
+    }
+}
+
+/// No pip settings from the machine running the tests.
+fn clean(command: &mut Command) -> &mut Command {
+    for key in support::inherited_settings() {
+        command.env_remove(key);
+    }
+    command.env("PIP_CONFIG_FILE", "/dev/null")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_installed(venv: &Venv, output: &Output) {
+    assert!(output.status.success(), "pip install failed:\n{}\n{}", text(&output.stdout), text(&output.stderr));
+    let check = venv.python(
+        "import app, helper, util, speedup; print(app.__version__, helper.__version__, util.__version__, speedup.__version__)",
+    );
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert_eq!(text(&check.stdout).trim(), "1.0 2.0 1.0 1.0");
+}
+
+/// The server and the built wheels alone, with a hand-written `--require-hashes` file:
+/// pip must accept both, or the hashlock tests below would judge the fixtures, not hashlock.
+#[test]
+fn pip_accepts_the_test_index_and_its_wheels() {
+    let registry = tree();
+    let server = IndexServer::start(registry.clone());
+    let Some(venv) = Venv::create() else { return };
+    let mut requirements = String::new();
+    for pin in PINS {
+        let (name, version) = pin.split_once("==").unwrap();
+        requirements.push_str(pin);
+        for sha in registry.sha256s(name, version) {
+            requirements.push_str(&format!(" \\\n    --hash=sha256:{sha}"));
+        }
+        requirements.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("requirements.txt");
+    std::fs::write(&path, requirements).unwrap();
+
+    assert_installed(&venv, &venv.install_require_hashes(&server.index_url(), &path, &[]));
+    let log = server.log();
+    assert!(log.iter().any(|l| l.path == "/simple/app/" && l.status == 200), "pip read the project page: {log:#?}");
+    assert!(log.iter().any(|l| l.path == "/files/app-1.0-py3-none-any.whl" && l.status == 200), "{log:#?}");
+
+    server.tamper("util-1.0-py3-none-any.whl");
+    assert_refused(&venv.install_require_hashes(&server.index_url(), &path, &["--force-reinstall"]), "util");
+}
+
+fn assert_refused(output: &Output, package: &str) {
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "pip installed a tampered wheel:\n{}", text(&output.stdout));
+    assert!(stderr.contains("THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE"), "{stderr}");
+    assert!(stderr.contains(package), "{stderr}");
+}
+
+#[test]
+fn pip_installs_what_hashlock_writes_and_refuses_a_tampered_wheel() {
+    let registry = tree();
+    let server = IndexServer::start(registry.clone());
+    let Some(venv) = Venv::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("requirements.txt");
+    support::generate(&server.index_url(), &["app", "-o"]).arg(&out).assert().success();
+    let lock = LockFile::parse(&std::fs::read_to_string(&out).unwrap());
+    lock.assert_pins_and_hashes(&registry, &PINS);
+
+    assert_installed(&venv, &venv.install_require_hashes(&server.index_url(), &out, &[]));
+
+    server.tamper("helper-2.0-py3-none-any.whl");
+    let Some(fresh) = Venv::create() else { return };
+    assert_refused(&fresh.install_require_hashes(&server.index_url(), &out, &[]), "helper");
+}

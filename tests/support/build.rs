@@ -1,0 +1,214 @@
+//! Real, small Python distributions built in memory: wheels pip installs (a `.dist-info` with
+//! METADATA, WHEEL and a RECORD of urlsafe-base64 sha256 digests, plus one importable module)
+//! and sdists with a `PKG-INFO` (and a `setup.py`, so pip could build them if asked).
+
+use std::io::{Cursor, Write};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+/// A built distribution file.
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    /// The core metadata text (`METADATA` of a wheel, `PKG-INFO` of an sdist).
+    pub metadata: String,
+}
+
+/// PEP 503 normalised name: `Foo_Bar.baz` → `foo-bar-baz`.
+pub fn normalise(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The name as it appears in wheel and sdist filenames and as the import name: `foo_bar`.
+pub fn escaped(name: &str) -> String {
+    normalise(name).replace('-', "_")
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a wheel holds; [`wheel`] covers the common case, `payload` pads the wheel with
+/// incompressible bytes (stored before the `.dist-info`) to make range requests matter.
+#[derive(Clone, Debug, Default)]
+pub struct WheelSpec<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    /// A compressed tag set such as `py3-none-any` or `cp311-cp311-win_amd64`.
+    pub tags: &'a str,
+    pub requires_dist: &'a [&'a str],
+    pub requires_python: Option<&'a str>,
+    /// `(extra, its requirements)`: each becomes `Provides-Extra` and `Requires-Dist: req; extra == "x"`.
+    pub extras: &'a [(&'a str, &'a [&'a str])],
+    pub payload: usize,
+}
+
+/// A pure wheel with one module, `import <escaped name>`, whose `__version__` is `version`.
+pub fn wheel(
+    name: &str,
+    version: &str,
+    tags: &str,
+    requires_dist: &[&str],
+    requires_python: Option<&str>,
+    extras: &[(&str, &[&str])],
+) -> Built {
+    WheelSpec { name, version, tags, requires_dist, requires_python, extras, payload: 0 }.build()
+}
+
+impl WheelSpec<'_> {
+    pub fn build(&self) -> Built {
+        let import = escaped(self.name);
+        let dist_info = format!("{import}-{}.dist-info", self.version);
+        let metadata =
+            metadata_text("2.1", self.name, self.version, self.requires_dist, self.requires_python, self.extras, &[]);
+        let mut entries: Vec<(String, Vec<u8>)> =
+            vec![(format!("{import}/__init__.py"), format!("__version__ = \"{}\"\n", self.version).into_bytes())];
+        if self.payload > 0 {
+            entries.push((format!("{import}/payload.bin"), noise(self.payload)));
+        }
+        entries.push((format!("{dist_info}/METADATA"), metadata.clone().into_bytes()));
+        entries.push((format!("{dist_info}/WHEEL"), wheel_file(self.tags).into_bytes()));
+        let mut record = String::new();
+        for (path, data) in &entries {
+            record.push_str(&format!("{path},sha256={},{}\n", b64_urlsafe_nopad(&Sha256::digest(data)), data.len()));
+        }
+        record.push_str(&format!("{dist_info}/RECORD,,\n"));
+        entries.push((format!("{dist_info}/RECORD"), record.into_bytes()));
+
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        for (path, data) in &entries {
+            let method =
+                if path.ends_with("payload.bin") { CompressionMethod::Stored } else { CompressionMethod::Deflated };
+            let options = SimpleFileOptions::default()
+                .compression_method(method)
+                .last_modified_time(DateTime::default())
+                .unix_permissions(0o644);
+            zip.start_file(path.as_str(), options).expect("zip entry");
+            zip.write_all(data).expect("zip write");
+        }
+        let bytes = zip.finish().expect("zip finish").into_inner();
+        Built { filename: format!("{import}-{}-{}.whl", self.version, self.tags), bytes, metadata }
+    }
+}
+
+/// An sdist `<name>-<version>.tar.gz` whose `PKG-INFO` has the given Metadata-Version and
+/// `Dynamic` fields; when `Requires-Dist` is dynamic, `PKG-INFO` lists no requirements (only
+/// `setup.py` knows them), so a tool that ignores `Dynamic` gets the tree wrong.
+pub fn sdist(name: &str, version: &str, metadata_version: &str, requires_dist: &[&str], dynamic: &[&str]) -> Built {
+    let base = format!("{}-{version}", escaped(name));
+    let dynamic_deps = dynamic.iter().any(|d| d.eq_ignore_ascii_case("requires-dist"));
+    let listed: &[&str] = if dynamic_deps { &[] } else { requires_dist };
+    let metadata = metadata_text(metadata_version, name, version, listed, None, &[], dynamic);
+    let import = escaped(name);
+    let setup_py = format!(
+        "from setuptools import setup\n\nsetup(name={name:?}, version={version:?}, packages=[{import:?}], install_requires={requires_dist:?})\n"
+    );
+    let pyproject = "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n";
+    let files = [
+        ("PKG-INFO".to_string(), metadata.clone()),
+        ("pyproject.toml".to_string(), pyproject.to_string()),
+        ("setup.py".to_string(), setup_py),
+        (format!("{import}/__init__.py"), format!("__version__ = \"{version}\"\n")),
+    ];
+    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
+    for (path, text) in &files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{base}/{path}"), text.as_bytes()).expect("tar entry");
+    }
+    let bytes = tar.into_inner().and_then(GzEncoder::finish).expect("tar.gz finish");
+    Built { filename: format!("{base}.tar.gz"), bytes, metadata }
+}
+
+fn metadata_text(
+    metadata_version: &str,
+    name: &str,
+    version: &str,
+    requires_dist: &[&str],
+    requires_python: Option<&str>,
+    extras: &[(&str, &[&str])],
+    dynamic: &[&str],
+) -> String {
+    let mut out =
+        format!("Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\nSummary: test package\n");
+    for field in dynamic {
+        out.push_str(&format!("Dynamic: {field}\n"));
+    }
+    if let Some(spec) = requires_python {
+        out.push_str(&format!("Requires-Python: {spec}\n"));
+    }
+    for requirement in requires_dist {
+        out.push_str(&format!("Requires-Dist: {requirement}\n"));
+    }
+    for (extra, requirements) in extras {
+        out.push_str(&format!("Provides-Extra: {extra}\n"));
+        for requirement in *requirements {
+            let line = match requirement.split_once(';') {
+                Some((req, marker)) => format!("{}; ({}) and extra == \"{extra}\"", req.trim(), marker.trim()),
+                None => format!("{requirement}; extra == \"{extra}\""),
+            };
+            out.push_str(&format!("Requires-Dist: {line}\n"));
+        }
+    }
+    out
+}
+
+/// The WHEEL file, with one `Tag` line per tag of the compressed tag set.
+fn wheel_file(tags: &str) -> String {
+    let mut out = "Wheel-Version: 1.0\nGenerator: hashlock-tests\nRoot-Is-Purelib: true\n".to_string();
+    let parts: Vec<&str> = tags.split('-').collect();
+    if let [pythons, abis, platforms] = parts.as_slice() {
+        for python in pythons.split('.') {
+            for abi in abis.split('.') {
+                for platform in platforms.split('.') {
+                    out.push_str(&format!("Tag: {python}-{abi}-{platform}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Deterministic incompressible bytes (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// RFC 4648 base64 with the URL-safe alphabet and no padding, as wheel RECORD files use.
+fn b64_urlsafe_nopad(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}

@@ -1,0 +1,969 @@
+//! Test support shared by the integration tests: a loopback Python package index
+//! ([`IndexServer`] over a [`Registry`]), real distributions built in memory ([`build`]),
+//! a parser for the requirements files hashlock writes ([`LockFile`]), and the hashlock
+//! command with a clean environment.
+//!
+//! Every test binary uses a different part of this module.
+#![allow(dead_code)]
+
+pub mod build;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use pep508_rs::pep440_rs::Version;
+use serde::Deserialize;
+use tiny_http::{Header, Method, Request, Response};
+
+pub use build::{Built, normalise, sha256_hex};
+
+pub const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+pub const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
+
+// --- the model ---------------------------------------------------------------------------------
+
+/// Which hashes the index publishes for a file (for the audit tests: weak, missing, wrong).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// The real sha256 of the bytes.
+    Sha256,
+    None,
+    /// Only an md5 digest, which pip rejects.
+    Md5Only,
+    /// Only the real sha512.
+    Sha512Only,
+    /// A well-formed sha256 that matches nothing.
+    WrongSha256,
+}
+
+/// One file of a project on the index.
+#[derive(Clone, Debug)]
+pub struct File {
+    pub filename: String,
+    /// The version the filename carries, as written there.
+    pub version: String,
+    /// `None` for recorded files: only their page entry and metadata exist.
+    pub bytes: Option<Vec<u8>>,
+    /// What the index publishes, `alg → hex`.
+    pub hashes: BTreeMap<String, String>,
+    pub requires_python: Option<String>,
+    /// `Some("")` is yanked without a reason.
+    pub yanked: Option<String>,
+    /// Core metadata served as a PEP 658/714 file.
+    pub metadata: Option<Vec<u8>>,
+    /// Size published for files without bytes.
+    pub size: Option<u64>,
+}
+
+impl File {
+    /// A file with bytes, published with its real sha256.
+    pub fn new(filename: &str, version: &str, bytes: Vec<u8>) -> Self {
+        let hashes = BTreeMap::from([("sha256".to_string(), sha256_hex(&bytes))]);
+        Self {
+            filename: filename.into(),
+            version: version.into(),
+            size: Some(bytes.len() as u64),
+            bytes: Some(bytes),
+            hashes,
+            requires_python: None,
+            yanked: None,
+            metadata: None,
+        }
+    }
+
+    /// A built distribution; wheels get their METADATA served as a PEP 658 file, sdists
+    /// nothing (indexes do not advertise sdist metadata).
+    pub fn built(built: Built, version: &str) -> Self {
+        let mut file = Self::new(&built.filename, version, built.bytes);
+        if built.filename.ends_with(".whl") {
+            file.metadata = Some(built.metadata.into_bytes());
+        }
+        file
+    }
+
+    pub fn publish(mut self, published: Published) -> Self {
+        let bytes = self.bytes.as_deref().unwrap_or_default();
+        self.hashes = match published {
+            Published::Sha256 => BTreeMap::from([("sha256".into(), sha256_hex(bytes))]),
+            Published::None => BTreeMap::new(),
+            Published::Md5Only => BTreeMap::from([("md5".into(), "0".repeat(32))]),
+            Published::Sha512Only => {
+                use sha2::Digest;
+                let hex = sha2::Sha512::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                BTreeMap::from([("sha512".into(), hex)])
+            }
+            Published::WrongSha256 => BTreeMap::from([("sha256".into(), "ab".repeat(32))]),
+        };
+        self
+    }
+
+    pub fn requires_python(mut self, spec: &str) -> Self {
+        self.requires_python = Some(spec.into());
+        self
+    }
+
+    pub fn yanked(mut self, reason: &str) -> Self {
+        self.yanked = Some(reason.into());
+        self
+    }
+
+    pub fn is_wheel(&self) -> bool {
+        self.filename.ends_with(".whl")
+    }
+}
+
+/// A release to publish: a wheel for each tag set, optionally an sdist, all built from the
+/// same metadata. `Release::new("a", "1.0").requires(&["b>=1"])` is a pure wheel.
+#[derive(Clone, Debug)]
+pub struct Release {
+    pub name: String,
+    pub version: String,
+    pub requires_dist: Vec<String>,
+    pub requires_python: Option<String>,
+    pub extras: Vec<(String, Vec<String>)>,
+    pub tags: Vec<String>,
+    pub sdist: Option<Sdist>,
+    pub yanked: Option<String>,
+    pub payload: usize,
+}
+
+/// The sdist of a release: its Metadata-Version and `Dynamic` fields.
+#[derive(Clone, Debug)]
+pub struct Sdist {
+    pub metadata_version: String,
+    pub dynamic: Vec<String>,
+}
+
+impl Release {
+    pub fn new(name: &str, version: &str) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            requires_dist: Vec::new(),
+            requires_python: None,
+            extras: Vec::new(),
+            tags: vec!["py3-none-any".into()],
+            sdist: None,
+            yanked: None,
+            payload: 0,
+        }
+    }
+
+    pub fn requires(mut self, requirements: &[&str]) -> Self {
+        self.requires_dist.extend(requirements.iter().map(|r| r.to_string()));
+        self
+    }
+
+    pub fn requires_python(mut self, spec: &str) -> Self {
+        self.requires_python = Some(spec.into());
+        self
+    }
+
+    pub fn extra(mut self, extra: &str, requirements: &[&str]) -> Self {
+        self.extras.push((extra.into(), requirements.iter().map(|r| r.to_string()).collect()));
+        self
+    }
+
+    /// Wheels for these tag sets instead of one `py3-none-any` wheel.
+    pub fn wheels(mut self, tags: &[&str]) -> Self {
+        self.tags = tags.iter().map(|t| t.to_string()).collect();
+        self
+    }
+
+    /// Also an sdist with Metadata-Version 2.2 and static requirements.
+    pub fn with_sdist(self) -> Self {
+        self.with_sdist_metadata("2.2", &[])
+    }
+
+    pub fn with_sdist_metadata(mut self, metadata_version: &str, dynamic: &[&str]) -> Self {
+        self.sdist = Some(Sdist {
+            metadata_version: metadata_version.into(),
+            dynamic: dynamic.iter().map(|d| d.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Only an sdist (Metadata-Version 2.2, static requirements), no wheel.
+    pub fn sdist_only(self) -> Self {
+        self.wheels(&[]).with_sdist()
+    }
+
+    pub fn yanked(mut self, reason: &str) -> Self {
+        self.yanked = Some(reason.into());
+        self
+    }
+
+    /// Pads each wheel with this many incompressible bytes.
+    pub fn payload(mut self, bytes: usize) -> Self {
+        self.payload = bytes;
+        self
+    }
+
+    /// Builds the files.
+    pub fn files(&self) -> Vec<File> {
+        let requires: Vec<&str> = self.requires_dist.iter().map(String::as_str).collect();
+        let extra_reqs: Vec<Vec<&str>> =
+            self.extras.iter().map(|(_, reqs)| reqs.iter().map(String::as_str).collect()).collect();
+        let extras: Vec<(&str, &[&str])> =
+            self.extras.iter().zip(&extra_reqs).map(|((extra, _), reqs)| (extra.as_str(), reqs.as_slice())).collect();
+        let mut files: Vec<File> = self
+            .tags
+            .iter()
+            .map(|tags| {
+                let spec = build::WheelSpec {
+                    name: &self.name,
+                    version: &self.version,
+                    tags,
+                    requires_dist: &requires,
+                    requires_python: self.requires_python.as_deref(),
+                    extras: &extras,
+                    payload: self.payload,
+                };
+                File::built(spec.build(), &self.version)
+            })
+            .collect();
+        if let Some(sdist) = &self.sdist {
+            let dynamic: Vec<&str> = sdist.dynamic.iter().map(String::as_str).collect();
+            let built = build::sdist(&self.name, &self.version, &sdist.metadata_version, &requires, &dynamic);
+            files.push(File::built(built, &self.version));
+        }
+        for file in &mut files {
+            file.requires_python.clone_from(&self.requires_python);
+            file.yanked.clone_from(&self.yanked);
+        }
+        files
+    }
+}
+
+/// Projects and their files, keyed by normalised name.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    pub projects: BTreeMap<String, Vec<File>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds and adds every file of each release.
+    pub fn with(mut self, releases: impl IntoIterator<Item = Release>) -> Self {
+        for release in releases {
+            self.publish(&release);
+        }
+        self
+    }
+
+    pub fn publish(&mut self, release: &Release) {
+        for file in release.files() {
+            self.add(&release.name, file);
+        }
+    }
+
+    pub fn add(&mut self, project: &str, file: File) {
+        self.projects.entry(normalise(project)).or_default().push(file);
+    }
+
+    pub fn file(&self, filename: &str) -> Option<&File> {
+        self.projects.values().flatten().find(|f| f.filename == filename)
+    }
+
+    /// The files of one version (versions compared by PEP 440).
+    pub fn files_of(&self, project: &str, version: &str) -> Vec<&File> {
+        let wanted = Version::from_str(version).unwrap_or_else(|e| panic!("bad version {version}: {e}"));
+        self.projects
+            .get(&normalise(project))
+            .into_iter()
+            .flatten()
+            .filter(|f| Version::from_str(&f.version).is_ok_and(|v| v == wanted))
+            .collect()
+    }
+
+    /// The published sha256 digests of every file of one version.
+    pub fn sha256s(&self, project: &str, version: &str) -> BTreeSet<String> {
+        self.files_of(project, version).iter().filter_map(|f| f.hashes.get("sha256").cloned()).collect()
+    }
+
+    /// Loads a recorded index (gzip'd JSON, see `scripts/record-fixture.py`): page entries and
+    /// the recorded metadata, no file bytes.
+    pub fn from_recorded(path: &Path) -> Self {
+        let mut text = String::new();
+        let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        flate2::read::GzDecoder::new(file)
+            .read_to_string(&mut text)
+            .unwrap_or_else(|e| panic!("{}: not gzip'd UTF-8: {e}", path.display()));
+        let recorded: Recorded =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not a recorded index: {e}", path.display()));
+        let mut registry = Self::new();
+        for (project, files) in recorded.projects {
+            for f in files {
+                let yanked = match f.yanked {
+                    serde_json::Value::Bool(false) | serde_json::Value::Null => None,
+                    serde_json::Value::String(reason) => Some(reason),
+                    _ => Some(String::new()),
+                };
+                let file = File {
+                    version: version_in_filename(&f.filename, &project).unwrap_or_default(),
+                    filename: f.filename,
+                    bytes: None,
+                    hashes: f.hashes,
+                    requires_python: f.requires_python,
+                    yanked,
+                    metadata: f.metadata.map(String::into_bytes),
+                    size: f.size,
+                };
+                registry.add(&project, file);
+            }
+        }
+        registry
+    }
+}
+
+#[derive(Deserialize)]
+struct Recorded {
+    projects: BTreeMap<String, Vec<RecordedFile>>,
+}
+
+#[derive(Deserialize)]
+struct RecordedFile {
+    filename: String,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+    requires_python: Option<String>,
+    #[serde(default)]
+    yanked: serde_json::Value,
+    size: Option<u64>,
+    metadata: Option<String>,
+}
+
+const SDIST_SUFFIXES: [&str; 6] = [".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"];
+
+/// The version a wheel or sdist filename carries; `None` for other forms (eggs, installers).
+pub fn version_in_filename(filename: &str, project: &str) -> Option<String> {
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        let parts: Vec<&str> = stem.split('-').collect();
+        return (parts.len() >= 5).then(|| parts[1].to_string());
+    }
+    let stem = SDIST_SUFFIXES.iter().find_map(|s| filename.strip_suffix(s))?;
+    let by_name = stem.match_indices('-').find(|(i, _)| normalise(&stem[..*i]) == normalise(project));
+    match by_name {
+        Some((i, _)) => Some(stem[i + 1..].to_string()),
+        None => stem.rsplit_once('-').map(|(_, v)| v.to_string()),
+    }
+}
+
+// --- the server --------------------------------------------------------------------------------
+
+/// How a broken index answers every request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fail {
+    /// 500 with an HTML error page.
+    ServerError,
+    /// 200, JSON content type, a body that is not JSON.
+    GarbageJson,
+}
+
+/// Switches, settable before and while serving.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Serve PEP 691 JSON when asked; off: HTML only, as `text/html`.
+    pub json: bool,
+    /// Advertise and serve PEP 658/714 metadata files.
+    pub pep658: bool,
+    /// Honour `Range`; off: 200 with the whole body.
+    pub range: bool,
+    pub fail: Option<Fail>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { json: true, pep658: true, range: true, fail: None }
+    }
+}
+
+/// One request as the server saw and answered it.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    /// Decoded, without the query.
+    pub path: String,
+    pub accept: Option<String>,
+    pub range: Option<String>,
+    pub status: u16,
+    pub content_type: String,
+    pub body_len: usize,
+}
+
+struct State {
+    registry: Registry,
+    config: Config,
+    log: Vec<Logged>,
+}
+
+/// A package index on 127.0.0.1, served from background threads until dropped.
+pub struct IndexServer {
+    state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
+    workers: Vec<JoinHandle<()>>,
+    base: String,
+}
+
+const WORKERS: usize = 4;
+
+impl IndexServer {
+    pub fn start(registry: Registry) -> Self {
+        Self::start_with(registry, Config::default())
+    }
+
+    pub fn start_with(registry: Registry, config: Config) -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let port = server.server_addr().to_ip().expect("an IP listener").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let state = Arc::new(Mutex::new(State { registry, config, log: Vec::new() }));
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let (server, state, base) = (Arc::clone(&server), Arc::clone(&state), base.clone());
+                std::thread::spawn(move || {
+                    for request in server.incoming_requests() {
+                        serve(request, &state, &base);
+                    }
+                })
+            })
+            .collect();
+        Self { state, server, workers, base }
+    }
+
+    /// `http://127.0.0.1:PORT/simple`
+    pub fn index_url(&self) -> String {
+        format!("{}/simple", self.base)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn file_url(&self, filename: &str) -> String {
+        format!("{}/files/{filename}", self.base)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn configure(&self, change: impl FnOnce(&mut Config)) {
+        change(&mut self.state().config);
+    }
+
+    pub fn set_json(&self, on: bool) {
+        self.configure(|c| c.json = on);
+    }
+
+    pub fn set_pep658(&self, on: bool) {
+        self.configure(|c| c.pep658 = on);
+    }
+
+    pub fn set_range(&self, on: bool) {
+        self.configure(|c| c.range = on);
+    }
+
+    pub fn set_fail(&self, fail: Option<Fail>) {
+        self.configure(|c| c.fail = fail);
+    }
+
+    /// A copy of what is served now.
+    pub fn registry(&self) -> Registry {
+        self.state().registry.clone()
+    }
+
+    /// Serves other bytes under a filename while the page keeps publishing the old hashes.
+    pub fn replace_bytes(&self, filename: &str, bytes: Vec<u8>) {
+        let mut state = self.state();
+        let file = state
+            .registry
+            .projects
+            .values_mut()
+            .flatten()
+            .find(|f| f.filename == filename)
+            .unwrap_or_else(|| panic!("no file {filename} on the test index"));
+        file.bytes = Some(bytes);
+    }
+
+    /// Flips one byte in the middle of a served file (its published hashes stay).
+    pub fn tamper(&self, filename: &str) {
+        let mut bytes = self
+            .registry()
+            .file(filename)
+            .and_then(|f| f.bytes.clone())
+            .unwrap_or_else(|| panic!("no bytes for {filename} on the test index"));
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        self.replace_bytes(filename, bytes);
+    }
+
+    /// Adds a file while serving (a new upload).
+    pub fn add_file(&self, project: &str, file: File) {
+        self.state().registry.add(project, file);
+    }
+
+    pub fn publish(&self, release: &Release) {
+        self.state().registry.publish(release);
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.state().log.clone()
+    }
+
+    /// How many requests asked for this path (`/simple/a/`, `/files/a-1.0-py3-none-any.whl`).
+    pub fn requests(&self, path: &str) -> usize {
+        self.state().log.iter().filter(|l| l.path == path).count()
+    }
+
+    pub fn clear_log(&self) {
+        self.state().log.clear();
+    }
+}
+
+impl Drop for IndexServer {
+    fn drop(&mut self) {
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// A response before it is sent: computed under the lock, sent outside it.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Self { status, content_type, headers: Vec::new(), body: body.into() }
+    }
+
+    fn not_found() -> Self {
+        Self::new(404, "text/plain", "not found\n")
+    }
+}
+
+fn serve(request: Request, state: &Mutex<State>, base: &str) {
+    let header = |name: &str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let (accept, range) = (header("Accept"), header("Range"));
+    let path = percent_decode(request.url().split(['?', '#']).next().unwrap_or_default());
+    let method = request.method().clone();
+    let reply = {
+        let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let reply = if matches!(method, Method::Get | Method::Head) {
+            route(&state, &path, accept.as_deref(), range.as_deref(), base)
+        } else {
+            Reply::new(405, "text/plain", "method not allowed\n")
+        };
+        state.log.push(Logged {
+            method: method.to_string(),
+            path,
+            accept,
+            range,
+            status: reply.status,
+            content_type: reply.content_type.to_string(),
+            body_len: reply.body.len(),
+        });
+        reply
+    };
+    let mut response = Response::from_data(reply.body)
+        .with_status_code(reply.status)
+        .with_chunked_threshold(usize::MAX)
+        .with_header(header_of("Content-Type", reply.content_type));
+    for (name, value) in &reply.headers {
+        response.add_header(header_of(name, value));
+    }
+    // The client may have gone away (a timeout test); nothing to do about it here.
+    let _ = request.respond(response);
+}
+
+fn header_of(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
+}
+
+fn route(state: &State, path: &str, accept: Option<&str>, range: Option<&str>, base: &str) -> Reply {
+    let config = state.config;
+    match config.fail {
+        Some(Fail::ServerError) => {
+            return Reply::new(
+                500,
+                "text/html",
+                "<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>\
+                 <body><h1>Internal Server Error</h1><p>The server is on fire.</p></body></html>\n",
+            );
+        }
+        Some(Fail::GarbageJson) => {
+            return Reply::new(200, JSON_TYPE, "{\"meta\": {\"api-version\": \"1.1\"}, \"files\": [{\"filen");
+        }
+        None => {}
+    }
+    if let Some(rest) = path.strip_prefix("/simple") {
+        let project = rest.trim_matches('/');
+        let json = config.json && wants_json(accept);
+        if project.is_empty() {
+            return root_page(&state.registry, json, config.json);
+        }
+        return match state.registry.projects.get(&normalise(project)) {
+            Some(files) => project_page(&normalise(project), files, base, json, config),
+            None => Reply::not_found(),
+        };
+    }
+    let Some(filename) = path.strip_prefix("/files/") else { return Reply::not_found() };
+    if let Some(wheel) = filename.strip_suffix(".metadata") {
+        return match state.registry.file(wheel).and_then(|f| f.metadata.as_ref()) {
+            Some(metadata) if config.pep658 => Reply::new(200, "application/octet-stream", metadata.clone()),
+            _ => Reply::not_found(),
+        };
+    }
+    match state.registry.file(filename).and_then(|f| f.bytes.as_ref()) {
+        Some(bytes) => file_reply(bytes, if config.range { range } else { None }, config.range),
+        None => Reply::not_found(),
+    }
+}
+
+/// JSON when the client accepts a PEP 691 JSON type at all (q > 0); wildcards mean HTML.
+fn wants_json(accept: Option<&str>) -> bool {
+    accept.unwrap_or_default().split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        q > 0.0 && matches!(media.as_str(), JSON_TYPE | "application/vnd.pypi.simple.latest+json")
+    })
+}
+
+fn html_type(json_enabled: bool) -> &'static str {
+    if json_enabled { HTML_TYPE } else { "text/html" }
+}
+
+fn root_page(registry: &Registry, json: bool, json_enabled: bool) -> Reply {
+    if json {
+        let projects: Vec<_> = registry.projects.keys().map(|name| serde_json::json!({ "name": name })).collect();
+        let body = serde_json::json!({ "meta": { "api-version": "1.1" }, "projects": projects });
+        return Reply::new(200, JSON_TYPE, body.to_string());
+    }
+    let mut body = String::from("<!DOCTYPE html><html><body>\n");
+    for name in registry.projects.keys() {
+        body.push_str(&format!("<a href=\"{name}/\">{name}</a><br/>\n"));
+    }
+    body.push_str("</body></html>\n");
+    Reply::new(200, html_type(json_enabled), body)
+}
+
+fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Config) -> Reply {
+    let metadata_hash = |f: &File| f.metadata.as_ref().filter(|_| config.pep658).map(|metadata| sha256_hex(metadata));
+    if json {
+        let mut versions: Vec<&str> = Vec::new();
+        let entries: Vec<serde_json::Value> = files
+            .iter()
+            .map(|f| {
+                if !f.version.is_empty() && !versions.contains(&f.version.as_str()) {
+                    versions.push(&f.version);
+                }
+                let mut entry = serde_json::json!({
+                    "filename": f.filename,
+                    "url": format!("{base}/files/{}", f.filename),
+                    "hashes": f.hashes,
+                    "yanked": match &f.yanked {
+                        None => serde_json::Value::Bool(false),
+                        Some(reason) if reason.is_empty() => serde_json::Value::Bool(true),
+                        Some(reason) => serde_json::Value::String(reason.clone()),
+                    },
+                });
+                if let Some(spec) = &f.requires_python {
+                    entry["requires-python"] = spec.as_str().into();
+                }
+                if let Some(size) = f.bytes.as_ref().map(|b| b.len() as u64).or(f.size) {
+                    entry["size"] = size.into();
+                }
+                if let Some(hash) = metadata_hash(f) {
+                    entry["core-metadata"] = serde_json::json!({ "sha256": hash });
+                    entry["dist-info-metadata"] = serde_json::json!({ "sha256": hash });
+                }
+                entry
+            })
+            .collect();
+        let body = serde_json::json!({
+            "meta": { "api-version": "1.1" },
+            "name": name,
+            "versions": versions,
+            "files": entries,
+        });
+        return Reply::new(200, JSON_TYPE, body.to_string());
+    }
+    let mut body = format!(
+        "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\">\
+         <title>Links for {name}</title></head><body><h1>Links for {name}</h1>\n"
+    );
+    for f in files {
+        // Relative, as many indexes write them: from /simple/<name>/ to /files/<filename>.
+        let mut href = format!("../../files/{}", f.filename);
+        if let Some((alg, hex)) = ["sha256", "sha512", "sha384", "md5", "sha1"]
+            .iter()
+            .find_map(|alg| f.hashes.get(*alg).map(|hex| (alg, hex)))
+        {
+            href.push_str(&format!("#{alg}={hex}"));
+        }
+        body.push_str(&format!("<a href=\"{}\"", escape_html(&href)));
+        if let Some(spec) = &f.requires_python {
+            body.push_str(&format!(" data-requires-python=\"{}\"", escape_html(spec)));
+        }
+        if let Some(reason) = &f.yanked {
+            body.push_str(&format!(" data-yanked=\"{}\"", escape_html(reason)));
+        }
+        if let Some(hash) = metadata_hash(f) {
+            body.push_str(&format!(" data-core-metadata=\"sha256={hash}\" data-dist-info-metadata=\"sha256={hash}\""));
+        }
+        body.push_str(&format!(">{}</a><br/>\n", escape_html(&f.filename)));
+    }
+    body.push_str("</body></html>\n");
+    Reply::new(200, html_type(config.json), body)
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// 200 with the body, or 206/416 for a single `bytes=` range.
+fn file_reply(bytes: &[u8], range: Option<&str>, ranges_on: bool) -> Reply {
+    const OCTETS: &str = "application/octet-stream";
+    let len = bytes.len();
+    let whole = || {
+        let mut reply = Reply::new(200, OCTETS, bytes.to_vec());
+        if ranges_on {
+            reply.headers.push(("Accept-Ranges", "bytes".into()));
+        }
+        reply
+    };
+    let Some(spec) = range.and_then(|r| r.trim().strip_prefix("bytes=")) else { return whole() };
+    if spec.contains(',') {
+        return whole(); // several ranges: allowed to answer with everything
+    }
+    let Some((first, last)) = spec.split_once('-') else { return whole() };
+    let (first, last) = (first.trim(), last.trim());
+    let bounds = match (first.parse::<usize>(), last.parse::<usize>()) {
+        (Err(_), Ok(suffix)) if first.is_empty() => {
+            (suffix > 0 && len > 0).then(|| (len.saturating_sub(suffix), len - 1))
+        }
+        (Ok(start), Err(_)) if last.is_empty() => (start < len).then(|| (start, len - 1)),
+        (Ok(start), Ok(end)) if start <= end => (start < len).then(|| (start, end.min(len - 1))),
+        _ => return whole(), // syntactically invalid: ignore the header
+    };
+    match bounds {
+        Some((start, end)) => {
+            let mut reply = Reply::new(206, OCTETS, bytes[start..=end].to_vec());
+            reply.headers.push(("Content-Range", format!("bytes {start}-{end}/{len}")));
+            reply.headers.push(("Accept-Ranges", "bytes".into()));
+            reply
+        }
+        None => {
+            let mut reply = Reply::new(416, "text/plain", "range not satisfiable\n");
+            reply.headers.push(("Content-Range", format!("bytes */{len}")));
+            reply
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// --- the requirements file hashlock writes -----------------------------------------------------
+
+/// One requirement of a generated file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub version: String,
+    pub marker: Option<String>,
+    /// `sha256:<hex>`, in file order.
+    pub hashes: Vec<String>,
+    pub via: Vec<String>,
+}
+
+impl Entry {
+    pub fn sha256s(&self) -> BTreeSet<String> {
+        self.hashes.iter().filter_map(|h| h.strip_prefix("sha256:")).map(str::to_string).collect()
+    }
+}
+
+/// A requirements file as hashlock writes it, parsed strictly: a requirement line, its
+/// `--hash` continuation lines (each but the last ending in ` \`), then `# via` comments.
+/// Any other shape panics with the line, so the tests also check pip's rules.
+#[derive(Clone, Debug)]
+pub struct LockFile {
+    pub header: Vec<String>,
+    pub entries: Vec<Entry>,
+}
+
+impl LockFile {
+    pub fn parse(text: &str) -> Self {
+        let mut header = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut continues = false;
+        for (number, line) in text.lines().enumerate() {
+            let at = || format!("line {}: {line:?}\n{text}", number + 1);
+            let (body, backslash) = match line.strip_suffix(" \\") {
+                Some(body) => (body, true),
+                None => (line, false),
+            };
+            if let Some(hash) = body.trim_start().strip_prefix("--hash=") {
+                let entry = entries.last_mut().unwrap_or_else(|| panic!("a hash before any requirement, {}", at()));
+                assert!(continues, "a --hash line pip would not join to its requirement, {}", at());
+                assert!(entry.via.is_empty(), "a --hash after a comment (pip ignores it), {}", at());
+                assert!(line.starts_with("    "), "hash lines are indented, {}", at());
+                entry.hashes.push(hash.to_string());
+            } else if let Some(comment) = line.trim_start().strip_prefix('#') {
+                assert!(!continues, "a comment inside a continuation, {}", at());
+                assert!(!backslash, "a comment ending in a backslash, {}", at());
+                match entries.last_mut() {
+                    None => header.push(line.to_string()),
+                    Some(entry) => {
+                        let name = comment.trim().strip_prefix("via").unwrap_or(comment).trim();
+                        if !name.is_empty() {
+                            entry.via.push(name.to_string());
+                        }
+                    }
+                }
+            } else if line.trim().is_empty() {
+                assert!(!continues, "a blank line inside a continuation, {}", at());
+            } else {
+                assert!(!continues, "a requirement inside a continuation, {}", at());
+                let (requirement, marker) = match body.split_once(';') {
+                    Some((r, m)) => (r.trim(), Some(m.trim().to_string())),
+                    None => (body.trim(), None),
+                };
+                let (name, version) =
+                    requirement.split_once("==").unwrap_or_else(|| panic!("not pinned with ==, {}", at()));
+                entries.push(Entry {
+                    name: name.trim().into(),
+                    version: version.trim().into(),
+                    marker,
+                    hashes: Vec::new(),
+                    via: Vec::new(),
+                });
+            }
+            continues = backslash;
+        }
+        assert!(!continues, "the file ends inside a continuation:\n{text}");
+        Self { header, entries }
+    }
+
+    pub fn pins(&self) -> Vec<(String, String)> {
+        self.entries.iter().map(|e| (e.name.clone(), e.version.clone())).collect()
+    }
+
+    pub fn entry(&self, name: &str) -> &Entry {
+        self.entries.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name} is not in the file: {self:#?}"))
+    }
+
+    /// Header and pins, no hashes: what a snapshot should show.
+    pub fn summary(&self) -> String {
+        let mut out = self.header.join("\n");
+        for entry in &self.entries {
+            out.push_str(&format!("\n{}=={}", entry.name, entry.version));
+            if let Some(marker) = &entry.marker {
+                out.push_str(&format!(" ; {marker}"));
+            }
+        }
+        out.push('\n');
+        out
+    }
+
+    /// Checks the file pins exactly `expected` (`name==version`, any order) sorted by name,
+    /// and that each pin carries the sha256 of every file of its version on `registry`.
+    pub fn assert_pins_and_hashes(&self, registry: &Registry, expected: &[&str]) {
+        let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted, "requirements are not sorted by name");
+        let mut want: Vec<String> = expected.iter().map(|p| p.to_string()).collect();
+        want.sort();
+        let got: Vec<String> = self.entries.iter().map(|e| format!("{}=={}", e.name, e.version)).collect();
+        assert_eq!(got, want, "pins");
+        for entry in &self.entries {
+            let published = registry.sha256s(&entry.name, &entry.version);
+            assert!(!published.is_empty(), "{}=={} has no files on the index", entry.name, entry.version);
+            assert_eq!(entry.sha256s(), published, "sha256 of every file of {}=={}", entry.name, entry.version);
+            assert_eq!(entry.hashes.len(), published.len(), "{}: duplicate or non-sha256 hashes", entry.name);
+        }
+    }
+}
+
+// --- running hashlock --------------------------------------------------------------------------
+
+/// Environment variables a child must not inherit: pip's, and hashlock's cache location.
+pub fn inherited_settings() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .filter(|key| key.starts_with("PIP_") || key == "HASHLOCK_CACHE_DIR")
+        .collect()
+}
+
+/// The hashlock binary with no pip configuration from the machine running the tests.
+pub fn hashlock() -> assert_cmd::Command {
+    let mut command = assert_cmd::cargo::cargo_bin_cmd!("hashlock");
+    for key in inherited_settings() {
+        command.env_remove(key);
+    }
+    command.env("PIP_CONFIG_FILE", "/dev/null");
+    command
+}
+
+/// `hashlock generate --index-url <server> --python-version 3.11 --python-platform linux --no-cache ARGS...`
+/// (ARGS last, so the caller can add the value of a trailing `-o` or `-r`).
+pub fn generate(index_url: &str, args: &[&str]) -> assert_cmd::Command {
+    generate_for(index_url, "3.11", "linux", args)
+}
+
+/// `generate` for another target.
+pub fn generate_for(index_url: &str, python: &str, platform: &str, args: &[&str]) -> assert_cmd::Command {
+    let mut command = hashlock();
+    command.args(["generate", "--index-url", index_url, "--python-version", python, "--python-platform", platform]);
+    command.arg("--no-cache").args(args);
+    command
+}
+
+/// Runs a command that must succeed and parses the requirements file it printed.
+pub fn lock_from_stdout(command: &mut assert_cmd::Command) -> LockFile {
+    let output = command.assert().success().get_output().stdout.clone();
+    LockFile::parse(&String::from_utf8(output).expect("UTF-8 output"))
+}
