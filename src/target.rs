@@ -639,4 +639,20 @@ mod tests {
         assert_eq!(parse_detected("2.7.18"), None);
         assert_eq!(parse_detected("garbage"), None);
     }
+
+    #[test]
+    fn universal_serves_every_platform_from_the_lowest_python() {
+        let universal = Target::universal(Some("3.12")).expect("target");
+        assert_eq!(universal.describe(), "universal: CPython and PyPy >= 3.12 on Linux, macOS, Windows");
+        assert_eq!(universal.lowest_python(), Version::new([3, 12, 0]));
+        assert!(universal.admits(&VersionSpecifiers::from_str(">=3.12,<4").expect("valid")));
+        assert!(!universal.admits(&VersionSpecifiers::from_str(">=3.13").expect("valid")));
+        assert!(!universal.admits(&VersionSpecifiers::from_str("<3.14").expect("valid")));
+        assert!(rank(&universal, "cp313-cp313-win_amd64") > rank(&universal, "cp312-cp312-manylinux_2_17_x86_64"));
+        assert!(rank(&universal, "cp311-cp311-win_amd64").is_none(), "below the lowest Python");
+        assert!(rank(&universal, "cp312-cp312-musllinux_1_2_x86_64").is_none());
+        let older = universal.with_pythons(|python| *python < Version::new([3, 13]));
+        assert_eq!(older.pythons(), [Version::new([3, 12, 0])]);
+        assert!(universal.environments().iter().any(|env| env.describe() == "CPython 3.13, windows aarch64"));
+    }
 }

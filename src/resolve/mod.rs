@@ -247,4 +247,4 @@ fn merge(runs: Vec<Solved>, lowest: &Version) -> Resolution {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -11,9 +11,10 @@ use super::candidates::tests::{file, project};
 use super::*;
 use crate::dist::DistFile;
 
-/// Projects with files and per-version metadata; records prefetch hints.
+/// Projects with files and per-version metadata; records prefetch hints. Shared with the
+/// audit tests.
 #[derive(Default)]
-struct FakeIndex {
+pub(crate) struct FakeIndex {
     files: BTreeMap<PackageName, Vec<DistFile>>,
     metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
     prefetched: Mutex<Vec<String>>,
@@ -29,7 +30,7 @@ fn version(text: &str) -> Version {
 
 impl FakeIndex {
     /// A release with one `py3-none-any` wheel and the given `Requires-Dist`.
-    fn release(&mut self, package: &str, v: &str, requires: &[&str]) -> &mut Self {
+    pub(crate) fn release(&mut self, package: &str, v: &str, requires: &[&str]) -> &mut Self {
         self.release_file(package, v, requires, file(&format!("{package}-{v}-py3-none-any.whl"), None, false))
     }
 
