@@ -104,7 +104,7 @@ pub enum ResolveError {
     #[error(transparent)]
     Metadata(#[from] MetadataError),
     /// No solution: PubGrub's derivation tree, in words.
-    #[error("no solution:\n{0}")]
+    #[error("no solution: {0}")]
     NoSolution(String),
 }
 
@@ -156,8 +156,8 @@ fn solve(
     let provider = Provider::new(source, requirements, constraints, target, scope, options);
     let solution = match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
         Ok(solution) => solution,
-        Err(PubGrubError::NoSolution(mut tree)) => {
-            tree.collapse_no_versions();
+        // The "no versions" leaves stay: they say which range the index cannot satisfy.
+        Err(PubGrubError::NoSolution(tree)) => {
             return Err(ResolveError::NoSolution(explain(&DefaultStringReporter::report(&tree))).into());
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })

@@ -49,7 +49,7 @@ pub(super) fn resolve(
                     Some(marker) => format!("the environments where `{marker}`"),
                     None => format!("every environment ({})", target.describe()),
                 };
-                return Err(ResolveError::NoSolution(format!("for {environments}:\n{why}")));
+                return Err(ResolveError::NoSolution(format!("for {environments}: {why}")));
             }
             Err(Failure::Resolve(error)) => return Err(error),
         }

@@ -299,7 +299,18 @@ impl Registry {
         let recorded: Recorded =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not a recorded index: {e}", path.display()));
         let mut registry = Self::new();
-        for (project, files) in recorded.projects {
+        for (project, mut files) in recorded.projects {
+            // The recording keeps one METADATA per version (from its best wheel); every wheel of
+            // that version serves it, whichever one the resolver picks for the target.
+            let recorded_metadata: BTreeMap<String, String> = files
+                .iter()
+                .filter_map(|f| Some((version_in_filename(&f.filename, &project)?, f.metadata.clone()?)))
+                .collect();
+            for f in files.iter_mut().filter(|f| f.filename.ends_with(".whl")) {
+                if let Some(version) = version_in_filename(&f.filename, &project) {
+                    f.metadata = f.metadata.take().or_else(|| recorded_metadata.get(&version).cloned());
+                }
+            }
             for f in files {
                 let yanked = match f.yanked {
                     serde_json::Value::Bool(false) | serde_json::Value::Null => None,
@@ -916,7 +927,7 @@ impl LockFile {
         sorted.sort_unstable();
         assert_eq!(names, sorted, "requirements are not sorted by name");
         let mut want: Vec<String> = expected.iter().map(|p| p.to_string()).collect();
-        want.sort();
+        want.sort_by(|a, b| a.split("==").next().cmp(&b.split("==").next()));
         let got: Vec<String> = self.entries.iter().map(|e| format!("{}=={}", e.name, e.version)).collect();
         assert_eq!(got, want, "pins");
         for entry in &self.entries {
