@@ -1,11 +1,12 @@
 //! Auditing an existing requirements file: what pip would do with it under
-//! `--require-hashes`, compared with what the index publishes, for one target.
+//! `--require-hashes`, compared with what the index publishes, for one target or (universal)
+//! for every environment, reading the markers on the file's lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use pep508_rs::pep440_rs::{Operator, Version};
-use pep508_rs::{PackageName, Requirement, VersionOrUrl};
+use pep508_rs::{MarkerTree, PackageName, Requirement, VersionOrUrl};
 
 use crate::dist::DistFilename;
 use crate::findings::{Code, Finding, check_lock};
@@ -13,6 +14,7 @@ use crate::index::{IndexError, Project};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version};
 use crate::reqfile::{Entry, EntryKind, RequirementsFile};
 use crate::resolve::Source;
+use crate::resolve::markers::{display, normalize, python_at_least};
 use crate::target::Target;
 
 /// A requirement pinned to one version, with where it stands in the file.
@@ -221,7 +223,9 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
         })
         .collect();
     if !lacking.is_empty() {
-        let breaks_target = lacking.iter().any(|f| preferred_for_target(package, &f.filename, target));
+        let environments = target.environments();
+        let broken =
+            environments.iter().find(|env| lacking.iter().any(|f| preferred_for_target(package, &f.filename, env)));
         let names: Vec<&str> = lacking.iter().map(|f| f.filename.as_str()).collect();
         let platforms = platforms_of(package, &lacking);
         let mut finding = Finding::new(
@@ -235,9 +239,9 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
             ),
         )
         .at(&pin.entry.location);
-        if breaks_target {
+        if let Some(env) = broken {
             finding.severity = crate::findings::Severity::Error;
-            finding.message.push_str(&format!(" — including the file {} installs", target.describe()));
+            finding.message.push_str(&format!(" — including the file {} installs", env.describe()));
         }
         findings.push(finding);
     }
@@ -278,7 +282,9 @@ fn platforms_of(package: &LockedPackage, files: &[&crate::dist::DistFile]) -> St
     platforms.into_iter().collect::<Vec<_>>().join(", ")
 }
 
-/// Dependencies of pinned packages, active for the target, that the file does not list.
+/// Dependencies of pinned packages, active for the target, that the file does not list. For a
+/// universal target, a dependency is missing where its marker (and its dependent's line marker)
+/// holds but no line of the file for it does.
 fn missing_dependencies(
     located: &[(&Pin, LockedPackage)],
     projects: &BTreeMap<PackageName, Arc<Project>>,
@@ -295,6 +301,13 @@ fn missing_dependencies(
         })
         .collect();
     let environment = target.marker_environment();
+    let mut provided: BTreeMap<&PackageName, MarkerTree> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| !e.constraint) {
+        if let EntryKind::Named(r) = &entry.kind {
+            provided.entry(&r.name).or_insert(MarkerTree::FALSE).or(normalize(&r.marker, &[]));
+        }
+    }
+    let lowest = target.lowest_python();
     let mut findings = Vec::new();
     for (pin, package) in located {
         let Some(project) = projects.get(&package.name) else { continue };
@@ -313,7 +326,31 @@ fn missing_dependencies(
             }
         };
         for dependency in &metadata.requires_dist {
-            if dependency.evaluate_markers(&environment, &pin.requirement.extras) && !listed.contains(&dependency.name)
+            if target.is_universal() {
+                let mut missing = python_at_least(&lowest);
+                missing.and(normalize(&pin.requirement.marker, &[]));
+                missing.and(normalize(&dependency.marker, &pin.requirement.extras));
+                missing.and(provided.get(&dependency.name).map_or(MarkerTree::TRUE, MarkerTree::negate));
+                if missing.is_false() {
+                    continue;
+                }
+                let environments = match display(&missing, &lowest) {
+                    Some(marker) => format!("where `{marker}`"),
+                    None => "in every environment".to_string(),
+                };
+                findings.push(
+                    Finding::new(
+                        Code::MissingDependency,
+                        Some(&dependency.name),
+                        format!(
+                            "{} {} requires `{dependency}`, which the file lacks {environments} (pip --require-hashes fails there)",
+                            package.name, package.version
+                        ),
+                    )
+                    .at(&pin.entry.location),
+                );
+            } else if dependency.evaluate_markers(&environment, &pin.requirement.extras)
+                && !listed.contains(&dependency.name)
             {
                 findings.push(
                     Finding::new(
@@ -332,4 +369,37 @@ fn missing_dependencies(
         }
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::resolve::tests::FakeIndex;
+
+    /// The missing-dependency messages of a universal audit of `text`.
+    fn missing(index: &FakeIndex, text: &str) -> Vec<String> {
+        let file = crate::reqfile::parse_str(text, Path::new("requirements.txt")).expect("parses");
+        let target = Target::universal(Some("3.11")).expect("target");
+        let (_, findings) = audit(&file, index, &target).expect("audits");
+        findings.into_iter().filter(|f| f.code == Code::MissingDependency).map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn universal_audit_names_the_environments_a_dependency_is_missing_in() {
+        let mut index = FakeIndex::default();
+        index.release("app", "1.0", &["helper ; platform_system == 'Windows'", "newlib ; python_version >= '3.13'"]);
+        index.release("helper", "1.0", &[]).release("newlib", "1.0", &[]);
+
+        let complete = "app==1.0\nhelper==1.0 ; sys_platform == 'win32'\nnewlib==1.0 ; python_version >= '3.13'\n";
+        assert_eq!(missing(&index, complete), Vec::<String>::new());
+
+        let gaps = "app==1.0\nnewlib==1.0 ; python_version >= '3.14'\n";
+        let messages = missing(&index, gaps);
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("`helper ; platform_system == 'Windows'`"), "{}", messages[0]);
+        assert!(messages[0].contains("where `sys_platform == 'win32'`"), "{}", messages[0]);
+        assert!(messages[1].contains("where `python_full_version == '3.13.*'`"), "{}", messages[1]);
+    }
 }

@@ -40,7 +40,7 @@ pub struct OutputArgs {
 pub enum Command {
     /// Resolve requirements and write a `--require-hashes` requirements file.
     #[command(
-        after_help = "Examples:\n  hashlock generate dds-cli\n  hashlock generate -r requirements.in -o requirements.txt\n  hashlock generate 'requests[socks]>=2.31' --python-version 3.12 --python-platform windows"
+        after_help = "Examples:\n  hashlock generate dds-cli\n  hashlock generate -r requirements.in -o requirements.txt\n  hashlock generate 'requests[socks]>=2.31' --python-version 3.12 --python-platform windows\n  hashlock generate dds-cli --universal --python-version 3.9 -o requirements.txt"
     )]
     Generate(GenerateArgs),
     /// Resolve like `generate` and report each package's hash evidence, with a verdict.
@@ -169,9 +169,16 @@ pub struct InputArgs {
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Python version to resolve for, e.g. 3.11 [default: the python3 on PATH].
+    /// Python version to resolve for, e.g. 3.11; with --universal the lowest one served
+    /// [default: the python3 on PATH].
     #[arg(long, value_name = "X.Y")]
     pub python_version: Option<String>,
+
+    /// Resolve for every platform (Linux, macOS, Windows; CPython and PyPy) and every Python from
+    /// --python-version up: dependencies some environment needs get the marker under which it
+    /// needs them, and packages get one line per version where environments need different ones.
+    #[arg(long, conflicts_with = "python_platform")]
+    pub universal: bool,
 
     /// Platform to resolve for: linux, macos or windows, optionally with an architecture
     /// (aarch64-linux) [default: this machine].

@@ -18,7 +18,8 @@ pub const PIP_ALGORITHMS: [&str; 3] = ["sha256", "sha384", "sha512"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lock {
-    /// Sorted by normalised name.
+    /// Sorted by normalised name, then version (a universal lock may pin two versions of a
+    /// name, under disjoint markers).
     pub packages: Vec<LockedPackage>,
 }
 
@@ -45,20 +46,21 @@ pub struct UnhashedFile {
 }
 
 impl Lock {
-    /// Pins every resolved package, taking its files from the project pages.
+    /// Pins every resolved package (with its marker, in universal mode), taking its files from
+    /// the project pages.
     pub fn from_resolution(
         resolution: &Resolution,
         project: impl Fn(&PackageName) -> Result<Arc<Project>, IndexError>,
     ) -> Result<Self, IndexError> {
         let packages = resolution
             .packages
-            .values()
+            .iter()
             .map(|resolved| {
                 let project = project(&resolved.name)?;
                 Ok(LockedPackage {
                     name: resolved.name.clone(),
                     version: resolved.version.clone(),
-                    marker: None,
+                    marker: resolved.marker.try_to_string(),
                     required_by: resolved.required_by.clone(),
                     files: files_of_version(&project, &resolved.version),
                 })

@@ -1,7 +1,11 @@
 //! The environment a lock is for: Python version and implementation, OS and architecture.
 //! Gives the PEP 508 marker environment and the wheel tags that environment accepts.
 //!
-//! The target is always CPython. Wheel tags are ranked in the order `packaging.tags.sys_tags()`
+//! A concrete target is one CPython. A universal target (`--universal`) is every OS and
+//! architecture, CPython and PyPy, on a range of Python versions; its concrete fields then name the
+//! environment whose wheels are preferred for reading metadata.
+//!
+//! A concrete target's wheel tags are CPython's. Wheel tags are ranked in the order `packaging.tags.sys_tags()`
 //! yields them for CPython, so the best-ranked wheel is the one pip would install. Where pip reads
 //! the running system (glibc version, macOS version), hashlock assumes a current one:
 //! glibc up to 2.[`GLIBC_MAX_MINOR`] and macOS up to [`MACOS_MAX_MAJOR`]. musllinux wheels never
@@ -10,7 +14,7 @@
 use std::process::Command;
 use std::str::FromStr;
 
-use pep508_rs::pep440_rs::Version;
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 
 use crate::dist::WheelFilename;
@@ -19,6 +23,8 @@ use crate::dist::WheelFilename;
 const GLIBC_MAX_MINOR: u64 = 40;
 /// Newest macOS major version assumed for `macosx_N_0` tags.
 const MACOS_MAX_MAJOR: u64 = 15;
+/// Newest CPython minor version assumed released: a universal lock must serve `3.lowest` up to it.
+const LATEST_MINOR: u64 = 14;
 /// Distance between tag groups in a rank, larger than any platform rank.
 const GROUP_STRIDE: usize = 10_000;
 
@@ -43,6 +49,9 @@ pub struct Target {
     pub python_full: String,
     pub os: Os,
     pub arch: Arch,
+    /// Universal mode: the `3.Y` versions the lock serves (lowest first), on every OS,
+    /// architecture and implementation. `None` for one concrete environment.
+    pub universal: Option<Vec<(u64, u64)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +75,75 @@ impl Target {
             Some(text) => parse_platform(text)?,
             None => host_platform()?,
         };
-        Ok(Self { python, python_full, os, arch })
+        Ok(Self { python, python_full, os, arch, universal: None })
+    }
+
+    /// `--universal`: Python from `python_version` (default: the `python3` on PATH's `3.Y`)
+    /// up to the newest release, on every platform. Metadata is read from Linux x86_64 wheels
+    /// of the lowest version first.
+    pub fn universal(python_version: Option<&str>) -> Result<Self, TargetError> {
+        let ((major, lowest), _) = match python_version {
+            Some(text) => parse_python_version(text)?,
+            None => detect_python()?,
+        };
+        let versions = (lowest..=LATEST_MINOR.max(lowest)).map(|minor| (major, minor)).collect();
+        Ok(Self {
+            python: (major, lowest),
+            python_full: format!("{major}.{lowest}.0"),
+            os: Os::Linux,
+            arch: Arch::X86_64,
+            universal: Some(versions),
+        })
+    }
+
+    pub fn is_universal(&self) -> bool {
+        self.universal.is_some()
+    }
+
+    /// The Python versions a candidate's `requires-python` must admit: the concrete one, or
+    /// `3.Y.0` for each version a universal target serves.
+    pub fn pythons(&self) -> Vec<Version> {
+        match &self.universal {
+            None => vec![self.python_full_version()],
+            Some(versions) => versions.iter().map(|&(major, minor)| Version::new([major, minor, 0])).collect(),
+        }
+    }
+
+    /// The lowest Python served (the concrete one for a concrete target).
+    pub fn lowest_python(&self) -> Version {
+        self.pythons().into_iter().next().unwrap_or_else(|| self.python_full_version())
+    }
+
+    /// Whether `requires_python` admits every Python the target serves.
+    pub fn admits(&self, requires_python: &VersionSpecifiers) -> bool {
+        self.pythons().iter().all(|python| requires_python.contains(python))
+    }
+
+    /// A universal target narrowed to the Python versions `keep` accepts (used by forks).
+    pub fn with_pythons(&self, keep: impl Fn(&Version) -> bool) -> Self {
+        let universal = self.universal.as_ref().map(|versions| {
+            versions.iter().copied().filter(|&(major, minor)| keep(&Version::new([major, minor, 0]))).collect()
+        });
+        Self { universal, ..self.clone() }
+    }
+
+    /// Every concrete environment the target stands for (itself when concrete).
+    pub fn environments(&self) -> Vec<Target> {
+        let Some(versions) = &self.universal else { return vec![self.clone()] };
+        let platforms = [Os::Linux, Os::Macos, Os::Windows]
+            .into_iter()
+            .flat_map(|os| [Arch::X86_64, Arch::Aarch64].into_iter().map(move |arch| (os, arch)));
+        platforms
+            .flat_map(|(os, arch)| {
+                versions.iter().map(move |&python| Target {
+                    python,
+                    python_full: format!("{}.{}.0", python.0, python.1),
+                    os,
+                    arch,
+                    universal: None,
+                })
+            })
+            .collect()
     }
 
     /// `python_full` as a version; `X.Y.0` if it does not parse (it always does when built by
@@ -106,8 +183,13 @@ impl Target {
         MarkerEnvironment::try_from(builder).expect("versions built from numbers and a displayed Version parse")
     }
 
-    /// Human description for headers: `CPython 3.11, linux x86_64`.
+    /// Human description for headers: `CPython 3.11, linux x86_64`, or for a universal target
+    /// `universal: CPython and PyPy >= 3.11 on Linux, macOS, Windows`.
     pub fn describe(&self) -> String {
+        if self.universal.is_some() {
+            let (major, minor) = self.python;
+            return format!("universal: CPython and PyPy >= {major}.{minor} on Linux, macOS, Windows");
+        }
         let os = match self.os {
             Os::Linux => "linux",
             Os::Macos => "macos",
@@ -121,8 +203,17 @@ impl Target {
     }
 
     /// Rank of the best tag of a wheel for this target (lower is better), `None` if the
-    /// wheel cannot be installed here.
+    /// wheel cannot be installed here. A universal target ranks by its preferred environment and
+    /// ranks a wheel that only other environments install after all of those.
     pub fn wheel_priority(&self, wheel: &WheelFilename) -> Option<usize> {
+        let concrete = self.concrete_wheel_priority(wheel);
+        if concrete.is_some() || self.universal.is_none() {
+            return concrete;
+        }
+        self.environments().iter().any(|env| env.concrete_wheel_priority(wheel).is_some()).then_some(usize::MAX)
+    }
+
+    fn concrete_wheel_priority(&self, wheel: &WheelFilename) -> Option<usize> {
         let mut best = None;
         for python in &wheel.python_tags {
             for abi in &wheel.abi_tags {
@@ -547,5 +638,21 @@ mod tests {
         assert_eq!(parse_detected("3.13.0rc1"), Some(((3, 13), "3.13.0rc1".to_string())));
         assert_eq!(parse_detected("2.7.18"), None);
         assert_eq!(parse_detected("garbage"), None);
+    }
+
+    #[test]
+    fn universal_serves_every_platform_from_the_lowest_python() {
+        let universal = Target::universal(Some("3.12")).expect("target");
+        assert_eq!(universal.describe(), "universal: CPython and PyPy >= 3.12 on Linux, macOS, Windows");
+        assert_eq!(universal.lowest_python(), Version::new([3, 12, 0]));
+        assert!(universal.admits(&VersionSpecifiers::from_str(">=3.12,<4").expect("valid")));
+        assert!(!universal.admits(&VersionSpecifiers::from_str(">=3.13").expect("valid")));
+        assert!(!universal.admits(&VersionSpecifiers::from_str("<3.14").expect("valid")));
+        assert!(rank(&universal, "cp313-cp313-win_amd64") > rank(&universal, "cp312-cp312-manylinux_2_17_x86_64"));
+        assert!(rank(&universal, "cp311-cp311-win_amd64").is_none(), "below the lowest Python");
+        assert!(rank(&universal, "cp312-cp312-musllinux_1_2_x86_64").is_none());
+        let older = universal.with_pythons(|python| *python < Version::new([3, 13]));
+        assert_eq!(older.pythons(), [Version::new([3, 12, 0])]);
+        assert!(universal.environments().iter().any(|env| env.describe() == "CPython 3.13, windows aarch64"));
     }
 }

@@ -33,10 +33,11 @@ impl Session {
             inputs.and_then(|i| i.index_url.as_deref()),
             inputs.map_or(&[][..], |i| &i.extra_index_urls),
         )?;
-        let target = Target::from_options(
-            target.and_then(|t| t.python_version.as_deref()),
-            target.and_then(|t| t.python_platform.as_deref()),
-        )?;
+        let python_version = target.and_then(|t| t.python_version.as_deref());
+        let target = match target {
+            Some(args) if args.universal => Target::universal(python_version)?,
+            _ => Target::from_options(python_version, target.and_then(|t| t.python_platform.as_deref()))?,
+        };
         let client = settings.index_client()?;
         Ok(Self { settings, target, client })
     }

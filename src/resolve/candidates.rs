@@ -19,10 +19,10 @@ pub struct Candidate {
 }
 
 /// Versions of `project` usable on `target`, newest first. A file is usable when its
-/// `requires-python` admits the target's Python (an unparseable value is ignored, as pip does)
-/// and it is an sdist or a wheel with a tag the target accepts.
+/// `requires-python` admits every Python the target serves (an unparseable value is ignored, as
+/// pip does) and it is an sdist or a wheel with a tag the target accepts.
 pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
-    let python = target.python_full_version();
+    let pythons = target.pythons();
     let mut python_ok: HashMap<&str, bool> = HashMap::new();
     // version → "some usable file is not yanked"
     let mut versions: BTreeMap<Version, bool> = BTreeMap::new();
@@ -34,7 +34,9 @@ pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
         };
         let admits = match file.requires_python.as_deref() {
             None => true,
-            Some(text) => *python_ok.entry(text).or_insert_with(|| admits_python(text, &python)),
+            Some(text) => {
+                *python_ok.entry(text).or_insert_with(|| pythons.iter().all(|python| admits_python(text, python)))
+            }
         };
         if installable && admits {
             let live = versions.entry(parsed.version().clone()).or_insert(false);

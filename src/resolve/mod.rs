@@ -1,21 +1,25 @@
-//! Dependency resolution with PubGrub over PEP 440 versions, for one [`Target`].
+//! Dependency resolution with PubGrub over PEP 440 versions, for one [`Target`] or, universally,
+//! for every environment (see [`universal`]).
 
 pub mod candidates;
+pub mod markers;
 pub mod provider;
 pub mod source;
+mod universal;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::{Bound, Deref, Index};
 use std::sync::Arc;
 
 use pep508_rs::pep440_rs::Version;
-use pep508_rs::{ExtraName, PackageName, Requirement};
+use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement};
 
 use pubgrub::{DefaultStringReporter, PubGrubError, Reporter};
 
 use crate::index::{IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
 use crate::target::Target;
-use provider::{Package, Provider};
+use provider::{Edge, Failure, Package, Provider, Scope};
 
 /// Where the resolver gets candidates and their metadata. [`source::IndexSource`] is the real
 /// one (index + metadata fetch + prefetch on an I/O pool); tests may use an in-memory one.
@@ -54,11 +58,43 @@ pub struct ResolvedPackage {
     /// Who required it: package names, or root origins (`-r requirements.in`).
     pub required_by: BTreeSet<String>,
     pub metadata: Arc<Metadata>,
+    /// Where it is needed (universal mode), simplified for the target's Python range; `TRUE`
+    /// for a concrete target.
+    pub marker: MarkerTree,
 }
 
 #[derive(Clone, Debug)]
 pub struct Resolution {
-    pub packages: BTreeMap<PackageName, ResolvedPackage>,
+    pub packages: Pins,
+}
+
+/// Resolved packages sorted by name, then version; a name appears more than once only when a
+/// universal resolution forked, with disjoint markers. `pins[&name]` is the first pin of `name`
+/// (and panics when there is none, as a map does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pins(Vec<ResolvedPackage>);
+
+impl Pins {
+    /// The first pin of `name`.
+    pub fn named(&self, name: &PackageName) -> Option<&ResolvedPackage> {
+        self.0.iter().find(|p| p.name == *name)
+    }
+}
+
+impl Deref for Pins {
+    type Target = [ResolvedPackage];
+
+    fn deref(&self) -> &[ResolvedPackage] {
+        &self.0
+    }
+}
+
+impl Index<&PackageName> for Pins {
+    type Output = ResolvedPackage;
+
+    fn index(&self, name: &PackageName) -> &ResolvedPackage {
+        self.named(name).unwrap_or_else(|| panic!("{name} is not in the resolution"))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +109,8 @@ pub enum ResolveError {
 }
 
 /// Resolves `requirements` (plus `constraints`, which limit versions without adding
-/// packages) for `target`, newest versions first.
+/// packages) for `target`, newest versions first. A universal target gets every package any
+/// of its environments needs, each with the marker under which it is needed.
 pub fn resolve(
     source: &dyn Source,
     requirements: &[RootRequirement],
@@ -81,17 +118,72 @@ pub fn resolve(
     target: &Target,
     options: &ResolveOptions,
 ) -> Result<Resolution, ResolveError> {
-    let provider = Provider::new(source, requirements, constraints, target, options);
-    match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
-        Ok(solution) => collect(&provider, solution.into_iter().collect()),
+    if target.is_universal() {
+        return universal::resolve(source, requirements, constraints, target, options);
+    }
+    let scope = Scope::Concrete(target.marker_environment());
+    let solved = solve(source, requirements, constraints, target, scope, options).map_err(|failure| match failure {
+        Failure::Resolve(error) => error,
+        // A concrete scope never forks; say so rather than panic.
+        Failure::Fork(fork) => ResolveError::NoSolution(format!("unexpected fork on {}", fork.package)),
+    })?;
+    Ok(merge(vec![solved], &target.lowest_python()))
+}
+
+/// One PubGrub run: the chosen versions, and who depends on whom under which marker.
+struct Solved {
+    /// The scope's marker (`TRUE` when concrete): where the root is.
+    scope: MarkerTree,
+    versions: HashMap<Package, Version>,
+    edges: HashMap<Package, Vec<Edge>>,
+    metadata: HashMap<PackageName, Arc<Metadata>>,
+    /// Root origins (`-r requirements.in`) per requirement name.
+    origins: Vec<(PackageName, String)>,
+}
+
+fn solve(
+    source: &dyn Source,
+    requirements: &[RootRequirement],
+    constraints: &[Requirement],
+    target: &Target,
+    scope: Scope,
+    options: &ResolveOptions,
+) -> Result<Solved, Failure> {
+    let scope_marker = match &scope {
+        Scope::Concrete(_) => MarkerTree::TRUE,
+        Scope::Universal(marker) => marker.clone(),
+    };
+    let provider = Provider::new(source, requirements, constraints, target, scope, options);
+    let solution = match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
+        Ok(solution) => solution,
         // The "no versions" leaves stay: they say which range the index cannot satisfy.
         Err(PubGrubError::NoSolution(tree)) => {
-            Err(ResolveError::NoSolution(explain(&DefaultStringReporter::report(&tree))))
+            return Err(ResolveError::NoSolution(explain(&DefaultStringReporter::report(&tree))).into());
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
         | Err(PubGrubError::ErrorChoosingVersion { source, .. })
-        | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(source),
+        | Err(PubGrubError::ErrorInShouldCancel(source)) => return Err(source),
+    };
+    let mut solved = Solved {
+        scope: scope_marker,
+        versions: HashMap::new(),
+        edges: HashMap::new(),
+        metadata: HashMap::new(),
+        origins: Vec::new(),
+    };
+    for (package, version) in solution {
+        if let Package::Base(name) = &package {
+            // Every chosen version had its dependencies read, so this is a cache hit.
+            let metadata = provider.metadata(name, &version)?.map_err(ResolveError::NoSolution)?;
+            solved.metadata.insert(name.clone(), metadata);
+        }
+        solved.edges.insert(package.clone(), provider.edges(&package, &version));
+        solved.versions.insert(package, version);
     }
+    for (root, _) in provider.active_root_requirements().filter(|(r, _)| !r.origin.is_empty()) {
+        solved.origins.push((root.requirement.name.clone(), root.origin.clone()));
+    }
+    Ok(solved)
 }
 
 /// PubGrub's report with the root's placeholder version taken out.
@@ -102,49 +194,57 @@ fn explain(report: &str) -> String {
         .replace(&format!("{root} {} is forbidden", provider::root_version()), &format!("{root} cannot be satisfied"))
 }
 
-/// Turns PubGrub's chosen `(package, version)` pairs into base packages with their extras and
-/// who required them.
-fn collect(provider: &Provider, solution: Vec<(Package, Version)>) -> Result<Resolution, ResolveError> {
-    let mut packages = BTreeMap::new();
-    for (package, version) in &solution {
-        if let Package::Base(name) = package {
-            // Every chosen version had its dependencies read, so this is a cache hit.
-            let metadata = provider.metadata(name, version)?.map_err(ResolveError::NoSolution)?;
-            let resolved = ResolvedPackage {
+/// Turns the runs (one, or one per fork) into base packages: each with the extras asked for,
+/// who required it, and the marker under which it is reached (OR over the runs that chose
+/// this version), simplified for Python >= `lowest`.
+fn merge(runs: Vec<Solved>, lowest: &Version) -> Resolution {
+    let mut merged: BTreeMap<(PackageName, Version), ResolvedPackage> = BTreeMap::new();
+    for run in runs {
+        let reached = markers::reachability(&Package::Root, run.scope.clone(), &run.edges);
+        for (package, marker) in &reached {
+            let Package::Base(name) = package else { continue };
+            let (Some(version), Some(metadata)) = (run.versions.get(package), run.metadata.get(name)) else { continue };
+            let entry = merged.entry((name.clone(), version.clone())).or_insert_with(|| ResolvedPackage {
                 name: name.clone(),
                 version: version.clone(),
                 extras: BTreeSet::new(),
                 required_by: BTreeSet::new(),
-                metadata,
-            };
-            packages.insert(name.clone(), resolved);
+                metadata: metadata.clone(),
+                marker: MarkerTree::FALSE,
+            });
+            entry.marker.or(marker.clone());
         }
-    }
-    for (package, version) in &solution {
-        let dependent = match package {
-            Package::Root => None,
-            Package::Base(name) => Some(name),
-            Package::Extra(name, extra) => {
-                if let Some(base) = packages.get_mut(name) {
-                    base.extras.insert(extra.clone());
+        for (dependent, edges) in &run.edges {
+            if !reached.contains_key(dependent) {
+                continue;
+            }
+            for (child, _) in edges {
+                let (Some(name), Some(version)) = (child.name(), run.versions.get(child)) else { continue };
+                let Some(entry) = merged.get_mut(&(name.clone(), version.clone())) else { continue };
+                if let Package::Extra(_, extra) = child {
+                    entry.extras.insert(extra.clone());
                 }
-                Some(name)
+                if let Some(by) = dependent.name().filter(|by| *by != name) {
+                    entry.required_by.insert(by.to_string());
+                }
             }
-        };
-        let Some(dependent) = dependent else { continue };
-        for dependency in provider.edges(package, version) {
-            if let Some(resolved) = packages.get_mut(&dependency) {
-                resolved.required_by.insert(dependent.to_string());
+        }
+        for (name, origin) in &run.origins {
+            let version = run.versions.get(&Package::Base(name.clone()));
+            if let Some(entry) = version.and_then(|v| merged.get_mut(&(name.clone(), v.clone()))) {
+                entry.required_by.insert(origin.clone());
             }
         }
     }
-    for root in provider.active_root_requirements().filter(|r| !r.origin.is_empty()) {
-        if let Some(resolved) = packages.get_mut(&root.requirement.name) {
-            resolved.required_by.insert(root.origin.clone());
-        }
-    }
-    Ok(Resolution { packages })
+    let packages = merged
+        .into_values()
+        .map(|mut package| {
+            package.marker = package.marker.simplify_python_versions(Bound::Included(lowest), Bound::Unbounded);
+            package
+        })
+        .collect();
+    Resolution { packages: Pins(packages) }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

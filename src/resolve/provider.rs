@@ -1,5 +1,10 @@
 //! The PubGrub `DependencyProvider`: packages are the root, a distribution, or a
 //! distribution with an extra (which depends on its base at the same version).
+//!
+//! A concrete scope evaluates markers for one environment. A universal scope keeps every
+//! dependency whose marker can hold somewhere in the scope, records each edge with its marker
+//! (extras resolved away), and asks to fork where requirements on one package under different
+//! markers cannot be met by one version.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -9,10 +14,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
+use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
 use super::candidates::{Candidate, candidates, likely_pick};
+use super::markers::normalize;
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
 use crate::metadata::{Metadata, MetadataError};
@@ -31,7 +37,7 @@ pub enum Package {
 }
 
 impl Package {
-    fn name(&self) -> Option<&PackageName> {
+    pub(super) fn name(&self) -> Option<&PackageName> {
         match self {
             Self::Root => None,
             Self::Base(name) | Self::Extra(name, _) => Some(name),
@@ -55,6 +61,42 @@ pub fn root_version() -> Version {
 
 type Deps = Vec<(Package, Ranges<Version>)>;
 
+/// Where markers are evaluated.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// One environment: a marker holds or not.
+    Concrete(MarkerEnvironment),
+    /// The environments where this marker holds (universal mode, one fork).
+    Universal(MarkerTree),
+}
+
+/// Requirements on `package` under these markers need versions no single one satisfies:
+/// resolve separately where each marker holds and where it does not.
+#[derive(Clone, Debug)]
+pub struct Fork {
+    pub package: PackageName,
+    pub markers: Vec<MarkerTree>,
+}
+
+/// Why the provider stopped PubGrub.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("the resolution must fork on {}", .0.package)]
+    Fork(Fork),
+}
+
+impl From<crate::index::IndexError> for Failure {
+    fn from(error: crate::index::IndexError) -> Self {
+        Self::Resolve(error.into())
+    }
+}
+
+/// A dependency edge: the package depended on, and the marker (extras decided) under which it
+/// is needed; `TRUE` in a concrete scope.
+pub type Edge = (Package, MarkerTree);
+
 /// What the provider has learnt so far; PubGrub drives it from one thread.
 #[derive(Default)]
 struct State {
@@ -64,8 +106,8 @@ struct State {
     prerelease_named: HashSet<PackageName>,
     /// Versions named by `==`/`===`: the only way a yanked version can be chosen (PEP 592).
     pinned: HashMap<PackageName, HashSet<Version>>,
-    /// Base names each chosen `(package, version)` depends on, for `required_by`.
-    edges: HashMap<(Package, Version), Vec<PackageName>>,
+    /// What each chosen `(package, version)` depends on, for markers and `required_by`.
+    edges: HashMap<(Package, Version), Vec<Edge>>,
     /// The version of each base whose dependencies were asked for last: extras prefer it, which
     /// spares trying every newer version of `name[extra]` against an already chosen `name`.
     last_base: HashMap<PackageName, Version>,
@@ -74,8 +116,7 @@ struct State {
 pub struct Provider<'a> {
     source: &'a dyn Source,
     requirements: &'a [RootRequirement],
-    env: MarkerEnvironment,
-    python: Version,
+    scope: Scope,
     prereleases: bool,
     /// Per name, the intersection of the constraints active on the target.
     constraints: HashMap<PackageName, Ranges<Version>>,
@@ -89,20 +130,21 @@ impl<'a> Provider<'a> {
         requirements: &'a [RootRequirement],
         constraints: &[Requirement],
         target: &'a Target,
+        scope: Scope,
         options: &ResolveOptions,
     ) -> Self {
         let provider = Self {
             source,
             requirements,
-            env: target.marker_environment(),
-            python: target.python_full_version(),
+            scope,
             prereleases: options.prereleases,
             constraints: HashMap::new(),
             target,
             state: RefCell::new(State::default()),
         };
         let mut limits: HashMap<PackageName, Ranges<Version>> = HashMap::new();
-        for constraint in constraints.iter().filter(|c| c.evaluate_markers(&provider.env, &[])) {
+        // A constraint applies wherever its marker can hold in the scope.
+        for constraint in constraints.iter().filter(|c| provider.applies(&c.marker, &[]).is_some()) {
             if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &constraint.version_or_url {
                 provider.note_specifiers(&constraint.name, specifiers);
                 let range = Ranges::from(specifiers.clone());
@@ -110,14 +152,29 @@ impl<'a> Provider<'a> {
                 *limit = limit.intersection(&range);
             }
         }
-        for requirement in provider.active_root_requirements() {
+        for (requirement, _) in provider.active_root_requirements() {
             source.prefetch_project(&requirement.requirement.name);
         }
         Self { constraints: limits, ..provider }
     }
 
-    pub(super) fn active_root_requirements(&self) -> impl Iterator<Item = &'a RootRequirement> + '_ {
-        self.requirements.iter().filter(|r| r.requirement.evaluate_markers(&self.env, &[]))
+    /// The root requirements that apply in the scope, with their markers.
+    pub(super) fn active_root_requirements(&self) -> impl Iterator<Item = (&'a RootRequirement, MarkerTree)> + '_ {
+        self.requirements.iter().filter_map(|r| self.applies(&r.requirement.marker, &[]).map(|m| (r, m)))
+    }
+
+    /// Whether `marker` (with `extras` active) can hold in the scope: `Some(marker)` with the
+    /// extras decided (`TRUE` in a concrete scope), `None` when it cannot.
+    fn applies(&self, marker: &MarkerTree, extras: &[ExtraName]) -> Option<MarkerTree> {
+        match &self.scope {
+            Scope::Concrete(env) => marker.evaluate(env, extras).then_some(MarkerTree::TRUE),
+            Scope::Universal(scope) => {
+                let decided = normalize(marker, extras);
+                let mut within = decided.clone();
+                within.and(scope.clone());
+                (!within.is_false()).then_some(decided)
+            }
+        }
     }
 
     /// Remembers what pip's pre-release and yanked rules need to know about a specifier set.
@@ -170,14 +227,13 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// The base names `package` `version` depends on (after a successful resolution).
-    pub(super) fn edges(&self, package: &Package, version: &Version) -> Vec<PackageName> {
+    /// What `package` `version` depends on (after a successful resolution).
+    pub(super) fn edges(&self, package: &Package, version: &Version) -> Vec<Edge> {
         self.state.borrow().edges.get(&(package.clone(), version.clone())).cloned().unwrap_or_default()
     }
 
-    /// Adds `requirement` (a dependency of `dependent`) to `deps`: its base and each extra,
-    /// limited by its specifiers and any constraint. `Err` for a URL requirement.
-    fn add_requirement(&self, deps: &mut Deps, requirement: &Requirement, dependent: &str) -> Result<(), String> {
+    /// The versions `requirement` allows, limited by any constraint. `Err` for a URL requirement.
+    fn range_of(&self, requirement: &Requirement, dependent: &str) -> Result<Ranges<Version>, String> {
         let name = &requirement.name;
         let mut range = match &requirement.version_or_url {
             None => Ranges::full(),
@@ -194,33 +250,66 @@ impl<'a> Provider<'a> {
         if let Some(limit) = self.constraints.get(name) {
             range = range.intersection(limit);
         }
-        add(deps, Package::Base(name.clone()), range.clone());
-        for extra in &requirement.extras {
-            add(deps, Package::Extra(name.clone(), extra.clone()), range.clone());
-        }
-        Ok(())
+        Ok(range)
     }
 
-    fn root_dependencies(&self) -> Dependencies<Package, Ranges<Version>, String> {
-        let mut deps = Deps::new();
-        for root in self.active_root_requirements() {
-            if let Err(reason) = self.add_requirement(&mut deps, &root.requirement, "the input") {
-                return Dependencies::Unavailable(reason);
-            }
-        }
-        self.finish(&Package::Root, &root_version(), deps)
-    }
-
-    /// Records the edges of `package` `version` and hands its dependencies to PubGrub.
-    fn finish(
+    /// Turns the active requirements of `package` `version` (each with its marker) into
+    /// PubGrub dependencies (base and extras; requirements on one name intersect) and records
+    /// the edges. In a universal scope, requirements on one name whose ranges do not meet and
+    /// whose markers differ in the scope ask for a fork instead.
+    fn dependencies(
         &self,
         package: &Package,
         version: &Version,
-        deps: Deps,
-    ) -> Dependencies<Package, Ranges<Version>, String> {
-        let names = deps.iter().filter_map(|(p, _)| p.name()).filter(|n| Some(*n) != package.name()).cloned().collect();
-        self.state.borrow_mut().edges.insert((package.clone(), version.clone()), names);
-        Dependencies::Available(deps.into_iter().collect())
+        mut deps: Deps,
+        active: Vec<(&Requirement, MarkerTree)>,
+    ) -> Result<Dependencies<Package, Ranges<Version>, String>, Failure> {
+        let dependent = match package {
+            Package::Root => "the input".to_string(),
+            _ => format!("{package} {version}"),
+        };
+        let mut edges: Vec<Edge> = deps.iter().map(|(p, _)| (p.clone(), MarkerTree::TRUE)).collect();
+        let mut ranges: Vec<(&PackageName, Ranges<Version>, &MarkerTree)> = Vec::new();
+        for (requirement, marker) in &active {
+            let range = match self.range_of(requirement, &dependent) {
+                Ok(range) => range,
+                Err(reason) => return Ok(Dependencies::Unavailable(reason)),
+            };
+            let name = &requirement.name;
+            add(&mut deps, Package::Base(name.clone()), range.clone());
+            edges.push((Package::Base(name.clone()), marker.clone()));
+            for extra in &requirement.extras {
+                add(&mut deps, Package::Extra(name.clone(), extra.clone()), range.clone());
+                edges.push((Package::Extra(name.clone(), extra.clone()), marker.clone()));
+            }
+            ranges.push((name, range, marker));
+        }
+        if let Scope::Universal(scope) = &self.scope {
+            for (package, _) in deps.iter().filter(|(_, range)| *range == Ranges::empty()) {
+                let Package::Base(name) = package else { continue };
+                let mut markers: Vec<MarkerTree> = Vec::new();
+                for (_, _, marker) in ranges.iter().filter(|(n, _, _)| *n == name) {
+                    let mut within = (*marker).clone();
+                    within.and(scope.clone());
+                    if within != *scope && !markers.contains(marker) {
+                        markers.push((*marker).clone());
+                    }
+                }
+                if !markers.is_empty() {
+                    return Err(Failure::Fork(Fork { package: name.clone(), markers }));
+                }
+            }
+        }
+        if let Some((Package::Base(name), _)) = deps.iter().find(|(_, range)| *range == Ranges::empty()) {
+            let conflicting: Vec<String> =
+                active.iter().filter(|(r, _)| r.name == *name).map(|(r, _)| format!("`{r}`")).collect();
+            return Ok(Dependencies::Unavailable(format!(
+                "because it requires {}, which no version of {name} satisfies together",
+                conflicting.join(" and ")
+            )));
+        }
+        self.state.borrow_mut().edges.insert((package.clone(), version.clone()), edges);
+        Ok(Dependencies::Available(deps.into_iter().collect()))
     }
 }
 
@@ -237,7 +326,7 @@ impl DependencyProvider for Provider<'_> {
     type V = Version;
     type VS = Ranges<Version>;
     type M = String;
-    type Err = ResolveError;
+    type Err = Failure;
     /// PubGrub's usual heuristic: packages in more conflicts first, then fewest candidates.
     type Priority = (u32, Reverse<usize>);
 
@@ -258,7 +347,7 @@ impl DependencyProvider for Provider<'_> {
 
     /// The newest eligible version: yanked ones only when pinned with `==`; pre-releases only
     /// with `--pre`, when a specifier names one, or when the range holds nothing else (pip).
-    fn choose_version(&self, package: &Package, range: &Ranges<Version>) -> Result<Option<Version>, ResolveError> {
+    fn choose_version(&self, package: &Package, range: &Ranges<Version>) -> Result<Option<Version>, Failure> {
         let Some(name) = package.name() else { return Ok(Some(root_version())) };
         let (_, found) = self.project(name)?;
         let state = self.state.borrow();
@@ -281,9 +370,12 @@ impl DependencyProvider for Provider<'_> {
         &self,
         package: &Package,
         version: &Version,
-    ) -> Result<Dependencies<Package, Ranges<Version>, String>, ResolveError> {
+    ) -> Result<Dependencies<Package, Ranges<Version>, String>, Failure> {
         let (name, extra) = match package {
-            Package::Root => return Ok(self.root_dependencies()),
+            Package::Root => {
+                let active = self.active_root_requirements().map(|(r, m)| (&r.requirement, m)).collect();
+                return self.dependencies(package, version, Deps::new(), active);
+            }
             Package::Base(name) => (name, None),
             Package::Extra(name, extra) => (name, Some(extra)),
         };
@@ -292,25 +384,22 @@ impl DependencyProvider for Provider<'_> {
             Err(reason) => return Ok(Dependencies::Unavailable(reason)),
         };
         if let Some(requires_python) = &metadata.requires_python
-            && !requires_python.contains(&self.python)
+            && !self.target.admits(requires_python)
         {
             return Ok(Dependencies::Unavailable(format!("because it requires Python {requires_python}")));
         }
         let mut deps = Deps::new();
-        let active: Vec<&Requirement> = match extra {
-            None => {
-                self.state.borrow_mut().last_base.insert(name.clone(), version.clone());
-                metadata.requires_dist.iter().filter(|r| r.evaluate_markers(&self.env, &[])).collect()
-            }
-            Some(extra) => {
-                add(&mut deps, Package::Base(name.clone()), Ranges::singleton(version.clone()));
-                let extras = std::slice::from_ref(extra);
-                let only_with_extra =
-                    |r: &&Requirement| r.evaluate_markers(&self.env, extras) && !r.evaluate_markers(&self.env, &[]);
-                metadata.requires_dist.iter().filter(only_with_extra).collect()
-            }
-        };
-        for requirement in active {
+        let mut active: Vec<(&Requirement, MarkerTree)> = Vec::new();
+        for requirement in &metadata.requires_dist {
+            let plain = self.applies(&requirement.marker, &[]);
+            let marker = match extra {
+                None => plain,
+                // Only what the extra adds: needed with it, and not (or not as widely) without it.
+                Some(extra) => {
+                    self.applies(&requirement.marker, std::slice::from_ref(extra)).filter(|m| plain.as_ref() != Some(m))
+                }
+            };
+            let Some(marker) = marker else { continue };
             if requirement.name == *name {
                 // `name[a]` requiring `name[b]`: the other extra at this very version.
                 for other in requirement.extras.iter().filter(|e| Some(*e) != extra) {
@@ -319,10 +408,14 @@ impl DependencyProvider for Provider<'_> {
                 continue;
             }
             self.source.prefetch_project(&requirement.name);
-            if let Err(reason) = self.add_requirement(&mut deps, requirement, &format!("{package} {version}")) {
-                return Ok(Dependencies::Unavailable(reason));
-            }
+            active.push((requirement, marker));
         }
-        Ok(self.finish(package, version, deps))
+        match extra {
+            None => {
+                self.state.borrow_mut().last_base.insert(name.clone(), version.clone());
+            }
+            Some(_) => add(&mut deps, Package::Base(name.clone()), Ranges::singleton(version.clone())),
+        }
+        self.dependencies(package, version, deps, active)
     }
 }

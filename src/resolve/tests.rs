@@ -11,9 +11,10 @@ use super::candidates::tests::{file, project};
 use super::*;
 use crate::dist::DistFile;
 
-/// Projects with files and per-version metadata; records prefetch hints.
+/// Projects with files and per-version metadata; records prefetch hints. Shared with the
+/// audit tests.
 #[derive(Default)]
-struct FakeIndex {
+pub(crate) struct FakeIndex {
     files: BTreeMap<PackageName, Vec<DistFile>>,
     metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
     prefetched: Mutex<Vec<String>>,
@@ -29,7 +30,7 @@ fn version(text: &str) -> Version {
 
 impl FakeIndex {
     /// A release with one `py3-none-any` wheel and the given `Requires-Dist`.
-    fn release(&mut self, package: &str, v: &str, requires: &[&str]) -> &mut Self {
+    pub(crate) fn release(&mut self, package: &str, v: &str, requires: &[&str]) -> &mut Self {
         self.release_file(package, v, requires, file(&format!("{package}-{v}-py3-none-any.whl"), None, false))
     }
 
@@ -107,7 +108,7 @@ fn try_run(
 
 /// `name==version` for every package, sorted.
 fn pins(resolution: &Resolution) -> Vec<String> {
-    resolution.packages.values().map(|p| format!("{}=={}", p.name, p.version)).collect()
+    resolution.packages.iter().map(|p| format!("{}=={}", p.name, p.version)).collect()
 }
 
 fn resolved<'r>(resolution: &'r Resolution, package: &str) -> &'r ResolvedPackage {
@@ -273,4 +274,123 @@ fn unreadable_metadata_makes_a_version_unavailable_and_missing_projects_fail() {
     let error = try_run(&index, &["nothere"], &[], &target("3.11", "linux"), &ResolveOptions::default())
         .expect_err("not on the index");
     assert!(matches!(error, ResolveError::Index(IndexError::NotFound { .. })), "{error}");
+}
+
+fn universal(lowest: &str) -> Target {
+    Target::universal(Some(lowest)).expect("target")
+}
+
+/// `name==version ; marker` for every pin, in resolution order.
+fn marked(resolution: &Resolution) -> Vec<String> {
+    resolution
+        .packages
+        .iter()
+        .map(|p| match p.marker.try_to_string() {
+            Some(marker) => format!("{}=={} ; {marker}", p.name, p.version),
+            None => format!("{}=={}", p.name, p.version),
+        })
+        .collect()
+}
+
+#[test]
+fn universal_keeps_every_dependency_some_environment_needs() {
+    let mut index = FakeIndex::default();
+    index.release(
+        "app",
+        "1.0",
+        &[
+            "winhelper ; platform_system == 'Windows'",
+            "newlib ; python_version >= '3.13'",
+            "py2lib ; python_version < '3'",
+            "web[tls] ; os_name == 'nt'",
+        ],
+    );
+    index.release("winhelper", "1.0", &[]).release("newlib", "1.0", &[]).release("py2lib", "1.0", &[]);
+    index.release("web", "1.0", &["certs ; extra == 'tls'", "docs ; extra == 'docs'"]);
+    index.release("certs", "1.0", &[]).release("docs", "1.0", &[]);
+    let resolution = try_run(&index, &["app"], &[], &universal("3.11"), &ResolveOptions::default()).expect("resolves");
+    assert_eq!(
+        marked(&resolution),
+        [
+            "app==1.0",
+            "certs==1.0 ; sys_platform == 'win32'",
+            "newlib==1.0 ; python_full_version >= '3.13'",
+            "web==1.0 ; sys_platform == 'win32'",
+            "winhelper==1.0 ; sys_platform == 'win32'",
+        ],
+        "Python 2 only and unrequested extras are left out; the extra's dependency inherits its marker"
+    );
+    assert_eq!(resolved(&resolution, "certs").required_by, BTreeSet::from(["web".to_string()]));
+}
+
+#[test]
+fn universal_marker_is_the_disjunction_of_the_paths() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["shared ; sys_platform == 'win32'", "mid ; python_version >= '3.13'"]);
+    index.release("mid", "1.0", &["shared", "deep ; sys_platform == 'win32'"]);
+    index.release("shared", "1.0", &["deep ; python_version >= '3.12'"]);
+    index.release("deep", "1.0", &[]);
+    let resolution = try_run(&index, &["app"], &[], &universal("3.11"), &ResolveOptions::default()).expect("resolves");
+    assert_eq!(
+        marked(&resolution),
+        [
+            "app==1.0",
+            // (3.13+ and win32) or (win32 and 3.12+) or (3.13+ and 3.12+): `A or (A and B)` simplified.
+            "deep==1.0 ; (python_full_version == '3.12.*' and sys_platform == 'win32') or python_full_version >= '3.13'",
+            "mid==1.0 ; python_full_version >= '3.13'",
+            "shared==1.0 ; sys_platform == 'win32' or python_full_version >= '3.13'",
+        ]
+    );
+    assert_eq!(resolved(&resolution, "shared").required_by, BTreeSet::from(["app".to_string(), "mid".to_string()]));
+}
+
+#[test]
+fn universal_candidates_must_serve_every_python_in_range() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]);
+    index.release_file("lib", "2.0", &[], file("lib-2.0-py3-none-any.whl", Some(">=3.12"), false));
+    index.release("lib", "3.0", &[]).set_requires_python("lib", "3.0", ">=3.12");
+    let options = ResolveOptions::default();
+    let from_311 = try_run(&index, &["lib"], &[], &universal("3.11"), &options).expect("resolves");
+    assert_eq!(pins(&from_311), ["lib==1.0"], "2.0 and 3.0 would break Python 3.11");
+    let from_312 = try_run(&index, &["lib"], &[], &universal("3.12"), &options).expect("resolves");
+    assert_eq!(pins(&from_312), ["lib==3.0"]);
+}
+
+#[test]
+fn universal_forks_where_environments_need_different_versions() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["b<2 ; python_version < '3.10'", "b>=2 ; python_version >= '3.10'", "c"]);
+    index.release("b", "1.0", &["olddep"]).release("b", "2.0", &["newdep"]).set_requires_python("b", "2.0", ">=3.10");
+    index.release("olddep", "1.0", &[]).release("newdep", "1.0", &[]);
+    index.release("c", "1.0", &[]).release("c", "2.0", &[]);
+    let resolution = try_run(&index, &["app"], &[], &universal("3.8"), &ResolveOptions::default()).expect("resolves");
+    assert_eq!(
+        marked(&resolution),
+        [
+            "app==1.0",
+            "b==1.0 ; python_full_version < '3.10'",
+            "b==2.0 ; python_full_version >= '3.10'",
+            "c==2.0",
+            "newdep==1.0 ; python_full_version >= '3.10'",
+            "olddep==1.0 ; python_full_version < '3.10'",
+        ],
+        "one line per version with disjoint markers; what both forks pick is merged"
+    );
+}
+
+#[test]
+fn universal_irreconcilable_requirements_name_package_and_environments() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["b<2 ; python_version < '3.10'", "b>=2"]);
+    index.release("b", "1.0", &[]).release("b", "2.0", &[]);
+    let error = try_run(&index, &["app"], &[], &universal("3.8"), &ResolveOptions::default())
+        .expect_err("Python < 3.10 needs b<2 and b>=2");
+    let message = error.to_string();
+    assert!(message.contains("python_full_version < '3.10'"), "{message}");
+    assert!(message.contains("`b<2 ; python_full_version < '3.10'` and `b>=2`"), "{message}");
+    println!("{message}");
+
+    let from_310 = try_run(&index, &["app"], &[], &universal("3.10"), &ResolveOptions::default());
+    assert_eq!(pins(&from_310.expect("the conflict is below the range")), ["app==1.0", "b==2.0"]);
 }
