@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -22,7 +23,8 @@ use crate::target::Target;
 pub struct Session {
     pub settings: Settings,
     pub target: Target,
-    pub client: IndexClient,
+    /// Shared with the source's background fetches.
+    pub client: Arc<IndexClient>,
 }
 
 impl Session {
@@ -37,12 +39,12 @@ impl Session {
             target.and_then(|t| t.python_version.as_deref()),
             target.and_then(|t| t.python_platform.as_deref()),
         )?;
-        let client = settings.index_client()?;
+        let client = Arc::new(settings.index_client()?);
         Ok(Self { settings, target, client })
     }
 
-    pub fn source(&self) -> IndexSource<'_> {
-        IndexSource::new(&self.client, self.target.clone(), self.settings.jobs)
+    pub fn source(&self) -> IndexSource {
+        IndexSource::new(Arc::clone(&self.client), self.target.clone(), self.settings.jobs)
     }
 
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
