@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::cli::{IndexArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::index::IndexClient;
+use crate::index::cache::Freshness;
 
 use crate::lock::Lock;
 use crate::output::report::{Format, render};
@@ -43,8 +44,13 @@ impl Session {
         Ok(Self { settings, target, client })
     }
 
+    /// With `--offline` only the disk is read: more threads than cores would add allocator
+    /// arenas (peak RSS) and no speed.
     pub fn source(&self) -> IndexSource {
-        IndexSource::new(Arc::clone(&self.client), self.target.clone(), self.settings.jobs)
+        let offline = self.client.cache().is_some_and(|cache| cache.freshness() == Freshness::Offline);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let jobs = if offline { self.settings.jobs.min(cores) } else { self.settings.jobs };
+        IndexSource::new(Arc::clone(&self.client), self.target.clone(), jobs)
     }
 
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
