@@ -48,15 +48,20 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     emit(&render(&lock, &header), args.output.as_deref())?;
 
     if output.verbose {
-        let stats = session.client.http().stats();
+        let (http, hits, waiting) = (session.client.http().stats(), session.client.cache_hits(), source.stats());
         eprintln!(
-            "hashlock: {} packages, {} hashes; {} requests, {} KiB, {} retries; {:.2}s",
+            "hashlock: {} packages, {} hashes; {} requests, {} KiB, {} retries; cache hits: {} pages, {} metadata; \
+             {:.2}s, of which {:.2}s waiting for the index ({} waits)",
             lock.packages.len(),
             lock.packages.iter().map(|p| p.pip_hashes().len()).sum::<usize>(),
-            stats.requests,
-            stats.bytes / 1024,
-            stats.retries,
-            started.elapsed().as_secs_f64()
+            http.requests,
+            http.bytes / 1024,
+            http.retries,
+            hits.pages,
+            hits.metadata,
+            started.elapsed().as_secs_f64(),
+            waiting.waited.as_secs_f64(),
+            waiting.waits,
         );
     }
     Ok(ExitStatus::Success)

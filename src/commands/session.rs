@@ -2,12 +2,14 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::cli::{IndexArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::index::IndexClient;
+use crate::index::cache::Freshness;
 
 use crate::lock::Lock;
 use crate::output::report::{Format, render};
@@ -22,7 +24,8 @@ use crate::target::Target;
 pub struct Session {
     pub settings: Settings,
     pub target: Target,
-    pub client: IndexClient,
+    /// Shared with the source's background fetches.
+    pub client: Arc<IndexClient>,
 }
 
 impl Session {
@@ -38,12 +41,17 @@ impl Session {
             Some(args) if args.universal => Target::universal(python_version)?,
             _ => Target::from_options(python_version, target.and_then(|t| t.python_platform.as_deref()))?,
         };
-        let client = settings.index_client()?;
+        let client = Arc::new(settings.index_client()?);
         Ok(Self { settings, target, client })
     }
 
-    pub fn source(&self) -> IndexSource<'_> {
-        IndexSource::new(&self.client, self.target.clone(), self.settings.jobs)
+    /// With `--offline` only the disk is read: more threads than cores would add allocator
+    /// arenas (peak RSS) and no speed.
+    pub fn source(&self) -> IndexSource {
+        let offline = self.client.cache().is_some_and(|cache| cache.freshness() == Freshness::Offline);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let jobs = if offline { self.settings.jobs.min(cores) } else { self.settings.jobs };
+        IndexSource::new(Arc::clone(&self.client), self.target.clone(), jobs)
     }
 
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).

@@ -12,7 +12,8 @@
 //! truncated file, a failed integrity line) is removed and reads as a miss.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -68,7 +69,9 @@ impl Cache {
         }
         let path = self.page_path(index, name);
         let bytes = std::fs::read(&path).ok()?;
-        let Some(entry) = serde_json::from_slice::<PageEntry>(&bytes).ok().filter(|e| &e.page.name == name) else {
+        let Some(entry) =
+            serde_json::from_slice::<PageEntry<ProjectPage>>(&bytes).ok().filter(|e| &e.page.name == name)
+        else {
             discard(&path);
             return None;
         };
@@ -80,10 +83,11 @@ impl Cache {
     }
 
     pub fn write_page(&self, index: &Url, page: &ProjectPage, max_age: Option<Duration>) {
-        let entry = PageEntry { fetched_at: unix_now(), max_age: max_age.map(|d| d.as_secs()), page: page.clone() };
-        if let Ok(json) = serde_json::to_vec(&entry) {
-            write_atomic(&self.page_path(index, &page.name), &json);
-        }
+        // Borrowed and streamed to the file: a large page is never copied or buffered whole.
+        let entry = PageEntry { fetched_at: unix_now(), max_age: max_age.map(|d| d.as_secs()), page };
+        write_atomic_with(&self.page_path(index, &page.name), |file| {
+            serde_json::to_writer(file, &entry).map_err(std::io::Error::other)
+        });
     }
 
     pub fn read_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
@@ -192,12 +196,12 @@ impl CachePolicy {
     }
 }
 
-/// The JSON envelope of a cached project page.
+/// The JSON envelope of a cached project page (`P`: the page, owned or borrowed).
 #[derive(Serialize, Deserialize)]
-struct PageEntry {
+struct PageEntry<P> {
     fetched_at: u64,
     max_age: Option<u64>,
-    page: ProjectPage,
+    page: P,
 }
 
 /// First line of a metadata entry: `sha256:<hex of the rest>`.
@@ -251,15 +255,23 @@ fn discard(path: &Path) {
 /// Writes through a temp file in the same directory and a rename, so readers see the old
 /// entry or the whole new one. The cache is an optimisation: failures are ignored.
 fn write_atomic(path: &Path, bytes: &[u8]) {
-    let write = || -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(bytes));
+}
+
+/// [`write_atomic`] with the content written by `write` through a buffer.
+fn write_atomic_with(path: &Path, write: impl FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>) {
+    let attempt = || -> std::io::Result<()> {
         let dir = path.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
         std::fs::create_dir_all(dir)?;
         let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        temp.write_all(bytes)?;
+        let mut buffered = BufWriter::new(temp.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
         temp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    let _ = write();
+    let _ = attempt();
 }
 
 fn dir_size(path: &Path) -> u64 {
@@ -320,7 +332,7 @@ mod tests {
     /// Rewrites the stored entry as if it had been fetched `age` ago.
     fn age_entry(cache: &Cache, age: Duration) {
         let path = cache.page_path(&index(), &demo());
-        let mut entry: PageEntry = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut entry: PageEntry<ProjectPage> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         entry.fetched_at -= age.as_secs();
         std::fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
     }

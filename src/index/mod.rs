@@ -7,6 +7,7 @@ pub mod http;
 pub mod simple;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
@@ -56,6 +57,15 @@ pub struct IndexClient {
     range_refused: Mutex<BTreeSet<String>>,
     /// One slot per project name: the first caller fetches, concurrent ones wait for it.
     projects: Mutex<HashMap<PackageName, Arc<OnceLock<ProjectResult>>>>,
+    page_hits: AtomicU64,
+    metadata_hits: AtomicU64,
+}
+
+/// What the on-disk cache answered, for the `--verbose` summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheHits {
+    pub pages: u64,
+    pub metadata: u64,
 }
 
 type ProjectResult = Result<Arc<Project>, IndexError>;
@@ -63,7 +73,27 @@ type ProjectResult = Result<Arc<Project>, IndexError>;
 impl IndexClient {
     /// `indexes`: the primary index first, then extra indexes; pages are merged as pip does.
     pub fn new(http: HttpClient, indexes: Vec<Url>, cache: Option<Cache>) -> Self {
-        Self { http, indexes, cache, range_refused: Mutex::default(), projects: Mutex::default() }
+        Self {
+            http,
+            indexes,
+            cache,
+            range_refused: Mutex::default(),
+            projects: Mutex::default(),
+            page_hits: AtomicU64::new(0),
+            metadata_hits: AtomicU64::new(0),
+        }
+    }
+
+    pub fn cache_hits(&self) -> CacheHits {
+        CacheHits {
+            pages: self.page_hits.load(Ordering::Relaxed),
+            metadata: self.metadata_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts metadata read from the cache (the cache is read in [`crate::metadata::fetch`]).
+    pub fn note_metadata_hit(&self) {
+        self.metadata_hits.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn http(&self) -> &HttpClient {
@@ -126,6 +156,7 @@ impl IndexClient {
     /// (and then stored as the index's `Cache-Control` allows).
     fn fetch_page(&self, index: &Url, name: &PackageName) -> Result<Fetched, IndexError> {
         if let Some(page) = self.cache.as_ref().and_then(|cache| cache.read_page(index, name)) {
+            self.page_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Fetched::Page(page));
         }
         if self.cache.as_ref().is_some_and(|cache| cache.freshness() == Freshness::Offline) {

@@ -130,6 +130,7 @@ pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> 
     if let Some(bytes) = client.cache().and_then(|cache| cache.read_metadata(file)) {
         // An entry that no longer parses (disk trouble, an older format) is fetched again.
         if let Ok(metadata) = Metadata::parse(&bytes, &file.filename) {
+            client.note_metadata_hit();
             return check(metadata, &file.filename, filename);
         }
     }

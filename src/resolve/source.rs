@@ -1,22 +1,24 @@
 //! [`IndexSource`]: the real [`Source`](super::Source): pages and metadata from the index,
-//! each fetched once, on a rayon pool sized for I/O, with prefetching.
+//! each fetched once, on a rayon pool of `jobs` threads, with a speculative walk ahead of the
+//! resolver.
 //!
-//! Fetches borrow the [`IndexClient`], so none may outlive a call into the source. Prefetch
-//! hints are therefore queued, and the next call that has to wait for the network runs the
-//! whole queue together with its own fetch on the pool (a rayon scope), returning when all
-//! are done. Within that run, each page that arrives adds the metadata fetch of its likely
-//! pick. The resolver hints a version's dependencies as soon as it has read its metadata, so it
-//! waits about once per level of the dependency tree, with that level's fetches in flight
-//! together.
+//! The source owns its state behind an [`Arc`], so fetches run in the background: a prefetch
+//! hint starts its fetch at once. Each page that arrives starts the metadata fetch of its
+//! likely pick, and each metadata that arrives starts the page fetches of its dependencies
+//! (those whose markers hold for the target, with the extras that led there). The walk thus
+//! costs about two round trips per level of the dependency tree, whether or not the resolver
+//! has got there yet. A blocking call fetches on the caller's thread unless a fetch of the same
+//! thing is already running, in which case it waits for that one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
-use pep508_rs::PackageName;
-use pep508_rs::pep440_rs::Version;
-use rayon::{Scope, ThreadPool, ThreadPoolBuilder};
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
+use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::candidates::{candidates, likely_pick, metadata_file};
 use crate::dist::{DistFile, DistFilename};
@@ -26,7 +28,7 @@ use crate::resolve::Source;
 use crate::target::Target;
 
 /// The two fetches [`IndexSource`] schedules; [`IndexClient`] does them for real.
-pub trait Fetch: Sync {
+pub trait Fetch: Send + Sync {
     fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError>;
     fn metadata(&self, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError>;
 }
@@ -44,110 +46,199 @@ impl Fetch for IndexClient {
 /// One fetch's result, shared by everyone who asks for it; the first asker fetches.
 type Shared<T, E> = Arc<OnceLock<Result<Arc<T>, E>>>;
 
+/// How long the resolver waited for the source: the time on the critical path that is network
+/// (or disk), not computation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Blocking calls that found their page or metadata not there yet.
+    pub waits: u64,
+    pub waited: Duration,
+}
+
+pub struct IndexSource<F: Fetch + ?Sized + 'static = IndexClient> {
+    state: Arc<State<F>>,
+}
+
+struct State<F: ?Sized> {
+    client: Arc<F>,
+    target: Target,
+    env: MarkerEnvironment,
+    /// `None` if the threads could not be started: rayon's global pool stands in.
+    pool: Option<ThreadPool>,
+    pages: Mutex<HashMap<PackageName, Shared<Project, IndexError>>>,
+    metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
+    /// Wants the walk has acted on, by project and [`Want::key`].
+    wanted: Mutex<HashSet<(PackageName, String)>>,
+    in_flight: AtomicUsize,
+    /// Background jobs started and not yet finished.
+    pending: AtomicUsize,
+    waits: AtomicU64,
+    waited_nanos: AtomicU64,
+}
+
 enum Job {
-    Page(PackageName),
+    /// The page, then the metadata of the version `want` would likely pick.
+    Page {
+        name: PackageName,
+        want: Want,
+    },
     Metadata(Box<MetadataJob>),
+}
+
+/// What a requirement met on the walk asks of a project: the specifiers its version must
+/// satisfy (so a pinned dependency prefetches the pinned version, not the newest) and the
+/// extras whose dependencies the walk follows.
+#[derive(Default)]
+struct Want {
+    specifiers: Option<VersionSpecifiers>,
+    extras: Vec<ExtraName>,
+}
+
+impl Want {
+    fn of(requirement: &Requirement) -> Self {
+        let specifiers = match &requirement.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(specifiers)) => Some(specifiers.clone()),
+            _ => None,
+        };
+        Self { specifiers, extras: requirement.extras.clone() }
+    }
+
+    /// The newest version pip would pick without being asked for more, among those allowed.
+    fn pick(&self, project: &Project, target: &Target) -> Option<Version> {
+        let mut found = candidates(project, target);
+        if let Some(specifiers) = &self.specifiers {
+            found.retain(|candidate| specifiers.contains(&candidate.version));
+        }
+        likely_pick(&found).map(|candidate| candidate.version.clone())
+    }
+
+    /// Identifies the want for deduplication.
+    fn key(&self) -> String {
+        let specifiers = self.specifiers.as_ref().map(ToString::to_string).unwrap_or_default();
+        let extras: Vec<&str> = self.extras.iter().map(ExtraName::as_ref).collect();
+        format!("{specifiers}[{}]", extras.join(","))
+    }
 }
 
 struct MetadataJob {
     key: (PackageName, Version),
     file: DistFile,
     filename: DistFilename,
+    extras: Vec<ExtraName>,
 }
 
-impl Job {
-    fn metadata(key: (PackageName, Version), file: &DistFile, filename: DistFilename) -> Self {
-        Self::Metadata(Box::new(MetadataJob { key, file: file.clone(), filename }))
-    }
-}
-
-pub struct IndexSource<'a, F: Fetch + ?Sized = IndexClient> {
-    client: &'a F,
-    target: Target,
-    /// `None` if the threads could not be started: rayon's global pool stands in.
-    pool: Option<ThreadPool>,
-    pages: Mutex<HashMap<PackageName, Shared<Project, IndexError>>>,
-    metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
-    /// Prefetch hints waiting for the next run.
-    queue: Mutex<Vec<Job>>,
-    in_flight: AtomicUsize,
-}
-
-impl<'a, F: Fetch + ?Sized> IndexSource<'a, F> {
-    /// `jobs`: requests in flight at most.
-    pub fn new(client: &'a F, target: Target, jobs: usize) -> Self {
+impl<F: Fetch + ?Sized + 'static> IndexSource<F> {
+    /// `jobs`: background fetches at most (the resolver's own thread may add one).
+    pub fn new(client: Arc<F>, target: Target, jobs: usize) -> Self {
         let pool = ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
             .thread_name(|i| format!("hashlock-fetch-{i}"))
             .build()
             .ok();
+        let env = target.marker_environment();
         Self {
-            client,
-            target,
-            pool,
-            pages: Mutex::default(),
-            metadata: Mutex::default(),
-            queue: Mutex::default(),
-            in_flight: AtomicUsize::new(0),
+            state: Arc::new(State {
+                client,
+                target,
+                env,
+                pool,
+                pages: Mutex::default(),
+                metadata: Mutex::default(),
+                wanted: Mutex::default(),
+                in_flight: AtomicUsize::new(0),
+                pending: AtomicUsize::new(0),
+                waits: AtomicU64::new(0),
+                waited_nanos: AtomicU64::new(0),
+            }),
         }
     }
 
     /// One line for the progress display.
     pub fn status(&self) -> String {
-        let pages = lock(&self.pages).values().filter(|cell| cell.get().is_some()).count();
-        format!("{pages} packages, {} requests in flight", self.in_flight.load(Ordering::Relaxed))
+        let pages = lock(&self.state.pages).values().filter(|cell| cell.get().is_some()).count();
+        format!("{pages} packages, {} requests in flight", self.state.in_flight.load(Ordering::Relaxed))
     }
 
-    /// Runs `first` and every queued hint on the pool; returns when all (and what they add) are done.
-    fn run(&self, first: Job) {
-        let mut jobs = std::mem::take(&mut *lock(&self.queue));
-        jobs.insert(0, first);
-        match &self.pool {
-            Some(pool) => pool.in_place_scope(|scope| jobs.into_iter().for_each(|job| self.spawn(scope, job))),
-            None => rayon::in_place_scope(|scope| jobs.into_iter().for_each(|job| self.spawn(scope, job))),
+    pub fn stats(&self) -> SourceStats {
+        SourceStats {
+            waits: self.state.waits.load(Ordering::Relaxed),
+            waited: Duration::from_nanos(self.state.waited_nanos.load(Ordering::Relaxed)),
         }
     }
 
-    fn spawn<'s>(&'s self, scope: &Scope<'s>, job: Job) {
-        scope.spawn(move |scope| self.execute(scope, job));
+    /// Runs `get` for the resolver, which waits meanwhile: timed as time on the critical path.
+    fn wait<T>(&self, get: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let result = get();
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.state.waits.fetch_add(1, Ordering::Relaxed);
+        self.state.waited_nanos.fetch_add(nanos, Ordering::Relaxed);
+        result
     }
+}
 
-    fn execute<'s>(&'s self, scope: &Scope<'s>, job: Job) {
-        match job {
-            Job::Page(name) => {
-                let mut fetched = false;
-                let shared = cell(&self.pages, &name);
-                let result = shared.get_or_init(|| {
-                    fetched = true;
-                    self.counted(|| self.client.project(&name))
-                });
-                if let (true, Ok(project)) = (fetched, result) {
-                    let likely = likely_pick(&candidates(project, &self.target)).map(|c| c.version.clone());
-                    if let Some(job) = likely.and_then(|version| self.claim_metadata(project, &version)) {
-                        self.spawn(scope, job);
+impl<F: Fetch + ?Sized + 'static> State<F> {
+    fn spawn(self: &Arc<Self>, job: Job) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let state = Arc::clone(self);
+        let run = move || {
+            let _done = Decrement(&state.pending);
+            match job {
+                Job::Page { name, want } => {
+                    if let Ok(project) = state.page(&name) {
+                        let version = want.pick(&project, &state.target);
+                        if let Some(job) = version.and_then(|v| state.claim_metadata(&project, &v, &want.extras)) {
+                            state.spawn(job);
+                        }
                     }
                 }
+                Job::Metadata(job) => drop(state.metadata(&job)),
             }
-            Job::Metadata(job) => {
-                let MetadataJob { key, file, filename } = *job;
-                cell(&self.metadata, &key)
-                    .get_or_init(|| self.counted(|| self.client.metadata(&file, &filename).map(Arc::new)));
+        };
+        match &self.pool {
+            Some(pool) => pool.spawn(run),
+            None => rayon::spawn(run),
+        }
+    }
+
+    /// The page, fetched here unless it is already there or being fetched.
+    fn page(&self, name: &PackageName) -> Result<Arc<Project>, IndexError> {
+        cell(&self.pages, name).get_or_init(|| self.counted(|| self.client.project(name))).clone()
+    }
+
+    /// The metadata, fetched here unless it is already there or being fetched; the first fetch
+    /// starts the page fetches of the dependencies the target (and `job.extras`) activate.
+    fn metadata(self: &Arc<Self>, job: &MetadataJob) -> Result<Arc<Metadata>, MetadataError> {
+        let mut fetched = false;
+        let shared = cell(&self.metadata, &job.key);
+        let result = shared.get_or_init(|| {
+            fetched = true;
+            self.counted(|| self.client.metadata(&job.file, &job.filename).map(Arc::new))
+        });
+        if let (true, Ok(metadata)) = (fetched, result) {
+            for requirement in metadata.requires_dist.iter().filter(|r| r.evaluate_markers(&self.env, &job.extras)) {
+                self.walk(&requirement.name, Want::of(requirement));
             }
+        }
+        result.clone()
+    }
+
+    /// Follows a requirement met on the walk, once per project and want.
+    fn walk(self: &Arc<Self>, name: &PackageName, want: Want) {
+        claim(&self.pages, name);
+        if lock(&self.wanted).insert((name.clone(), want.key())) {
+            self.spawn(Job::Page { name: name.clone(), want });
         }
     }
 
     /// A metadata job for `version`, unless one was already made.
-    fn claim_metadata(&self, project: &Project, version: &Version) -> Option<Job> {
+    fn claim_metadata(&self, project: &Project, version: &Version, extras: &[ExtraName]) -> Option<Job> {
         let key = (project.name.clone(), version.clone());
-        {
-            let mut claimed = lock(&self.metadata);
-            if claimed.contains_key(&key) {
-                return None;
-            }
-            claimed.insert(key.clone(), Arc::default());
+        if !claim(&self.metadata, &key) {
+            return None;
         }
         let (file, filename) = metadata_file(project, version, &self.target)?;
-        Some(Job::metadata(key, file, filename))
+        Some(Job::Metadata(Box::new(MetadataJob { key, file: file.clone(), filename, extras: extras.to_vec() })))
     }
 
     fn counted<T>(&self, fetch: impl FnOnce() -> T) -> T {
@@ -157,12 +248,12 @@ impl<'a, F: Fetch + ?Sized> IndexSource<'a, F> {
     }
 }
 
-/// Decrements the in-flight count when a fetch ends, even by a panic.
+/// Decrements a count when a fetch or job ends, even by a panic.
 struct Decrement<'a>(&'a AtomicUsize);
 
 impl Drop for Decrement<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -175,47 +266,52 @@ fn cell<K: Hash + Eq + Clone, V>(map: &Mutex<HashMap<K, Arc<OnceLock<V>>>>, key:
     lock(map).entry(key.clone()).or_default().clone()
 }
 
-impl<F: Fetch + ?Sized> Source for IndexSource<'_, F> {
+/// Creates the empty cell for `key`; false if there already was one (someone else fetches it).
+fn claim<K: Hash + Eq + Clone, V>(map: &Mutex<HashMap<K, Arc<OnceLock<V>>>>, key: &K) -> bool {
+    let mut map = lock(map);
+    if map.contains_key(key) {
+        return false;
+    }
+    map.insert(key.clone(), Arc::default());
+    true
+}
+
+/// What is already in `key`'s cell, if anything.
+fn done<K: Hash + Eq, T, E: Clone>(map: &Mutex<HashMap<K, Shared<T, E>>>, key: &K) -> Option<Result<Arc<T>, E>> {
+    lock(map).get(key).and_then(|cell| cell.get().cloned())
+}
+
+impl<F: Fetch + ?Sized + 'static> Source for IndexSource<F> {
     fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError> {
-        let shared = cell(&self.pages, name);
-        if shared.get().is_none() {
-            self.run(Job::Page(name.clone()));
-        }
-        match shared.get_or_init(|| self.counted(|| self.client.project(name))) {
-            Ok(project) => Ok(project.clone()),
-            Err(error) => Err(error.clone()),
-        }
+        done(&self.state.pages, name).unwrap_or_else(|| self.wait(|| self.state.page(name)))
     }
 
     fn metadata(&self, project: &Project, version: &Version) -> Result<Arc<Metadata>, MetadataError> {
         let key = (project.name.clone(), version.clone());
-        let shared = cell(&self.metadata, &key);
-        if shared.get().is_none()
-            && let Some((file, filename)) = metadata_file(project, version, &self.target)
-        {
-            self.run(Job::metadata(key, file, filename));
+        if let Some(result) = done(&self.state.metadata, &key) {
+            return result;
         }
-        let no_file = || MetadataError::Invalid {
-            filename: format!("{} {version}", project.name),
-            message: "the index lists no file of this version".into(),
-        };
-        match shared.get_or_init(|| Err(no_file())) {
-            Ok(metadata) => Ok(metadata.clone()),
-            Err(error) => Err(error.clone()),
+        match metadata_file(project, version, &self.state.target) {
+            Some((file, filename)) => self
+                .wait(|| self.state.metadata(&MetadataJob { key, file: file.clone(), filename, extras: Vec::new() })),
+            None => Err(MetadataError::Invalid {
+                filename: format!("{} {version}", project.name),
+                message: "the index lists no file of this version".into(),
+            }),
         }
     }
 
+    /// Acted on only for a project nothing has asked for yet: the walk, knowing the
+    /// requirement's specifiers, usually got there first and picked better.
     fn prefetch_project(&self, name: &PackageName) {
-        let mut pages = lock(&self.pages);
-        if !pages.contains_key(name) {
-            pages.insert(name.clone(), Arc::default());
-            lock(&self.queue).push(Job::Page(name.clone()));
+        if !lock(&self.state.pages).contains_key(name) {
+            self.state.walk(name, Want::default());
         }
     }
 
     fn prefetch_metadata(&self, project: &Arc<Project>, version: &Version) {
-        if let Some(job) = self.claim_metadata(project, version) {
-            lock(&self.queue).push(job);
+        if let Some(job) = self.state.claim_metadata(project, version, &[]) {
+            self.state.spawn(job);
         }
     }
 }
@@ -223,15 +319,16 @@ impl<F: Fetch + ?Sized> Source for IndexSource<'_, F> {
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
-    use std::time::Duration;
 
     use super::*;
     use crate::resolve::candidates::tests::{file, project};
 
-    /// Serves fixed projects, counting fetches and how many run at once.
+    /// Serves fixed projects, counting fetches and how many run at once. `requires`: the
+    /// `Requires-Dist` lines of a file's metadata, by filename.
     #[derive(Default)]
     struct CountingFetch {
         projects: HashMap<PackageName, Arc<Project>>,
+        requires: HashMap<String, Vec<&'static str>>,
         page_fetches: Mutex<Vec<String>>,
         metadata_fetches: Mutex<Vec<String>>,
         running: AtomicUsize,
@@ -249,6 +346,18 @@ mod tests {
             std::thread::sleep(Duration::from_millis(30));
             self.running.fetch_sub(1, Ordering::SeqCst);
         }
+
+        fn pages(&self) -> Vec<String> {
+            let mut pages = lock(&self.page_fetches).clone();
+            pages.sort();
+            pages
+        }
+
+        fn metadata(&self) -> Vec<String> {
+            let mut files = lock(&self.metadata_fetches).clone();
+            files.sort();
+            files
+        }
     }
 
     impl Fetch for CountingFetch {
@@ -264,10 +373,11 @@ mod tests {
         fn metadata(&self, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
             self.busy();
             lock(&self.metadata_fetches).push(file.filename.clone());
+            let requires = self.requires.get(&file.filename).map(Vec::as_slice).unwrap_or_default();
             Ok(Metadata {
                 name: filename.name().clone(),
                 version: filename.version().clone(),
-                requires_dist: Vec::new(),
+                requires_dist: requires.iter().map(|r| Requirement::from_str(r).expect("requirement")).collect(),
                 requires_python: None,
                 provides_extra: Vec::new(),
                 metadata_version: "2.1".into(),
@@ -284,44 +394,92 @@ mod tests {
         Target::from_options(Some("3.11"), Some("linux")).expect("target")
     }
 
+    fn wheel(package: &str, version: &str) -> DistFile {
+        file(&format!("{package}-{version}-py3-none-any.whl"), None, false)
+    }
+
     fn simple(package: &str) -> Project {
-        project(package, vec![file(&format!("{package}-1.0-py3-none-any.whl"), None, false)])
+        project(package, vec![wheel(package, "1.0")])
+    }
+
+    /// Waits until no background job is left (the walk has nowhere further to go).
+    fn settle<F: Fetch + 'static>(source: &IndexSource<F>) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while source.state.pending.load(Ordering::SeqCst) > 0 {
+            assert!(Instant::now() < deadline, "background jobs never finished");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]
-    fn prefetch_hints_run_together_with_the_next_wait() {
-        let fetch = CountingFetch::with(["a", "b", "c", "d"].map(simple).into());
-        let source = IndexSource::new(&fetch, linux(), 4);
-        for package in ["b", "c", "d", "b"] {
+    fn hints_fetch_in_the_background_once_each() {
+        let fetch = Arc::new(CountingFetch::with(["a", "b", "c"].map(simple).into()));
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 4);
+        for package in ["a", "b", "c", "b"] {
             source.prefetch_project(&name(package));
         }
-        assert!(lock(&fetch.page_fetches).is_empty(), "hints alone fetch nothing");
-        source.project(&name("a")).expect("a");
-        let mut pages = lock(&fetch.page_fetches).clone();
-        pages.sort();
-        assert_eq!(pages, ["a", "b", "c", "d"], "one run fetched the page asked for and every hinted one, once");
-        assert_eq!(lock(&fetch.metadata_fetches).len(), 4, "each page brought its likely pick's metadata");
+        settle(&source);
+        assert_eq!(fetch.pages(), ["a", "b", "c"], "every hinted page, once, without a blocking call");
+        assert_eq!(fetch.metadata().len(), 3, "each page brought its likely pick's metadata");
         assert!(fetch.most_at_once.load(Ordering::SeqCst) >= 2, "fetches overlap on the pool");
-        assert_eq!(source.status(), "4 packages, 0 requests in flight");
+        assert_eq!(source.status(), "3 packages, 0 requests in flight");
 
         let c = source.project(&name("c")).expect("c");
         let metadata = source.metadata(&c, &Version::new([1, 0])).expect("metadata");
         assert_eq!(metadata.name, name("c"));
-        assert_eq!(lock(&fetch.page_fetches).len(), 4, "pages are memoised");
-        assert_eq!(lock(&fetch.metadata_fetches).len(), 4, "metadata is memoised");
+        assert_eq!((fetch.pages().len(), fetch.metadata().len()), (3, 3), "pages and metadata are memoised");
+        assert_eq!(source.stats(), SourceStats::default(), "prefetched answers cost the resolver no wait");
     }
 
     #[test]
-    fn the_resolver_runs_over_it() {
-        let fetch = CountingFetch::with(vec![simple("a")]);
-        let source = IndexSource::new(&fetch, linux(), 2);
+    fn the_walk_follows_active_dependencies_at_their_pinned_versions() {
+        let projects = vec![
+            simple("app"),
+            project("lib", vec![wheel("lib", "1.0"), wheel("lib", "2.0")]),
+            simple("leaf"),
+            simple("turbo"),
+            simple("winonly"),
+            simple("optional"),
+        ];
+        let mut fetch = CountingFetch::with(projects);
+        fetch.requires = HashMap::from([
+            (
+                "app-1.0-py3-none-any.whl".to_string(),
+                vec!["lib==1.0", "winonly; sys_platform == 'win32'", "optional; extra == 'more'"],
+            ),
+            ("lib-1.0-py3-none-any.whl".to_string(), vec!["leaf[fast]"]),
+            ("leaf-1.0-py3-none-any.whl".to_string(), vec!["turbo; extra == 'fast'"]),
+        ]);
+        let fetch = Arc::new(fetch);
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 4);
+        source.prefetch_project(&name("app"));
+        settle(&source);
+        assert_eq!(fetch.pages(), ["app", "leaf", "lib", "turbo"], "inactive markers are not followed");
+        assert_eq!(
+            fetch.metadata(),
+            [
+                "app-1.0-py3-none-any.whl",
+                "leaf-1.0-py3-none-any.whl",
+                "lib-1.0-py3-none-any.whl",
+                "turbo-1.0-py3-none-any.whl"
+            ],
+            "the pinned lib 1.0, not the newest; the extra's dependency too"
+        );
+    }
+
+    #[test]
+    fn the_resolver_runs_over_it_and_its_waits_are_timed() {
+        let fetch = Arc::new(CountingFetch::with(vec![simple("a")]));
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 2);
         let root = [crate::resolve::RootRequirement {
-            requirement: pep508_rs::Requirement::from_str("a").expect("requirement"),
+            requirement: Requirement::from_str("a").expect("requirement"),
             origin: String::new(),
         }];
         let resolution = crate::resolve::resolve(&source, &root, &[], &linux(), &Default::default()).expect("resolves");
         assert_eq!(resolution.packages[&name("a")].version, Version::new([1, 0]));
-        assert_eq!(lock(&fetch.metadata_fetches).len(), 1);
+        assert_eq!(fetch.metadata().len(), 1);
+        let stats = source.stats();
+        assert!(stats.waits >= 1 && stats.waited >= Duration::from_millis(30), "{stats:?}");
     }
 
     #[test]
@@ -332,10 +490,11 @@ mod tests {
             file("lib-2.5-py3-none-any.whl", Some(">=3.12"), false),
             file("lib-2.0-py3-none-any.whl", None, false),
         ];
-        let fetch = CountingFetch::with(vec![project("lib", files)]);
-        let source = IndexSource::new(&fetch, linux(), 2);
-        source.project(&name("lib")).expect("lib");
-        assert_eq!(*lock(&fetch.metadata_fetches), ["lib-2.0-py3-none-any.whl"]);
+        let fetch = Arc::new(CountingFetch::with(vec![project("lib", files)]));
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 2);
+        source.prefetch_project(&name("lib"));
+        settle(&source);
+        assert_eq!(fetch.metadata(), ["lib-2.0-py3-none-any.whl"]);
     }
 
     #[test]
@@ -345,11 +504,11 @@ mod tests {
             file("lib-1.0-cp311-cp311-win_amd64.whl", None, false),
             file("lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", None, false),
         ];
-        let fetch = CountingFetch::with(vec![project("lib", files)]);
-        let source = IndexSource::new(&fetch, linux(), 2);
+        let fetch = Arc::new(CountingFetch::with(vec![project("lib", files)]));
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 2);
         let lib = source.project(&name("lib")).expect("lib");
         source.metadata(&lib, &Version::new([1, 0])).expect("metadata");
-        assert_eq!(*lock(&fetch.metadata_fetches), ["lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"]);
+        assert_eq!(fetch.metadata(), ["lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"]);
 
         let missing = source.metadata(&lib, &Version::new([9]));
         assert!(matches!(missing, Err(MetadataError::Invalid { .. })), "{missing:?}");
@@ -357,6 +516,6 @@ mod tests {
             let error = source.project(&name("nothere")).expect_err("not found");
             assert!(matches!(error, IndexError::NotFound { .. }), "{error}");
         }
-        assert_eq!(lock(&fetch.page_fetches).iter().filter(|p| *p == "nothere").count(), 1);
+        assert_eq!(fetch.pages().iter().filter(|p| *p == "nothere").count(), 1);
     }
 }
