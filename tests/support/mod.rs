@@ -978,3 +978,11 @@ pub fn lock_from_stdout(command: &mut assert_cmd::Command) -> LockFile {
     let output = command.assert().success().get_output().stdout.clone();
     LockFile::parse(&String::from_utf8(output).expect("UTF-8 output"))
 }
+
+/// A child process (pip, python) with no pip settings from the machine running the tests.
+pub fn without_pip_settings(command: &mut std::process::Command) -> &mut std::process::Command {
+    for key in inherited_settings() {
+        command.env_remove(key);
+    }
+    command.env("PIP_CONFIG_FILE", "/dev/null")
+}
