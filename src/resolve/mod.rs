@@ -186,12 +186,16 @@ fn solve(
     Ok(solved)
 }
 
-/// PubGrub's report with the root's placeholder version taken out.
+/// PubGrub's report with the root's placeholder version taken out, its sentences joined into
+/// one line (every hashlock error is one line on stderr, so that CI logs keep it together).
 fn explain(report: &str) -> String {
     let root = provider::ROOT_NAME;
     report
         .replace(&format!("{root} {} depends", provider::root_version()), &format!("{root} depend"))
         .replace(&format!("{root} {} is forbidden", provider::root_version()), &format!("{root} cannot be satisfied"))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Turns the runs (one, or one per fork) into base packages: each with the extras asked for,
