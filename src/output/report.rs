@@ -34,6 +34,11 @@ fn files_cell(package: &PackageReport) -> String {
     format!("{} ({wheels}w/{sdists}s)", package.files.len())
 }
 
+/// The algorithms published, or `none` when no file has a hash.
+fn hashes_cell(package: &PackageReport, separator: &str) -> String {
+    if package.algorithms.is_empty() { "none".into() } else { package.algorithms.join(separator) }
+}
+
 fn target_cell(package: &PackageReport) -> &'static str {
     match package.target_file {
         crate::findings::TargetFile::Wheel => "wheel",
@@ -58,16 +63,32 @@ fn sources_cell(package: &PackageReport) -> String {
 fn verdict(report: &Report) -> String {
     let s = &report.summary;
     if s.require_hashes_feasible {
-        format!(
+        return format!(
             "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).",
             s.packages, s.files_with_sha256, s.files
-        )
-    } else {
-        format!(
-            "Not feasible yet: {} error finding(s) in {} package(s) stand in the way of pip --require-hashes.",
-            s.errors, s.packages_with_findings
-        )
+        );
     }
+    // What stands in the way: each package (or the file itself) with its error codes.
+    let blockers = distinct(report.all_findings().filter(|f| f.severity == Severity::Error).map(|f| {
+        let who = f.package.as_deref().unwrap_or("(file)");
+        format!("{who} ({})", f.code)
+    }));
+    format!(
+        "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.",
+        s.errors,
+        blockers.join(", ")
+    )
+}
+
+/// The distinct items, in first-seen order.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
@@ -81,7 +102,7 @@ fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
 fn text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "hashlock report: {} packages for {}", report.summary.packages, report.target);
-    let rows: Vec<[String; 6]> = report
+    let rows: Vec<[String; 7]> = report
         .packages
         .iter()
         .map(|p| {
@@ -89,7 +110,8 @@ fn text(report: &Report) -> String {
                 p.name.clone(),
                 p.version.clone(),
                 files_cell(p),
-                p.algorithms.join(","),
+                hashes_cell(p, ","),
+                sources_cell(p),
                 target_cell(p).to_string(),
                 if p.findings.is_empty() {
                     "-".into()
@@ -99,7 +121,7 @@ fn text(report: &Report) -> String {
             ]
         })
         .collect();
-    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "TARGET", "FINDINGS"];
+    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "SOURCE", "TARGET", "FINDINGS"];
     let widths: Vec<usize> = (0..headings.len())
         .map(|i| rows.iter().map(|r| r[i].len()).chain([headings[i].len()]).max().unwrap_or(0))
         .collect();
@@ -174,7 +196,7 @@ fn markdown(report: &Report) -> String {
             p.name,
             p.version,
             files_cell(p),
-            p.algorithms.join(", "),
+            hashes_cell(p, ", "),
             sources_cell(p),
             target_cell(p),
             findings
