@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::findings::{Finding, Severity};
-use crate::report::{PackageReport, Report};
+use crate::report::{PackageReport, Report, distinct};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -62,6 +62,13 @@ fn sources_cell(package: &PackageReport) -> String {
 
 fn verdict(report: &Report) -> String {
     let s = &report.summary;
+    if s.require_hashes_feasible && report.packages.is_empty() {
+        // A report of findings alone (verify): nothing was resolved to count.
+        return match s.warnings + s.infos {
+            0 => "All clear: no findings.".into(),
+            n => format!("No errors; {n} finding(s) to look at."),
+        };
+    }
     if s.require_hashes_feasible {
         return format!(
             "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).",
@@ -69,26 +76,29 @@ fn verdict(report: &Report) -> String {
         );
     }
     // What stands in the way: each package (or the file itself) with its error codes.
-    let blockers = distinct(report.all_findings().filter(|f| f.severity == Severity::Error).map(|f| {
-        let who = f.package.as_deref().unwrap_or("(file)");
-        format!("{who} ({})", f.code)
-    }));
+    let errors: Vec<&Finding> = report.all_findings().filter(|f| f.severity == Severity::Error).collect();
+    let who = |f: &Finding| f.package.clone().unwrap_or_else(|| "(file)".into());
+    let blockers: Vec<String> = distinct(errors.iter().map(|f| who(f)))
+        .into_iter()
+        .map(|name| {
+            let codes = distinct(errors.iter().filter(|f| who(f) == name).map(|f| f.code.to_string()));
+            format!("{name} ({})", codes.join(", "))
+        })
+        .collect();
     format!(
         "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.",
         s.errors,
-        blockers.join(", ")
+        blockers.join("; ")
     )
 }
 
-/// The distinct items, in first-seen order.
-fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
+/// `N packages for TARGET`, or just the subject when no packages were resolved (verify).
+fn title(report: &Report) -> String {
+    if report.packages.is_empty() {
+        report.target.clone()
+    } else {
+        format!("{} packages for {}", report.summary.packages, report.target)
     }
-    out
 }
 
 fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
@@ -101,7 +111,7 @@ fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
 
 fn text(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "hashlock report: {} packages for {}", report.summary.packages, report.target);
+    let _ = writeln!(out, "Hash report: {}", title(report));
     let rows: Vec<[String; 7]> = report
         .packages
         .iter()
@@ -129,7 +139,9 @@ fn text(report: &Report) -> String {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:w$}")).collect();
         padded.join("  ").trim_end().to_string()
     };
-    let _ = writeln!(out, "\n{}", line(&headings));
+    if !rows.is_empty() {
+        let _ = writeln!(out, "\n{}", line(&headings));
+    }
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}", line(&cells));
@@ -142,29 +154,61 @@ fn text(report: &Report) -> String {
         }
     }
     let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
-        s.packages,
-        s.files,
-        s.wheels,
-        s.sdists,
-        s.files_with_sha256,
-        s.files_without_hash,
-        s.weak_only_files,
-        s.yanked,
-        s.sdist_only
-    );
+    if !report.packages.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
+            s.packages,
+            s.files,
+            s.wheels,
+            s.sdists,
+            s.files_with_sha256,
+            s.files_without_hash,
+            s.weak_only_files,
+            s.yanked,
+            s.sdist_only
+        );
+    } else {
+        out.push('\n');
+    }
     let _ = writeln!(out, "{}", verdict(report));
     out
 }
 
 fn markdown(report: &Report) -> String {
-    let s = &report.summary;
     let mut out = String::new();
-    let _ = writeln!(out, "# Hash report: {} packages for {}\n", s.packages, report.target);
+    let _ = writeln!(out, "# Hash report: {}\n", title(report));
     let _ = writeln!(out, "**Verdict.** {}\n", verdict(report));
-    let _ = writeln!(out, "Generated by {} from {}.\n", report.tool, report.indexes.join(", "));
+    match report.indexes.is_empty() {
+        true => writeln!(out, "Generated by {}.\n", report.tool),
+        false => writeln!(out, "Generated by {} from {}.\n", report.tool, report.indexes.join(", ")),
+    }
+    .unwrap_or_default();
+    if !report.packages.is_empty() {
+        package_tables(&mut out, report);
+    }
+    let groups = by_severity(report);
+    let _ = writeln!(out, "## Findings\n");
+    if groups.is_empty() {
+        let _ = writeln!(out, "None.");
+    }
+    for (severity, findings) in groups {
+        let _ = writeln!(out, "### {} ({})\n", severity.to_string().to_uppercase(), findings.len());
+        for finding in findings {
+            let location = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+            let _ = writeln!(out, "- `{}`{location}: {}", finding.code, finding.message);
+        }
+        out.push('\n');
+    }
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out.push('\n');
+    out
+}
+
+/// The counts and the per-package table.
+fn package_tables(out: &mut String, report: &Report) {
+    let s = &report.summary;
     let _ = writeln!(out, "| | count |\n| --- | ---: |");
     for (label, value) in [
         ("packages", s.packages),
@@ -202,18 +246,5 @@ fn markdown(report: &Report) -> String {
             findings
         );
     }
-    let groups = by_severity(report);
-    let _ = writeln!(out, "\n## Findings\n");
-    if groups.is_empty() {
-        let _ = writeln!(out, "None.");
-    }
-    for (severity, findings) in groups {
-        let _ = writeln!(out, "### {} ({})\n", severity.to_string().to_uppercase(), findings.len());
-        for finding in findings {
-            let location = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
-            let _ = writeln!(out, "- `{}`{location}: {}", finding.code, finding.message);
-        }
-        out.push('\n');
-    }
-    out
+    out.push('\n');
 }
