@@ -81,6 +81,8 @@ fn every_hash_shape_gives_its_finding_in_every_format() {
     }
 
     let json = runs[1].1.json();
+    let again = report(&url, &["app", "--format", "json"]);
+    assert_eq!(again.stdout, runs[1].1.stdout, "the same index gives the same report, byte for byte");
     let want: BTreeSet<(String, String)> = [
         ("bare", "missing-hash"),
         ("weak", "weak-hash-only"),
