@@ -172,12 +172,24 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
         }
     }
     for orphan in &file.orphaned_hashes {
+        // The requirement it was cut from: the last one above it in the same file.
+        let owner = file
+            .entries
+            .iter()
+            .filter(|e| e.location.file == orphan.hash.location.file && e.location.line < orphan.hash.location.line)
+            .max_by_key(|e| e.location.line);
+        let (name, from) = match owner.map(|e| &e.kind) {
+            Some(EntryKind::Named(requirement)) => {
+                (Some(&requirement.name), format!("`{requirement}` (line {})", owner.map_or(0, |e| e.location.line)))
+            }
+            _ => (None, "its requirement".to_string()),
+        };
         findings.push(
             Finding::new(
                 Code::OrphanedHash,
-                None,
+                name,
                 format!(
-                    "--hash={}:{}… is cut off from its requirement by a comment line; pip ignores it silently",
+                    "--hash={}:{}… is cut off from {from} by a comment line; pip ignores it silently",
                     orphan.hash.algorithm,
                     orphan.hash.hex.get(..12).unwrap_or(&orphan.hash.hex)
                 ),

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::findings::{Finding, Severity};
-use crate::report::{PackageReport, Report};
+use crate::report::{PackageReport, Report, distinct};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -34,6 +34,11 @@ fn files_cell(package: &PackageReport) -> String {
     format!("{} ({wheels}w/{sdists}s)", package.files.len())
 }
 
+/// The algorithms published, or `none` when no file has a hash.
+fn hashes_cell(package: &PackageReport, separator: &str) -> String {
+    if package.algorithms.is_empty() { "none".into() } else { package.algorithms.join(separator) }
+}
+
 fn target_cell(package: &PackageReport) -> &'static str {
     match package.target_file {
         crate::findings::TargetFile::Wheel => "wheel",
@@ -57,16 +62,42 @@ fn sources_cell(package: &PackageReport) -> String {
 
 fn verdict(report: &Report) -> String {
     let s = &report.summary;
+    if s.require_hashes_feasible && report.packages.is_empty() {
+        // A report of findings alone (verify): nothing was resolved to count.
+        return match s.warnings + s.infos {
+            0 => "All clear: no findings.".into(),
+            n => format!("No errors; {n} finding(s) to look at."),
+        };
+    }
     if s.require_hashes_feasible {
-        format!(
+        return format!(
             "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).",
             s.packages, s.files_with_sha256, s.files
-        )
+        );
+    }
+    // What stands in the way: each package (or the file itself) with its error codes.
+    let errors: Vec<&Finding> = report.all_findings().filter(|f| f.severity == Severity::Error).collect();
+    let who = |f: &Finding| f.package.clone().unwrap_or_else(|| "(file)".into());
+    let blockers: Vec<String> = distinct(errors.iter().map(|f| who(f)))
+        .into_iter()
+        .map(|name| {
+            let codes = distinct(errors.iter().filter(|f| who(f) == name).map(|f| f.code.to_string()));
+            format!("{name} ({})", codes.join(", "))
+        })
+        .collect();
+    format!(
+        "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.",
+        s.errors,
+        blockers.join("; ")
+    )
+}
+
+/// `N packages for TARGET`, or just the subject when no packages were resolved (verify).
+fn title(report: &Report) -> String {
+    if report.packages.is_empty() {
+        report.target.clone()
     } else {
-        format!(
-            "Not feasible yet: {} error finding(s) in {} package(s) stand in the way of pip --require-hashes.",
-            s.errors, s.packages_with_findings
-        )
+        format!("{} packages for {}", report.summary.packages, report.target)
     }
 }
 
@@ -80,8 +111,8 @@ fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
 
 fn text(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "hashlock report: {} packages for {}", report.summary.packages, report.target);
-    let rows: Vec<[String; 6]> = report
+    let _ = writeln!(out, "Hash report: {}", title(report));
+    let rows: Vec<[String; 7]> = report
         .packages
         .iter()
         .map(|p| {
@@ -89,7 +120,8 @@ fn text(report: &Report) -> String {
                 p.name.clone(),
                 p.version.clone(),
                 files_cell(p),
-                p.algorithms.join(","),
+                hashes_cell(p, ","),
+                sources_cell(p),
                 target_cell(p).to_string(),
                 if p.findings.is_empty() {
                     "-".into()
@@ -99,7 +131,7 @@ fn text(report: &Report) -> String {
             ]
         })
         .collect();
-    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "TARGET", "FINDINGS"];
+    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "SOURCE", "TARGET", "FINDINGS"];
     let widths: Vec<usize> = (0..headings.len())
         .map(|i| rows.iter().map(|r| r[i].len()).chain([headings[i].len()]).max().unwrap_or(0))
         .collect();
@@ -107,7 +139,9 @@ fn text(report: &Report) -> String {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:w$}")).collect();
         padded.join("  ").trim_end().to_string()
     };
-    let _ = writeln!(out, "\n{}", line(&headings));
+    if !rows.is_empty() {
+        let _ = writeln!(out, "\n{}", line(&headings));
+    }
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}", line(&cells));
@@ -120,29 +154,61 @@ fn text(report: &Report) -> String {
         }
     }
     let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
-        s.packages,
-        s.files,
-        s.wheels,
-        s.sdists,
-        s.files_with_sha256,
-        s.files_without_hash,
-        s.weak_only_files,
-        s.yanked,
-        s.sdist_only
-    );
+    if !report.packages.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
+            s.packages,
+            s.files,
+            s.wheels,
+            s.sdists,
+            s.files_with_sha256,
+            s.files_without_hash,
+            s.weak_only_files,
+            s.yanked,
+            s.sdist_only
+        );
+    } else {
+        out.push('\n');
+    }
     let _ = writeln!(out, "{}", verdict(report));
     out
 }
 
 fn markdown(report: &Report) -> String {
-    let s = &report.summary;
     let mut out = String::new();
-    let _ = writeln!(out, "# Hash report: {} packages for {}\n", s.packages, report.target);
+    let _ = writeln!(out, "# Hash report: {}\n", title(report));
     let _ = writeln!(out, "**Verdict.** {}\n", verdict(report));
-    let _ = writeln!(out, "Generated by {} from {}.\n", report.tool, report.indexes.join(", "));
+    match report.indexes.is_empty() {
+        true => writeln!(out, "Generated by {}.\n", report.tool),
+        false => writeln!(out, "Generated by {} from {}.\n", report.tool, report.indexes.join(", ")),
+    }
+    .unwrap_or_default();
+    if !report.packages.is_empty() {
+        package_tables(&mut out, report);
+    }
+    let groups = by_severity(report);
+    let _ = writeln!(out, "## Findings\n");
+    if groups.is_empty() {
+        let _ = writeln!(out, "None.");
+    }
+    for (severity, findings) in groups {
+        let _ = writeln!(out, "### {} ({})\n", severity.to_string().to_uppercase(), findings.len());
+        for finding in findings {
+            let location = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+            let _ = writeln!(out, "- `{}`{location}: {}", finding.code, finding.message);
+        }
+        out.push('\n');
+    }
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out.push('\n');
+    out
+}
+
+/// The counts and the per-package table.
+fn package_tables(out: &mut String, report: &Report) {
+    let s = &report.summary;
     let _ = writeln!(out, "| | count |\n| --- | ---: |");
     for (label, value) in [
         ("packages", s.packages),
@@ -174,24 +240,11 @@ fn markdown(report: &Report) -> String {
             p.name,
             p.version,
             files_cell(p),
-            p.algorithms.join(", "),
+            hashes_cell(p, ", "),
             sources_cell(p),
             target_cell(p),
             findings
         );
     }
-    let groups = by_severity(report);
-    let _ = writeln!(out, "\n## Findings\n");
-    if groups.is_empty() {
-        let _ = writeln!(out, "None.");
-    }
-    for (severity, findings) in groups {
-        let _ = writeln!(out, "### {} ({})\n", severity.to_string().to_uppercase(), findings.len());
-        for finding in findings {
-            let location = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
-            let _ = writeln!(out, "- `{}`{location}: {}", finding.code, finding.message);
-        }
-        out.push('\n');
-    }
-    out
+    out.push('\n');
 }

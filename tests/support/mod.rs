@@ -986,3 +986,233 @@ pub fn without_pip_settings(command: &mut std::process::Command) -> &mut std::pr
     }
     command.env("PIP_CONFIG_FILE", "/dev/null")
 }
+
+/// `hashlock SUBCOMMAND --index-url <server> --python-version 3.11 --python-platform linux
+/// --no-cache -j 4 ARGS...` for `report` and `audit`. Four requests in flight keep clear of
+/// tiny_http's pool race (see `tests/recorded.rs`), which would stall a run for 30 s.
+pub fn hashlock_at(subcommand: &str, index_url: &str, args: &[&str]) -> assert_cmd::Command {
+    let mut command = hashlock();
+    command.args([subcommand, "--index-url", index_url, "--python-version", "3.11", "--python-platform", "linux"]);
+    command.args(["--no-cache", "-j", "4"]).args(args);
+    command
+}
+
+/// What a command printed and how it exited; `stdout` with the loopback ports and the given
+/// directories replaced by stable placeholders, so that it can be a snapshot.
+#[derive(Clone, Debug)]
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// Runs `command` (it must exit, not be killed) and normalises its output.
+    pub fn of(command: &mut assert_cmd::Command, dirs: &[&Path]) -> Self {
+        let output = command.output().expect("hashlock runs");
+        let code = output.status.code().expect("hashlock exits with a status");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "hashlock panicked:\n{stderr}");
+        let mut stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+        for dir in dirs {
+            stdout = stdout.replace(&format!("{}/", dir.display()), "[DIR]/");
+        }
+        Self { code, stdout: stable_ports(&stdout), stderr }
+    }
+
+    /// The JSON document printed, checked against the README's schema.
+    pub fn json(&self) -> serde_json::Value {
+        let value: serde_json::Value =
+            serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout));
+        check_report_schema(&value);
+        value
+    }
+}
+
+/// `127.0.0.1:41234` → `127.0.0.1:PORT`.
+pub fn stable_ports(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(before);
+        let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+        out.push_str(if digits > 0 { "PORT" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The finding codes the README's table lists.
+pub const FINDING_CODES: [&str; 18] = [
+    "missing-hash",
+    "weak-hash-only",
+    "mixed-algorithms",
+    "index-disagreement",
+    "yanked",
+    "sdist-only",
+    "no-file-for-target",
+    "unpinned",
+    "missing-dependency",
+    "hash-mismatch",
+    "incomplete-hashes",
+    "unhashed-requirement",
+    "orphaned-hash",
+    "unhashable",
+    "not-on-index",
+    "local-mismatch",
+    "uncovered-file",
+    "no-local-file",
+];
+
+/// Checks a `--format json` document against the schema in the README ("JSON schema",
+/// `schema_version` 1): every key there, with its type and, for enums, its allowed values;
+/// and that the summary agrees with the packages and findings it sums up.
+pub fn check_report_schema(report: &serde_json::Value) {
+    use serde_json::Value;
+    let object = |value: &Value, what: &str| -> serde_json::Map<String, Value> {
+        value.as_object().unwrap_or_else(|| panic!("{what} is not an object: {value}")).clone()
+    };
+    let string = |object: &serde_json::Map<String, Value>, key: &str, what: &str| -> String {
+        match object.get(key) {
+            Some(Value::String(text)) => text.clone(),
+            other => panic!("{what}.{key} is not a string: {other:?}"),
+        }
+    };
+    let boolean = |object: &serde_json::Map<String, Value>, key: &str, what: &str| -> bool {
+        object.get(key).and_then(Value::as_bool).unwrap_or_else(|| panic!("{what}.{key} is not a boolean"))
+    };
+    let array = |object: &serde_json::Map<String, Value>, key: &str, what: &str| -> Vec<Value> {
+        object.get(key).and_then(Value::as_array).cloned().unwrap_or_else(|| panic!("{what}.{key} is not an array"))
+    };
+    let strings = |object: &serde_json::Map<String, Value>, key: &str, what: &str| -> Vec<String> {
+        array(object, key, what)
+            .iter()
+            .map(|v| v.as_str().unwrap_or_else(|| panic!("{what}.{key} holds a non-string: {v}")).to_string())
+            .collect()
+    };
+    let one_of = |value: String, allowed: &[&str], what: &str| {
+        assert!(allowed.contains(&value.as_str()), "{what} is {value:?}, not one of {allowed:?}");
+        value
+    };
+    let finding = |value: &Value, what: &str| -> (String, String) {
+        let f = object(value, what);
+        let keys: BTreeSet<&str> = f.keys().map(String::as_str).collect();
+        assert_eq!(keys, BTreeSet::from(["severity", "code", "package", "location", "message"]), "{what} keys");
+        let severity = one_of(string(&f, "severity", what), &["error", "warning", "info"], &format!("{what}.severity"));
+        let code = one_of(string(&f, "code", what), &FINDING_CODES, &format!("{what}.code"));
+        for key in ["package", "location"] {
+            assert!(matches!(f[key], Value::Null | Value::String(_)), "{what}.{key} is not a string or null");
+        }
+        if let Some(location) = f["location"].as_str() {
+            let line = location.rsplit_once(':').map(|(_, line)| line.parse::<usize>());
+            assert!(matches!(line, Some(Ok(n)) if n > 0), "{what}.location is not file:line: {location}");
+        }
+        assert!(!string(&f, "message", what).is_empty(), "{what}.message is empty");
+        (severity, code)
+    };
+
+    let top = object(report, "the report");
+    assert_eq!(top.get("schema_version").and_then(Value::as_u64), Some(1), "schema_version");
+    assert!(string(&top, "tool", "report").starts_with("hashlock "), "tool");
+    string(&top, "target", "report");
+    strings(&top, "indexes", "report");
+
+    let summary = object(&top["summary"], "summary");
+    let count = |key: &str| -> u64 {
+        summary.get(key).and_then(Value::as_u64).unwrap_or_else(|| panic!("summary.{key} is not an integer"))
+    };
+    for key in [
+        "packages",
+        "files",
+        "wheels",
+        "sdists",
+        "files_with_sha256",
+        "files_without_hash",
+        "weak_only_files",
+        "packages_with_findings",
+        "yanked",
+        "sdist_only",
+        "errors",
+        "warnings",
+        "infos",
+    ] {
+        count(key);
+    }
+    let feasible = boolean(&summary, "require_hashes_feasible", "summary");
+
+    let mut severities: Vec<String> = Vec::new();
+    let packages = array(&top, "packages", "report");
+    let (mut files, mut wheels, mut sdists, mut with_findings, mut yanked, mut sdist_only) = (0, 0, 0, 0, 0, 0);
+    let (mut with_sha256, mut without_hash, mut weak_only) = (0, 0, 0);
+    for (i, package) in packages.iter().enumerate() {
+        let what = format!("packages[{i}]");
+        let p = object(package, &what);
+        let name = string(&p, "name", &what);
+        assert_eq!(name, normalise(&name), "{what}.name is normalised");
+        string(&p, "version", &what);
+        strings(&p, "required_by", &what);
+        let target = one_of(string(&p, "target_file", &what), &["wheel", "sdist-only", "none"], &what);
+        sdist_only += u64::from(target == "sdist-only");
+        yanked += u64::from(boolean(&p, "yanked", &what));
+        let algorithms = strings(&p, "algorithms", &what);
+        let mut sorted = algorithms.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(algorithms, sorted, "{what}.algorithms are sorted and distinct");
+        for source in strings(&p, "hash_sources", &what) {
+            one_of(source, &["json-page", "html-fragment", "none"], &format!("{what}.hash_sources"));
+        }
+        for (j, file) in array(&p, "files", &what).iter().enumerate() {
+            let what = format!("{what}.files[{j}]");
+            let f = object(file, &what);
+            string(&f, "filename", &what);
+            let kind = one_of(string(&f, "kind", &what), &["wheel", "sdist", "other"], &format!("{what}.kind"));
+            files += 1;
+            wheels += u64::from(kind == "wheel");
+            sdists += u64::from(kind == "sdist");
+            let hashes = object(&f["hashes"], &format!("{what}.hashes"));
+            with_sha256 += u64::from(hashes.contains_key("sha256"));
+            without_hash += u64::from(hashes.is_empty());
+            weak_only += u64::from(!hashes.is_empty() && hashes.keys().all(|alg| alg == "md5" || alg == "sha1"));
+            for (algorithm, hex) in hashes {
+                let hex = hex.as_str().unwrap_or_else(|| panic!("{what}.hashes.{algorithm} is not a string"));
+                assert!(algorithms.contains(&algorithm), "{what}: {algorithm} missing from the package's algorithms");
+                assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{what}.hashes.{algorithm} is not hex");
+            }
+            one_of(string(&f, "hash_source", &what), &["json-page", "html-fragment", "none"], &what);
+            boolean(&f, "yanked", &what);
+        }
+        let findings = array(&p, "findings", &what);
+        with_findings += u64::from(!findings.is_empty());
+        for (j, value) in findings.iter().enumerate() {
+            let (severity, _) = finding(value, &format!("{what}.findings[{j}]"));
+            assert_eq!(value["package"].as_str(), Some(name.as_str()), "{what}.findings[{j}] is filed under it");
+            severities.push(severity);
+        }
+    }
+    for (i, value) in array(&top, "findings", "report").iter().enumerate() {
+        severities.push(finding(value, &format!("findings[{i}]")).0);
+    }
+    let tally = |severity: &str| severities.iter().filter(|s| *s == severity).count() as u64;
+    let expected = [
+        ("packages", packages.len() as u64),
+        ("files", files),
+        ("wheels", wheels),
+        ("sdists", sdists),
+        ("files_with_sha256", with_sha256),
+        ("files_without_hash", without_hash),
+        ("weak_only_files", weak_only),
+        ("packages_with_findings", with_findings),
+        ("yanked", yanked),
+        ("sdist_only", sdist_only),
+        ("errors", tally("error")),
+        ("warnings", tally("warning")),
+        ("infos", tally("info")),
+    ];
+    for (key, want) in expected {
+        assert_eq!(count(key), want, "summary.{key} disagrees with the report's contents");
+    }
+    assert_eq!(feasible, tally("error") == 0, "require_hashes_feasible is true exactly when there is no error");
+}

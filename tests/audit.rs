@@ -1,0 +1,255 @@
+//! `hashlock audit` on a file `hashlock generate` wrote for a synthetic tree: clean as written,
+//! and each planted fault is caught, named with file and line, with exit status 1. Garbage
+//! input exits 2 with one line naming the file and line.
+
+mod support;
+
+use support::{File, IndexServer, Ran, Registry, Release, build, generate, hashlock_at};
+
+/// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone.
+fn tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["lib>=1", "tool"]),
+        Release::new("lib", "1.0")
+            .requires(&["core"])
+            .wheels(&["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
+            .with_sdist(),
+        Release::new("core", "2.0").with_sdist(),
+        Release::new("tool", "1.0"),
+    ])
+}
+
+/// A directory holding `requirements.txt` as `hashlock generate app` writes it.
+struct Workspace {
+    server: IndexServer,
+    dir: tempfile::TempDir,
+    text: String,
+}
+
+impl Workspace {
+    fn new(registry: Registry) -> Self {
+        let server = IndexServer::start(registry);
+        let dir = tempfile::tempdir().unwrap();
+        generate(&server.index_url(), &["app", "-o", "requirements.txt"]).current_dir(dir.path()).assert().success();
+        let text = std::fs::read_to_string(dir.path().join("requirements.txt")).unwrap();
+        Self { server, dir, text }
+    }
+
+    /// Audits `text` written as `requirements.txt`.
+    fn audit(&self, text: &str, args: &[&str]) -> Ran {
+        std::fs::write(self.dir.path().join("requirements.txt"), text).unwrap();
+        let mut command = hashlock_at("audit", &self.server.index_url(), &["requirements.txt"]);
+        command.args(args).current_dir(self.dir.path());
+        Ran::of(&mut command, &[self.dir.path()])
+    }
+}
+
+/// One finding as `(code, package, location)`.
+type Found = (String, String, String);
+
+/// Audits `text` in every format; all three name the same findings, JSON follows the schema.
+/// Returns the exit status and the findings from the JSON form.
+fn audit_all_formats(ws: &Workspace, text: &str, args: &[&str]) -> (i32, Vec<Found>) {
+    let json = ws.audit(text, &[args, &["--format", "json"]].concat());
+    let value = json.json();
+    let packages = value["packages"].as_array().into_iter().flatten().flat_map(|p| p["findings"].as_array());
+    let found: Vec<Found> = packages
+        .flatten()
+        .chain(value["findings"].as_array().into_iter().flatten())
+        .map(|f| {
+            let field = |key: &str| f[key].as_str().unwrap_or_default().to_string();
+            (field("code"), field("package"), field("location"))
+        })
+        .collect();
+    for format in ["text", "markdown"] {
+        let ran = ws.audit(text, &[args, &["--format", format]].concat());
+        assert_eq!(ran.code, json.code, "{format} exits as json does");
+        for (code, _, location) in &found {
+            let shown = if location.is_empty() { code.clone() } else { location.clone() };
+            assert!(
+                ran.stdout.contains(code) && ran.stdout.contains(&shown),
+                "{format} shows {code} at {shown}:\n{}",
+                ran.stdout
+            );
+        }
+    }
+    (json.code, found)
+}
+
+/// The 1-based number of the first line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in:\n{text}")) + 1
+}
+
+/// `requirements.txt:N`
+fn at(line: usize) -> String {
+    format!("requirements.txt:{line}")
+}
+
+fn assert_found(found: &[Found], code: &str, package: &str, location: &str) {
+    assert!(
+        found.iter().any(|(c, p, l)| c == code && p == package && l == location),
+        "expected {code} for {package:?} at {location}, found {found:#?}"
+    );
+}
+
+/// The `--hash` line of the file of `filename`, as written.
+fn hash_line(ws: &Workspace, filename: &str) -> String {
+    let registry = ws.server.registry();
+    let hex = &registry.file(filename).unwrap_or_else(|| panic!("no {filename}")).hashes["sha256"];
+    ws.text.lines().find(|l| l.contains(hex.as_str())).unwrap_or_else(|| panic!("no hash of {filename}")).to_string()
+}
+
+/// Removes one line; if it ended a continuation, the line before it now ends it.
+fn remove_line(text: &str, line: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let index = lines.iter().position(|l| l == line).unwrap_or_else(|| panic!("no line {line:?}"));
+    let removed = lines.remove(index);
+    if !removed.ends_with('\\') {
+        let before = &mut lines[index - 1];
+        *before = before.trim_end_matches('\\').trim_end().to_string();
+    }
+    lines.join("\n") + "\n"
+}
+
+const LINUX_WHEEL: &str = "lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl";
+const WINDOWS_WHEEL: &str = "lib-1.0-cp311-cp311-win_amd64.whl";
+
+#[test]
+fn the_generated_file_is_clean() {
+    let ws = Workspace::new(tree());
+    let (code, found) = audit_all_formats(&ws, &ws.text.clone(), &[]);
+    assert_eq!((code, found), (0, Vec::new()));
+    let ran = ws.audit(&ws.text, &[]);
+    insta::assert_snapshot!("clean_text", ran.stdout);
+}
+
+#[test]
+fn a_flipped_hex_digit_is_a_hash_mismatch() {
+    let ws = Workspace::new(tree());
+    let line = hash_line(&ws, WINDOWS_WHEEL);
+    let digit = line.len() - 10;
+    let flipped = if &line[digit..=digit] == "0" { "1" } else { "0" };
+    let tampered = ws.text.replace(&line, &format!("{}{flipped}{}", &line[..digit], &line[digit + 1..]));
+    let (code, found) = audit_all_formats(&ws, &tampered, &[]);
+    assert_eq!(code, 1);
+    assert_found(&found, "hash-mismatch", "lib", &at(line_of(&ws.text, &line)));
+    assert_found(&found, "incomplete-hashes", "lib", &at(line_of(&ws.text, "lib==1.0")));
+}
+
+#[test]
+fn a_removed_transitive_dependency_is_missing() {
+    let ws = Workspace::new(tree());
+    let start = ws.text.find("core==2.0").unwrap();
+    let end = ws.text.find("lib==1.0").unwrap();
+    let without_core = format!("{}{}", &ws.text[..start], &ws.text[end..]);
+    let (code, found) = audit_all_formats(&ws, &without_core, &[]);
+    assert_eq!(code, 1);
+    assert_found(&found, "missing-dependency", "core", &at(line_of(&without_core, "lib==1.0")));
+    assert_eq!(found.len(), 1, "{found:#?}");
+}
+
+#[test]
+fn a_loosened_pin_is_unpinned() {
+    let ws = Workspace::new(tree());
+    let loosened = ws.text.replace("tool==1.0", "tool>=1.0");
+    let (code, found) = audit_all_formats(&ws, &loosened, &[]);
+    assert_eq!(code, 1);
+    assert_found(&found, "unpinned", "tool", &at(line_of(&loosened, "tool>=1.0")));
+}
+
+#[test]
+fn a_removed_hash_line_is_incomplete_and_an_error_when_the_target_needs_it() {
+    let ws = Workspace::new(tree());
+    let lib = at(line_of(&ws.text, "lib==1.0"));
+
+    let (code, found) = audit_all_formats(&ws, &remove_line(&ws.text, &hash_line(&ws, WINDOWS_WHEEL)), &[]);
+    assert_eq!((code, found.len()), (1, 1), "{found:#?}");
+    assert_found(&found, "incomplete-hashes", "lib", &lib);
+    let ran = ws.audit(&remove_line(&ws.text, &hash_line(&ws, WINDOWS_WHEEL)), &["--format", "json"]);
+    let finding = &ran.json()["packages"][2]["findings"][0];
+    assert_eq!(finding["severity"], "warning", "Linux still installs: {finding}");
+    assert!(finding["message"].as_str().unwrap().contains("win_amd64"), "names the platform that breaks: {finding}");
+    let (code, _) =
+        audit_all_formats(&ws, &remove_line(&ws.text, &hash_line(&ws, WINDOWS_WHEEL)), &["--fail-on", "error"]);
+    assert_eq!(code, 0, "a warning passes --fail-on error");
+
+    let ran =
+        ws.audit(&remove_line(&ws.text, &hash_line(&ws, LINUX_WHEEL)), &["--format", "json", "--fail-on", "error"]);
+    assert_eq!(ran.code, 1, "the target's own wheel lost its hash:\n{}", ran.stdout);
+    let finding = &ran.json()["packages"][2]["findings"][0];
+    assert_eq!((finding["code"].as_str(), finding["severity"].as_str()), (Some("incomplete-hashes"), Some("error")));
+    assert!(finding["message"].as_str().unwrap().contains("manylinux_2_17_x86_64"), "{finding}");
+}
+
+#[test]
+fn a_comment_between_a_requirement_and_its_hashes_orphans_them() {
+    let ws = Workspace::new(tree());
+    let cut = ws.text.replace("tool==1.0 \\\n", "tool==1.0 \\\n    # pinned by hand\n");
+    let (code, found) = audit_all_formats(&ws, &cut, &[]);
+    assert_eq!(code, 1);
+    assert_found(&found, "orphaned-hash", "tool", &at(line_of(&cut, "# pinned by hand") + 1));
+    let ran = ws.audit(&cut, &[]);
+    insta::assert_snapshot!("orphaned_text", ran.stdout);
+}
+
+#[test]
+fn an_md5_hash_is_weak() {
+    let ws = Workspace::new(tree());
+    let line = hash_line(&ws, "tool-1.0-py3-none-any.whl");
+    let md5 = format!("    --hash=md5:{}", "0123456789abcdef".repeat(2));
+    let weak = ws.text.replace(&line, &md5);
+    let (code, found) = audit_all_formats(&ws, &weak, &[]);
+    assert_eq!(code, 1);
+    assert_found(&found, "weak-hash-only", "tool", &at(line_of(&weak, "--hash=md5:")));
+}
+
+/// A wheel uploaded to an existing version after the file was written: pip fails wherever it
+/// picks that wheel. An error when the target itself picks it.
+#[test]
+fn a_new_upload_to_a_pinned_version_leaves_the_file_incomplete() {
+    let ws = Workspace::new(tree());
+    let upload = |tags: &str| {
+        let spec = build::WheelSpec { name: "tool", version: "1.0", tags, ..Default::default() };
+        ws.server.add_file("tool", File::built(spec.build(), "1.0"));
+    };
+    let tool = at(line_of(&ws.text, "tool==1.0"));
+
+    upload("cp311-cp311-win_amd64");
+    let (code, found) = audit_all_formats(&ws, &ws.text.clone(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(found, vec![("incomplete-hashes".to_string(), "tool".to_string(), tool.clone())]);
+    let (code, _) = audit_all_formats(&ws, &ws.text.clone(), &["--fail-on", "error"]);
+    assert_eq!(code, 0, "Windows breaks, the Linux target does not");
+
+    upload("cp311-cp311-manylinux_2_17_x86_64");
+    let ran = ws.audit(&ws.text, &["--format", "json", "--fail-on", "error"]);
+    assert_eq!(ran.code, 1, "the target now picks the new wheel, whose hash the file lacks:\n{}", ran.stdout);
+    let finding = &ran.json()["packages"][3]["findings"][0];
+    assert_eq!(finding["severity"], "error", "{finding}");
+    assert!(finding["message"].as_str().unwrap().contains("manylinux_2_17_x86_64"), "{finding}");
+}
+
+/// Unreadable or malformed input: exit 2, one line on stderr naming the file and line, no output.
+#[test]
+fn garbage_exits_2_naming_file_and_line() {
+    let server = IndexServer::start(tree());
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("binary", b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00\x00\x93\n", "requirements.txt"),
+        ("malformed specifier", b"# fine\ntool==1.0\nlib>=>1\n", "requirements.txt:3"),
+        ("bad hash", b"tool==1.0 \\\n    --hash=sha256:not-hex\n", "requirements.txt:2"),
+    ];
+    for (what, bytes, needle) in cases {
+        std::fs::write(dir.path().join("requirements.txt"), bytes).unwrap();
+        let mut command = hashlock_at("audit", &server.index_url(), &["requirements.txt"]);
+        let ran = Ran::of(command.current_dir(dir.path()), &[]);
+        assert_eq!(ran.code, 2, "{what}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "{what}: one line:\n{}", ran.stderr);
+        assert!(ran.stderr.contains(needle), "{what}: names {needle}:\n{}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{what}: {}", ran.stdout);
+    }
+    let ran = Ran::of(hashlock_at("audit", &server.index_url(), &["no-such-file.txt"]).current_dir(dir.path()), &[]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("no-such-file.txt"), "{}", ran.stderr);
+}

@@ -1,0 +1,199 @@
+//! `hashlock report` on the hash shapes seen on real indexes: md5-only fragments, no hash at
+//! all, sha512 only, mixed algorithms, two indexes disagreeing, a yanked pin, an sdist-only
+//! package. Each shape gives its finding in every format; JSON follows the README's schema;
+//! `--fail-on` decides the exit status.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use support::{File, IndexServer, Published, Ran, Registry, Release, hashlock_at};
+
+const FORMATS: [&str; 3] = ["text", "json", "markdown"];
+
+/// Publishes every file of `release` with the hash shape `published`.
+fn publish_as(registry: &mut Registry, release: &Release, published: Published) {
+    for file in release.files() {
+        registry.add(&release.name, file.publish(published));
+    }
+}
+
+/// `app` needs one package of each shape:
+/// - `weak`: md5 only (pip rejects it); `bare`: no hash at all;
+/// - `long`: sha512 only (pip accepts it); `mixed`: one wheel sha256, the other sha512;
+/// - `old==2.0`: a yanked version pinned exactly; `src`: only an sdist;
+/// - `fine`: three wheels and an sdist, all sha256.
+fn zoo() -> Registry {
+    let mut registry = Registry::new().with([
+        Release::new("app", "1.0").requires(&["weak", "bare", "long", "mixed", "old==2.0", "src", "fine"]),
+        Release::new("old", "1.0"),
+        Release::new("old", "2.0").yanked("broken metadata"),
+        Release::new("src", "1.0").sdist_only(),
+        Release::new("fine", "1.0")
+            .wheels(&["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
+            .with_sdist(),
+    ]);
+    publish_as(&mut registry, &Release::new("weak", "1.0"), Published::Md5Only);
+    publish_as(&mut registry, &Release::new("bare", "1.0"), Published::None);
+    publish_as(&mut registry, &Release::new("long", "1.0").with_sdist(), Published::Sha512Only);
+    let mixed = Release::new("mixed", "1.0").wheels(&["py3-none-any", "py2-none-any"]).files();
+    let [first, second] = <[File; 2]>::try_from(mixed).expect("two wheels");
+    registry.add("mixed", first);
+    registry.add("mixed", second.publish(Published::Sha512Only));
+    registry
+}
+
+fn report(index_url: &str, args: &[&str]) -> Ran {
+    Ran::of(&mut hashlock_at("report", index_url, args), &[])
+}
+
+/// The finding codes a rendered report lists, read the way each format marks them.
+fn codes_named(format: &str, output: &str) -> BTreeSet<&'static str> {
+    let marked = |code: &str| match format {
+        "text" => format!("[{code}] "),
+        "json" => format!("\"code\": \"{code}\""),
+        _ => format!("- `{code}`"),
+    };
+    support::FINDING_CODES.into_iter().filter(|code| output.contains(&marked(code))).collect()
+}
+
+/// `(package or "", code)` of every finding in a JSON report.
+fn json_findings(json: &serde_json::Value) -> BTreeSet<(String, String)> {
+    let packages = json["packages"].as_array().into_iter().flatten().flat_map(|p| p["findings"].as_array()).flatten();
+    packages
+        .chain(json["findings"].as_array().into_iter().flatten())
+        .map(|f| {
+            (f["package"].as_str().unwrap_or_default().to_string(), f["code"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_hash_shape_gives_its_finding_in_every_format() {
+    let server = IndexServer::start(zoo());
+    let url = server.index_url();
+    let runs: Vec<(&str, Ran)> =
+        FORMATS.iter().map(|format| (*format, report(&url, &["app", "--format", format]))).collect();
+    let expected = BTreeSet::from(["missing-hash", "weak-hash-only", "mixed-algorithms", "yanked", "sdist-only"]);
+    for (format, ran) in &runs {
+        assert_eq!(ran.code, 1, "{format}: errors fail the run\n{}{}", ran.stdout, ran.stderr);
+        assert_eq!(codes_named(format, &ran.stdout), expected, "{format}:\n{}", ran.stdout);
+    }
+
+    let json = runs[1].1.json();
+    let again = report(&url, &["app", "--format", "json"]);
+    assert_eq!(again.stdout, runs[1].1.stdout, "the same index gives the same report, byte for byte");
+    let want: BTreeSet<(String, String)> = [
+        ("bare", "missing-hash"),
+        ("weak", "weak-hash-only"),
+        ("mixed", "mixed-algorithms"),
+        ("", "mixed-algorithms"),
+        ("old", "yanked"),
+        ("src", "sdist-only"),
+    ]
+    .iter()
+    .map(|(p, c)| (p.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(json_findings(&json), want, "sha512-only `long` and all-sha256 `fine` are fine for pip");
+    let summary = &json["summary"];
+    assert_eq!(summary["packages"], 8);
+    assert_eq!(summary["files"], 13);
+    assert_eq!(summary["files_without_hash"], 1);
+    assert_eq!(summary["weak_only_files"], 1);
+    assert_eq!(summary["yanked"], 1);
+    assert_eq!(summary["sdist_only"], 1);
+    assert_eq!(summary["require_hashes_feasible"], false);
+    let long = json["packages"].as_array().unwrap().iter().find(|p| p["name"] == "long").unwrap();
+    assert_eq!(long["algorithms"], serde_json::json!(["sha512"]));
+    assert_eq!(long["target_file"], "wheel");
+
+    insta::assert_snapshot!("zoo_text", runs[0].1.stdout);
+    insta::assert_snapshot!("zoo_markdown", runs[2].1.stdout);
+}
+
+/// An index serving only HTML, whose links carry `#md5=` fragments: the shape old mirrors have.
+#[test]
+fn md5_fragments_on_an_html_index_are_weak_in_every_format() {
+    let mut registry = Registry::new().with([Release::new("app", "1.0").requires(&["weak"])]);
+    publish_as(&mut registry, &Release::new("weak", "1.0").with_sdist(), Published::Md5Only);
+    let server = IndexServer::start(registry);
+    server.set_json(false);
+    for format in FORMATS {
+        let ran = report(&server.index_url(), &["app", "--format", format]);
+        assert_eq!(ran.code, 1, "{format}:\n{}{}", ran.stdout, ran.stderr);
+        assert_eq!(codes_named(format, &ran.stdout), BTreeSet::from(["weak-hash-only"]), "{format}:\n{}", ran.stdout);
+        if format == "json" {
+            let json = ran.json();
+            let weak = &json["packages"][1];
+            assert_eq!(weak["name"], "weak");
+            assert_eq!(weak["hash_sources"], serde_json::json!(["html-fragment"]));
+            assert_eq!(weak["algorithms"], serde_json::json!(["md5"]));
+            assert_eq!(json["summary"]["weak_only_files"], 2, "the wheel and the sdist");
+            assert_eq!(json["summary"]["errors"], 2, "one finding per file");
+        }
+    }
+}
+
+/// The extra index serves the same filename with another sha256: one of them is lying.
+#[test]
+fn two_indexes_disagreeing_on_a_file_in_every_format() {
+    let registry = Registry::new().with([Release::new("app", "1.0").requires(&["dup"]), Release::new("dup", "1.0")]);
+    let primary = IndexServer::start(registry);
+    let mut other = Registry::new();
+    publish_as(&mut other, &Release::new("dup", "1.0"), Published::WrongSha256);
+    let extra = IndexServer::start(other);
+    let wrong = "ab".repeat(32);
+    for format in FORMATS {
+        let ran = report(&primary.index_url(), &["app", "--extra-index-url", &extra.index_url(), "--format", format]);
+        assert_eq!(ran.code, 1, "{format}:\n{}{}", ran.stdout, ran.stderr);
+        assert_eq!(
+            codes_named(format, &ran.stdout),
+            BTreeSet::from(["index-disagreement"]),
+            "{format}:\n{}",
+            ran.stdout
+        );
+        assert!(ran.stdout.contains("dup-1.0-py3-none-any.whl"), "names the file, {format}:\n{}", ran.stdout);
+        assert!(ran.stdout.contains(&wrong), "shows the other digest, {format}:\n{}", ran.stdout);
+        if format == "json" {
+            let json = ran.json();
+            assert_eq!(json["indexes"].as_array().map(Vec::len), Some(2));
+            assert_eq!(json_findings(&json), BTreeSet::from([("dup".to_string(), "index-disagreement".to_string())]));
+        }
+    }
+}
+
+/// Info findings pass by default, warnings fail by default, errors always fail unless nothing does.
+#[test]
+fn fail_on_sets_which_severity_fails() {
+    let info = {
+        let mut registry = Registry::new().with([Release::new("app", "1.0").requires(&["long"])]);
+        publish_as(&mut registry, &Release::new("long", "1.0"), Published::Sha512Only);
+        registry
+    };
+    let warning =
+        Registry::new().with([Release::new("app", "1.0").requires(&["src"]), Release::new("src", "1.0").sdist_only()]);
+    let error = {
+        let mut registry = Registry::new().with([Release::new("app", "1.0").requires(&["bare"])]);
+        publish_as(&mut registry, &Release::new("bare", "1.0"), Published::None);
+        registry
+    };
+    let clean = Registry::new().with([Release::new("app", "1.0")]);
+    //            worst finding       default  --fail-on error  --fail-on warning  --fail-on info
+    let cases = [
+        ("none", clean, [0, 0, 0, 0]),
+        ("info", info, [0, 0, 0, 1]),
+        ("warning", warning, [1, 0, 1, 1]),
+        ("error", error, [1, 1, 1, 1]),
+    ];
+    for (worst, registry, codes) in cases {
+        let server = IndexServer::start(registry);
+        let url = server.index_url();
+        let fail_on: [&[&str]; 4] = [&[], &["--fail-on", "error"], &["--fail-on", "warning"], &["--fail-on", "info"]];
+        for (flags, code) in fail_on.iter().zip(codes) {
+            let ran = report(&url, &[&["app", "--format", "json"], *flags].concat());
+            assert_eq!(ran.code, code, "worst finding {worst}, flags {flags:?}:\n{}{}", ran.stdout, ran.stderr);
+            let json = ran.json();
+            assert_eq!(json["summary"]["require_hashes_feasible"], worst != "error", "{worst}");
+        }
+    }
+}

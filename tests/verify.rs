@@ -1,0 +1,200 @@
+//! `hashlock verify` on a download directory such as `pip download -d DIR` fills: the exact
+//! files pass; a changed byte, a file no requirement covers and a requirement without a file
+//! are reported; `--offline` needs no index.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{IndexServer, Ran, Registry, Release, generate};
+
+/// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone.
+fn tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["lib>=1", "tool"]),
+        Release::new("lib", "1.0")
+            .requires(&["core"])
+            .wheels(&["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
+            .with_sdist(),
+        Release::new("core", "2.0").with_sdist(),
+        Release::new("tool", "1.0"),
+        Release::new("tool", "2.0"),
+    ])
+}
+
+/// What `pip download` fetches for CPython 3.11 on Linux.
+const DOWNLOADED: [&str; 4] = [
+    "app-1.0-py3-none-any.whl",
+    "core-2.0-py3-none-any.whl",
+    "lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+    "tool-2.0-py3-none-any.whl",
+];
+
+/// `requirements.txt` from `hashlock generate app`, and `dl/` with the downloaded files.
+struct Workspace {
+    server: IndexServer,
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        let server = IndexServer::start(tree());
+        let dir = tempfile::tempdir().unwrap();
+        generate(&server.index_url(), &["app", "-o", "requirements.txt"]).current_dir(dir.path()).assert().success();
+        std::fs::create_dir(dir.path().join("dl")).unwrap();
+        let ws = Self { server, dir };
+        for filename in DOWNLOADED {
+            ws.download(filename);
+        }
+        ws
+    }
+
+    fn download(&self, filename: &str) -> PathBuf {
+        let bytes = self.server.registry().file(filename).and_then(|f| f.bytes.clone()).expect("a file with bytes");
+        let path = self.dir.path().join("dl").join(filename);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// `hashlock verify requirements.txt ARGS... --index-url <server> --no-cache -j 4`, or
+    /// `--offline` with no index at all.
+    fn verify(&self, args: &[&str], offline: bool) -> Ran {
+        let mut command = support::hashlock();
+        command.current_dir(self.dir.path()).args(["verify", "requirements.txt"]).args(args);
+        if offline {
+            command.arg("--offline");
+        } else {
+            command.args(["--index-url", &self.server.index_url(), "--no-cache", "-j", "4"]);
+        }
+        Ran::of(&mut command, &[self.dir.path()])
+    }
+}
+
+/// `(code, package, location, message)` of every finding, from `--format json`.
+fn findings(ran: &Ran) -> Vec<(String, String, String, String)> {
+    let json = ran.json();
+    assert_eq!(json["packages"].as_array().map(Vec::len), Some(0), "verify reports files, not packages");
+    json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let field = |key: &str| f[key].as_str().unwrap_or_default().to_string();
+            (field("code"), field("package"), field("location"), field("message"))
+        })
+        .collect()
+}
+
+fn line_of(path: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in:\n{text}")) + 1
+}
+
+#[test]
+fn the_downloaded_files_pass() {
+    let ws = Workspace::new();
+    for offline in [false, true] {
+        let ran = ws.verify(&["dl", "--format", "json"], offline);
+        assert_eq!((ran.code, findings(&ran)), (0, Vec::new()), "offline {offline}: {}", ran.stderr);
+        let named: Vec<String> = DOWNLOADED.iter().map(|f| format!("dl/{f}")).collect();
+        let files: Vec<&str> = named.iter().map(String::as_str).collect();
+        let ran = ws.verify(&files, offline);
+        assert_eq!(ran.code, 0, "files named one by one, offline {offline}:\n{}{}", ran.stdout, ran.stderr);
+    }
+    let ran = ws.verify(&["dl"], false);
+    insta::assert_snapshot!("clean_text", ran.stdout);
+}
+
+#[test]
+fn one_changed_byte_is_caught_and_named() {
+    let ws = Workspace::new();
+    let lib = "lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl";
+    let path = ws.path(&format!("dl/{lib}"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&path, bytes).unwrap();
+    let location = format!("requirements.txt:{}", line_of(&ws.path("requirements.txt"), "lib==1.0"));
+
+    let ran = ws.verify(&["dl", "--format", "json"], false);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let found = findings(&ran);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (code, package, at, message) = &found[0];
+    assert_eq!((code.as_str(), package.as_str(), at), ("local-mismatch", "lib", &location));
+    assert!(message.contains(lib), "names the file: {message}");
+    assert!(message.contains("nor the index"), "the index disagrees too: {message}");
+
+    let offline = ws.verify(&["dl", "--format", "json"], true);
+    assert_eq!(offline.code, 1);
+    let (code, _, _, message) = &findings(&offline)[0];
+    assert_eq!(code, "local-mismatch");
+    assert!(message.contains(lib) && !message.contains("index"), "offline asks no index: {message}");
+
+    for format in ["text", "markdown"] {
+        let ran = ws.verify(&["dl", "--format", format], false);
+        assert_eq!(ran.code, 1);
+        assert!(ran.stdout.contains("local-mismatch") && ran.stdout.contains(lib), "{format}:\n{}", ran.stdout);
+    }
+    insta::assert_snapshot!("changed_byte_text", ws.verify(&["dl"], false).stdout);
+}
+
+/// The file is intact but the requirements file lost its hash: the index vouches for the file.
+#[test]
+fn a_stale_requirements_file_is_told_apart_from_a_tampered_download() {
+    let ws = Workspace::new();
+    let requirements = ws.path("requirements.txt");
+    let tool = ws.server.registry().file("tool-2.0-py3-none-any.whl").unwrap().hashes["sha256"].clone();
+    let text = std::fs::read_to_string(&requirements).unwrap().replace(&tool, &"0".repeat(64));
+    std::fs::write(&requirements, text).unwrap();
+    let ran = ws.verify(&["dl", "--format", "json"], false);
+    assert_eq!(ran.code, 1);
+    let found = findings(&ran);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "local-mismatch");
+    assert!(found[0].3.contains("matches the index"), "{}", found[0].3);
+}
+
+#[test]
+fn files_and_requirements_without_a_counterpart_are_reported() {
+    let ws = Workspace::new();
+    std::fs::write(ws.path("dl/stray-1.0-py3-none-any.whl"), b"not from the index").unwrap();
+    ws.download("tool-1.0-py3-none-any.whl");
+    std::fs::remove_file(ws.path("dl/core-2.0-py3-none-any.whl")).unwrap();
+
+    let ran = ws.verify(&["dl", "--format", "json"], false);
+    assert_eq!(ran.code, 1, "warnings fail by default:\n{}{}", ran.stdout, ran.stderr);
+    let mut found: Vec<(String, String)> = findings(&ran).into_iter().map(|(code, _, _, m)| (code, m)).collect();
+    found.sort();
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found[0].0, "no-local-file");
+    assert!(found[0].1.contains("core==2.0"), "{}", found[0].1);
+    assert!(found.iter().any(|(c, m)| c == "uncovered-file" && m.contains("stray-1.0-py3-none-any.whl")), "{found:#?}");
+    assert!(found.iter().any(|(c, m)| c == "uncovered-file" && m.contains("tool-1.0-py3-none-any.whl")), "{found:#?}");
+
+    let ran = ws.verify(&["dl", "--fail-on", "error"], false);
+    assert_eq!(ran.code, 0, "only warnings:\n{}", ran.stdout);
+    insta::assert_snapshot!("uncovered_text", ran.stdout);
+}
+
+#[test]
+fn offline_asks_no_index() {
+    let ws = Workspace::new();
+    ws.server.clear_log();
+    drop(std::fs::remove_file(ws.path("dl/app-1.0-py3-none-any.whl")));
+    let ran = ws.verify(&["dl", "--format", "json"], true);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(findings(&ran).iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["no-local-file"]);
+    assert!(ws.server.log().is_empty(), "offline: {:?}", ws.server.log());
+
+    let missing = ws.verify(&["no-such-dir"], true);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no-such-dir") && missing.stderr.trim_end().lines().count() == 1,
+        "{}",
+        missing.stderr
+    );
+}
