@@ -60,7 +60,7 @@ impl Workspace {
         self.dir.path().join(relative)
     }
 
-    /// `hashlock verify requirements.txt ARGS... --index-url <server> --no-cache -j 4`, or
+    /// `hashlock verify requirements.txt ARGS... --index-url <server> --no-cache`, or
     /// `--offline` with no index at all.
     fn verify(&self, args: &[&str], offline: bool) -> Ran {
         let mut command = support::hashlock();
@@ -68,7 +68,7 @@ impl Workspace {
         if offline {
             command.arg("--offline");
         } else {
-            command.args(["--index-url", &self.server.index_url(), "--no-cache", "-j", "4"]);
+            command.args(["--index-url", &self.server.index_url(), "--no-cache"]);
         }
         Ran::of(&mut command, &[self.dir.path()])
     }

@@ -9,15 +9,17 @@
 pub mod build;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use pep508_rs::pep440_rs::Version;
 use serde::Deserialize;
-use tiny_http::{Header, Method, Request, Response};
 
 pub use build::{Built, normalise, sha256_hex};
 
@@ -415,15 +417,16 @@ struct State {
     log: Vec<Logged>,
 }
 
-/// A package index on 127.0.0.1, served from background threads until dropped.
+/// A package index on 127.0.0.1, served until dropped: one thread accepts, and each connection
+/// gets a thread of its own for as long as the client keeps it alive. (tiny_http's pool can
+/// strand a new connection behind kept-alive ones when many arrive at once, which stalled runs
+/// for a whole client timeout; hashlock keeps up to 32 connections open.)
 pub struct IndexServer {
     state: Arc<Mutex<State>>,
-    server: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
+    stopping: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
     base: String,
 }
-
-const WORKERS: usize = 4;
 
 impl IndexServer {
     pub fn start(registry: Registry) -> Self {
@@ -431,21 +434,25 @@ impl IndexServer {
     }
 
     pub fn start_with(registry: Registry, config: Config) -> Self {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
-        let port = server.server_addr().to_ip().expect("an IP listener").port();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("a bound address").port();
         let base = format!("http://127.0.0.1:{port}");
         let state = Arc::new(Mutex::new(State { registry, config, log: Vec::new() }));
-        let workers = (0..WORKERS)
-            .map(|_| {
-                let (server, state, base) = (Arc::clone(&server), Arc::clone(&state), base.clone());
-                std::thread::spawn(move || {
-                    for request in server.incoming_requests() {
-                        serve(request, &state, &base);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let (state, stopping, base) = (Arc::clone(&state), Arc::clone(&stopping), base.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        break;
                     }
-                })
+                    let Ok(stream) = stream else { continue };
+                    let (state, base) = (Arc::clone(&state), base.clone());
+                    std::thread::spawn(move || serve_connection(stream, &state, &base));
+                }
             })
-            .collect();
-        Self { state, server, workers, base }
+        };
+        Self { state, stopping, acceptor: Some(acceptor), base }
     }
 
     /// `http://127.0.0.1:PORT/simple`
@@ -541,11 +548,11 @@ impl IndexServer {
 
 impl Drop for IndexServer {
     fn drop(&mut self) {
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        self.stopping.store(true, Ordering::SeqCst);
+        // A connection of our own wakes the acceptor so that it sees the flag.
+        let _ = TcpStream::connect(self.base.trim_start_matches("http://"));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
         }
     }
 }
@@ -568,48 +575,92 @@ impl Reply {
     }
 }
 
-fn serve(request: Request, state: &Mutex<State>, base: &str) {
-    let header = |name: &str| {
-        request
-            .headers()
-            .iter()
-            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str().to_string())
-    };
-    let (accept, range) = (header("Accept"), header("Range"));
-    let path = percent_decode(request.url().split(['?', '#']).next().unwrap_or_default());
-    let method = request.method().clone();
-    let reply = {
-        let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let reply = if matches!(method, Method::Get | Method::Head) {
-            route(&state, &path, accept.as_deref(), range.as_deref(), base)
-        } else {
-            Reply::new(405, "text/plain", "method not allowed\n")
-        };
-        state.log.push(Logged {
-            method: method.to_string(),
-            path,
-            accept,
-            range,
-            status: reply.status,
-            content_type: reply.content_type.to_string(),
-            body_len: reply.body.len(),
-        });
-        reply
-    };
-    let mut response = Response::from_data(reply.body)
-        .with_status_code(reply.status)
-        .with_chunked_threshold(usize::MAX)
-        .with_header(header_of("Content-Type", reply.content_type));
-    for (name, value) in &reply.headers {
-        response.add_header(header_of(name, value));
-    }
-    // The client may have gone away (a timeout test); nothing to do about it here.
-    let _ = request.respond(response);
+/// One request line and its headers.
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
 }
 
-fn header_of(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
+impl Request {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.iter().find(|(field, _)| field.eq_ignore_ascii_case(name)).map(|(_, value)| value.clone())
+    }
+}
+
+/// Reads one request (requests here have no body); `None` when the client is done.
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let mut line = String::new();
+    reader.read_line(&mut line).ok().filter(|read| *read > 0)?;
+    let mut words = line.split_whitespace();
+    let (method, target) = (words.next()?.to_string(), words.next()?.to_string());
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok().filter(|read| *read > 0)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            return Some(Request { method, target, headers });
+        }
+        let (field, value) = header.split_once(':')?;
+        headers.push((field.trim().to_string(), value.trim().to_string()));
+    }
+}
+
+/// Serves requests on one connection until the client closes it (HTTP/1.1 keep-alive).
+fn serve_connection(stream: TcpStream, state: &Mutex<State>, base: &str) {
+    // A client that vanishes without closing must not keep the thread forever.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    let Ok(mut writer) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader) {
+        let head_only = request.method == "HEAD";
+        let reply = serve(&request, state, base);
+        let reason = match reply.status {
+            200 => "OK",
+            206 => "Partial Content",
+            404 => "Not Found",
+            416 => "Range Not Satisfiable",
+            _ => "Status",
+        };
+        let mut head = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+            reply.status,
+            reply.content_type,
+            reply.body.len()
+        );
+        for (name, value) in &reply.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let body: &[u8] = if head_only { &[] } else { &reply.body };
+        // The client may have gone away (a timeout test); nothing to do about it here.
+        if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(body)).is_err() {
+            return;
+        }
+    }
+}
+
+fn serve(request: &Request, state: &Mutex<State>, base: &str) -> Reply {
+    let (accept, range) = (request.header("Accept"), request.header("Range"));
+    let path = percent_decode(request.target.split(['?', '#']).next().unwrap_or_default());
+    let method = request.method.clone();
+    let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let reply = if matches!(method.as_str(), "GET" | "HEAD") {
+        route(&state, &path, accept.as_deref(), range.as_deref(), base)
+    } else {
+        Reply::new(405, "text/plain", "method not allowed\n")
+    };
+    state.log.push(Logged {
+        method,
+        path,
+        accept,
+        range,
+        status: reply.status,
+        content_type: reply.content_type.to_string(),
+        body_len: reply.body.len(),
+    });
+    reply
 }
 
 fn route(state: &State, path: &str, accept: Option<&str>, range: Option<&str>, base: &str) -> Reply {
@@ -988,12 +1039,11 @@ pub fn without_pip_settings(command: &mut std::process::Command) -> &mut std::pr
 }
 
 /// `hashlock SUBCOMMAND --index-url <server> --python-version 3.11 --python-platform linux
-/// --no-cache -j 4 ARGS...` for `report` and `audit`. Four requests in flight keep clear of
-/// tiny_http's pool race (see `tests/recorded.rs`), which would stall a run for 30 s.
+/// --no-cache ARGS...` for `report` and `audit`.
 pub fn hashlock_at(subcommand: &str, index_url: &str, args: &[&str]) -> assert_cmd::Command {
     let mut command = hashlock();
     command.args([subcommand, "--index-url", index_url, "--python-version", "3.11", "--python-platform", "linux"]);
-    command.args(["--no-cache", "-j", "4"]).args(args);
+    command.arg("--no-cache").args(args);
     command
 }
 
