@@ -140,7 +140,7 @@ impl RecordedSource {
                     metadata.insert(filename.clone(), Arc::new(parsed));
                 }
                 DistFile {
-                    url: url.join(&format!("../../files/{filename}")).expect("url"),
+                    url: format!("http://127.0.0.1/files/{filename}"),
                     hashes: serde_json::from_value(file["hashes"].clone()).unwrap_or_default(),
                     hash_source: HashSource::JsonPage,
                     requires_python: file["requires_python"].as_str().map(str::to_string),
@@ -152,7 +152,7 @@ impl RecordedSource {
             });
             let page =
                 ProjectPage { name: name.clone(), url: url.clone(), format: PageFormat::Json, files: files.collect() };
-            projects.insert(name.clone(), Arc::new(Project { name, pages: vec![page] }));
+            projects.insert(name.clone(), Arc::new(Project::new(name, vec![page])));
         }
         Self { projects, metadata }
     }

@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
-use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::index::simple::normalize;
@@ -40,7 +39,9 @@ pub enum CoreMetadata {
 pub struct DistFile {
     pub filename: String,
     /// Absolute URL (relative links are resolved against the page URL), fragment removed.
-    pub url: Url,
+    /// Absolute URL as the page gave it (relative links resolved), fragment removed; parsed
+    /// only when the file is fetched, since a page lists thousands of files and uses few.
+    pub url: String,
     pub hashes: Hashes,
     pub hash_source: HashSource,
     /// Raw `requires-python` value (entity-decoded); parsed where it is used.

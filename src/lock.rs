@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 
-use crate::dist::{DistFile, DistFilename};
+use crate::dist::DistFile;
 use crate::index::{IndexError, Project};
 use crate::resolve::Resolution;
 
@@ -103,11 +103,5 @@ pub fn pip_hash(file: &DistFile) -> Option<(&'static str, &str)> {
 
 /// The files of `version` (PEP 440 equality, so `1.0` and `1.0.0` are one version).
 pub fn files_of_version(project: &Project, version: &Version) -> Vec<DistFile> {
-    project
-        .files()
-        .filter(|file| {
-            DistFilename::parse(&file.filename, &project.name).is_some_and(|parsed| parsed.version() == version)
-        })
-        .cloned()
-        .collect()
+    project.release(version).files().map(|(file, _)| file.clone()).collect()
 }

@@ -42,6 +42,10 @@ impl Session {
             _ => Target::from_options(python_version, target.and_then(|t| t.python_platform.as_deref()))?,
         };
         let client = Arc::new(settings.index_client()?);
+        // The process ends when the command does. Freeing every page of a large tree (tens of
+        // thousands of files) takes longer than a warm run's resolution, and buys nothing, so
+        // the client and the pages it holds live until exit.
+        std::mem::forget(Arc::clone(&client));
         Ok(Self { settings, target, client })
     }
 

@@ -311,7 +311,7 @@ mod tests {
     fn file(sha256: Option<&str>) -> DistFile {
         DistFile {
             filename: "demo-1.0.tar.gz".into(),
-            url: Url::parse("https://files.example/demo-1.0.tar.gz").unwrap(),
+            url: "https://files.example/demo-1.0.tar.gz".into(),
             hashes: sha256.map(|h| Hashes::from([("sha256".into(), h.into())])).unwrap_or_default(),
             hash_source: if sha256.is_some() { HashSource::JsonPage } else { HashSource::None },
             requires_python: None,

@@ -6,14 +6,15 @@ pub mod config;
 pub mod http;
 pub mod simple;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
+use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 
-use crate::dist::DistFile;
+use crate::dist::{DistFile, DistFilename};
 use cache::{Cache, CachePolicy, Freshness};
 use http::{HttpClient, HttpError, redact};
 pub use simple::{PageFormat, ProjectPage};
@@ -37,12 +38,66 @@ pub enum IndexError {
 pub struct Project {
     pub name: PackageName,
     pub pages: Vec<ProjectPage>,
+    /// The distribution files grouped by version, each filename parsed once, on first use: the
+    /// resolver, the prefetcher and the lock all ask "which files has version V", and a large
+    /// project lists thousands of files.
+    releases: OnceLock<BTreeMap<Version, Vec<(FileIndex, DistFilename)>>>,
 }
 
+/// Where a file sits: `(page, file)` in [`Project::pages`].
+type FileIndex = (usize, usize);
+
 impl Project {
+    pub fn new(name: PackageName, pages: Vec<ProjectPage>) -> Self {
+        Self { name, pages, releases: OnceLock::new() }
+    }
+
     /// Every file of every page, in index order (primary index first).
     pub fn files(&self) -> impl Iterator<Item = &DistFile> {
         self.pages.iter().flat_map(|page| page.files.iter())
+    }
+
+    /// The versions with at least one wheel or sdist, oldest first (PEP 440 order, so `1.0` and
+    /// `1.0.0` are one version), each with its files in index order.
+    pub fn releases(&self) -> impl DoubleEndedIterator<Item = (&Version, Release<'_>)> {
+        self.release_index().iter().map(|(version, files)| (version, Release { project: self, files }))
+    }
+
+    /// The files of `version` (PEP 440 equality), in index order.
+    pub fn release(&self, version: &Version) -> Release<'_> {
+        Release { project: self, files: self.release_index().get(version).map_or(&[], Vec::as_slice) }
+    }
+
+    fn release_index(&self) -> &BTreeMap<Version, Vec<(FileIndex, DistFilename)>> {
+        self.releases.get_or_init(|| {
+            let mut releases: BTreeMap<Version, Vec<(FileIndex, DistFilename)>> = BTreeMap::new();
+            for (page_index, page) in self.pages.iter().enumerate() {
+                for (file_index, file) in page.files.iter().enumerate() {
+                    if let Some(parsed) = DistFilename::parse(&file.filename, &self.name) {
+                        releases.entry(parsed.version().clone()).or_default().push(((page_index, file_index), parsed));
+                    }
+                }
+            }
+            releases
+        })
+    }
+}
+
+/// The files of one version of a [`Project`], with their parsed filenames.
+#[derive(Clone, Copy, Debug)]
+pub struct Release<'p> {
+    project: &'p Project,
+    files: &'p [(FileIndex, DistFilename)],
+}
+
+impl<'p> Release<'p> {
+    pub fn files(&self) -> impl Iterator<Item = (&'p DistFile, &'p DistFilename)> + use<'p> {
+        let project = self.project;
+        self.files.iter().map(move |((page, file), parsed)| (&project.pages[*page].files[*file], parsed))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 }
 
@@ -149,7 +204,7 @@ impl IndexClient {
                 IndexError::NotFound { name: name.clone(), indexes }
             });
         }
-        Ok(Arc::new(Project { name: name.clone(), pages }))
+        Ok(Arc::new(Project::new(name.clone(), pages)))
     }
 
     /// One index's page for `name`: from the cache when it may be used, else from the network

@@ -146,7 +146,7 @@ fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
             };
             Ok(DistFile {
                 filename: file.filename,
-                url,
+                url: url.into(),
                 hash_source: if hashes.is_empty() { HashSource::None } else { HashSource::JsonPage },
                 hashes,
                 requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
@@ -221,7 +221,7 @@ fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
     };
     Some(DistFile {
         filename,
-        url,
+        url: url.into(),
         hash_source: if hashes.is_empty() { HashSource::None } else { HashSource::HtmlFragment },
         hashes,
         requires_python: attribute("data-requires-python").filter(|r| !r.trim().is_empty()),

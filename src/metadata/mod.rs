@@ -145,14 +145,18 @@ pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> 
 /// The raw metadata from the index: PEP 658 file, else the wheel (ranges, then whole), else
 /// the sdist's `PKG-INFO`.
 fn fetch_uncached(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Vec<u8>, MetadataError> {
+    let url = Url::parse(&file.url).map_err(|error| MetadataError::Invalid {
+        filename: file.filename.clone(),
+        message: format!("the index gave an invalid URL: {error}"),
+    })?;
     if let CoreMetadata::Present(hashes) = &file.core_metadata
-        && let Some(bytes) = pep658::fetch(client.http(), file, hashes)?
+        && let Some(bytes) = pep658::fetch(client.http(), &url, hashes)?
     {
         return Ok(bytes);
     }
     match filename {
-        DistFilename::Wheel(wheel) => wheel_range::fetch(client, file, wheel),
-        DistFilename::Sdist(sdist) => sdist::fetch(client.http(), file, sdist),
+        DistFilename::Wheel(wheel) => wheel_range::fetch(client, &url, &file.filename, wheel),
+        DistFilename::Sdist(sdist) => sdist::fetch(client.http(), &url, &file.filename, sdist),
     }
 }
 

@@ -6,18 +6,19 @@ use std::io::{Cursor, Read};
 
 use pep508_rs::pep440_rs::Version;
 
-use crate::dist::{DistFile, SdistExtension, SdistFilename};
+use crate::dist::{SdistExtension, SdistFilename};
 use crate::index::http::HttpClient;
 use crate::metadata::{MAX_METADATA_SIZE, Metadata, MetadataError, download, read_capped};
+use reqwest::Url;
 
 /// The raw `PKG-INFO` of a remote sdist. Whether it is usable is [`is_static`]'s call.
-pub fn fetch(http: &HttpClient, file: &DistFile, sdist: &SdistFilename) -> Result<Vec<u8>, MetadataError> {
+pub fn fetch(http: &HttpClient, url: &Url, filename: &str, sdist: &SdistFilename) -> Result<Vec<u8>, MetadataError> {
     // Refuse unreadable formats before downloading anything.
     if matches!(sdist.extension, SdistExtension::TarBz2 | SdistExtension::TarXz) {
-        return Err(unreadable(&file.filename));
+        return Err(unreadable(filename));
     }
-    let body = download(http, &file.url)?;
-    pkg_info(&body, sdist.extension, &file.filename)
+    let body = download(http, url)?;
+    pkg_info(&body, sdist.extension, filename)
 }
 
 /// `<top>/PKG-INFO` from the bytes of an sdist. `filename` is for messages.

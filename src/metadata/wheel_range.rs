@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use reqwest::Url;
 
-use crate::dist::{DistFile, WheelFilename};
+use crate::dist::WheelFilename;
 use crate::index::IndexClient;
 use crate::index::http::{HttpClient, HttpError};
 use crate::metadata::{MAX_METADATA_SIZE, MetadataError, download, read_capped};
@@ -79,12 +79,11 @@ pub enum RangeOutcome {
 
 /// The raw `METADATA` of a remote wheel: range requests unless the host is known to refuse
 /// them, else (or when it turns out to refuse them) the whole wheel.
-pub fn fetch(client: &IndexClient, file: &DistFile, wheel: &WheelFilename) -> Result<Vec<u8>, MetadataError> {
+pub fn fetch(client: &IndexClient, url: &Url, filename: &str, wheel: &WheelFilename) -> Result<Vec<u8>, MetadataError> {
     let http = client.http();
-    let url = &file.url;
     let mut body = None;
     if !client.range_refused(url) {
-        match metadata_from_ranges(|range| request_range(http, url, range), &file.filename, wheel)? {
+        match metadata_from_ranges(|range| request_range(http, url, range), filename, wheel)? {
             RangeOutcome::Metadata(bytes) => return Ok(bytes),
             RangeOutcome::Whole(bytes) => {
                 client.refuse_range(url);
@@ -97,7 +96,7 @@ pub fn fetch(client: &IndexClient, file: &DistFile, wheel: &WheelFilename) -> Re
         Some(body) => body,
         None => download(http, url)?,
     };
-    metadata_from_wheel(&body, &file.filename, wheel)
+    metadata_from_wheel(&body, filename, wheel)
 }
 
 /// One range request, classified. Missing files and server errors are errors, not refusals:

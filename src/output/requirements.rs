@@ -60,7 +60,6 @@ mod tests {
 
     use pep508_rs::PackageName;
     use pep508_rs::pep440_rs::Version;
-    use reqwest::Url;
 
     use super::*;
     use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes};
@@ -69,7 +68,7 @@ mod tests {
     fn file(filename: &str, hashes: &[(&str, &str)]) -> DistFile {
         DistFile {
             filename: filename.into(),
-            url: Url::parse(&format!("https://files.example/{filename}")).unwrap(),
+            url: format!("https://files.example/{filename}"),
             hashes: hashes.iter().map(|(a, h)| (a.to_string(), h.to_string())).collect::<Hashes>(),
             hash_source: HashSource::JsonPage,
             requires_python: None,

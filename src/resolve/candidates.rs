@@ -1,7 +1,7 @@
 //! Which versions of a project can serve a target, and which file of a version to read
 //! metadata from. Shared by the resolver and the prefetching source so both pick alike.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
@@ -24,26 +24,30 @@ pub struct Candidate {
 pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
     let pythons = target.pythons();
     let mut python_ok: HashMap<&str, bool> = HashMap::new();
-    // version → "some usable file is not yanked"
-    let mut versions: BTreeMap<Version, bool> = BTreeMap::new();
-    for file in project.files() {
-        let Some(parsed) = DistFilename::parse(&file.filename, &project.name) else { continue };
-        let installable = match &parsed {
-            DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
-            DistFilename::Sdist(_) => true,
-        };
-        let admits = match file.requires_python.as_deref() {
-            None => true,
-            Some(text) => {
-                *python_ok.entry(text).or_insert_with(|| pythons.iter().all(|python| admits_python(text, python)))
+    let mut found = Vec::new();
+    for (version, release) in project.releases().rev() {
+        // Some usable file: is one of them not yanked?
+        let mut live: Option<bool> = None;
+        for (file, parsed) in release.files() {
+            let installable = match parsed {
+                DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
+                DistFilename::Sdist(_) => true,
+            };
+            let admits = match file.requires_python.as_deref() {
+                None => true,
+                Some(text) => {
+                    *python_ok.entry(text).or_insert_with(|| pythons.iter().all(|python| admits_python(text, python)))
+                }
+            };
+            if installable && admits {
+                *live.get_or_insert(false) |= file.yanked.is_none();
             }
-        };
-        if installable && admits {
-            let live = versions.entry(parsed.version().clone()).or_insert(false);
-            *live |= file.yanked.is_none();
+        }
+        if let Some(live) = live {
+            found.push(Candidate { version: version.clone(), yanked: !live });
         }
     }
-    versions.into_iter().rev().map(|(version, live)| Candidate { version, yanked: !live }).collect()
+    found
 }
 
 /// Whether a `requires-python` string admits `python`; unparseable strings admit everything.
@@ -63,22 +67,11 @@ pub fn metadata_file<'p>(
     project: &'p Project,
     version: &Version,
     target: &Target,
-) -> Option<(&'p DistFile, DistFilename)> {
-    let mut best: Option<((u8, usize), &DistFile, DistFilename)> = None;
-    for file in project.files() {
-        let Some(parsed) = DistFilename::parse(&file.filename, &project.name) else { continue };
-        if parsed.version() != version {
-            continue;
-        }
-        let rank = match &parsed {
-            DistFilename::Wheel(wheel) => target.wheel_priority(wheel).map_or((1, 0), |rank| (0, rank)),
-            DistFilename::Sdist(_) => (2, 0),
-        };
-        if best.as_ref().is_none_or(|(b, _, _)| rank < *b) {
-            best = Some((rank, file, parsed));
-        }
-    }
-    best.map(|(_, file, parsed)| (file, parsed))
+) -> Option<(&'p DistFile, &'p DistFilename)> {
+    project.release(version).files().min_by_key(|(_, parsed)| match parsed {
+        DistFilename::Wheel(wheel) => target.wheel_priority(wheel).map_or((1, 0), |rank| (0, rank)),
+        DistFilename::Sdist(_) => (2, 0),
+    })
 }
 
 #[cfg(test)]
@@ -92,7 +85,7 @@ pub(crate) mod tests {
     pub(crate) fn file(filename: &str, requires_python: Option<&str>, yanked: bool) -> DistFile {
         DistFile {
             filename: filename.to_string(),
-            url: Url::parse(&format!("http://127.0.0.1/files/{filename}")).expect("url"),
+            url: format!("http://127.0.0.1/files/{filename}"),
             hashes: Default::default(),
             hash_source: HashSource::None,
             requires_python: requires_python.map(str::to_string),
@@ -105,7 +98,7 @@ pub(crate) mod tests {
     pub(crate) fn project(name: &str, files: Vec<DistFile>) -> Project {
         let name: pep508_rs::PackageName = name.parse().expect("name");
         let url = Url::parse(&format!("http://127.0.0.1/simple/{name}/")).expect("url");
-        Project { name: name.clone(), pages: vec![ProjectPage { name, url, format: PageFormat::Json, files }] }
+        Project::new(name.clone(), vec![ProjectPage { name, url, format: PageFormat::Json, files }])
     }
 
     fn target() -> Target {

@@ -238,7 +238,12 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
             return None;
         }
         let (file, filename) = metadata_file(project, version, &self.target)?;
-        Some(Job::Metadata(Box::new(MetadataJob { key, file: file.clone(), filename, extras: extras.to_vec() })))
+        Some(Job::Metadata(Box::new(MetadataJob {
+            key,
+            file: file.clone(),
+            filename: filename.clone(),
+            extras: extras.to_vec(),
+        })))
     }
 
     fn counted<T>(&self, fetch: impl FnOnce() -> T) -> T {
@@ -292,8 +297,14 @@ impl<F: Fetch + ?Sized + 'static> Source for IndexSource<F> {
             return result;
         }
         match metadata_file(project, version, &self.state.target) {
-            Some((file, filename)) => self
-                .wait(|| self.state.metadata(&MetadataJob { key, file: file.clone(), filename, extras: Vec::new() })),
+            Some((file, filename)) => self.wait(|| {
+                self.state.metadata(&MetadataJob {
+                    key,
+                    file: file.clone(),
+                    filename: filename.clone(),
+                    extras: Vec::new(),
+                })
+            }),
             None => Err(MetadataError::Invalid {
                 filename: format!("{} {version}", project.name),
                 message: "the index lists no file of this version".into(),
