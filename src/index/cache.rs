@@ -151,7 +151,7 @@ impl Cache {
             Some(digest) if digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
                 digest.to_string()
             }
-            _ => sha256_hex(file.url.as_str().as_bytes()),
+            _ => sha256_hex(file.url.as_bytes()),
         };
         self.root.join("metadata").join(format!("{key}.metadata"))
     }
