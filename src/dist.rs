@@ -7,8 +7,6 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use serde::{Deserialize, Serialize};
 
-use crate::index::simple::normalize;
-
 /// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest.
 pub type Hashes = BTreeMap<String, String>;
 
@@ -78,33 +76,6 @@ pub struct WheelFilename {
     pub platform_tags: Vec<String>,
 }
 
-impl WheelFilename {
-    /// `stem` is the filename without `.whl`.
-    fn parse(stem: &str, project: &PackageName) -> Option<Self> {
-        let parts: Vec<&str> = stem.split('-').collect();
-        let (name, version, build, tags) = match parts.as_slice() {
-            [name, version, tags @ ..] if tags.len() == 3 => (name, version, None, tags),
-            [name, version, build, tags @ ..] if tags.len() == 3 => (name, version, Some(*build), tags),
-            _ => return None,
-        };
-        if normalize(name) != project.as_ref() || build.is_some_and(|b| !b.starts_with(|c: char| c.is_ascii_digit())) {
-            return None;
-        }
-        let split = |field: &str| -> Option<Vec<String>> {
-            let set: Vec<String> = field.split('.').map(str::to_string).collect();
-            (!set.iter().any(String::is_empty)).then_some(set)
-        };
-        Some(Self {
-            name: project.clone(),
-            version: Version::from_str(version).ok()?,
-            build: build.map(str::to_string),
-            python_tags: split(tags[0])?,
-            abi_tags: split(tags[1])?,
-            platform_tags: split(tags[2])?,
-        })
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdistExtension {
     TarGz,
@@ -132,22 +103,80 @@ pub struct SdistFilename {
     pub extension: SdistExtension,
 }
 
-impl SdistFilename {
-    /// `{name}-{version}{extension}` where `name` normalises to `project`; the first `-` after
-    /// which the rest is a valid version ends the name.
-    fn parse(filename: &str, project: &PackageName) -> Option<Self> {
+/// A distribution filename split into borrowed parts, validated but not yet owned: enough to
+/// group a page's thousands of files by version and to check wheel tags without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilenameParts<'a> {
+    /// Tag fields are compressed sets, still joined with `.` (`py2.py3`).
+    Wheel {
+        version: &'a str,
+        build: Option<&'a str>,
+        python: &'a str,
+        abi: &'a str,
+        platform: &'a str,
+    },
+    Sdist {
+        version: &'a str,
+        extension: SdistExtension,
+    },
+}
+
+impl<'a> FilenameParts<'a> {
+    /// Splits `filename` as a file of `project` (see [`DistFilename::parse`]); the version is
+    /// not parsed yet.
+    pub fn split(filename: &'a str, project: &PackageName) -> Option<Self> {
+        if let Some(stem) = filename.strip_suffix(".whl") {
+            let mut fields = stem.split('-');
+            let (name, version) = (fields.next()?, fields.next()?);
+            let rest: [Option<&str>; 5] = std::array::from_fn(|_| fields.next());
+            let (build, [python, abi, platform]) = match rest {
+                [Some(python), Some(abi), Some(platform), None, _] => (None, [python, abi, platform]),
+                [Some(build), Some(python), Some(abi), Some(platform), None] => (Some(build), [python, abi, platform]),
+                _ => return None,
+            };
+            let valid_set = |field: &str| field.split('.').all(|tag| !tag.is_empty());
+            let valid = is_normalized_as(name, project)
+                && build.is_none_or(|b| b.starts_with(|c: char| c.is_ascii_digit()))
+                && [python, abi, platform].into_iter().all(valid_set);
+            return valid.then_some(Self::Wheel { version, build, python, abi, platform });
+        }
         let (stem, extension) = SdistExtension::ALL
             .iter()
             .find_map(|(suffix, extension)| filename.strip_suffix(suffix).map(|stem| (stem, *extension)))?;
-        stem.match_indices('-').find_map(|(dash, _)| {
-            let (name, version) = (&stem[..dash], &stem[dash + 1..]);
-            if normalize(name) != project.as_ref() {
-                return None;
-            }
-            let version = Version::from_str(version).ok()?;
-            Some(Self { name: project.clone(), version, extension })
-        })
+        // Sdist names are ambiguous (`a-b-1.0.tar.gz`): the known project name ends at a dash.
+        stem.match_indices('-')
+            .map(|(dash, _)| (&stem[..dash], &stem[dash + 1..]))
+            .find(|(name, _)| is_normalized_as(name, project))
+            .map(|(_, version)| Self::Sdist { version, extension })
     }
+
+    pub fn version(&self) -> &'a str {
+        match self {
+            Self::Wheel { version, .. } | Self::Sdist { version, .. } => version,
+        }
+    }
+}
+
+/// Whether `name` normalises (PEP 503) to `project`, without building the normalised string.
+fn is_normalized_as(name: &str, project: &PackageName) -> bool {
+    let mut expected = project.as_ref().chars();
+    let mut in_separator_run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_separator_run && expected.next() != Some('-') {
+                return false;
+            }
+            in_separator_run = true;
+        } else {
+            in_separator_run = false;
+            for lower in c.to_lowercase() {
+                if expected.next() != Some(lower) {
+                    return false;
+                }
+            }
+        }
+    }
+    expected.next().is_none()
 }
 
 impl DistFilename {
@@ -155,10 +184,27 @@ impl DistFilename {
     /// so the known project name decides where the version starts. `None` for files that are
     /// not distributions of `project` (eggs, `.exe` installers, other projects, bad versions).
     pub fn parse(filename: &str, project: &PackageName) -> Option<Self> {
-        if let Some(stem) = filename.strip_suffix(".whl") {
-            return WheelFilename::parse(stem, project).map(Self::Wheel);
+        let parts = FilenameParts::split(filename, project)?;
+        let version = Version::from_str(parts.version()).ok()?;
+        Some(Self::from_parts(parts, project, version))
+    }
+
+    /// The owned filename from parts already split, with their version already parsed.
+    pub fn from_parts(parts: FilenameParts<'_>, project: &PackageName, version: Version) -> Self {
+        let tags = |set: &str| set.split('.').map(str::to_string).collect();
+        match parts {
+            FilenameParts::Wheel { build, python, abi, platform, .. } => Self::Wheel(WheelFilename {
+                name: project.clone(),
+                version,
+                build: build.map(str::to_string),
+                python_tags: tags(python),
+                abi_tags: tags(abi),
+                platform_tags: tags(platform),
+            }),
+            FilenameParts::Sdist { extension, .. } => {
+                Self::Sdist(SdistFilename { name: project.clone(), version, extension })
+            }
         }
-        SdistFilename::parse(filename, project).map(Self::Sdist)
     }
 
     pub fn name(&self) -> &PackageName {

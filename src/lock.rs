@@ -103,5 +103,5 @@ pub fn pip_hash(file: &DistFile) -> Option<(&'static str, &str)> {
 
 /// The files of `version` (PEP 440 equality, so `1.0` and `1.0.0` are one version).
 pub fn files_of_version(project: &Project, version: &Version) -> Vec<DistFile> {
-    project.release(version).files().map(|(file, _)| file.clone()).collect()
+    project.release(version).files().cloned().collect()
 }

@@ -206,18 +206,44 @@ impl Target {
     /// wheel cannot be installed here. A universal target ranks by its preferred environment and
     /// ranks a wheel that only other environments install after all of those.
     pub fn wheel_priority(&self, wheel: &WheelFilename) -> Option<usize> {
-        let concrete = self.concrete_wheel_priority(wheel);
+        fn tags(set: &[String]) -> impl Iterator<Item = &str> + Clone {
+            set.iter().map(String::as_str)
+        }
+        self.tags_priority(tags(&wheel.python_tags), tags(&wheel.abi_tags), tags(&wheel.platform_tags))
+    }
+
+    /// [`Target::wheel_priority`] for tag sets still joined with `.` (`py2.py3`), as
+    /// [`crate::dist::FilenameParts`] gives them: scanning a page's wheels allocates nothing.
+    pub fn joined_tags_priority(&self, python: &str, abi: &str, platform: &str) -> Option<usize> {
+        self.tags_priority(python.split('.'), abi.split('.'), platform.split('.'))
+    }
+
+    fn tags_priority<'t>(
+        &self,
+        python: impl Iterator<Item = &'t str> + Clone,
+        abi: impl Iterator<Item = &'t str> + Clone,
+        platform: impl Iterator<Item = &'t str> + Clone,
+    ) -> Option<usize> {
+        let concrete = self.concrete_tags_priority(python.clone(), abi.clone(), platform.clone());
         if concrete.is_some() || self.universal.is_none() {
             return concrete;
         }
-        self.environments().iter().any(|env| env.concrete_wheel_priority(wheel).is_some()).then_some(usize::MAX)
+        self.environments()
+            .iter()
+            .any(|env| env.concrete_tags_priority(python.clone(), abi.clone(), platform.clone()).is_some())
+            .then_some(usize::MAX)
     }
 
-    fn concrete_wheel_priority(&self, wheel: &WheelFilename) -> Option<usize> {
+    fn concrete_tags_priority<'t>(
+        &self,
+        python: impl Iterator<Item = &'t str> + Clone,
+        abi: impl Iterator<Item = &'t str> + Clone,
+        platform: impl Iterator<Item = &'t str> + Clone,
+    ) -> Option<usize> {
         let mut best = None;
-        for python in &wheel.python_tags {
-            for abi in &wheel.abi_tags {
-                for platform in &wheel.platform_tags {
+        for python in python {
+            for abi in abi.clone() {
+                for platform in platform.clone() {
                     if let Some(rank) = self.tag_rank(python, abi, platform) {
                         best = Some(best.map_or(rank, |b: usize| b.min(rank)));
                     }
@@ -233,7 +259,7 @@ impl Target {
     /// within a group, platforms rank by [`Target::platform_rank`].
     fn tag_rank(&self, python: &str, abi: &str, platform: &str) -> Option<usize> {
         let minor = self.python.1;
-        let cp = format!("cp3{minor}");
+        let is_cp = |tag: &str| tag.strip_prefix("cp3").and_then(|m| m.parse::<u64>().ok()) == Some(minor);
         // The py tags in order: py3X, py3, py3(X-1), ..., py30.
         let py_index = |tag: &str| -> Option<usize> {
             let rest = tag.strip_prefix("py3")?;
@@ -256,14 +282,14 @@ impl Target {
             if abi != "none" {
                 return None;
             }
-            let group = if python == cp { any_group } else { any_group + 1 + py_index(python)? };
+            let group = if is_cp(python) { any_group } else { any_group + 1 + py_index(python)? };
             return Some(group * GROUP_STRIDE);
         }
         let platform_rank = self.platform_rank(platform)?;
         let group = match (python, abi) {
-            (p, a) if p == cp && a == cp => 0,
-            (p, "abi3") if p == cp => 1,
-            (p, "none") if p == cp => 2,
+            (p, a) if is_cp(p) && p == a => 0,
+            (p, "abi3") if is_cp(p) => 1,
+            (p, "none") if is_cp(p) => 2,
             (p, "abi3") => {
                 let m: u64 = p.strip_prefix("cp3")?.parse().ok()?;
                 if !(2..minor).contains(&m) {

@@ -7,6 +7,7 @@ pub mod http;
 pub mod simple;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -14,7 +15,7 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 
-use crate::dist::{DistFile, DistFilename};
+use crate::dist::{DistFile, DistFilename, FilenameParts};
 use cache::{Cache, CachePolicy, Freshness};
 use http::{HttpClient, HttpError, redact};
 pub use simple::{PageFormat, ProjectPage};
@@ -38,10 +39,9 @@ pub enum IndexError {
 pub struct Project {
     pub name: PackageName,
     pub pages: Vec<ProjectPage>,
-    /// The distribution files grouped by version, each filename parsed once, on first use: the
-    /// resolver, the prefetcher and the lock all ask "which files has version V", and a large
-    /// project lists thousands of files.
-    releases: OnceLock<BTreeMap<Version, Vec<(FileIndex, DistFilename)>>>,
+    /// The distribution files grouped by version, on first use: the resolver, the prefetcher
+    /// and the lock all ask "which files has version V", and a large project lists thousands.
+    releases: OnceLock<BTreeMap<Version, Vec<FileIndex>>>,
 }
 
 /// Where a file sits: `(page, file)` in [`Project::pages`].
@@ -68,13 +68,18 @@ impl Project {
         Release { project: self, files: self.release_index().get(version).map_or(&[], Vec::as_slice) }
     }
 
-    fn release_index(&self) -> &BTreeMap<Version, Vec<(FileIndex, DistFilename)>> {
+    fn release_index(&self) -> &BTreeMap<Version, Vec<FileIndex>> {
         self.releases.get_or_init(|| {
-            let mut releases: BTreeMap<Version, Vec<(FileIndex, DistFilename)>> = BTreeMap::new();
+            // Most versions have several files: parse each version string once.
+            let mut versions: HashMap<&str, Option<Version>> = HashMap::new();
+            let mut releases: BTreeMap<Version, Vec<FileIndex>> = BTreeMap::new();
             for (page_index, page) in self.pages.iter().enumerate() {
                 for (file_index, file) in page.files.iter().enumerate() {
-                    if let Some(parsed) = DistFilename::parse(&file.filename, &self.name) {
-                        releases.entry(parsed.version().clone()).or_default().push(((page_index, file_index), parsed));
+                    let Some(parts) = FilenameParts::split(&file.filename, &self.name) else { continue };
+                    let text = parts.version();
+                    let parsed = versions.entry(text).or_insert_with(|| Version::from_str(text).ok());
+                    if let Some(version) = parsed {
+                        releases.entry(version.clone()).or_default().push((page_index, file_index));
                     }
                 }
             }
@@ -83,21 +88,29 @@ impl Project {
     }
 }
 
-/// The files of one version of a [`Project`], with their parsed filenames.
+/// The files of one version of a [`Project`].
 #[derive(Clone, Copy, Debug)]
 pub struct Release<'p> {
     project: &'p Project,
-    files: &'p [(FileIndex, DistFilename)],
+    files: &'p [FileIndex],
 }
 
 impl<'p> Release<'p> {
-    pub fn files(&self) -> impl Iterator<Item = (&'p DistFile, &'p DistFilename)> + use<'p> {
+    pub fn files(&self) -> impl Iterator<Item = &'p DistFile> + use<'p> {
         let project = self.project;
-        self.files.iter().map(move |((page, file), parsed)| (&project.pages[*page].files[*file], parsed))
+        self.files.iter().map(move |(page, file)| &project.pages[*page].files[*file])
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+    /// The files with their filenames split (not allocated), for scanning many versions.
+    pub fn parts(&self) -> impl Iterator<Item = (&'p DistFile, FilenameParts<'p>)> + use<'p> {
+        let name = &self.project.name;
+        self.files().filter_map(move |file| Some((file, FilenameParts::split(&file.filename, name)?)))
+    }
+
+    /// The files with their parsed filenames.
+    pub fn parsed(&self) -> impl Iterator<Item = (&'p DistFile, DistFilename)> + use<'p> {
+        let name = &self.project.name;
+        self.files().filter_map(move |file| Some((file, DistFilename::parse(&file.filename, name)?)))
     }
 }
 

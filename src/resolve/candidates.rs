@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
-use crate::dist::{DistFile, DistFilename};
+use crate::dist::{DistFile, DistFilename, FilenameParts};
 use crate::index::Project;
 use crate::target::Target;
 
@@ -28,10 +28,12 @@ pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
     for (version, release) in project.releases().rev() {
         // Some usable file: is one of them not yanked?
         let mut live: Option<bool> = None;
-        for (file, parsed) in release.files() {
-            let installable = match parsed {
-                DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
-                DistFilename::Sdist(_) => true,
+        for (file, parts) in release.parts() {
+            let installable = match parts {
+                FilenameParts::Wheel { python, abi, platform, .. } => {
+                    target.joined_tags_priority(python, abi, platform).is_some()
+                }
+                FilenameParts::Sdist { .. } => true,
             };
             let admits = match file.requires_python.as_deref() {
                 None => true,
@@ -67,8 +69,8 @@ pub fn metadata_file<'p>(
     project: &'p Project,
     version: &Version,
     target: &Target,
-) -> Option<(&'p DistFile, &'p DistFilename)> {
-    project.release(version).files().min_by_key(|(_, parsed)| match parsed {
+) -> Option<(&'p DistFile, DistFilename)> {
+    project.release(version).parsed().min_by_key(|(_, parsed)| match parsed {
         DistFilename::Wheel(wheel) => target.wheel_priority(wheel).map_or((1, 0), |rank| (0, rank)),
         DistFilename::Sdist(_) => (2, 0),
     })
