@@ -1,15 +1,16 @@
 //! The on-disk cache. Layout (stable: the fixture recorder reads it):
 //!
-//! - `pages/<index-key>/<normalised-name>.json`: `{"fetched_at": unix secs, "max_age": secs or
-//!   null, "page": ProjectPage}`; expires after `max_age` (from `Cache-Control`) or a default TTL.
+//! - `pages/<index-key>/<normalised-name>.page`: the page with when it was fetched and its
+//!   `max-age`, in [`page_file`]'s line format; expires after `max_age` (from `Cache-Control`)
+//!   or a default TTL.
 //!   `<index-key>`: the first 16 hex digits of the sha256 of the index URL without credentials.
 //! - `metadata/<sha256 of the distribution file>.metadata`: a `sha256:<hex of the rest>` line,
 //!   then the raw core metadata; kept forever (files are immutable). Files without a sha256 are
 //!   keyed by the sha256 of their URL.
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
-//! Writes go to a temp file in the same directory, then rename; a corrupt entry (bad JSON, a
-//! truncated file, a failed integrity line) is removed and reads as a miss.
+//! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
+//! truncated page, a failed integrity line) is removed and reads as a miss.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -19,11 +20,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pep508_rs::PackageName;
 use reqwest::Url;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::dist::DistFile;
-use crate::index::ProjectPage;
+use crate::index::{ProjectPage, page_file};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
 pub const DEFAULT_PAGE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -69,9 +69,8 @@ impl Cache {
         }
         let path = self.page_path(index, name);
         let bytes = std::fs::read(&path).ok()?;
-        let Some(entry) =
-            serde_json::from_slice::<PageEntry<ProjectPage>>(&bytes).ok().filter(|e| &e.page.name == name)
-        else {
+        let entry = std::str::from_utf8(&bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
+        let Some(entry) = entry else {
             discard(&path);
             return None;
         };
@@ -83,11 +82,8 @@ impl Cache {
     }
 
     pub fn write_page(&self, index: &Url, page: &ProjectPage, max_age: Option<Duration>) {
-        // Borrowed and streamed to the file: a large page is never copied or buffered whole.
-        let entry = PageEntry { fetched_at: unix_now(), max_age: max_age.map(|d| d.as_secs()), page };
-        write_atomic_with(&self.page_path(index, &page.name), |file| {
-            serde_json::to_writer(file, &entry).map_err(std::io::Error::other)
-        });
+        let text = page_file::encode(unix_now(), max_age.map(|d| d.as_secs()), page);
+        write_atomic(&self.page_path(index, &page.name), text.as_bytes());
     }
 
     pub fn read_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
@@ -141,7 +137,7 @@ impl Cache {
     }
 
     fn page_path(&self, index: &Url, name: &PackageName) -> PathBuf {
-        self.root.join("pages").join(index_key(index)).join(format!("{name}.json"))
+        self.root.join("pages").join(index_key(index)).join(format!("{name}.page"))
     }
 
     /// Keyed by the file's sha256 when the index published a well-formed one, else by the
@@ -194,14 +190,6 @@ impl CachePolicy {
         }
         policy
     }
-}
-
-/// The JSON envelope of a cached project page (`P`: the page, owned or borrowed).
-#[derive(Serialize, Deserialize)]
-struct PageEntry<P> {
-    fetched_at: u64,
-    max_age: Option<u64>,
-    page: P,
 }
 
 /// First line of a metadata entry: `sha256:<hex of the rest>`.
@@ -332,9 +320,8 @@ mod tests {
     /// Rewrites the stored entry as if it had been fetched `age` ago.
     fn age_entry(cache: &Cache, age: Duration) {
         let path = cache.page_path(&index(), &demo());
-        let mut entry: PageEntry<ProjectPage> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        entry.fetched_at -= age.as_secs();
-        std::fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+        let entry = page_file::decode(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::write(&path, page_file::encode(entry.fetched_at - age.as_secs(), entry.max_age, &entry.page)).unwrap();
     }
 
     #[test]
@@ -348,7 +335,7 @@ mod tests {
         assert_eq!(normal.read_page(&bare, &demo()), Some(page("demo")));
         let path = normal.page_path(&index(), &demo());
         assert_eq!(path.strip_prefix(dir.path()).unwrap().iter().count(), 3);
-        assert_eq!(path.file_name().unwrap(), "demo.json");
+        assert_eq!(path.file_name().unwrap(), "demo.page");
         assert!(!String::from_utf8(std::fs::read(&path).unwrap()).unwrap().contains("secret"));
         // Another index has its own entries.
         let other = Url::parse("https://other.example/simple/").unwrap();
@@ -388,7 +375,7 @@ mod tests {
         assert_eq!(normal.read_page(&index(), &demo()), None);
         assert!(!path.exists());
         // A page stored under the wrong name is not trusted either.
-        let text = String::from_utf8(bytes).unwrap().replace(r#""name":"demo""#, r#""name":"evil""#);
+        let text = String::from_utf8(bytes).unwrap().replace("name demo", "name evil");
         std::fs::write(&path, text).unwrap();
         assert_eq!(normal.read_page(&index(), &demo()), None);
     }

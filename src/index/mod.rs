@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod config;
 pub mod http;
+mod page_file;
 pub mod simple;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
