@@ -16,6 +16,7 @@ pub mod output;
 pub mod progress;
 pub mod report;
 pub mod reqfile;
+pub mod requirement;
 pub mod resolve;
 pub mod settings;
 pub mod target;

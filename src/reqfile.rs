@@ -4,7 +4,6 @@
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use pep508_rs::Requirement;
 
@@ -592,22 +591,9 @@ fn classify(text: &str) -> Result<EntryKind, String> {
     if is_url(text) || looks_like_path(before_marker) || before_marker.contains('@') {
         return Ok(EntryKind::Url(text.to_string()));
     }
-    let requirement = parse_pep508(text).map_err(|message| format!("invalid requirement `{text}`: {message}"))?;
+    let requirement =
+        crate::requirement::parse(text).map_err(|message| format!("invalid requirement `{text}`: {message}"))?;
     Ok(EntryKind::Named(requirement))
-}
-
-/// A PEP 508 requirement; the error is one line.
-fn parse_pep508(text: &str) -> Result<Requirement, String> {
-    // pep508_rs errors point at the column over several lines; the first says what is wrong.
-    let one_line =
-        |error: pep508_rs::Pep508Error| error.to_string().lines().next().unwrap_or_default().trim().to_string();
-    guard_name_ends(text)?;
-    // pep508_rs 0.9 also panics on some non-ASCII text in its error paths. PEP 508 allows
-    // non-ASCII only inside quoted marker strings, so an ASCII stand-in parses exactly when the
-    // original does; only then is the original parsed.
-    let ascii: String = text.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
-    Requirement::from_str(&ascii).map_err(one_line)?;
-    Requirement::from_str(text).map_err(one_line)
 }
 
 /// pip's `is_url`: a scheme pip downloads from, or a VCS scheme (`git+https:`, `hg+ssh:`, ...).
@@ -618,28 +604,6 @@ fn is_url(text: &str) -> bool {
         || ["git", "hg", "svn", "bzr"]
             .iter()
             .any(|vcs| scheme.strip_prefix(vcs).is_some_and(|rest| rest.is_empty() || rest.starts_with('+')))
-}
-
-/// pep508_rs 0.9 panics, instead of returning an error, on a package or extra name that ends in
-/// `.`, `-` or `_` and is followed by more text. Such names are invalid, so reject them first.
-fn guard_name_ends(text: &str) -> Result<(), String> {
-    let identifier = |s: &str| -> usize {
-        s.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))).unwrap_or(s.len())
-    };
-    let check = |what: &str, name: &str| match name.ends_with(['.', '-', '_']) {
-        true => Err(format!("{what} `{name}` must end with a letter or digit")),
-        false => Ok(()),
-    };
-    let rest = text.trim_start();
-    let name_len = identifier(rest);
-    check("package name", &rest[..name_len])?;
-    if let Some(extras) = rest[name_len..].trim_start().strip_prefix('[') {
-        for extra in extras.split(']').next().unwrap_or_default().split(',') {
-            let extra = extra.trim_start();
-            check("extra name", &extra[..identifier(extra)])?;
-        }
-    }
-    Ok(())
 }
 
 /// pip's `_looks_like_path` and `is_archive_file`, on the text before the marker and without
@@ -670,6 +634,8 @@ fn looks_like_path(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use pep508_rs::VersionOrUrl;
     use pep508_rs::pep440_rs::{Operator, Version};

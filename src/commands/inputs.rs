@@ -1,7 +1,6 @@
 //! Requirements from the command line and from `-r`/`-c` files, as the resolver takes them.
 
 use std::path::Path;
-use std::str::FromStr;
 
 use anyhow::bail;
 use pep508_rs::{Requirement, VersionOrUrl};
@@ -25,8 +24,8 @@ impl Inputs {
     pub fn read(args: &InputArgs) -> anyhow::Result<Self> {
         let mut inputs = Self { pre: args.pre, ..Self::default() };
         for spec in &args.requirements {
-            let requirement = Requirement::from_str(spec)
-                .map_err(|e| anyhow::anyhow!("invalid requirement `{spec}`: {}", one_line(&e.to_string())))?;
+            let requirement = crate::requirement::parse(spec)
+                .map_err(|message| anyhow::anyhow!("invalid requirement `{spec}`: {message}"))?;
             if matches!(requirement.version_or_url, Some(VersionOrUrl::Url(_))) {
                 bail!("`{spec}`: direct URL requirements are not supported; hashlock resolves from an index");
             }
@@ -69,9 +68,4 @@ impl Inputs {
         }
         Ok(())
     }
-}
-
-/// pep508_rs errors point at the column over several lines; one line is what we print.
-fn one_line(message: &str) -> String {
-    message.lines().next().unwrap_or_default().trim().to_string()
 }

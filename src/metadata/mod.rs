@@ -89,10 +89,10 @@ impl Metadata {
                             .map_err(|err| invalid(line, format!("Version `{value}`: {}", one_line(&err))))?,
                     );
                 }
-                "requires-dist" => requires_dist
-                    .push(Requirement::from_str(value).map_err(|err| {
-                        invalid(line, format!("Requires-Dist `{value}`: {}", one_line(&err.message)))
-                    })?),
+                "requires-dist" => requires_dist.push(
+                    crate::requirement::parse(value)
+                        .map_err(|message| invalid(line, format!("Requires-Dist `{value}`: {message}")))?,
+                ),
                 "requires-python" => {
                     requires_python = Some(
                         VersionSpecifiers::from_str(value)
@@ -302,6 +302,12 @@ Requires-Dist: not-a-header-this-is-the-body\r
         assert!(!message.contains('\n'), "{message}");
         assert!(message.starts_with("demo_pkg-1.0-py3-none-any.whl: invalid metadata: line 4:"), "{message}");
         assert!(message.contains("bad >>= 1"), "{message}");
+    }
+
+    #[test]
+    fn a_name_pep508_rs_would_panic_on_is_invalid_metadata() {
+        let message = invalid_message("Name: demo\nVersion: 1.0\nRequires-Dist: dep_ ; extra == \"x\"\n");
+        assert!(message.contains("line 3: Requires-Dist `dep_ ; extra == \"x\"`"), "{message}");
     }
 
     #[test]
