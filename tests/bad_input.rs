@@ -97,3 +97,17 @@ fn index_returns_server_errors() {
     let page = format!("{}/widget", server.index_url());
     assert_fails(&server.index_url(), &["widget"], &["--timeout", "2"], no_setup, &[&page, "500"]);
 }
+
+#[test]
+fn an_unwritable_output_writes_no_report_either() {
+    let server = index();
+    let dir = tempfile::tempdir().unwrap();
+    let assert = generate(&server.index_url(), &["widget", "--report", "report.json", "-o", "missing/out.txt"])
+        .current_dir(dir.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("missing/out.txt") && !stderr.contains(".tmp"), "{stderr}");
+    assert!(!dir.path().join("report.json").exists(), "a report was written for a run that failed");
+}

@@ -162,6 +162,31 @@ fn two_indexes_disagreeing_on_a_file_in_every_format() {
     }
 }
 
+/// `generate` refuses to write a file that would let either index's bytes pass pip's check.
+#[test]
+fn generate_writes_nothing_when_indexes_disagree() {
+    let registry = Registry::new().with([Release::new("app", "1.0").requires(&["dup"]), Release::new("dup", "1.0")]);
+    let primary = IndexServer::start(registry);
+    let mut other = Registry::new();
+    publish_as(&mut other, &Release::new("dup", "1.0"), Published::WrongSha256);
+    let extra = IndexServer::start(other);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.txt");
+    std::fs::write(&out, "previous\n").unwrap();
+    let ran = Ran::of(
+        support::generate(&primary.index_url(), &["app", "--extra-index-url", &extra.index_url()]).arg("-o").arg(&out),
+        &[],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("indexes disagree") && ran.stderr.contains("dup-1.0-py3-none-any.whl"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("no file written"), "{}", ran.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
+}
+
 /// Info findings pass by default, warnings fail by default, errors always fail unless nothing does.
 #[test]
 fn fail_on_sets_which_severity_fails() {

@@ -5,7 +5,7 @@ use std::time::Instant;
 use crate::cli::{GenerateArgs, OutputArgs};
 use crate::commands::session::{Session, emit, format_for_path};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
-use crate::findings::check_lock;
+use crate::findings::{Code, check_lock};
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
@@ -17,21 +17,32 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     let source = session.source();
     let lock = session.lock(&source, &inputs, output.quiet)?;
 
-    let unhashed = lock.unhashed_files();
-    for file in &unhashed {
+    let findings = check_lock(&lock, &session.target);
+    let (mut unhashed, mut disagreeing) = (false, false);
+    for file in lock.unhashed_files() {
         let has = if file.algorithms.is_empty() {
             "no hash".to_string()
         } else {
             format!("only {}", file.algorithms.join(", "))
         };
-        let level = if args.allow_missing_hashes { "warning" } else { "error" };
-        eprintln!(
-            "hashlock: {level}: {} {}: {} has {has}, and pip --require-hashes accepts only sha256, sha384 or sha512",
-            file.package, file.version, file.filename
-        );
+        unhashed |= !args.allow_missing_hashes;
+        if !args.allow_missing_hashes || !output.quiet {
+            let level = if args.allow_missing_hashes { "warning" } else { "error" };
+            eprintln!(
+                "hashlock: {level}: {} {}: {} has {has}, and pip --require-hashes accepts only sha256, sha384 or sha512",
+                file.package, file.version, file.filename
+            );
+        }
     }
-    if !unhashed.is_empty() && !args.allow_missing_hashes {
-        eprintln!("hashlock: no file written; pass --allow-missing-hashes to write it anyway");
+    // Two indexes serving different bytes under one filename: writing both digests would let
+    // either file pass pip's check, so nothing is written.
+    for finding in findings.iter().filter(|f| f.code == Code::IndexDisagreement) {
+        eprintln!("hashlock: error: {}", finding.message);
+        disagreeing = true;
+    }
+    if unhashed || disagreeing {
+        let hint = if unhashed { "; pass --allow-missing-hashes to write it anyway" } else { "" };
+        eprintln!("hashlock: no file written{hint}");
         return Ok(ExitStatus::Findings);
     }
 
@@ -40,12 +51,16 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         target: session.target.describe(),
         indexes: session.indexes(),
     };
-    if let Some(path) = &args.report {
-        let findings = check_lock(&lock, &session.target);
+    let requirements = render(&lock, &header);
+    let report = args.report.as_deref().map(|path| {
         let report = Report::new(&lock, &findings, &session.target, session.indexes());
-        emit(&render_report(&report, format_for_path(path)), Some(path))?;
+        (path, render_report(&report, format_for_path(path)))
+    });
+    // The requirements file first: if it cannot be written, no report claims it was.
+    emit(&requirements, args.output.as_deref())?;
+    if let Some((path, text)) = report {
+        emit(&text, Some(path))?;
     }
-    emit(&render(&lock, &header), args.output.as_deref())?;
 
     if output.verbose {
         let (http, hits, waiting) = (session.client.http().stats(), session.client.cache_hits(), source.stats());

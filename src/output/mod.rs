@@ -24,7 +24,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    if !dir.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no directory {}", dir.display())));
+    }
+    // tempfile names its temporary file in errors; to the user only the kind of failure matters.
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|error| std::io::Error::from(error.kind()))?;
     temp.write_all(contents)?;
     // A new file gets the usual 0644 rather than the temporary file's private 0600.
     let permissions = match &existing {
