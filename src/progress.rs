@@ -13,6 +13,13 @@ pub fn with_progress<T>(quiet: bool, status: impl Fn() -> String + Sync, work: i
         return work();
     }
     let done = AtomicBool::new(false);
+    /// Stops the spinner however `work` ends: a panic must not leave the scope waiting for it.
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let bar = ProgressBar::new_spinner();
@@ -26,8 +33,7 @@ pub fn with_progress<T>(quiet: bool, status: impl Fn() -> String + Sync, work: i
             }
             bar.finish_and_clear();
         });
-        let result = work();
-        done.store(true, Ordering::Relaxed);
-        result
+        let _stop = StopOnDrop(&done);
+        work()
     })
 }

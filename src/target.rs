@@ -199,7 +199,14 @@ impl Target {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
         };
-        format!("CPython {}.{}, {os} {arch}", self.python.0, self.python.1)
+        // A detected interpreter resolves for its patch release too (requires-python may say
+        // `>=3.11.5`), so the description names the version the lock is really for.
+        let (major, minor) = self.python;
+        let version = match self.python_full.strip_prefix(&format!("{major}.{minor}")) {
+            Some("" | ".0") => format!("{major}.{minor}"),
+            _ => self.python_full.clone(),
+        };
+        format!("CPython {version}, {os} {arch}")
     }
 
     /// Rank of the best tag of a wheel for this target (lower is better), `None` if the
@@ -637,6 +644,7 @@ mod tests {
         }
         assert_eq!(target("3.11", "linux").describe(), "CPython 3.11, linux x86_64");
         assert_eq!(target("3.13", "aarch64-macos").describe(), "CPython 3.13, macos aarch64");
+        assert_eq!(target("3.11.7", "windows").describe(), "CPython 3.11.7, windows x86_64");
     }
 
     #[test]
