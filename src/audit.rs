@@ -10,6 +10,7 @@ use pep508_rs::{MarkerTree, PackageName, Requirement, VersionOrUrl};
 
 use crate::dist::DistFilename;
 use crate::findings::{Code, Finding, check_lock};
+use crate::index::http::redact_text;
 use crate::index::{IndexError, Project};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version};
 use crate::reqfile::{Entry, EntryKind, RequirementsFile};
@@ -128,7 +129,10 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
                     Finding::new(
                         Code::Unhashable,
                         None,
-                        format!("`{what}`: editable, VCS, URL or directory requirements cannot be hash-checked"),
+                        format!(
+                            "`{}`: editable, VCS, URL or directory requirements cannot be hash-checked",
+                            redact_text(what)
+                        ),
                     )
                     .at(&entry.location),
                 );

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use pep508_rs::Requirement;
 
+use crate::index::http::redact_text;
+
 /// A line in a requirements file, for messages: `requirements.txt:12`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
@@ -591,8 +593,8 @@ fn classify(text: &str) -> Result<EntryKind, String> {
     if is_url(text) || looks_like_path(before_marker) || before_marker.contains('@') {
         return Ok(EntryKind::Url(text.to_string()));
     }
-    let requirement =
-        crate::requirement::parse(text).map_err(|message| format!("invalid requirement `{text}`: {message}"))?;
+    let requirement = crate::requirement::parse(text)
+        .map_err(|message| format!("invalid requirement `{}`: {message}", redact_text(text)))?;
     Ok(EntryKind::Named(requirement))
 }
 

@@ -253,3 +253,19 @@ fn garbage_exits_2_naming_file_and_line() {
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("no-such-file.txt"), "{}", ran.stderr);
 }
+
+/// pip expands `${VAR}` in requirements files, and tokens live there: no report may echo one.
+#[test]
+fn credentials_from_the_environment_never_reach_the_report() {
+    let ws = Workspace::new(tree());
+    let text = format!("{}privpkg @ git+https://${{HL_TEST_TOKEN}}@git.example/org/priv.git\n", ws.text);
+    std::fs::write(ws.dir.path().join("requirements.txt"), text).unwrap();
+    for format in ["text", "json", "markdown"] {
+        let mut command = hashlock_at("audit", &ws.server.index_url(), &["requirements.txt", "--format", format]);
+        command.env("HL_TEST_TOKEN", "ghp_SECRET").current_dir(ws.dir.path());
+        let ran = Ran::of(&mut command, &[ws.dir.path()]);
+        assert_eq!(ran.code, 1, "{format}: the URL requirement is unhashable\n{}", ran.stdout);
+        assert!(ran.stdout.contains("unhashable") && ran.stdout.contains("https://***@git.example"), "{}", ran.stdout);
+        assert!(!ran.stdout.contains("ghp_SECRET") && !ran.stderr.contains("ghp_SECRET"), "{format}:\n{}", ran.stdout);
+    }
+}

@@ -6,6 +6,7 @@ use anyhow::bail;
 use pep508_rs::{Requirement, VersionOrUrl};
 
 use crate::cli::InputArgs;
+use crate::index::http::redact_text;
 use crate::reqfile::{self, EntryKind};
 use crate::resolve::RootRequirement;
 
@@ -25,9 +26,12 @@ impl Inputs {
         let mut inputs = Self { pre: args.pre, ..Self::default() };
         for spec in &args.requirements {
             let requirement = crate::requirement::parse(spec)
-                .map_err(|message| anyhow::anyhow!("invalid requirement `{spec}`: {message}"))?;
+                .map_err(|message| anyhow::anyhow!("invalid requirement `{}`: {message}", redact_text(spec)))?;
             if matches!(requirement.version_or_url, Some(VersionOrUrl::Url(_))) {
-                bail!("`{spec}`: direct URL requirements are not supported; hashlock resolves from an index");
+                bail!(
+                    "`{}`: direct URL requirements are not supported; hashlock resolves from an index",
+                    redact_text(spec)
+                );
             }
             inputs.requirements.push(RootRequirement { requirement, origin: String::new() });
         }
@@ -54,8 +58,9 @@ impl Inputs {
                 EntryKind::Named(requirement) => requirement,
                 EntryKind::Editable(what) | EntryKind::Url(what) => {
                     bail!(
-                        "{}: `{what}`: editable, URL and path requirements are not supported; hashlock resolves from an index",
-                        entry.location
+                        "{}: `{}`: editable, URL and path requirements are not supported; hashlock resolves from an index",
+                        entry.location,
+                        redact_text(&what)
                     )
                 }
             };

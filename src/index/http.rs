@@ -273,6 +273,29 @@ pub fn redact(url: &Url) -> String {
     url.to_string()
 }
 
+/// `text` (a requirement line, an error message) with the credentials of every URL in it
+/// replaced by `***`: requirements files take tokens from `${VAR}`, and echoing one would put it
+/// in a CI log.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (before, after) = rest.split_at(start + 3);
+        out.push_str(before);
+        let authority_len =
+            after.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace()).unwrap_or(after.len());
+        match after[..authority_len].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &after[at..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,5 +444,17 @@ IionD5I9SsUOfSq8KMdoH6c=
             let Err(HttpError::Setup(message)) = with(&path) else { panic!("{} accepted", path.display()) };
             assert!(message.contains(&path.display().to_string()), "{message}");
         }
+    }
+
+    #[test]
+    fn redact_text_hides_credentials_of_every_url() {
+        assert_eq!(
+            redact_text("pkg @ git+https://ghp_SECRET@git.example/o/r.git and https://u:p@x.example:8080/s?t=1"),
+            "pkg @ git+https://***@git.example/o/r.git and https://***@x.example:8080/s?t=1"
+        );
+        assert_eq!(
+            redact_text("mail me@example, see https://x.example/a@b"),
+            "mail me@example, see https://x.example/a@b"
+        );
     }
 }
