@@ -308,15 +308,16 @@ fn missing_dependencies(
     target: &Target,
     entries: &[Entry],
 ) -> Vec<Finding> {
+    let environment = target.marker_environment();
+    // For one target, a line counts only where pip installs it: its marker true there.
     let listed: BTreeSet<&PackageName> = entries
         .iter()
         .filter(|e| !e.constraint)
         .filter_map(|e| match &e.kind {
-            EntryKind::Named(r) => Some(&r.name),
+            EntryKind::Named(r) if r.evaluate_markers(&environment, &[]) => Some(&r.name),
             _ => None,
         })
         .collect();
-    let environment = target.marker_environment();
     let mut provided: BTreeMap<&PackageName, MarkerTree> = BTreeMap::new();
     for entry in entries.iter().filter(|e| !e.constraint) {
         if let EntryKind::Named(r) = &entry.kind {
@@ -326,6 +327,10 @@ fn missing_dependencies(
     let lowest = target.lowest_python();
     let mut findings = Vec::new();
     for (pin, package) in located {
+        // pip skips a line whose marker is false for the target, and its dependencies with it.
+        if !target.is_universal() && !pin.requirement.evaluate_markers(&environment, &[]) {
+            continue;
+        }
         let Some(project) = projects.get(&package.name) else { continue };
         let metadata = match source.metadata(project, &package.version) {
             Ok(metadata) => metadata,
@@ -396,10 +401,28 @@ mod tests {
 
     /// The missing-dependency messages of a universal audit of `text`.
     fn missing(index: &FakeIndex, text: &str) -> Vec<String> {
+        missing_for(index, text, &Target::universal(Some("3.11")).expect("target"))
+    }
+
+    fn missing_for(index: &FakeIndex, text: &str, target: &Target) -> Vec<String> {
         let file = crate::reqfile::parse_str(text, Path::new("requirements.txt")).expect("parses");
-        let target = Target::universal(Some("3.11")).expect("target");
-        let (_, findings) = audit(&file, index, &target).expect("audits");
+        let (_, findings) = audit(&file, index, target).expect("audits");
         findings.into_iter().filter(|f| f.code == Code::MissingDependency).map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn a_line_whose_marker_is_false_for_the_target_provides_nothing() {
+        let mut index = FakeIndex::default();
+        index.release("app", "1.0", &["helper ; platform_system == 'Windows'"]).release("helper", "1.0", &[]);
+        let windows = Target::from_options(Some("3.11"), Some("windows")).expect("target");
+        let linux = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let wrong_marker = "app==1.0\nhelper==1.0 ; sys_platform == 'linux'\n";
+        let messages = missing_for(&index, wrong_marker, &windows);
+        assert!(messages.len() == 1 && messages[0].contains("requires `helper"), "{messages:?}");
+        assert_eq!(missing_for(&index, wrong_marker, &linux), Vec::<String>::new());
+        // A pin pip skips on the target brings no requirements of its own there.
+        let skipped_app = "app==1.0 ; sys_platform == 'darwin'\n";
+        assert_eq!(missing_for(&index, skipped_app, &windows), Vec::<String>::new());
     }
 
     #[test]
