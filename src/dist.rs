@@ -7,8 +7,83 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use serde::{Deserialize, Serialize};
 
-/// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest.
-pub type Hashes = BTreeMap<String, String>;
+/// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest, sorted by algorithm.
+/// A short sorted list rather than a map: a page lists tens of thousands of files, nearly all
+/// with a single hash, and a map's smallest node is ten times the size of one entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hashes(Vec<(String, String)>);
+
+impl Hashes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn get(&self, algorithm: &str) -> Option<&String> {
+        self.position(algorithm).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, algorithm: &str) -> bool {
+        self.position(algorithm).is_ok()
+    }
+
+    /// Sets the digest of `algorithm`, returning the one it replaces.
+    pub fn insert(&mut self, algorithm: String, hex: String) -> Option<String> {
+        match self.position(&algorithm) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, hex)),
+            Err(i) => {
+                self.0.insert(i, (algorithm, hex));
+                None
+            }
+        }
+    }
+
+    /// `(algorithm, hex)` pairs, by algorithm.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(algorithm, hex)| (algorithm, hex))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(algorithm, _)| algorithm)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, algorithm: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(known, _)| known.as_str().cmp(algorithm))
+    }
+}
+
+/// Later pairs win, as in a map.
+impl FromIterator<(String, String)> for Hashes {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut hashes = Self::new();
+        for (algorithm, hex) in pairs {
+            hashes.insert(algorithm, hex);
+        }
+        hashes
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Hashes {
+    fn from(pairs: [(String, String); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+/// A JSON object, `{"sha256": "…"}`, as in PEP 691 and the report schema.
+impl Serialize for Hashes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Hashes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<String, String>::deserialize(deserializer)?.into_iter().collect())
+    }
+}
 
 /// Where a file's hashes were read from; reported so a reviewer can see the evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +304,18 @@ impl DistFilename {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_behave_as_a_sorted_map_and_serialise_as_an_object() {
+        let pair = |a: &str, h: &str| (a.to_string(), h.to_string());
+        let hashes: Hashes = [pair("sha256", "bb"), pair("md5", "aa"), pair("sha256", "cc")].into_iter().collect();
+        assert_eq!(hashes.keys().collect::<Vec<_>>(), ["md5", "sha256"]);
+        assert_eq!(hashes.get("sha256").map(String::as_str), Some("cc"), "the later digest wins");
+        assert!(hashes.contains_key("md5") && !hashes.contains_key("sha512"));
+        let json = serde_json::to_string(&hashes).unwrap();
+        assert_eq!(json, r#"{"md5":"aa","sha256":"cc"}"#);
+        assert_eq!(serde_json::from_str::<Hashes>(&json).unwrap(), hashes);
+    }
 
     fn name(s: &str) -> PackageName {
         PackageName::from_str(s).unwrap()

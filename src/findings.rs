@@ -205,7 +205,7 @@ fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
 fn disagreements(package: &LockedPackage) -> Vec<Finding> {
     let mut seen: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
     for file in &package.files {
-        for (algorithm, hex) in &file.hashes {
+        for (algorithm, hex) in file.hashes.iter() {
             seen.entry((file.filename.as_str(), algorithm.as_str())).or_default().insert(hex.as_str());
         }
     }
