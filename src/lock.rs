@@ -98,7 +98,7 @@ impl LockedPackage {
 /// The hash pip should check for `file`: sha256 if published, else the strongest other
 /// algorithm pip accepts; `None` when the file has no such hash.
 pub fn pip_hash(file: &DistFile) -> Option<(&'static str, &str)> {
-    PIP_ALGORITHMS.iter().find_map(|algorithm| file.hashes.get(*algorithm).map(|hex| (*algorithm, hex.as_str())))
+    PIP_ALGORITHMS.iter().find_map(|algorithm| file.hashes.get(algorithm).map(|hex| (*algorithm, hex.as_str())))
 }
 
 /// The files of `version` (PEP 440 equality, so `1.0` and `1.0.0` are one version).

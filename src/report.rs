@@ -94,7 +94,7 @@ impl Report {
             summary.files_with_sha256 += usize::from(file.hashes.contains_key("sha256"));
             if file.hashes.is_empty() {
                 summary.files_without_hash += 1;
-            } else if !PIP_ALGORITHMS.iter().any(|alg| file.hashes.contains_key(*alg)) {
+            } else if !PIP_ALGORITHMS.iter().any(|alg| file.hashes.contains_key(alg)) {
                 summary.weak_only_files += 1;
             }
         }
