@@ -97,7 +97,8 @@ impl Drop for InFlight<'_> {
 
 /// A blocking client shared by all threads: one connection pool, one set of counters.
 pub struct HttpClient {
-    client: reqwest::blocking::Client,
+    /// `None` with `--offline`: no request will be made, so no TLS roots are loaded either.
+    client: Option<reqwest::blocking::Client>,
     options: HttpOptions,
     counters: Counters,
     /// Credentials seen in a requested URL, per origin, so later URLs on the same origin
@@ -121,16 +122,19 @@ impl HttpClient {
         if let Some(path) = &options.cert {
             builder = builder.tls_certs_merge(read_certs(path)?);
         }
-        let client = builder.build().map_err(|e| HttpError::Setup(error_chain(&e)))?;
+        let client = match options.offline {
+            true => None,
+            false => Some(builder.build().map_err(|e| HttpError::Setup(error_chain(&e)))?),
+        };
         Ok(Self { client, options, counters: Counters::default(), credentials: Mutex::default() })
     }
 
     /// GET with extra headers. Retries transport errors, 429 and 5xx with backoff; returns
     /// any other status as a `Response` for the caller to judge (404, 416, ...).
     pub fn get(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
-        if self.options.offline {
+        let Some(client) = &self.client else {
             return Err(HttpError::Offline { url: redact(url) });
-        }
+        };
         let request_url = self.with_credentials(url);
         let mut failure = Failure::Transport(String::new());
         for attempt in 0..=self.options.retries {
@@ -138,7 +142,7 @@ impl HttpClient {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(self.options.backoff.saturating_mul(1 << (attempt - 1).min(10)));
             }
-            failure = match self.attempt(&request_url, headers) {
+            failure = match self.attempt(client, &request_url, headers) {
                 Ok(response) if response.status == 429 || response.status >= 500 => Failure::Status(response.status),
                 Ok(response) => return Ok(response),
                 Err(Attempt::Fatal(message)) => return Err(HttpError::Transport { url: redact(url), message }),
@@ -165,10 +169,15 @@ impl HttpClient {
     }
 
     /// One request, its body read to the end.
-    fn attempt(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Response, Attempt> {
+    fn attempt(
+        &self,
+        client: &reqwest::blocking::Client,
+        url: &Url,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, Attempt> {
         let _in_flight = InFlight::enter(&self.counters.in_flight);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        let mut request = self.client.get(url.clone());
+        let mut request = client.get(url.clone());
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
