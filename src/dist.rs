@@ -234,6 +234,25 @@ impl<'a> FilenameParts<'a> {
 
 /// Whether `name` normalises (PEP 503) to `project`, without building the normalised string.
 fn is_normalized_as(name: &str, project: &PackageName) -> bool {
+    if name.is_ascii() {
+        // The common case, byte by byte: no char decoding or Unicode case tables.
+        let mut expected = project.as_ref().bytes();
+        let mut in_separator_run = false;
+        for byte in name.bytes() {
+            if matches!(byte, b'-' | b'_' | b'.') {
+                if !in_separator_run && expected.next() != Some(b'-') {
+                    return false;
+                }
+                in_separator_run = true;
+            } else {
+                in_separator_run = false;
+                if expected.next() != Some(byte.to_ascii_lowercase()) {
+                    return false;
+                }
+            }
+        }
+        return expected.next().is_none();
+    }
     let mut expected = project.as_ref().chars();
     let mut in_separator_run = false;
     for c in name.chars() {
@@ -304,6 +323,20 @@ impl DistFilename {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The allocation-free comparison agrees with PEP 503 normalisation, ASCII or not.
+        #[test]
+        fn is_normalized_as_agrees_with_normalize(name in "[a-zA-Z0-9._ÄÖé-]{1,12}", other in "[a-z0-9-]{1,12}") {
+            let normalized = crate::index::simple::normalize(&name);
+            if let Ok(project) = PackageName::from_str(&normalized) {
+                proptest::prop_assert_eq!(is_normalized_as(&name, &project), project.as_ref() == normalized);
+            }
+            if let Ok(project) = PackageName::from_str(&other) {
+                proptest::prop_assert_eq!(is_normalized_as(&name, &project), normalized == project.as_ref());
+            }
+        }
+    }
 
     #[test]
     fn hashes_behave_as_a_sorted_map_and_serialise_as_an_object() {

@@ -71,15 +71,17 @@ impl Project {
 
     fn release_index(&self) -> &BTreeMap<Version, Vec<FileIndex>> {
         self.releases.get_or_init(|| {
-            // Most versions have several files: parse each version string once.
-            let mut versions: HashMap<&str, Option<Version>> = HashMap::new();
+            // Pages list a version's files together: parse a version string only when it changes.
+            let mut last: Option<(&str, Option<Version>)> = None;
             let mut releases: BTreeMap<Version, Vec<FileIndex>> = BTreeMap::new();
             for (page_index, page) in self.pages.iter().enumerate() {
                 for (file_index, file) in page.files.iter().enumerate() {
                     let Some(parts) = FilenameParts::split(&file.filename, &self.name) else { continue };
                     let text = parts.version();
-                    let parsed = versions.entry(text).or_insert_with(|| Version::from_str(text).ok());
-                    if let Some(version) = parsed {
+                    if last.as_ref().is_none_or(|(seen, _)| *seen != text) {
+                        last = Some((text, Version::from_str(text).ok()));
+                    }
+                    if let Some((_, Some(version))) = &last {
                         releases.entry(version.clone()).or_default().push((page_index, file_index));
                     }
                 }
