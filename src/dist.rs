@@ -153,6 +153,7 @@ pub struct WheelFilename {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdistExtension {
+    /// `.tar.gz` or `.tgz`.
     TarGz,
     Zip,
     TarBz2,
@@ -162,8 +163,9 @@ pub enum SdistExtension {
 
 impl SdistExtension {
     /// The recognised suffixes (none is a suffix of another, so order does not matter).
-    const ALL: [(&'static str, Self); 5] = [
+    const ALL: [(&'static str, Self); 6] = [
         (".tar.gz", Self::TarGz),
+        (".tgz", Self::TarGz),
         (".zip", Self::Zip),
         (".tar.bz2", Self::TarBz2),
         (".tar.xz", Self::TarXz),
@@ -407,6 +409,7 @@ mod tests {
     fn sdists_of_every_extension() {
         for (filename, extension) in [
             ("pkg-1.0.tar.gz", SdistExtension::TarGz),
+            ("pkg-1.0.tgz", SdistExtension::TarGz),
             ("pkg-1.0.zip", SdistExtension::Zip),
             ("pkg-1.0.tar.bz2", SdistExtension::TarBz2),
             ("pkg-1.0.tar.xz", SdistExtension::TarXz),

@@ -554,9 +554,10 @@ impl LineOptions {
             Opt::Hash => self.hashes.push(parse_hash(&value, at(offset))?),
             Opt::Pre => self.pre = true,
             Opt::RequireHashes => self.require_hashes = true,
-            Opt::NoIndex
-            | Opt::FindLinks
-            | Opt::NoBinary
+            // Ignoring these would resolve a file meant for local-only installs from the index.
+            Opt::NoIndex => return Err(syntax(at(offset), format!("--no-index {LOCAL_ONLY}"))),
+            Opt::FindLinks => return Err(syntax(at(offset), format!("-f/--find-links {LOCAL_ONLY}"))),
+            Opt::NoBinary
             | Opt::OnlyBinary
             | Opt::PreferBinary
             | Opt::TrustedHost
@@ -568,6 +569,9 @@ impl LineOptions {
         Ok(())
     }
 }
+
+/// Why `--no-index` and `-f/--find-links` are refused.
+const LOCAL_ONLY: &str = "is not supported: hashlock resolves from a package index (-i/--index-url), not from local directories or link pages";
 
 /// `--hash=alg:hex`. pip needs the `:`; the digest must be hex. Weak algorithms (which pip
 /// rejects) are kept so that audit can explain them.
@@ -733,10 +737,21 @@ mod tests {
 
     #[test]
     fn accepted_options_are_not_errors() {
-        let text = "--no-index\n-f ./wheels\n--trusted-host index.example\n--prefer-binary\n--only-binary :all:\n\
+        let text = "--trusted-host index.example\n--prefer-binary\n--only-binary :all:\n\
                     --no-binary foo\n--use-feature truststore\nfoo==1 --global-option=x --config-settings k=v -C a=b --install-option=y\n";
         let file = parse(text).unwrap();
         assert_eq!(file.entries.len(), 1);
+    }
+
+    #[test]
+    fn local_only_options_are_errors_not_ignored() {
+        // Ignoring them would resolve from the public index a file meant for local files only.
+        let no_index = error_text("foo==1\n--no-index\n");
+        assert!(no_index.starts_with("req.txt:2: --no-index is not supported: hashlock resolves from"), "{no_index}");
+        for line in ["-f ./wheels", "-f./wheels", "--find-links=./wheels", "--find-links ./wheels", "--find ./wheels"] {
+            let message = error_text(&format!("foo==1 \\\n  --hash=sha256:ab\n{line}\n"));
+            assert!(message.starts_with("req.txt:3: -f/--find-links is not supported: hashlock resolves"), "{message}");
+        }
     }
 
     #[test]

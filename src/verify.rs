@@ -7,18 +7,26 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
+use sha2::digest::DynDigest;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::dist::{DistFile, DistFilename};
+use crate::dist::{DistFile, DistFilename, Hashes};
 use crate::findings::{Code, Finding};
+use crate::lock::PIP_ALGORITHMS;
 use crate::reqfile::{Entry, EntryKind, RequirementsFile};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalFile {
     pub path: PathBuf,
     pub filename: String,
-    /// Lowercase hex.
-    pub sha256: String,
+    /// Algorithm → lowercase hex: sha256, and the other algorithms asked of [`hash_files`].
+    pub hashes: Hashes,
+}
+
+impl LocalFile {
+    pub fn sha256(&self) -> &str {
+        self.hashes.get("sha256").map_or("", String::as_str)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,32 +59,57 @@ pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LocalFileError> {
     Ok(files)
 }
 
-/// sha256 of each file, streamed in 64 KiB blocks, files hashed in parallel.
-pub fn hash_files(paths: &[PathBuf]) -> Result<Vec<LocalFile>, LocalFileError> {
+/// The algorithms pip accepts that the requirements file uses: besides sha256, local files
+/// need the sha384/sha512 hashlock writes for files the index gave no sha256.
+pub fn algorithms_used(requirements: &RequirementsFile) -> BTreeSet<&'static str> {
+    let hashes = || requirements.entries.iter().flat_map(|e| &e.hashes);
+    PIP_ALGORITHMS.into_iter().filter(|algorithm| hashes().any(|h| h.algorithm == *algorithm)).collect()
+}
+
+/// sha256 and `algorithms` (those of [`PIP_ALGORITHMS`]) of each file, streamed in 64 KiB
+/// blocks through every hasher at once, files hashed in parallel.
+pub fn hash_files(paths: &[PathBuf], algorithms: &BTreeSet<&str>) -> Result<Vec<LocalFile>, LocalFileError> {
     paths
         .par_iter()
         .map(|path| {
             let error = |source| LocalFileError { path: path.display().to_string(), source };
             let mut file = File::open(path).map_err(error)?;
-            let mut hasher = Sha256::new();
+            let mut hashers: Vec<(&str, Box<dyn DynDigest + Send>)> = PIP_ALGORITHMS
+                .into_iter()
+                .filter(|algorithm| *algorithm == "sha256" || algorithms.contains(algorithm))
+                .map(|algorithm| (algorithm, hasher(algorithm)))
+                .collect();
             let mut buffer = vec![0u8; 64 * 1024];
             loop {
                 let read = file.read(&mut buffer).map_err(error)?;
                 if read == 0 {
                     break;
                 }
-                hasher.update(&buffer[..read]);
+                hashers.iter_mut().for_each(|(_, hasher)| hasher.update(&buffer[..read]));
             }
+            let hex = |digest: Box<[u8]>| digest.iter().map(|b| format!("{b:02x}")).collect();
             Ok(LocalFile {
                 filename: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 path: path.clone(),
-                sha256: format!("{:x}", hasher.finalize()),
+                hashes: hashers
+                    .into_iter()
+                    .map(|(algorithm, hasher)| (algorithm.to_string(), hex(hasher.finalize())))
+                    .collect(),
             })
         })
         .collect()
 }
 
-/// Findings for local files: `local-mismatch` (its sha256 is not among the requirement's
+/// A hasher for one of [`PIP_ALGORITHMS`].
+fn hasher(algorithm: &str) -> Box<dyn DynDigest + Send> {
+    match algorithm {
+        "sha384" => Box::new(Sha384::new()),
+        "sha512" => Box::new(Sha512::new()),
+        _ => Box::new(Sha256::new()),
+    }
+}
+
+/// Findings for local files: `local-mismatch` (none of its hashes is among the requirement's
 /// hashes; the message says whether the index agrees with the file or with nothing),
 /// `uncovered-file` (no requirement for it), `no-local-file` (a requirement with no file).
 /// `published`: the index's files for a filename's project, when checking against the index.
@@ -117,30 +150,33 @@ pub fn verify(
             continue;
         };
         covered.insert(index);
-        let in_file = entry.hashes.iter().any(|h| h.algorithm == "sha256" && h.hex.eq_ignore_ascii_case(&local.sha256));
-        if in_file {
+        if matches_any(local, entry.hashes.iter().map(|h| (&h.algorithm, &h.hex))) {
             continue;
         }
         let index_files = published(entry);
-        let on_index =
-            index_files.iter().find(|f| f.filename == local.filename).and_then(DistFile::sha256).map(str::to_string);
+        let on_index = index_files.iter().find(|f| f.filename == local.filename).map(|f| &f.hashes);
+        let comparable =
+            on_index.is_some_and(|hashes| hashes.keys().any(|algorithm| local.hashes.contains_key(algorithm)));
         let verdict = match on_index {
-            Some(hex) if hex == local.sha256 => "it matches the index, so the requirements file is stale".to_string(),
-            Some(_) => {
-                "it matches neither the requirements file nor the index: the file was altered or corrupted".to_string()
+            Some(hashes) if matches_any(local, hashes) => "it matches the index, so the requirements file is stale",
+            Some(_) if comparable => {
+                "it matches neither the requirements file nor the index: the file was altered or corrupted"
             }
-            None => "it matches no hash in the requirements file".to_string(),
+            _ => "it matches no hash in the requirements file",
         };
+        // Named by the algorithm the requirement uses, sha256 when it has one.
+        let (algorithm, hex) = entry
+            .hashes
+            .iter()
+            .filter_map(|h| local.hashes.get_key_value(&h.algorithm))
+            .map(|(algorithm, hex)| (algorithm.as_str(), hex.as_str()))
+            .min()
+            .unwrap_or(("sha256", local.sha256()));
         findings.push(
             Finding::new(
                 Code::LocalMismatch,
                 Some(&requirement.name),
-                format!(
-                    "{}: sha256 {} is not a hash of {}: {verdict}",
-                    local.path.display(),
-                    local.sha256,
-                    requirement
-                ),
+                format!("{}: {algorithm} {hex} is not a hash of {}: {verdict}", local.path.display(), requirement),
             )
             .at(&entry.location),
         );
@@ -155,4 +191,11 @@ pub fn verify(
     }
     findings.sort();
     findings
+}
+
+/// Whether any of `hashes` (algorithm, hex) is one of the local file's computed hashes.
+fn matches_any<'a>(local: &LocalFile, hashes: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
+    hashes
+        .into_iter()
+        .any(|(algorithm, hex)| local.hashes.get(algorithm).is_some_and(|mine| mine.eq_ignore_ascii_case(hex)))
 }

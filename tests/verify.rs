@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{IndexServer, Ran, Registry, Release, generate};
+use support::{IndexServer, Published, Ran, Registry, Release, generate};
 
 /// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone.
 fn tree() -> Registry {
@@ -38,7 +38,11 @@ struct Workspace {
 
 impl Workspace {
     fn new() -> Self {
-        let server = IndexServer::start(tree());
+        Self::serving(tree())
+    }
+
+    fn serving(registry: Registry) -> Self {
+        let server = IndexServer::start(registry);
         let dir = tempfile::tempdir().unwrap();
         generate(&server.index_url(), &["app", "-o", "requirements.txt"]).current_dir(dir.path()).assert().success();
         std::fs::create_dir(dir.path().join("dl")).unwrap();
@@ -197,4 +201,42 @@ fn offline_asks_no_index() {
         "{}",
         missing.stderr
     );
+}
+
+/// The index publishes only sha512 for `tool` 2.0, so the requirements file carries only that:
+/// verify computes it, accepts the intact file and still tells a stale file from a changed one.
+#[test]
+fn a_file_with_only_a_sha512_hash_is_checked_with_it() {
+    let mut registry = tree();
+    for file in registry.projects.get_mut("tool").unwrap().iter_mut().filter(|f| f.version == "2.0") {
+        *file = file.clone().publish(Published::Sha512Only);
+    }
+    let ws = Workspace::serving(registry);
+    let tool = "tool-2.0-py3-none-any.whl";
+    let sha512 = ws.server.registry().file(tool).unwrap().hashes["sha512"].clone();
+    let requirements = ws.path("requirements.txt");
+    let text = std::fs::read_to_string(&requirements).unwrap();
+    assert!(text.contains(&format!("--hash=sha512:{sha512}")), "{text}");
+    for offline in [false, true] {
+        let ran = ws.verify(&["dl", "--format", "json"], offline);
+        assert_eq!((ran.code, findings(&ran)), (0, Vec::new()), "offline {offline}: {}", ran.stderr);
+    }
+
+    // The index's sha512 vouches for the file when the requirements file is stale.
+    std::fs::write(&requirements, text.replace(&sha512, &"0".repeat(128))).unwrap();
+    let found = findings(&ws.verify(&["dl", "--format", "json"], false));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "local-mismatch");
+    assert!(found[0].3.contains(tool) && found[0].3.contains("matches the index"), "{}", found[0].3);
+
+    // A changed byte matches neither.
+    std::fs::write(&requirements, &text).unwrap();
+    let path = ws.path(&format!("dl/{tool}"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&path, bytes).unwrap();
+    let found = findings(&ws.verify(&["dl", "--format", "json"], false));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "local-mismatch");
+    assert!(found[0].3.contains("nor the index"), "{}", found[0].3);
 }

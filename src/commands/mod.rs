@@ -77,10 +77,37 @@ fn redact_word(arg: &str) -> String {
     }
 }
 
+/// Quotes a word for a POSIX shell. Words with control characters or Unicode line breaks
+/// become `$'...'` with escapes, so the header comment stays one line for pip.
 fn shell_quote(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c);
+    let escaped = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
     if !word.is_empty() && word.chars().all(plain) {
         word.to_string()
+    } else if word.chars().any(escaped) {
+        let mut quoted = String::from("$'");
+        let mut after_hex = false;
+        for c in word.chars() {
+            // POSIX leaves `\xHHH` unspecified: a hex digit after `\xHH` starts a new `$'...'`.
+            if std::mem::take(&mut after_hex) && c.is_ascii_hexdigit() {
+                quoted.push_str("'$'");
+            }
+            match c {
+                '\n' => quoted.push_str(r"\n"),
+                '\t' => quoted.push_str(r"\t"),
+                '\r' => quoted.push_str(r"\r"),
+                '\\' => quoted.push_str(r"\\"),
+                '\'' => quoted.push_str(r"\'"),
+                c if escaped(c) => {
+                    let mut utf8 = [0; 4];
+                    c.encode_utf8(&mut utf8).bytes().for_each(|b| quoted.push_str(&format!(r"\x{b:02x}")));
+                    after_hex = true;
+                }
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('\'');
+        quoted
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
@@ -112,5 +139,19 @@ mod tests {
             line,
             "hashlock generate 'requests[socks]>=2' '--index-url=https://user:***@host.example/simple' -o out.txt"
         );
+    }
+
+    #[test]
+    fn header_stays_one_line_with_control_characters() {
+        // A line break in the header comment would make pip read the rest as a requirement.
+        assert_eq!(header(&["hashlock", "generate", "foo", "-o", "a\nb.txt"]), "hashlock generate foo -o $'a\\nb.txt'");
+        let line = header(&["hashlock", "generate", "it's\t\r\x1b\u{85}\u{2028}\\ é"]);
+        assert_eq!(line, r"hashlock generate $'it\'s\t\r\x1b\xc2\x85\xe2\x80\xa8\\ é'");
+        assert_eq!(header(&["hashlock", "a\x1bBc\x7f1"]), r"hashlock $'a\x1b'$'Bc\x7f'$'1'");
+        // Python's `str.splitlines`, which pip reads requirements files with.
+        let breaks = ['\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}'];
+        for c in breaks {
+            assert!(!header(&["hashlock", &format!("x{c}y")]).contains(breaks), "{c:?}");
+        }
     }
 }

@@ -14,11 +14,11 @@ use crate::index::{IndexError, Project};
 use crate::report::Report;
 use crate::reqfile::{self, Entry, EntryKind};
 use crate::resolve::Source;
-use crate::verify::{hash_files, list_files, verify};
+use crate::verify::{algorithms_used, hash_files, list_files, verify};
 
 pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let requirements = reqfile::parse_file(&args.file)?;
-    let locals = hash_files(&list_files(&args.paths)?)?;
+    let locals = hash_files(&list_files(&args.paths)?, &algorithms_used(&requirements))?;
     let names: Vec<&PackageName> = requirements
         .entries
         .iter()

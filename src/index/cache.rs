@@ -119,7 +119,8 @@ impl Cache {
         dir_size(&self.root)
     }
 
-    /// Removes everything in the cache.
+    /// Removes hashlock's own entries (`pages/`, `metadata/`, the text values, leftover temp
+    /// files) and nothing else: `--cache-dir` may name a directory that holds other files.
     pub fn clean(&self) -> std::io::Result<()> {
         let entries = match std::fs::read_dir(&self.root) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -127,10 +128,18 @@ impl Cache {
         };
         for entry in entries {
             let entry = entry?;
-            if entry.file_type()?.is_dir() {
-                std::fs::remove_dir_all(entry.path())?;
-            } else {
-                std::fs::remove_file(entry.path())?;
+            let name = entry.file_name();
+            let kind = entry.file_type()?;
+            let ours = match name.to_str() {
+                Some("pages" | "metadata") => true,
+                Some(name) => TEXT_KEYS.contains(&name) || (name.starts_with(TEMP_PREFIX) && kind.is_file()),
+                None => false,
+            };
+            match ours {
+                // `remove_dir_all` removes a symlink itself, never what it points to.
+                true if kind.is_dir() => std::fs::remove_dir_all(entry.path())?,
+                true => std::fs::remove_file(entry.path())?,
+                false => {}
             }
         }
         Ok(())
@@ -158,6 +167,13 @@ impl Cache {
         plain.then(|| self.root.join(key))
     }
 }
+
+/// The keys [`Cache::write_text`] is used with (`index::config`'s pip default index); `clean`
+/// removes exactly these.
+const TEXT_KEYS: &[&str] = &["pip-default-index"];
+
+/// How `tempfile` names the temp files of [`write_atomic`].
+const TEMP_PREFIX: &str = ".tmp";
 
 /// How an index's `Cache-Control` header asks a project page to be cached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -427,6 +443,28 @@ mod tests {
         assert_eq!(c.size(), 0);
         assert_eq!(c.read_text("pip-default-index"), None);
         assert_eq!(c.read_page(&index(), &demo()), None);
+    }
+
+    #[test]
+    fn clean_removes_only_hashlock_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let c = cache(root, Freshness::Normal);
+        c.write_page(&index(), &page("demo"), None);
+        c.write_metadata(&file(Some(&"ab".repeat(32))), b"Name: demo\n");
+        c.write_text("pip-default-index", "https://index.example/simple/");
+        std::fs::write(root.join(".tmpAb12Cd"), b"left by a killed write").unwrap();
+        // What a user keeps in a directory passed as --cache-dir (e.g. the home directory).
+        std::fs::write(root.join("notes.txt"), b"mine").unwrap();
+        std::fs::write(root.join(".bashrc"), b"mine").unwrap();
+        std::fs::create_dir(root.join("projects")).unwrap();
+        std::fs::write(root.join("projects").join("pages"), b"mine").unwrap();
+        c.clean().unwrap();
+        let mut left: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name()).collect();
+        left.sort();
+        assert_eq!(left, [".bashrc", "notes.txt", "projects"]);
+        assert!(root.join("projects").join("pages").exists());
+        assert_eq!(c.read_text("pip-default-index"), None);
     }
 
     #[test]

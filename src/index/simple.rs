@@ -88,7 +88,16 @@ impl PageError {
 /// The parts of a PEP 691 project page hashlock reads; unknown keys are ignored.
 #[derive(Deserialize)]
 struct JsonPage {
+    #[serde(default)]
+    meta: JsonMeta,
     files: Vec<JsonFile>,
+}
+
+#[derive(Default, Deserialize)]
+struct JsonMeta {
+    /// A string by the PEP; a number is read as written.
+    #[serde(default, rename = "api-version")]
+    api_version: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +136,11 @@ enum JsonMetadata {
 
 fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
     let page: JsonPage = serde_json::from_slice(body).map_err(|e| PageError::new(format!("invalid JSON page: {e}")))?;
+    match page.meta.api_version {
+        Some(serde_json::Value::String(version)) => check_api_version(&version)?,
+        Some(other) => check_api_version(&other.to_string())?,
+        None => {}
+    }
     page.files
         .into_iter()
         .map(|file| {
@@ -187,6 +201,17 @@ fn parse_alg_hex(value: &str) -> Option<(String, String)> {
 }
 
 /// Resolves a link against the page (or `<base>`) URL.
+/// PEP 629/691: a client refuses a repository API major version it does not know (only 1
+/// exists); newer minor versions are compatible.
+fn check_api_version(version: &str) -> Result<(), PageError> {
+    let major = version.trim().split('.').next().and_then(|major| major.parse::<u64>().ok());
+    match major {
+        Some(1) => Ok(()),
+        // Escaped: the value comes from the index and the message is one line.
+        _ => Err(PageError::new(format!("unsupported repository API version {}", version.escape_debug()))),
+    }
+}
+
 fn resolve(base: &Url, href: &str) -> Option<Url> {
     base.join(href.trim()).ok()
 }
@@ -200,6 +225,9 @@ fn parse_html(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
         return Err(PageError::new("not an HTML page (no markup)"));
     }
     let document = scan_html(&text);
+    if let Some(version) = &document.repository_version {
+        check_api_version(version)?;
+    }
     let base = document.base.as_deref().and_then(|href| resolve(page_url, href)).unwrap_or_else(|| page_url.clone());
     Ok(document.anchors.into_iter().filter_map(|anchor| anchor_to_file(&base, anchor)).collect())
 }
@@ -272,6 +300,8 @@ struct Anchor {
 struct Document {
     /// `href` of the first `<base>` element.
     base: Option<String>,
+    /// `content` of the first `<meta name="pypi:repository-version">` (PEP 629).
+    repository_version: Option<String>,
     anchors: Vec<Anchor>,
 }
 
@@ -307,6 +337,12 @@ fn scan_html(text: &str) -> Document {
             }
             "base" if document.base.is_none() => {
                 document.base = attributes.into_iter().find(|(name, _)| name == "href").map(|(_, value)| value);
+            }
+            "meta" if document.repository_version.is_none() => {
+                let value = |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value);
+                if value("name").is_some_and(|name| name.trim().eq_ignore_ascii_case("pypi:repository-version")) {
+                    document.repository_version = value("content").cloned();
+                }
             }
             _ => {}
         }
@@ -579,6 +615,33 @@ mod tests {
             parse_page(&PackageName::from_str("demo").unwrap(), &page_url(), HTML, b"\x89PNG\r\n\x1a\n\0\0<").is_err()
         );
         assert!(parse(Some("application/octet-stream"), "{}").unwrap_err().message.contains("Content-Type"));
+    }
+
+    #[test]
+    fn repository_api_major_version_other_than_1_is_refused() {
+        let json = |meta: &str| {
+            format!(
+                r#"{{{meta}"name": "demo", "files": [{{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz"}}]}}"#
+            )
+        };
+        let html =
+            |head: &str| format!("<html><head>{head}</head><a href=\"demo-1.0.tar.gz\">demo-1.0.tar.gz</a></html>");
+        for version in ["2.0", "0.9", "10", "x.y"] {
+            let expected = format!("unsupported repository API version {version}");
+            let meta = format!(r#""meta": {{"api-version": "{version}"}}, "#);
+            assert_eq!(parse(JSON, &json(&meta)).unwrap_err().message, expected);
+            let tag = format!(r#"<META content="{version}" Name="pypi:repository-version">"#);
+            assert_eq!(parse(HTML, &html(&tag)).unwrap_err().message, expected);
+        }
+        // Minor versions are compatible; a page without a version is version 1.
+        for meta in [r#""meta": {"api-version": "1.4"}, "#, r#""meta": {}, "#, ""] {
+            assert_eq!(parse(JSON, &json(meta)).unwrap().files.len(), 1, "{meta}");
+        }
+        for head in
+            [r#"<meta name="pypi:repository-version" content="1.3">"#, r#"<meta name="generator" content="2.0">"#, ""]
+        {
+            assert_eq!(parse(HTML, &html(head)).unwrap().files.len(), 1, "{head}");
+        }
     }
 
     #[test]
