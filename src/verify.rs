@@ -158,7 +158,9 @@ pub fn verify(
         let comparable =
             on_index.is_some_and(|hashes| hashes.keys().any(|algorithm| local.hashes.contains_key(algorithm)));
         let verdict = match on_index {
-            Some(hashes) if matches_any(local, hashes) => "it matches the index, so the requirements file is stale",
+            Some(hashes) if matches_any(local, hashes.iter()) => {
+                "it matches the index, so the requirements file is stale"
+            }
             Some(_) if comparable => {
                 "it matches neither the requirements file nor the index: the file was altered or corrupted"
             }
@@ -168,8 +170,7 @@ pub fn verify(
         let (algorithm, hex) = entry
             .hashes
             .iter()
-            .filter_map(|h| local.hashes.get_key_value(&h.algorithm))
-            .map(|(algorithm, hex)| (algorithm.as_str(), hex.as_str()))
+            .filter_map(|h| local.hashes.get(&h.algorithm).map(|hex| (h.algorithm.as_str(), hex.as_str())))
             .min()
             .unwrap_or(("sha256", local.sha256()));
         findings.push(

@@ -170,7 +170,7 @@ impl Cache {
 
 /// The keys [`Cache::write_text`] is used with (`index::config`'s pip default index); `clean`
 /// removes exactly these.
-const TEXT_KEYS: &[&str] = &["pip-default-index"];
+const TEXT_KEYS: &[&str] = &[crate::index::config::PIP_DEFAULT_KEY];
 
 /// How `tempfile` names the temp files of [`write_atomic`].
 const TEMP_PREFIX: &str = ".tmp";

@@ -14,7 +14,7 @@ use crate::index::cache::Cache;
 pub const PIP_DEFAULT_NAME: &str = "pip's default index";
 
 /// Where the cache keeps pip's default index once learned.
-const PIP_DEFAULT_KEY: &str = "pip-default-index";
+pub const PIP_DEFAULT_KEY: &str = "pip-default-index";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -43,7 +43,7 @@ pub fn is_static(metadata: &Metadata) -> bool {
 fn unreadable(filename: &str) -> MetadataError {
     MetadataError::Archive {
         filename: filename.to_string(),
-        message: "no wheel, and hashlock reads only .tar.gz, .tar and .zip sdists".into(),
+        message: "no wheel, and hashlock reads only .tar.gz, .tgz, .tar and .zip sdists".into(),
     }
 }
 
@@ -139,7 +139,7 @@ mod tests {
             let err = pkg_info(b"", extension, "demo-1.0.tar.xz").unwrap_err();
             assert_eq!(
                 err.to_string(),
-                "demo-1.0.tar.xz: no wheel, and hashlock reads only .tar.gz, .tar and .zip sdists"
+                "demo-1.0.tar.xz: no wheel, and hashlock reads only .tar.gz, .tgz, .tar and .zip sdists"
             );
         }
     }
