@@ -28,6 +28,10 @@ pub trait Source: Sync {
     /// Metadata for `version` of `project`, chosen from its files by the target's preference
     /// (best wheel first, then sdist).
     fn metadata(&self, project: &Project, version: &Version) -> Result<Arc<Metadata>, MetadataError>;
+    /// The versions of `project` usable on `target`, newest first; a source may remember them.
+    fn candidates(&self, project: &Project, target: &Target) -> Arc<[candidates::Candidate]> {
+        candidates::candidates(project, target).into()
+    }
     /// A hint that `name` will likely be needed soon (fetch its page in the background).
     fn prefetch_project(&self, _name: &PackageName) {}
     /// A hint that this version's metadata will likely be needed soon.

@@ -10,14 +10,13 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
-use super::candidates::{Candidate, candidates, likely_pick};
+use super::candidates::{Candidate, likely_pick};
 use super::markers::normalize;
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
@@ -100,7 +99,7 @@ pub type Edge = (Package, MarkerTree);
 /// What the provider has learnt so far; PubGrub drives it from one thread.
 #[derive(Default)]
 struct State {
-    projects: HashMap<PackageName, (Arc<Project>, Rc<[Candidate]>)>,
+    projects: HashMap<PackageName, (Arc<Project>, Arc<[Candidate]>)>,
     metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
     /// Packages where some specifier names a pre-release (pip then allows pre-releases).
     prerelease_named: HashSet<PackageName>,
@@ -191,12 +190,12 @@ impl<'a> Provider<'a> {
     }
 
     /// The project and its candidates, fetched once; prefetches the likely pick's metadata.
-    fn project(&self, name: &PackageName) -> Result<(Arc<Project>, Rc<[Candidate]>), ResolveError> {
+    fn project(&self, name: &PackageName) -> Result<(Arc<Project>, Arc<[Candidate]>), ResolveError> {
         if let Some(found) = self.state.borrow().projects.get(name) {
             return Ok(found.clone());
         }
         let project = self.source.project(name)?;
-        let found: Rc<[Candidate]> = candidates(&project, self.target).into();
+        let found = self.source.candidates(&project, self.target);
         if let Some(pick) = likely_pick(&found) {
             self.source.prefetch_metadata(&project, &pick.version);
         }

@@ -20,7 +20,7 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::candidates::{candidates, likely_pick, metadata_file};
+use super::candidates::{Candidate, candidates, likely_pick, metadata_file};
 use crate::dist::{DistFile, DistFilename};
 use crate::index::{IndexClient, IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
@@ -66,6 +66,9 @@ struct State<F: ?Sized> {
     /// `None` if the threads could not be started: rayon's global pool stands in.
     pool: Option<ThreadPool>,
     pages: Mutex<HashMap<PackageName, Shared<Project, IndexError>>>,
+    /// Candidates of each project for `target`: the walk and the resolver both ask, often
+    /// several times, and a project can list thousands of files.
+    candidates: Mutex<HashMap<PackageName, Arc<[Candidate]>>>,
     metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
     /// Wants the walk has acted on, by project and [`Want::key`].
     wanted: Mutex<HashSet<(PackageName, String)>>,
@@ -104,11 +107,9 @@ impl Want {
     }
 
     /// The newest version pip would pick without being asked for more, among those allowed.
-    fn pick(&self, project: &Project, target: &Target) -> Option<Version> {
-        let mut found = candidates(project, target);
-        if let Some(specifiers) = &self.specifiers {
-            found.retain(|candidate| specifiers.contains(&candidate.version));
-        }
+    fn pick(&self, candidates: &[Candidate]) -> Option<Version> {
+        let allowed = |candidate: &&Candidate| self.specifiers.as_ref().is_none_or(|s| s.contains(&candidate.version));
+        let found: Vec<Candidate> = candidates.iter().filter(allowed).cloned().collect();
         likely_pick(&found).map(|candidate| candidate.version.clone())
     }
 
@@ -143,6 +144,7 @@ impl<F: Fetch + ?Sized + 'static> IndexSource<F> {
                 env,
                 pool,
                 pages: Mutex::default(),
+                candidates: Mutex::default(),
                 metadata: Mutex::default(),
                 wanted: Mutex::default(),
                 in_flight: AtomicUsize::new(0),
@@ -186,7 +188,7 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
             match job {
                 Job::Page { name, want } => {
                     if let Ok(project) = state.page(&name) {
-                        let version = want.pick(&project, &state.target);
+                        let version = want.pick(&state.candidates(&project, &state.target));
                         if let Some(job) = version.and_then(|v| state.claim_metadata(&project, &v, &want.extras)) {
                             state.spawn(job);
                         }
@@ -199,6 +201,19 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
             Some(pool) => pool.spawn(run),
             None => rayon::spawn(run),
         }
+    }
+
+    /// The candidates of `project` for `target`, remembered for the source's own target.
+    fn candidates(&self, project: &Project, target: &Target) -> Arc<[Candidate]> {
+        if *target != self.target {
+            return candidates(project, target).into();
+        }
+        if let Some(found) = lock(&self.candidates).get(&project.name) {
+            return Arc::clone(found);
+        }
+        let found: Arc<[Candidate]> = candidates(project, target).into();
+        lock(&self.candidates).insert(project.name.clone(), Arc::clone(&found));
+        found
     }
 
     /// The page, fetched here unless it is already there or being fetched.
@@ -289,6 +304,10 @@ fn done<K: Hash + Eq, T, E: Clone>(map: &Mutex<HashMap<K, Shared<T, E>>>, key: &
 impl<F: Fetch + ?Sized + 'static> Source for IndexSource<F> {
     fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError> {
         done(&self.state.pages, name).unwrap_or_else(|| self.wait(|| self.state.page(name)))
+    }
+
+    fn candidates(&self, project: &Project, target: &Target) -> Arc<[Candidate]> {
+        self.state.candidates(project, target)
     }
 
     fn metadata(&self, project: &Project, version: &Version) -> Result<Arc<Metadata>, MetadataError> {
