@@ -23,7 +23,8 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 
 use crate::dist::DistFile;
-use crate::index::{ProjectPage, page_file};
+use crate::index::ProjectPage;
+use crate::index::page_file::{self, CachedPage};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
 pub const DEFAULT_PAGE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -63,13 +64,13 @@ impl Cache {
         default_dir_from(|name| std::env::var_os(name))
     }
 
-    pub fn read_page(&self, index: &Url, name: &PackageName) -> Option<ProjectPage> {
+    pub fn read_page(&self, index: &Url, name: &PackageName) -> Option<CachedPage> {
         if self.freshness == Freshness::Refresh {
             return None;
         }
         let path = self.page_path(index, name);
         let bytes = std::fs::read(&path).ok()?;
-        let entry = std::str::from_utf8(&bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
+        let entry = String::from_utf8(bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
         let Some(entry) = entry else {
             discard(&path);
             return None;
@@ -336,8 +337,14 @@ mod tests {
     /// Rewrites the stored entry as if it had been fetched `age` ago.
     fn age_entry(cache: &Cache, age: Duration) {
         let path = cache.page_path(&index(), &demo());
-        let entry = page_file::decode(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        std::fs::write(&path, page_file::encode(entry.fetched_at - age.as_secs(), entry.max_age, &entry.page)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fetched_at: u64 = text.lines().nth(1).unwrap().strip_prefix("fetched_at ").unwrap().parse().unwrap();
+        let aged = text.replacen(
+            &format!("fetched_at {fetched_at}"),
+            &format!("fetched_at {}", fetched_at - age.as_secs()),
+            1,
+        );
+        std::fs::write(&path, aged).unwrap();
     }
 
     #[test]
@@ -345,10 +352,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let normal = cache(dir.path(), Freshness::Normal);
         normal.write_page(&index(), &page("demo"), None);
-        assert_eq!(normal.read_page(&index(), &demo()), Some(page("demo")));
+        assert_eq!(normal.read_page(&index(), &demo()).map(CachedPage::into_page), Some(page("demo")));
         // Credentials do not change the key and never reach the disk.
         let bare = Url::parse("https://index.example/simple/").unwrap();
-        assert_eq!(normal.read_page(&bare, &demo()), Some(page("demo")));
+        assert_eq!(normal.read_page(&bare, &demo()).map(CachedPage::into_page), Some(page("demo")));
         let path = normal.page_path(&index(), &demo());
         assert_eq!(path.strip_prefix(dir.path()).unwrap().iter().count(), 3);
         assert_eq!(path.file_name().unwrap(), "demo.page");

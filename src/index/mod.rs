@@ -7,6 +7,7 @@ pub mod http;
 mod page_file;
 pub mod simple;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use reqwest::Url;
 use crate::dist::{DistFile, DistFilename, FilenameParts};
 use cache::{Cache, CachePolicy, Freshness};
 use http::{HttpClient, HttpError, redact};
+use page_file::CachedPage;
 pub use simple::{PageFormat, ProjectPage};
 
 /// Clone: one failed fetch is handed to every caller that waited for it.
@@ -39,50 +41,99 @@ pub enum IndexError {
 #[derive(Clone, Debug)]
 pub struct Project {
     pub name: PackageName,
-    pub pages: Vec<ProjectPage>,
+    pages: Vec<Page>,
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
-    releases: OnceLock<BTreeMap<Version, Vec<FileIndex>>>,
+    releases: OnceLock<BTreeMap<Version, ReleaseFiles>>,
+}
+
+/// One index's page: parsed from the network, or still the cache's text (decoded by version).
+#[derive(Clone, Debug)]
+enum Page {
+    Parsed(ProjectPage),
+    Cached(CachedPage),
+}
+
+impl Page {
+    fn len(&self) -> usize {
+        match self {
+            Self::Parsed(page) => page.files.len(),
+            Self::Cached(page) => page.len(),
+        }
+    }
+
+    fn filename(&self, index: usize) -> Cow<'_, str> {
+        match self {
+            Self::Parsed(page) => Cow::Borrowed(&page.files[index].filename),
+            Self::Cached(page) => page.filename(index),
+        }
+    }
+
+    fn file(&self, index: usize) -> DistFile {
+        match self {
+            Self::Parsed(page) => page.files[index].clone(),
+            Self::Cached(page) => page.file(index),
+        }
+    }
 }
 
 /// Where a file sits: `(page, file)` in [`Project::pages`].
 type FileIndex = (usize, usize);
 
+#[derive(Clone, Debug, Default)]
+struct ReleaseFiles {
+    indices: Vec<FileIndex>,
+    /// The files, decoded the first time this version is asked for.
+    files: OnceLock<Vec<DistFile>>,
+}
+
+/// What choosing a version needs to know of a file, without decoding all of it.
+pub struct FileSummary<'p> {
+    pub filename: Cow<'p, str>,
+    pub requires_python: Option<Cow<'p, str>>,
+    pub yanked: bool,
+}
+
 impl Project {
     pub fn new(name: PackageName, pages: Vec<ProjectPage>) -> Self {
+        Self::of_pages(name, pages.into_iter().map(Page::Parsed).collect())
+    }
+
+    fn of_pages(name: PackageName, pages: Vec<Page>) -> Self {
         Self { name, pages, releases: OnceLock::new() }
     }
 
-    /// Every file of every page, in index order (primary index first).
+    /// Every distribution file of every page (wheels and sdists; not eggs or installers).
     pub fn files(&self) -> impl Iterator<Item = &DistFile> {
-        self.pages.iter().flat_map(|page| page.files.iter())
+        self.releases().flat_map(|(_, release)| release.files())
     }
 
     /// The versions with at least one wheel or sdist, oldest first (PEP 440 order, so `1.0` and
     /// `1.0.0` are one version), each with its files in index order.
     pub fn releases(&self) -> impl DoubleEndedIterator<Item = (&Version, Release<'_>)> {
-        self.release_index().iter().map(|(version, files)| (version, Release { project: self, files }))
+        self.release_index().iter().map(|(version, files)| (version, Release { project: self, files: Some(files) }))
     }
 
     /// The files of `version` (PEP 440 equality), in index order.
     pub fn release(&self, version: &Version) -> Release<'_> {
-        Release { project: self, files: self.release_index().get(version).map_or(&[], Vec::as_slice) }
+        Release { project: self, files: self.release_index().get(version) }
     }
 
-    fn release_index(&self) -> &BTreeMap<Version, Vec<FileIndex>> {
+    fn release_index(&self) -> &BTreeMap<Version, ReleaseFiles> {
         self.releases.get_or_init(|| {
             // Pages list a version's files together: parse a version string only when it changes.
-            let mut last: Option<(&str, Option<Version>)> = None;
-            let mut releases: BTreeMap<Version, Vec<FileIndex>> = BTreeMap::new();
+            let mut last: Option<(String, Option<Version>)> = None;
+            let mut releases: BTreeMap<Version, ReleaseFiles> = BTreeMap::new();
             for (page_index, page) in self.pages.iter().enumerate() {
-                for (file_index, file) in page.files.iter().enumerate() {
-                    let Some(parts) = FilenameParts::split(&file.filename, &self.name) else { continue };
+                for file_index in 0..page.len() {
+                    let filename = page.filename(file_index);
+                    let Some(parts) = FilenameParts::split(&filename, &self.name) else { continue };
                     let text = parts.version();
-                    if last.as_ref().is_none_or(|(seen, _)| *seen != text) {
-                        last = Some((text, Version::from_str(text).ok()));
+                    if last.as_ref().is_none_or(|(seen, _)| seen != text) {
+                        last = Some((text.to_string(), Version::from_str(text).ok()));
                     }
                     if let Some((_, Some(version))) = &last {
-                        releases.entry(version.clone()).or_default().push((page_index, file_index));
+                        releases.entry(version.clone()).or_default().indices.push((page_index, file_index));
                     }
                 }
             }
@@ -95,19 +146,41 @@ impl Project {
 #[derive(Clone, Copy, Debug)]
 pub struct Release<'p> {
     project: &'p Project,
-    files: &'p [FileIndex],
+    files: Option<&'p ReleaseFiles>,
 }
 
 impl<'p> Release<'p> {
+    /// The files, decoded on first use.
     pub fn files(&self) -> impl Iterator<Item = &'p DistFile> + use<'p> {
         let project = self.project;
-        self.files.iter().map(move |(page, file)| &project.pages[*page].files[*file])
+        let decoded = self.files.map(|release| {
+            release
+                .files
+                .get_or_init(|| release.indices.iter().map(|(page, file)| project.pages[*page].file(*file)).collect())
+        });
+        decoded.into_iter().flatten()
     }
 
-    /// The files with their filenames split (not allocated), for scanning many versions.
-    pub fn parts(&self) -> impl Iterator<Item = (&'p DistFile, FilenameParts<'p>)> + use<'p> {
-        let name = &self.project.name;
-        self.files().filter_map(move |file| Some((file, FilenameParts::split(&file.filename, name)?)))
+    /// What choosing a version needs of each file, read without decoding the files.
+    pub fn summaries(&self) -> impl Iterator<Item = FileSummary<'p>> + use<'p> {
+        let project = self.project;
+        self.files.into_iter().flat_map(|release| &release.indices).map(move |(page, file)| {
+            match &project.pages[*page] {
+                Page::Parsed(parsed) => {
+                    let file = &parsed.files[*file];
+                    FileSummary {
+                        filename: Cow::Borrowed(&file.filename),
+                        requires_python: file.requires_python.as_deref().map(Cow::Borrowed),
+                        yanked: file.yanked.is_some(),
+                    }
+                }
+                Page::Cached(cached) => FileSummary {
+                    filename: cached.filename(*file),
+                    requires_python: cached.requires_python(*file),
+                    yanked: cached.is_yanked(*file),
+                },
+            }
+        })
     }
 
     /// The files with their parsed filenames.
@@ -220,7 +293,7 @@ impl IndexClient {
                 IndexError::NotFound { name: name.clone(), indexes }
             });
         }
-        Ok(Arc::new(Project::new(name.clone(), pages)))
+        Ok(Arc::new(Project::of_pages(name.clone(), pages)))
     }
 
     /// One index's page for `name`: from the cache when it may be used, else from the network
@@ -228,7 +301,7 @@ impl IndexClient {
     fn fetch_page(&self, index: &Url, name: &PackageName) -> Result<Fetched, IndexError> {
         if let Some(page) = self.cache.as_ref().and_then(|cache| cache.read_page(index, name)) {
             self.page_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Fetched::Page(page));
+            return Ok(Fetched::Page(Page::Cached(page)));
         }
         if self.cache.as_ref().is_some_and(|cache| cache.freshness() == Freshness::Offline) {
             return Ok(Fetched::OfflineMiss);
@@ -253,13 +326,13 @@ impl IndexClient {
                 CachePolicy::MaxAge(max_age) => cache.write_page(index, &page, Some(max_age)),
             }
         }
-        Ok(Fetched::Page(page))
+        Ok(Fetched::Page(Page::Parsed(page)))
     }
 }
 
 /// What one index said about a project.
 enum Fetched {
-    Page(ProjectPage),
+    Page(Page),
     /// 404 or 410: this index does not have the project.
     Unknown,
     /// Not cached, and the network is off limits.
@@ -502,12 +575,13 @@ mod tests {
         let first = with(Freshness::Normal).project(&name("demo")).unwrap();
         // A new process: the fresh entry is used without a request.
         let cached = with(Freshness::Normal).project(&name("demo")).unwrap();
-        assert_eq!(cached.pages, first.pages);
+        let files = |project: &Project| project.files().cloned().collect::<Vec<_>>();
+        assert_eq!(files(&cached), files(&first));
         assert_eq!(server.hits().len(), 1);
         // --refresh fetches again; --offline uses the entry.
         with(Freshness::Refresh).project(&name("demo")).unwrap();
         assert_eq!(server.hits().len(), 2);
-        assert_eq!(with(Freshness::Offline).project(&name("demo")).unwrap().pages, first.pages);
+        assert_eq!(files(&with(Freshness::Offline).project(&name("demo")).unwrap()), files(&first));
         assert_eq!(server.hits().len(), 2);
 
         // --offline without an entry names the project and sends nothing.

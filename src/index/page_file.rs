@@ -33,14 +33,6 @@ use crate::index::{PageFormat, ProjectPage};
 
 const MAGIC: &str = "hashlock page 1";
 
-/// A cached page with when it was fetched and for how long the index said it stays fresh.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageEntry {
-    pub fetched_at: u64,
-    pub max_age: Option<u64>,
-    pub page: ProjectPage,
-}
-
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
     let mut out = String::with_capacity(64 + page.files.len() * 160);
     let format = match page.format {
@@ -82,8 +74,47 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
     out
 }
 
-/// `None` for anything but a complete, well-formed entry.
-pub fn decode(text: &str) -> Option<PageEntry> {
+/// A cached page whose file lines have been checked but not decoded: the few versions a run
+/// looks at are decoded when asked for ([`CachedPage::file`]); the others stay text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedPage {
+    pub name: PackageName,
+    pub url: Url,
+    pub format: PageFormat,
+    text: String,
+    lines: Vec<Line>,
+}
+
+/// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Line {
+    /// Start of each of the eight fields, then the end of the line.
+    bounds: [u32; 9],
+    hash_source: HashSource,
+    size: Option<u64>,
+}
+
+/// The fields of a file line, in order.
+#[derive(Clone, Copy)]
+enum Field {
+    Filename,
+    Url,
+    Hashes,
+    RequiresPython = 4,
+    Yanked,
+    CoreMetadata,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedEntry {
+    pub fetched_at: u64,
+    pub max_age: Option<u64>,
+    pub page: CachedPage,
+}
+
+/// `None` for anything but a complete, well-formed entry. Every line is checked here, so
+/// decoding a file later cannot fail.
+pub fn decode(text: String) -> Option<CachedEntry> {
     let mut lines = text.lines();
     if lines.next()? != MAGIC {
         return None;
@@ -102,48 +133,103 @@ pub fn decode(text: &str) -> Option<PageEntry> {
         _ => return None,
     };
     let count: usize = header("files")?.parse().ok()?;
-    let mut files = Vec::with_capacity(count.min(1 << 20));
+    // Offsets are u32: a page beyond 4 GiB is not a page.
+    u32::try_from(text.len()).ok()?;
+    let mut checked = Vec::with_capacity(count.min(1 << 20));
     for _ in 0..count {
-        files.push(decode_file(lines.next()?)?);
+        let line = lines.next()?;
+        let start = line.as_ptr() as usize - text.as_ptr() as usize;
+        checked.push(check_line(line, start)?);
     }
     if lines.next()? != "end" || lines.next().is_some() {
         return None;
     }
-    Some(PageEntry { fetched_at, max_age, page: ProjectPage { name, url, format, files } })
+    Some(CachedEntry { fetched_at, max_age, page: CachedPage { name, url, format, text, lines: checked } })
 }
 
-fn decode_file(line: &str) -> Option<DistFile> {
-    let mut fields = line.split('\t');
-    let mut next = || fields.next();
-    let filename = unescape(next()?).into_owned();
-    let url = unescape(next()?).into_owned();
-    let hashes = decode_hashes(next()?)?;
-    let hash_source = match next()? {
+fn check_line(line: &str, start: usize) -> Option<Line> {
+    let mut bounds = [0u32; 9];
+    let mut fields = [""; 8];
+    let mut offset = start;
+    let mut parts = line.split('\t');
+    for (i, field) in fields.iter_mut().enumerate() {
+        *field = parts.next()?;
+        bounds[i] = u32::try_from(offset).ok()?;
+        offset += field.len() + 1;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    bounds[8] = u32::try_from(start + line.len()).ok()?;
+    let [_, _, hashes, source, requires_python, yanked, core_metadata, size] = fields;
+    let hash_source = match source {
         "json" => HashSource::JsonPage,
         "html" => HashSource::HtmlFragment,
         "none" => HashSource::None,
         _ => return None,
     };
-    let optional = |field: &str| -> Option<Option<String>> {
-        match field {
-            "" => Some(None),
-            value => Some(Some(unescape(value.strip_prefix('=')?).into_owned())),
-        }
-    };
-    let requires_python = optional(next()?)?;
-    let yanked = optional(next()?)?;
-    let core_metadata = match next()? {
-        "-" => CoreMetadata::Absent,
-        value => CoreMetadata::Present(decode_hashes(value.strip_prefix('=')?)?),
-    };
-    let size = match next()? {
+    let optional_ok = |field: &str| field.is_empty() || field.starts_with('=');
+    let hashes_ok = |field: &str| field.is_empty() || field.split(',').all(|pair| pair.contains('='));
+    let core_metadata_ok = core_metadata == "-" || core_metadata.strip_prefix('=').is_some_and(hashes_ok);
+    if !(hashes_ok(hashes) && optional_ok(requires_python) && optional_ok(yanked) && core_metadata_ok) {
+        return None;
+    }
+    let size = match size {
         "" => None,
         size => Some(size.parse().ok()?),
     };
-    if next().is_some() {
-        return None;
+    Some(Line { bounds, hash_source, size })
+}
+
+impl CachedPage {
+    pub fn len(&self) -> usize {
+        self.lines.len()
     }
-    Some(DistFile { filename, url, hashes, hash_source, requires_python, yanked, core_metadata, size })
+
+    fn field(&self, index: usize, field: Field) -> &str {
+        let bounds = &self.lines[index].bounds;
+        // These fields are all followed by a tab (the size field, last, is read at load).
+        &self.text[bounds[field as usize] as usize..bounds[field as usize + 1] as usize - 1]
+    }
+
+    pub fn filename(&self, index: usize) -> Cow<'_, str> {
+        unescape(self.field(index, Field::Filename))
+    }
+
+    pub fn requires_python(&self, index: usize) -> Option<Cow<'_, str>> {
+        self.field(index, Field::RequiresPython).strip_prefix('=').map(unescape)
+    }
+
+    pub fn is_yanked(&self, index: usize) -> bool {
+        !self.field(index, Field::Yanked).is_empty()
+    }
+
+    /// The file at `index`, decoded.
+    pub fn file(&self, index: usize) -> DistFile {
+        let line = &self.lines[index];
+        let optional = |field| self.field(index, field).strip_prefix('=').map(|v: &str| unescape(v).into_owned());
+        let core_metadata = match self.field(index, Field::CoreMetadata).strip_prefix('=') {
+            None => CoreMetadata::Absent,
+            Some(hashes) => CoreMetadata::Present(decode_hashes(hashes)),
+        };
+        DistFile {
+            filename: self.filename(index).into_owned(),
+            url: unescape(self.field(index, Field::Url)).into_owned(),
+            hashes: decode_hashes(self.field(index, Field::Hashes)),
+            hash_source: line.hash_source,
+            requires_python: optional(Field::RequiresPython),
+            yanked: optional(Field::Yanked),
+            core_metadata,
+            size: line.size,
+        }
+    }
+
+    /// Every file decoded, as the page listed them.
+    #[cfg(test)]
+    pub(crate) fn into_page(self) -> ProjectPage {
+        let files = (0..self.len()).map(|i| self.file(i)).collect();
+        ProjectPage { name: self.name, url: self.url, format: self.format, files }
+    }
 }
 
 fn encode_hashes(hashes: &Hashes) -> String {
@@ -151,16 +237,12 @@ fn encode_hashes(hashes: &Hashes) -> String {
     pairs.join(",")
 }
 
-fn decode_hashes(field: &str) -> Option<Hashes> {
-    if field.is_empty() {
-        return Some(Hashes::new());
-    }
+/// `alg=hex` pairs joined by `,`, already checked by [`check_line`].
+fn decode_hashes(field: &str) -> Hashes {
     field
         .split(',')
-        .map(|pair| {
-            let (alg, hex) = pair.split_once('=')?;
-            Some((unescape(alg).into_owned(), unescape(hex).into_owned()))
-        })
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(alg, hex)| (unescape(alg).into_owned(), unescape(hex).into_owned()))
         .collect()
 }
 
@@ -251,21 +333,27 @@ mod tests {
             ..file("demo_pkg-1.0.tar.gz")
         };
         let page = page(vec![file("demo_pkg-1.0-py3-none-any.whl"), bare]);
-        let text = encode(1_700_000_000, Some(600), &page);
-        assert_eq!(decode(&text), Some(PageEntry { fetched_at: 1_700_000_000, max_age: Some(600), page }));
-        assert_eq!(decode(&encode(5, None, &self::page(Vec::new()))).map(|e| e.max_age), Some(None));
+        let entry = decode(encode(1_700_000_000, Some(600), &page)).unwrap();
+        assert_eq!((entry.fetched_at, entry.max_age), (1_700_000_000, Some(600)));
+        assert_eq!(entry.page.filename(1), "demo_pkg-1.0.tar.gz");
+        assert_eq!(entry.page.requires_python(0).as_deref(), Some(">=3.8, !=3.9.*"));
+        assert!(entry.page.is_yanked(0) && entry.page.is_yanked(1));
+        assert_eq!(entry.page.into_page(), page);
+        assert_eq!(decode(encode(5, None, &self::page(Vec::new()))).map(|e| e.max_age), Some(None));
     }
 
     #[test]
     fn truncated_or_altered_entries_are_unreadable() {
         let text = encode(1, None, &page(vec![file("demo_pkg-1.0-py3-none-any.whl"); 3]));
         for cut in [text.len() - 4, text.len() / 2, 20] {
-            assert_eq!(decode(&text[..cut]), None, "cut at {cut}");
+            assert_eq!(decode(text[..cut].to_string()), None, "cut at {cut}");
         }
-        assert_eq!(decode(&text.replace("files 3", "files 2")), None);
-        assert_eq!(decode(&text.replace("\tjson\t", "\tJSON\t").replace("\thtml\t", "\tweird\t")), None);
-        assert_eq!(decode(&text.replace("hashlock page 1", "hashlock page 9")), None);
-        assert_eq!(decode(&format!("{text}trailing\n")), None);
+        assert_eq!(decode(text.replace("files 3", "files 2")), None);
+        assert_eq!(decode(text.replace("\thtml\t", "\tweird\t")), None);
+        assert_eq!(decode(text.replace("\t=broken", "\tbroken")), None, "an optional field without its `=`");
+        assert_eq!(decode(text.replace("sha256=", "sha256:")), None, "a hash without `=`");
+        assert_eq!(decode(text.replace("hashlock page 1", "hashlock page 9")), None);
+        assert_eq!(decode(format!("{text}trailing\n")), None);
     }
 
     proptest! {
@@ -276,12 +364,12 @@ mod tests {
             odd.requires_python = Some(text);
             odd.yanked = reason;
             let page = page(vec![odd]);
-            prop_assert_eq!(decode(&encode(0, None, &page)).map(|e| e.page), Some(page));
+            prop_assert_eq!(decode(encode(0, None, &page)).map(|e| e.page.into_page()), Some(page));
         }
 
         #[test]
         fn decode_never_panics(text in ".*") {
-            let _ = decode(&text);
+            let _ = decode(text);
         }
     }
 }

@@ -23,26 +23,32 @@ pub struct Candidate {
 /// pip does) and it is an sdist or a wheel with a tag the target accepts.
 pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
     let pythons = target.pythons();
-    let mut python_ok: HashMap<&str, bool> = HashMap::new();
+    let mut python_ok: HashMap<String, bool> = HashMap::new();
     let mut found = Vec::new();
     for (version, release) in project.releases().rev() {
         // Some usable file: is one of them not yanked?
         let mut live: Option<bool> = None;
-        for (file, parts) in release.parts() {
-            let installable = match parts {
-                FilenameParts::Wheel { python, abi, platform, .. } => {
+        for file in release.summaries() {
+            let installable = match FilenameParts::split(&file.filename, &project.name) {
+                Some(FilenameParts::Wheel { python, abi, platform, .. }) => {
                     target.joined_tags_priority(python, abi, platform).is_some()
                 }
-                FilenameParts::Sdist { .. } => true,
+                Some(FilenameParts::Sdist { .. }) => true,
+                None => false,
             };
             let admits = match file.requires_python.as_deref() {
                 None => true,
-                Some(text) => {
-                    *python_ok.entry(text).or_insert_with(|| pythons.iter().all(|python| admits_python(text, python)))
-                }
+                Some(text) => match python_ok.get(text) {
+                    Some(ok) => *ok,
+                    None => {
+                        let ok = pythons.iter().all(|python| admits_python(text, python));
+                        python_ok.insert(text.to_string(), ok);
+                        ok
+                    }
+                },
             };
             if installable && admits {
-                *live.get_or_insert(false) |= file.yanked.is_none();
+                *live.get_or_insert(false) |= !file.yanked;
             }
         }
         if let Some(live) = live {
