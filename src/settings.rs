@@ -30,8 +30,9 @@ pub enum SettingsError {
 }
 
 impl Settings {
-    /// `file_index_url`, `file_extra_index_urls`: index options of a requirements file, which
-    /// pip ranks below the command line and above the environment.
+    /// `file_index_url`, `file_extra_index_urls`: index options of a requirements file. Its
+    /// `--index-url` ranks below the command line and above the environment; its extra indexes
+    /// are added to the others, as pip adds them.
     pub fn from_args(
         args: &IndexArgs,
         file_index_url: Option<&str>,
@@ -43,7 +44,8 @@ impl Settings {
         let cache = cache_from_options(&args.cache)?;
         let flags = IndexFlags {
             index_url: args.index_url.clone().or_else(|| file_index_url.map(str::to_string)),
-            extra_index_urls: args.extra_index_url.iter().chain(file_extra_index_urls).cloned().collect(),
+            extra_index_urls: args.extra_index_url.clone(),
+            file_extra_index_urls: file_extra_index_urls.to_vec(),
             cert: args.cert.clone(),
         };
         let index = config::choose(&flags, cache.as_ref())?;

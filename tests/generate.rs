@@ -167,6 +167,22 @@ fn reads_requirement_and_constraint_files() {
     lock.assert_pins_and_hashes(&registry, &["app==1.0", "helper==1.0"]);
 }
 
+/// As pip: a requirements file's extra index adds to those of the environment.
+#[test]
+fn extra_indexes_from_a_file_add_to_the_environments() {
+    let primary = IndexServer::start(Registry::new().with([Release::new("app", "1.0").requires(&["b", "c"])]));
+    let from_env = IndexServer::start(Registry::new().with([Release::new("b", "1.0")]));
+    let from_file = IndexServer::start(Registry::new().with([Release::new("c", "1.0")]));
+    let dir = tempfile::tempdir().unwrap();
+    let requirements = dir.path().join("requirements.in");
+    std::fs::write(&requirements, format!("--extra-index-url {}\napp\n", from_file.index_url())).unwrap();
+    let lock = lock_from_stdout(
+        generate(&primary.index_url(), &["-r"]).arg(&requirements).env("PIP_EXTRA_INDEX_URL", from_env.index_url()),
+    );
+    let pins: Vec<String> = lock.pins().into_iter().map(|(name, version)| format!("{name}=={version}")).collect();
+    assert_eq!(pins, ["app==1.0", "b==1.0", "c==1.0"]);
+}
+
 #[test]
 fn the_cache_serves_offline_runs_and_refresh_sees_new_uploads() {
     let registry = with_extras();

@@ -59,6 +59,9 @@ impl IndexChoice {
 pub struct IndexFlags {
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
+    /// `--extra-index-url` lines of requirements files: added to the extra indexes from the
+    /// command line, the environment or pip's configuration, as pip adds them.
+    pub file_extra_index_urls: Vec<String>,
     pub cert: Option<PathBuf>,
 }
 
@@ -203,7 +206,7 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
         (parse_url(&url, "pip's built-in default")?, true)
     };
 
-    let extra_index_urls = if !flags.extra_index_urls.is_empty() {
+    let mut extra_index_urls: Vec<Url> = if !flags.extra_index_urls.is_empty() {
         flags.extra_index_urls.iter().map(|u| parse_url(u, "--extra-index-url")).collect::<Result<_, _>>()?
     } else if let Some(urls) = env("PIP_EXTRA_INDEX_URL") {
         urls.split_whitespace().map(|u| parse_url(u, "PIP_EXTRA_INDEX_URL")).collect::<Result<_, _>>()?
@@ -213,6 +216,12 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
     } else {
         Vec::new()
     };
+    for url in &flags.file_extra_index_urls {
+        let url = parse_url(url, "--extra-index-url in a requirements file")?;
+        if !extra_index_urls.contains(&url) {
+            extra_index_urls.push(url);
+        }
+    }
 
     let cert = flags
         .cert
