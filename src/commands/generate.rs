@@ -62,22 +62,6 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         emit(&text, Some(path))?;
     }
 
-    if output.verbose {
-        let (http, hits, waiting) = (session.client.http().stats(), session.client.cache_hits(), source.stats());
-        eprintln!(
-            "hashlock: {} packages, {} hashes; {} requests, {} KiB, {} retries; cache hits: {} pages, {} metadata; \
-             {:.2}s, of which {:.2}s waiting for the index ({} waits)",
-            lock.packages.len(),
-            lock.packages.iter().map(|p| p.pip_hashes().len()).sum::<usize>(),
-            http.requests,
-            http.bytes / 1024,
-            http.retries,
-            hits.pages,
-            hits.metadata,
-            started.elapsed().as_secs_f64(),
-            waiting.waited.as_secs_f64(),
-            waiting.waits,
-        );
-    }
+    session.summarize(&source, &lock, started, output.verbose);
     Ok(ExitStatus::Success)
 }

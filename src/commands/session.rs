@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 
@@ -61,6 +62,28 @@ impl Session {
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
     pub fn indexes(&self) -> Vec<String> {
         self.settings.index.describe()
+    }
+
+    /// With `--verbose`: what the run cost, on stderr (stdout stays the file or report).
+    pub fn summarize(&self, source: &IndexSource, lock: &Lock, started: Instant, verbose: bool) {
+        if !verbose {
+            return;
+        }
+        let (http, hits, waiting) = (self.client.http().stats(), self.client.cache_hits(), source.stats());
+        eprintln!(
+            "hashlock: {} packages, {} hashes; {} requests, {} KiB, {} retries; cache hits: {} pages, {} metadata; \
+             {:.2}s, of which {:.2}s waiting for the index ({} waits)",
+            lock.packages.len(),
+            lock.packages.iter().map(|p| p.pip_hashes().len()).sum::<usize>(),
+            http.requests,
+            http.bytes / 1024,
+            http.retries,
+            hits.pages,
+            hits.metadata,
+            started.elapsed().as_secs_f64(),
+            waiting.waited.as_secs_f64(),
+            waiting.waits,
+        );
     }
 
     /// Resolves the inputs and pins the result, with a progress display.
