@@ -4,19 +4,11 @@
 
 mod support;
 
-use support::{File, IndexServer, Ran, Registry, Release, build, generate, hashlock_at};
+use support::{File, IndexServer, Ran, Registry, build, generate, hashlock_at};
 
 /// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone.
 fn tree() -> Registry {
-    Registry::new().with([
-        Release::new("app", "1.0").requires(&["lib>=1", "tool"]),
-        Release::new("lib", "1.0")
-            .requires(&["core"])
-            .wheels(&["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
-            .with_sdist(),
-        Release::new("core", "2.0").with_sdist(),
-        Release::new("tool", "1.0"),
-    ])
+    support::layered_tree()
 }
 
 /// A directory holding `requirements.txt` as `hashlock generate app` writes it.

@@ -8,18 +8,9 @@ use std::path::{Path, PathBuf};
 
 use support::{IndexServer, Published, Ran, Registry, Release, generate};
 
-/// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone.
+/// [`support::layered_tree`] with a newer `tool` too.
 fn tree() -> Registry {
-    Registry::new().with([
-        Release::new("app", "1.0").requires(&["lib>=1", "tool"]),
-        Release::new("lib", "1.0")
-            .requires(&["core"])
-            .wheels(&["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
-            .with_sdist(),
-        Release::new("core", "2.0").with_sdist(),
-        Release::new("tool", "1.0"),
-        Release::new("tool", "2.0"),
-    ])
+    support::layered_tree().with([Release::new("tool", "2.0")])
 }
 
 /// What `pip download` fetches for CPython 3.11 on Linux.

@@ -1016,6 +1016,20 @@ pub fn generate(index_url: &str, args: &[&str]) -> assert_cmd::Command {
     generate_for(index_url, "3.11", "linux", args)
 }
 
+/// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone: a small tree with a
+/// package of many files, for the audit and verify tests.
+pub fn layered_tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["lib>=1", "tool"]),
+        Release::new("lib", "1.0")
+            .requires(&["core"])
+            .wheels(&["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
+            .with_sdist(),
+        Release::new("core", "2.0").with_sdist(),
+        Release::new("tool", "1.0"),
+    ])
+}
+
 /// `generate` for another target.
 pub fn generate_for(index_url: &str, python: &str, platform: &str, args: &[&str]) -> assert_cmd::Command {
     let mut command = hashlock();
