@@ -238,9 +238,11 @@ fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
     let mut url = resolve(base, &href)?;
     let hashes: Hashes = url.fragment().and_then(parse_alg_hex).into_iter().collect();
     url.set_fragment(None);
-    let filename = match anchor.text.trim() {
-        "" => last_segment(&url)?,
-        text => text.to_string(),
+    // pip names a link by its URL, and checks the hash of what the URL serves; the anchor text
+    // (which PEP 503 says must match) is only a fallback for a URL without a last segment.
+    let filename = match last_segment(&url) {
+        Some(segment) => segment,
+        None => Some(anchor.text.trim()).filter(|text| !text.is_empty())?.to_string(),
     };
     let core_metadata = match attribute("data-core-metadata").or_else(|| attribute("data-dist-info-metadata")) {
         Some(value) if value.trim().eq_ignore_ascii_case("true") => CoreMetadata::Present(Hashes::new()),
@@ -259,7 +261,7 @@ fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
     })
 }
 
-/// The URL's last path segment, percent-decoded: the filename when the anchor has no text.
+/// The URL's last path segment, percent-decoded: a link's filename.
 fn last_segment(url: &Url) -> Option<String> {
     let segment = url.path_segments()?.next_back().filter(|s| !s.is_empty())?;
     Some(percent_decode(segment))
@@ -599,10 +601,13 @@ mod tests {
 <a href=demo-2.0.tar.gz><span>demo-2.0.tar.gz</span></a>
 <a name="no-href">nothing</a>
 <a href="demo-3.0.tar.gz">demo-3.0.tar.gz
-<a href="demo-4.0.tar.gz">demo-4.0.tar.gz</a>"#;
+<a href="demo-4.0.tar.gz">demo-4.0.tar.gz</a>
+<a href="demo-5.0.tar.gz">demo-9.9.tar.gz</a>"#;
         let page = parse(None, body).unwrap();
         let names: Vec<&str> = page.files.iter().map(|f| f.filename.as_str()).collect();
-        assert_eq!(names, ["demo+1-1.0.tar.gz", "demo-2.0.tar.gz", "demo-3.0.tar.gz", "demo-4.0.tar.gz"]);
+        let expected =
+            ["demo+1-1.0.tar.gz", "demo-2.0.tar.gz", "demo-3.0.tar.gz", "demo-4.0.tar.gz", "demo-5.0.tar.gz"];
+        assert_eq!(names, expected, "named by the URL, as pip names links");
         assert_eq!(page.files[0].url.as_str(), "https://mirror.example/pkgs/demo%2B1-1.0.tar.gz");
     }
 
