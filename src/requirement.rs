@@ -14,8 +14,10 @@ pub fn parse(text: &str) -> Result<Requirement, String> {
     // pep508_rs 0.9 also panics on some non-ASCII text in its error paths. PEP 508 allows
     // non-ASCII only inside quoted marker strings, so an ASCII stand-in parses exactly when the
     // original does; only then is the original parsed.
-    let ascii: String = text.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
-    Requirement::from_str(&ascii).map_err(one_line)?;
+    if !text.is_ascii() {
+        let ascii: String = text.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
+        Requirement::from_str(&ascii).map_err(one_line)?;
+    }
     Requirement::from_str(text).map_err(one_line)
 }
 
