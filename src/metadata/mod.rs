@@ -372,4 +372,21 @@ Requires-Dist: not-a-header-this-is-the-body\r
         assert_eq!(read_capped(&b"12345"[..], 5).unwrap(), b"12345");
         assert!(read_capped(&b"123456"[..], 5).unwrap_err().to_string().contains("larger than 5 bytes"));
     }
+
+    proptest::proptest! {
+        /// Index metadata is untrusted: any bytes give metadata or an error, never a panic,
+        /// and an error stays on one line.
+        #[test]
+        fn parse_never_panics(
+            header in proptest::sample::select(vec!["Name", "Version", "Requires-Dist", "Requires-Python", "Dynamic", "x"]),
+            value in proptest::prop_oneof!["\\PC{0,30}", "[a-z]{1,5}[-_.]? ?[\\[\\];<>=!~ a-z0-9.,'\"]{0,20}"],
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let text = format!("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\n{header}: {value}\n");
+            if let Err(error) = Metadata::parse(text.as_bytes(), "demo-1.0.tar.gz") {
+                proptest::prop_assert!(!error.to_string().contains('\n'), "{error}");
+            }
+            let _ = Metadata::parse(&noise, "demo-1.0.tar.gz");
+        }
+    }
 }
