@@ -134,14 +134,18 @@ fn md5_fragments_on_an_html_index_are_weak_in_every_format() {
     }
 }
 
-/// The extra index serves the same filename with another sha256: one of them is lying.
-#[test]
-fn two_indexes_disagreeing_on_a_file_in_every_format() {
+/// `app` → `dup` on a primary index, and an extra index serving `dup`'s wheel under the same
+/// filename with another sha256: one of them is lying.
+fn disagreeing_indexes() -> (IndexServer, IndexServer) {
     let registry = Registry::new().with([Release::new("app", "1.0").requires(&["dup"]), Release::new("dup", "1.0")]);
-    let primary = IndexServer::start(registry);
     let mut other = Registry::new();
     publish_as(&mut other, &Release::new("dup", "1.0"), Published::WrongSha256);
-    let extra = IndexServer::start(other);
+    (IndexServer::start(registry), IndexServer::start(other))
+}
+
+#[test]
+fn two_indexes_disagreeing_on_a_file_in_every_format() {
+    let (primary, extra) = disagreeing_indexes();
     let wrong = "ab".repeat(32);
     for format in FORMATS {
         let ran = report(&primary.index_url(), &["app", "--extra-index-url", &extra.index_url(), "--format", format]);
@@ -165,11 +169,7 @@ fn two_indexes_disagreeing_on_a_file_in_every_format() {
 /// `generate` refuses to write a file that would let either index's bytes pass pip's check.
 #[test]
 fn generate_writes_nothing_when_indexes_disagree() {
-    let registry = Registry::new().with([Release::new("app", "1.0").requires(&["dup"]), Release::new("dup", "1.0")]);
-    let primary = IndexServer::start(registry);
-    let mut other = Registry::new();
-    publish_as(&mut other, &Release::new("dup", "1.0"), Published::WrongSha256);
-    let extra = IndexServer::start(other);
+    let (primary, extra) = disagreeing_indexes();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.txt");
     std::fs::write(&out, "previous\n").unwrap();
