@@ -141,7 +141,12 @@ impl RecordedSource {
                 }
                 DistFile {
                     url: format!("http://127.0.0.1/files/{filename}"),
-                    hashes: serde_json::from_value(file["hashes"].clone()).unwrap_or_default(),
+                    hashes: file["hashes"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(algorithm, hex)| Some((algorithm.clone(), hex.as_str()?.to_string())))
+                        .collect(),
                     hash_source: HashSource::JsonPage,
                     requires_python: file["requires_python"].as_str().map(str::to_string),
                     yanked: file["yanked"].as_bool().filter(|y| *y).map(|_| String::new()),
@@ -152,7 +157,7 @@ impl RecordedSource {
             });
             let page =
                 ProjectPage { name: name.clone(), url: url.clone(), format: PageFormat::Json, files: files.collect() };
-            projects.insert(name.clone(), Arc::new(Project::new(name, vec![page])));
+            projects.insert(name.clone(), Arc::new(Project::from_pages(name, &[page]).expect("a page under 4 GiB")));
         }
         Self { projects, metadata }
     }

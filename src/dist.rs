@@ -1,11 +1,10 @@
 //! Distribution files as an index lists them, and their filenames (wheel and sdist).
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest, sorted by algorithm.
 /// A short sorted list rather than a map: a page lists tens of thousands of files, nearly all
@@ -72,21 +71,15 @@ impl<const N: usize> From<[(String, String); N]> for Hashes {
     }
 }
 
-/// A JSON object, `{"sha256": "…"}`, as in PEP 691 and the report schema.
+/// A JSON object, `{"sha256": "…"}`, as in the report schema.
 impl Serialize for Hashes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.iter())
     }
 }
 
-impl<'de> Deserialize<'de> for Hashes {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(BTreeMap::<String, String>::deserialize(deserializer)?.into_iter().collect())
-    }
-}
-
 /// Where a file's hashes were read from; reported so a reviewer can see the evidence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HashSource {
     /// The `hashes` object of a PEP 691 JSON page.
@@ -98,8 +91,7 @@ pub enum HashSource {
 }
 
 /// Whether the index advertises a PEP 658/714 metadata file for a distribution.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CoreMetadata {
     #[default]
     Absent,
@@ -108,10 +100,9 @@ pub enum CoreMetadata {
 }
 
 /// One file of a project, as listed on a simple-API page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DistFile {
     pub filename: String,
-    /// Absolute URL (relative links are resolved against the page URL), fragment removed.
     /// Absolute URL as the page gave it (relative links resolved), fragment removed; parsed
     /// only when the file is fetched, since a page lists thousands of files and uses few.
     pub url: String,
@@ -347,9 +338,7 @@ mod tests {
         assert_eq!(hashes.keys().collect::<Vec<_>>(), ["md5", "sha256"]);
         assert_eq!(hashes.get("sha256").map(String::as_str), Some("cc"), "the later digest wins");
         assert!(hashes.contains_key("md5") && !hashes.contains_key("sha512"));
-        let json = serde_json::to_string(&hashes).unwrap();
-        assert_eq!(json, r#"{"md5":"aa","sha256":"cc"}"#);
-        assert_eq!(serde_json::from_str::<Hashes>(&json).unwrap(), hashes);
+        assert_eq!(serde_json::to_string(&hashes).unwrap(), r#"{"md5":"aa","sha256":"cc"}"#);
     }
 
     fn name(s: &str) -> PackageName {

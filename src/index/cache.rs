@@ -23,7 +23,6 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 
 use crate::dist::DistFile;
-use crate::index::ProjectPage;
 use crate::index::page_file::{self, CachedPage};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
@@ -82,9 +81,9 @@ impl Cache {
         fresh.then_some(entry.page)
     }
 
-    pub fn write_page(&self, index: &Url, page: &ProjectPage, max_age: Option<Duration>) {
-        let text = page_file::encode(unix_now(), max_age.map(|d| d.as_secs()), page);
-        write_atomic(&self.page_path(index, &page.name), text.as_bytes());
+    /// Stores a page in [`page_file`]'s form (which carries when it was fetched).
+    pub fn write_page(&self, index: &Url, name: &PackageName, text: &str) {
+        write_atomic(&self.page_path(index, name), text.as_bytes());
     }
 
     pub fn read_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
@@ -248,7 +247,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -297,7 +296,7 @@ mod tests {
 
     use super::*;
     use crate::dist::{CoreMetadata, HashSource, Hashes};
-    use crate::index::PageFormat;
+    use crate::index::{PageFormat, ProjectPage};
 
     fn index() -> Url {
         Url::parse("https://user:secret@index.example/simple/").unwrap()
@@ -334,6 +333,11 @@ mod tests {
         PackageName::from_str("demo").unwrap()
     }
 
+    /// Stores the demo page as just fetched, fresh for `max_age` seconds (else the default).
+    fn store(cache: &Cache, max_age: Option<u64>) {
+        cache.write_page(&index(), &demo(), &page_file::encode(unix_now(), max_age, &page("demo")));
+    }
+
     /// Rewrites the stored entry as if it had been fetched `age` ago.
     fn age_entry(cache: &Cache, age: Duration) {
         let path = cache.page_path(&index(), &demo());
@@ -351,7 +355,7 @@ mod tests {
     fn page_round_trip_and_layout() {
         let dir = tempfile::tempdir().unwrap();
         let normal = cache(dir.path(), Freshness::Normal);
-        normal.write_page(&index(), &page("demo"), None);
+        store(&normal, None);
         assert_eq!(normal.read_page(&index(), &demo()).map(CachedPage::into_page), Some(page("demo")));
         // Credentials do not change the key and never reach the disk.
         let bare = Url::parse("https://index.example/simple/").unwrap();
@@ -369,13 +373,13 @@ mod tests {
     fn pages_expire_after_max_age_or_default_ttl() {
         let dir = tempfile::tempdir().unwrap();
         let normal = cache(dir.path(), Freshness::Normal);
-        normal.write_page(&index(), &page("demo"), Some(Duration::from_secs(60)));
+        store(&normal, Some(60));
         age_entry(&normal, Duration::from_secs(30));
         assert!(normal.read_page(&index(), &demo()).is_some());
         age_entry(&normal, Duration::from_secs(31));
         assert_eq!(normal.read_page(&index(), &demo()), None);
 
-        normal.write_page(&index(), &page("demo"), None);
+        store(&normal, None);
         age_entry(&normal, DEFAULT_PAGE_TTL - Duration::from_secs(5));
         assert!(normal.read_page(&index(), &demo()).is_some());
         age_entry(&normal, Duration::from_secs(10));
@@ -383,7 +387,7 @@ mod tests {
 
         // Stale entries are kept: --offline still uses them; --refresh never reads pages.
         assert!(cache(dir.path(), Freshness::Offline).read_page(&index(), &demo()).is_some());
-        normal.write_page(&index(), &page("demo"), None);
+        store(&normal, None);
         assert_eq!(cache(dir.path(), Freshness::Refresh).read_page(&index(), &demo()), None);
     }
 
@@ -391,7 +395,7 @@ mod tests {
     fn corrupt_page_is_removed() {
         let dir = tempfile::tempdir().unwrap();
         let normal = cache(dir.path(), Freshness::Offline);
-        normal.write_page(&index(), &page("demo"), None);
+        store(&normal, None);
         let path = normal.page_path(&index(), &demo());
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
@@ -444,7 +448,7 @@ mod tests {
         assert_eq!(c.read_text("pip-default-index").as_deref(), Some("https://index.example/simple/"));
         c.write_text("../outside", "x");
         assert!(!dir.path().join("outside").exists());
-        c.write_page(&index(), &page("demo"), None);
+        store(&c, None);
         assert!(c.size() > "https://index.example/simple/".len() as u64);
         c.clean().unwrap();
         assert_eq!(c.size(), 0);
@@ -457,7 +461,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let c = cache(root, Freshness::Normal);
-        c.write_page(&index(), &page("demo"), None);
+        store(&c, None);
         c.write_metadata(&file(Some(&"ab".repeat(32))), b"Name: demo\n");
         c.write_text("pip-default-index", "https://index.example/simple/");
         std::fs::write(root.join(".tmpAb12Cd"), b"left by a killed write").unwrap();

@@ -37,44 +37,16 @@ pub enum IndexError {
     Offline(String),
 }
 
-/// A project as seen across all configured indexes: one page per index that knows it.
+/// A project as seen across all configured indexes: one page per index that knows it. Pages are
+/// kept in the cache's line form (also when just fetched): a version's files are decoded when
+/// that version is asked for, and most never are.
 #[derive(Clone, Debug)]
 pub struct Project {
     pub name: PackageName,
-    pages: Vec<Page>,
+    pages: Vec<CachedPage>,
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
     releases: OnceLock<BTreeMap<Version, ReleaseFiles>>,
-}
-
-/// One index's page: parsed from the network, or still the cache's text (decoded by version).
-#[derive(Clone, Debug)]
-enum Page {
-    Parsed(ProjectPage),
-    Cached(CachedPage),
-}
-
-impl Page {
-    fn len(&self) -> usize {
-        match self {
-            Self::Parsed(page) => page.files.len(),
-            Self::Cached(page) => page.len(),
-        }
-    }
-
-    fn filename(&self, index: usize) -> Cow<'_, str> {
-        match self {
-            Self::Parsed(page) => Cow::Borrowed(&page.files[index].filename),
-            Self::Cached(page) => page.filename(index),
-        }
-    }
-
-    fn file(&self, index: usize) -> DistFile {
-        match self {
-            Self::Parsed(page) => page.files[index].clone(),
-            Self::Cached(page) => page.file(index),
-        }
-    }
 }
 
 /// Where a file sits: `(page, file)` in [`Project::pages`].
@@ -95,11 +67,13 @@ pub struct FileSummary<'p> {
 }
 
 impl Project {
-    pub fn new(name: PackageName, pages: Vec<ProjectPage>) -> Self {
-        Self::of_pages(name, pages.into_iter().map(Page::Parsed).collect())
+    /// `None` only for a page too large to keep (over 4 GiB as text).
+    pub fn from_pages(name: PackageName, pages: &[ProjectPage]) -> Option<Self> {
+        let pages = pages.iter().map(CachedPage::from_page).collect::<Option<Vec<_>>>()?;
+        Some(Self::of_pages(name, pages))
     }
 
-    fn of_pages(name: PackageName, pages: Vec<Page>) -> Self {
+    fn of_pages(name: PackageName, pages: Vec<CachedPage>) -> Self {
         Self { name, pages, releases: OnceLock::new() }
     }
 
@@ -165,20 +139,11 @@ impl<'p> Release<'p> {
     pub fn summaries(&self) -> impl Iterator<Item = FileSummary<'p>> + use<'p> {
         let project = self.project;
         self.files.into_iter().flat_map(|release| &release.indices).map(move |(page, file)| {
-            match &project.pages[*page] {
-                Page::Parsed(parsed) => {
-                    let file = &parsed.files[*file];
-                    FileSummary {
-                        filename: Cow::Borrowed(&file.filename),
-                        requires_python: file.requires_python.as_deref().map(Cow::Borrowed),
-                        yanked: file.yanked.is_some(),
-                    }
-                }
-                Page::Cached(cached) => FileSummary {
-                    filename: cached.filename(*file),
-                    requires_python: cached.requires_python(*file),
-                    yanked: cached.is_yanked(*file),
-                },
+            let page = &project.pages[*page];
+            FileSummary {
+                filename: page.filename(*file),
+                requires_python: page.requires_python(*file),
+                yanked: page.is_yanked(*file),
             }
         })
     }
@@ -301,7 +266,7 @@ impl IndexClient {
     fn fetch_page(&self, index: &Url, name: &PackageName) -> Result<Fetched, IndexError> {
         if let Some(page) = self.cache.as_ref().and_then(|cache| cache.read_page(index, name)) {
             self.page_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Fetched::Page(Page::Cached(page)));
+            return Ok(Fetched::Page(page));
         }
         if self.cache.as_ref().is_some_and(|cache| cache.freshness() == Freshness::Offline) {
             return Ok(Fetched::OfflineMiss);
@@ -317,22 +282,29 @@ impl IndexClient {
             404 | 410 => return Ok(Fetched::Unknown),
             status => return Err(HttpError::Status { url: redact(&response.url), status, attempts: 1 }.into()),
         }
+        let bad_page = |message: String| IndexError::BadPage { url: redact(&response.url), message };
         let page = simple::parse_page(name, &response.url, response.content_type.as_deref(), &response.body)
-            .map_err(|e| IndexError::BadPage { url: redact(&response.url), message: e.message })?;
-        if let Some(cache) = &self.cache {
-            match CachePolicy::parse(response.cache_control.as_deref()) {
-                CachePolicy::NoStore => {}
-                CachePolicy::Default => cache.write_page(index, &page, None),
-                CachePolicy::MaxAge(max_age) => cache.write_page(index, &page, Some(max_age)),
-            }
+            .map_err(|e| bad_page(e.message))?;
+        let policy = CachePolicy::parse(response.cache_control.as_deref());
+        let max_age = match policy {
+            CachePolicy::MaxAge(max_age) => Some(max_age.as_secs()),
+            CachePolicy::Default | CachePolicy::NoStore => None,
+        };
+        let text = page_file::encode(cache::unix_now(), max_age, &page);
+        drop(page);
+        if let Some(cache) = &self.cache
+            && policy != CachePolicy::NoStore
+        {
+            cache.write_page(index, name, &text);
         }
-        Ok(Fetched::Page(Page::Parsed(page)))
+        let cached = page_file::decode(text).ok_or_else(|| bad_page("the page is too large to keep".into()))?;
+        Ok(Fetched::Page(cached.page))
     }
 }
 
 /// What one index said about a project.
 enum Fetched {
-    Page(Page),
+    Page(CachedPage),
     /// 404 or 410: this index does not have the project.
     Unknown,
     /// Not cached, and the network is off limits.

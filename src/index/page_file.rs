@@ -182,6 +182,11 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
 }
 
 impl CachedPage {
+    /// A parsed page in the same form as a cached one; `None` only for a page over 4 GiB.
+    pub fn from_page(page: &ProjectPage) -> Option<Self> {
+        decode(encode(0, None, page)).map(|entry| entry.page)
+    }
+
     pub fn len(&self) -> usize {
         self.lines.len()
     }

@@ -2,7 +2,7 @@
 
 use pep508_rs::PackageName;
 use reqwest::Url;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use std::collections::BTreeMap;
 
@@ -12,15 +12,14 @@ use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes};
 pub const ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageFormat {
     Json,
     Html,
 }
 
 /// One index's page for one project.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProjectPage {
     pub name: PackageName,
     /// The page's own URL (after redirects): relative file links resolve against it.

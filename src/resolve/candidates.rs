@@ -106,7 +106,8 @@ pub(crate) mod tests {
     pub(crate) fn project(name: &str, files: Vec<DistFile>) -> Project {
         let name: pep508_rs::PackageName = name.parse().expect("name");
         let url = Url::parse(&format!("http://127.0.0.1/simple/{name}/")).expect("url");
-        Project::new(name.clone(), vec![ProjectPage { name, url, format: PageFormat::Json, files }])
+        Project::from_pages(name.clone(), &[ProjectPage { name, url, format: PageFormat::Json, files }])
+            .expect("small page")
     }
 
     fn target() -> Target {
