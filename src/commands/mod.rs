@@ -60,21 +60,9 @@ pub fn command_line_for_header(args: &[String]) -> String {
             skip_value = *takes_value && !arg.contains('=');
             continue;
         }
-        words.push(shell_quote(&redact_word(arg)));
+        words.push(shell_quote(&crate::index::http::redact_text(arg)));
     }
     words.join(" ")
-}
-
-/// Redacts credentials in a URL, alone or as the value of `--flag=URL`.
-fn redact_word(arg: &str) -> String {
-    let (prefix, value) = match arg.split_once('=') {
-        Some((flag, value)) if flag.starts_with('-') => (format!("{flag}="), value),
-        _ => (String::new(), arg),
-    };
-    match reqwest::Url::parse(value) {
-        Ok(url) if url.has_host() => format!("{prefix}{}", crate::index::http::redact(&url)),
-        _ => arg.to_string(),
-    }
 }
 
 /// Quotes a word for a POSIX shell. Words with control characters or Unicode line breaks

@@ -282,9 +282,9 @@ pub fn redact(url: &Url) -> String {
     url.to_string()
 }
 
-/// `text` (a requirement line, an error message) with the credentials of every URL in it
-/// replaced by `***`: requirements files take tokens from `${VAR}`, and echoing one would put it
-/// in a CI log.
+/// `text` (a requirement line, a command-line word, an error message) with the credentials of
+/// every URL in it hidden as [`redact`] hides them: requirements files take tokens from
+/// `${VAR}`, and echoing one would put it in a CI log.
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -295,6 +295,11 @@ pub fn redact_text(text: &str) -> String {
             after.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace()).unwrap_or(after.len());
         match after[..authority_len].rfind('@') {
             Some(at) => {
+                // `user:password` keeps the user; a lone token is the secret itself.
+                if let Some((user, _)) = after[..at].split_once(':') {
+                    out.push_str(user);
+                    out.push(':');
+                }
                 out.push_str("***");
                 rest = &after[at..];
             }
@@ -459,7 +464,7 @@ IionD5I9SsUOfSq8KMdoH6c=
     fn redact_text_hides_credentials_of_every_url() {
         assert_eq!(
             redact_text("pkg @ git+https://ghp_SECRET@git.example/o/r.git and https://u:p@x.example:8080/s?t=1"),
-            "pkg @ git+https://***@git.example/o/r.git and https://***@x.example:8080/s?t=1"
+            "pkg @ git+https://***@git.example/o/r.git and https://u:***@x.example:8080/s?t=1"
         );
         assert_eq!(
             redact_text("mail me@example, see https://x.example/a@b"),
