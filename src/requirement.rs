@@ -7,18 +7,24 @@ use pep508_rs::Requirement;
 
 /// A PEP 508 requirement; the error is one line.
 pub fn parse(text: &str) -> Result<Requirement, String> {
-    // pep508_rs errors point at the column over several lines; the first says what is wrong.
-    let one_line =
-        |error: pep508_rs::Pep508Error| error.to_string().lines().next().unwrap_or_default().trim().to_string();
+    let message = |error: pep508_rs::Pep508Error| one_line(&error);
     guard_name_ends(text)?;
     // pep508_rs 0.9 also panics on some non-ASCII text in its error paths. PEP 508 allows
     // non-ASCII only inside quoted marker strings, so an ASCII stand-in parses exactly when the
     // original does; only then is the original parsed.
     if !text.is_ascii() {
         let ascii: String = text.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
-        Requirement::from_str(&ascii).map_err(one_line)?;
+        Requirement::from_str(&ascii).map_err(message)?;
     }
-    Requirement::from_str(text).map_err(one_line)
+    Requirement::from_str(text).map_err(message)
+}
+
+/// The first line of an error message: parser errors draw a caret diagram on the next lines,
+/// but hashlock's messages are one line each.
+pub(crate) fn one_line(err: &impl std::fmt::Display) -> String {
+    let message = err.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    first.trim_end_matches(':').trim().to_string()
 }
 
 /// pep508_rs 0.9 panics, instead of returning an error, on a package or extra name that ends in

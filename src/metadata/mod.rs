@@ -15,6 +15,7 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, DistFilename};
 use crate::index::IndexClient;
 use crate::index::http::{HttpClient, HttpError};
+use crate::requirement::one_line;
 
 /// The parts of core metadata that resolution needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,14 +220,6 @@ fn headers(text: &str) -> Vec<(usize, String, String)> {
         fields.push((index + 1, key.trim().to_ascii_lowercase(), value.to_string()));
     }
     fields
-}
-
-/// The first line of an error message: parser errors draw a caret diagram on the next lines,
-/// but hashlock's messages are one line each.
-fn one_line(err: &impl std::fmt::Display) -> String {
-    let message = err.to_string();
-    let first = message.lines().next().unwrap_or_default();
-    first.trim_end_matches(':').trim().to_string()
 }
 
 #[cfg(test)]
