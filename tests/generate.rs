@@ -209,3 +209,29 @@ fn the_cache_serves_offline_runs_and_refresh_sees_new_uploads() {
     refreshed.assert_pins_and_hashes(&server.registry(), &["a==1.0", "b==1.0", "c==1.0"]);
     assert_eq!(refreshed.entry("b").hashes.len(), 2);
 }
+
+/// Tokens in the user part of an index URL (`TOKEN:@`, `TOKEN:x-oauth-basic@`, as some hosted
+/// indexes document them) are never written or printed: not in the header, not with
+/// `--verbose`, not in an error.
+#[test]
+fn tokens_in_index_urls_never_reach_the_file_or_the_terminal() {
+    let server = IndexServer::start(Registry::new().with([Release::new("widget", "1.0")]));
+    let dir = tempfile::tempdir().unwrap();
+    for userinfo in ["TOKEN_SECRET:", "TOKEN_SECRET:x-oauth-basic", "user:TOKEN_SECRET", "TOKEN_SECRET"] {
+        let url = server.index_url().replace("http://", &format!("http://{userinfo}@"));
+        for (args, code) in [(&["widget", "-v", "-o", "out.txt"][..], 0), (&["no-such-package", "-v"][..], 2)] {
+            let _ = std::fs::remove_file(dir.path().join("out.txt"));
+            let mut command = generate(&url, args);
+            let output = command.current_dir(dir.path()).output().unwrap();
+            assert_eq!(output.status.code(), Some(code), "{userinfo} {args:?}");
+            let file = std::fs::read_to_string(dir.path().join("out.txt")).unwrap_or_default();
+            let printed =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            assert!(
+                !printed.contains("TOKEN_SECRET") && !file.contains("TOKEN_SECRET"),
+                "{userinfo}:\n{printed}\n{file}"
+            );
+            assert!(printed.contains("***@") || file.contains("Index: http://***@"), "{userinfo}:\n{printed}\n{file}");
+        }
+    }
+}

@@ -125,7 +125,7 @@ mod tests {
         ]);
         assert_eq!(
             line,
-            "hashlock generate 'requests[socks]>=2' '--index-url=https://user:***@host.example/simple' -o out.txt"
+            "hashlock generate 'requests[socks]>=2' '--index-url=https://***@host.example/simple' -o out.txt"
         );
     }
 

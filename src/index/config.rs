@@ -9,6 +9,7 @@ use std::process::Command;
 use reqwest::Url;
 
 use crate::index::cache::Cache;
+use crate::index::http::redact_text;
 
 /// How output names pip's built-in default index.
 pub const PIP_DEFAULT_NAME: &str = "pip's default index";
@@ -172,21 +173,15 @@ fn config_file_candidates(env_file: Option<&Path>) -> Vec<PathBuf> {
 }
 
 fn parse_url(url: &str, origin: &str) -> Result<Url, ConfigError> {
-    let bad = |message: String| ConfigError::BadUrl { url: redact_str(url), origin: origin.to_string(), message };
-    let parsed = Url::parse(url.trim()).map_err(|e| bad(e.to_string()))?;
+    let bad = |url: String, message: String| ConfigError::BadUrl { url, origin: origin.to_string(), message };
+    let parsed = Url::parse(url.trim()).map_err(|e| {
+        // It may hold credentials where no `://` marks them: show none of it.
+        bad(if url.contains('@') { "***".into() } else { redact_text(url) }, e.to_string())
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad("only http and https indexes are supported".into()));
+        return Err(bad(redact_text(url), "only http and https indexes are supported".into()));
     }
     Ok(parsed)
-}
-
-/// Redacts a URL string that may not parse (for error messages).
-fn redact_str(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(parsed) => crate::index::http::redact(&parsed),
-        Err(_) if url.contains('@') => "***".into(),
-        Err(_) => url.to_string(),
-    }
 }
 
 /// Decides the indexes and trust roots: flags, then `PIP_*` variables, then pip's

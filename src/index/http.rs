@@ -273,18 +273,12 @@ fn read_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpError> {
 
 /// The URL with any password (or token-as-username) replaced by `***`, for messages and files.
 pub fn redact(url: &Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
-    } else if !url.username().is_empty() {
-        let _ = url.set_username("***");
-    }
-    url.to_string()
+    redact_text(url.as_str())
 }
 
-/// `text` (a requirement line, a command-line word, an error message) with the credentials of
-/// every URL in it hidden as [`redact`] hides them: requirements files take tokens from
-/// `${VAR}`, and echoing one would put it in a CI log.
+/// `text` (a requirement line, a command-line word, an error message) with the whole userinfo
+/// of every URL in it shown as `***`: the token may be the user (`TOKEN:@`, `TOKEN:x-oauth-basic@`)
+/// as well as the password, and echoing one would put it in a CI log.
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -295,11 +289,6 @@ pub fn redact_text(text: &str) -> String {
             after.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace()).unwrap_or(after.len());
         match after[..authority_len].rfind('@') {
             Some(at) => {
-                // `user:password` keeps the user; a lone token is the secret itself.
-                if let Some((user, _)) = after[..at].split_once(':') {
-                    out.push_str(user);
-                    out.push(':');
-                }
                 out.push_str("***");
                 rest = &after[at..];
             }
@@ -365,10 +354,7 @@ IionD5I9SsUOfSq8KMdoH6c=
         let message = error.to_string();
         assert_eq!(
             message,
-            format!(
-                "http://user:***@{}/simple/: HTTP 502 (after 3 attempts)",
-                url.authority().split('@').nth(1).unwrap()
-            )
+            format!("http://***@{}/simple/: HTTP 502 (after 3 attempts)", url.authority().split('@').nth(1).unwrap())
         );
     }
 
@@ -438,8 +424,15 @@ IionD5I9SsUOfSq8KMdoH6c=
     #[test]
     fn redacts_passwords_and_tokens() {
         let redacted = |s: &str| redact(&Url::parse(s).unwrap());
-        assert_eq!(redacted("https://user:pw@index.example/simple/"), "https://user:***@index.example/simple/");
-        assert_eq!(redacted("https://token@index.example/simple/"), "https://***@index.example/simple/");
+        for url in [
+            "https://user:pw@index.example/simple/",
+            "https://token@index.example/simple/",
+            "https://TOKEN:@index.example/simple/",
+            "https://TOKEN:x-oauth-basic@index.example/simple/",
+            "https://us%40er:p%3Aw@index.example/simple/",
+        ] {
+            assert_eq!(redacted(url), "https://***@index.example/simple/", "{url}");
+        }
         assert_eq!(redacted("https://index.example/simple/"), "https://index.example/simple/");
     }
 
@@ -464,8 +457,9 @@ IionD5I9SsUOfSq8KMdoH6c=
     fn redact_text_hides_credentials_of_every_url() {
         assert_eq!(
             redact_text("pkg @ git+https://ghp_SECRET@git.example/o/r.git and https://u:p@x.example:8080/s?t=1"),
-            "pkg @ git+https://***@git.example/o/r.git and https://u:***@x.example:8080/s?t=1"
+            "pkg @ git+https://***@git.example/o/r.git and https://***@x.example:8080/s?t=1"
         );
+        assert_eq!(redact_text("--index-url=https://TOKEN:@h.example/s"), "--index-url=https://***@h.example/s");
         assert_eq!(
             redact_text("mail me@example, see https://x.example/a@b"),
             "mail me@example, see https://x.example/a@b"
