@@ -8,12 +8,12 @@ use std::sync::Arc;
 use pep508_rs::pep440_rs::{Operator, Version};
 use pep508_rs::{MarkerTree, PackageName, Requirement, VersionOrUrl};
 
-use crate::dist::DistFilename;
-use crate::findings::{Code, Finding, check_lock};
+use crate::dist::{DistFilename, Formats};
+use crate::findings::{Code, Finding, Severity, check_lock, check_lock_with};
 use crate::index::http::redact_text;
 use crate::index::{IndexError, Project};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version};
-use crate::reqfile::{Entry, EntryKind, RequirementsFile};
+use crate::reqfile::{Entry, EntryKind, FileOption, Opt, RequirementsFile};
 use crate::resolve::Source;
 use crate::resolve::markers::{display, normalize, python_at_least};
 use crate::target::Target;
@@ -82,7 +82,7 @@ pub fn audit(
             required_by: BTreeSet::new(),
             files,
         };
-        findings.extend(hash_checks(pin, &package, target));
+        findings.extend(hash_checks(pin, &package, target, file.format_control.allowed(&package.name)));
         located.push((pin, package));
     }
 
@@ -92,13 +92,20 @@ pub fn audit(
         // The published-hash evidence, located at the requirement's line.
         let single = Lock { packages: vec![package.clone()] };
         findings.extend(
-            check_lock(&single, target).into_iter().filter(|f| f.package.is_some()).map(|f| f.at(&pin.entry.location)),
+            check_lock_with(&single, target, &|name| file.format_control.allowed(name))
+                .into_iter()
+                .filter(|f| f.package.is_some())
+                .map(|f| f.at(&pin.entry.location)),
         );
         packages.push(package.clone());
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     let lock = Lock { packages };
     findings.extend(check_lock(&lock, target).into_iter().filter(|f| f.package.is_none()));
+    for finding in &mut findings {
+        finding.message = file.as_written(&finding.message);
+        finding.location = finding.location.as_deref().map(|location| file.as_written(location));
+    }
     findings.sort();
     findings.dedup();
     Ok((lock, findings))
@@ -119,7 +126,7 @@ fn pin_of(entry: &Entry) -> Option<Pin<'_>> {
 
 /// Findings that need only the file itself.
 fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = file.options.iter().map(|option| option_finding(option, None)).collect();
     let hashed_file = file.require_hashes || file.entries.iter().any(|e| !e.hashes.is_empty());
     for entry in file.entries.iter().filter(|e| !e.constraint) {
         let (name, display) = match &entry.kind {
@@ -149,16 +156,18 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
                 .at(&entry.location),
             );
         }
-        if hashed_file && entry.hashes.is_empty() {
+        if entry.hashes.is_empty() {
+            let consequence = if hashed_file {
+                "in a file that uses hashes (pip refuses the whole file)"
+            } else {
+                "(nor does any line: pip installs whatever the index serves, unchecked)"
+            };
             findings.push(
-                Finding::new(
-                    Code::UnhashedRequirement,
-                    name,
-                    format!("`{display}` has no --hash in a file that uses hashes (pip refuses the whole file)"),
-                )
-                .at(&entry.location),
+                Finding::new(Code::UnhashedRequirement, name, format!("`{display}` has no --hash {consequence}"))
+                    .at(&entry.location),
             );
         }
+        findings.extend(entry.options.iter().map(|option| option_finding(option, name)));
         for hash in &entry.hashes {
             if !PIP_ALGORITHMS.contains(&hash.algorithm.as_str()) {
                 findings.push(
@@ -204,8 +213,36 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
     findings
 }
 
+/// An option that makes pip fetch from, trust or build with something this audit did not check.
+fn option_finding(option: &FileOption, package: Option<&PackageName>) -> Finding {
+    let (severity, effect) = match option.opt {
+        Opt::IndexUrl | Opt::ExtraIndexUrl => (Severity::Error, "pip fetches from an index this audit did not check"),
+        Opt::NoIndex => (Severity::Error, "pip ignores the index and takes files from --find-links locations only"),
+        Opt::FindLinks => (Severity::Error, "pip also takes files from a location this audit did not check"),
+        Opt::TrustedHost => (Severity::Error, "pip accepts that host without a verified certificate"),
+        Opt::GlobalOption | Opt::InstallOption | Opt::ConfigSettings => {
+            (Severity::Error, "passed to the build of the package, which runs with it")
+        }
+        Opt::NoBinary => {
+            (Severity::Warning, "pip builds these from sdists, and build dependencies are not hash-checked")
+        }
+        Opt::Pre => (Severity::Warning, "pip may pick pre-releases"),
+        Opt::OnlyBinary | Opt::PreferBinary => (Severity::Info, "changes which file pip picks"),
+        _ => (Severity::Warning, "changes what pip does"),
+    };
+    let written = if option.value.is_empty() {
+        option.opt.name().to_string()
+    } else {
+        format!("{} {}", option.opt.name(), redact_text(&option.value))
+    };
+    let mut finding = Finding::new(Code::FileOption, package, format!("`{written}`: {effect}")).at(&option.location);
+    finding.severity = severity;
+    finding
+}
+
 /// Hashes in the file that match nothing published, and published files the file lacks.
-fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Finding> {
+/// `formats`: what pip may install of the package.
+fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target, formats: Formats) -> Vec<Finding> {
     let name = Some(&package.name);
     let what = format!("{} {}", package.name, package.version);
     let mut findings = Vec::new();
@@ -240,8 +277,9 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
         .collect();
     if !lacking.is_empty() {
         let environments = target.environments();
-        let broken =
-            environments.iter().find(|env| lacking.iter().any(|f| preferred_for_target(package, &f.filename, env)));
+        let broken = environments
+            .iter()
+            .find(|env| lacking.iter().any(|f| preferred_for_target(package, &f.filename, env, formats)));
         let names: Vec<&str> = lacking.iter().map(|f| f.filename.as_str()).collect();
         let platforms = platforms_of(package, &lacking);
         let mut finding = Finding::new(
@@ -265,8 +303,8 @@ fn hash_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Findi
 }
 
 /// Whether pip on the target would pick `filename`: the best-ranked compatible wheel, or the
-/// sdist when no wheel fits.
-fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target) -> bool {
+/// sdist when no wheel fits (or `formats` allows none).
+fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target, formats: Formats) -> bool {
     let parsed: Vec<(String, DistFilename)> = package
         .files
         .iter()
@@ -275,13 +313,13 @@ fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target
     let best_wheel = parsed
         .iter()
         .filter_map(|(name, p)| match p {
-            DistFilename::Wheel(w) => target.wheel_priority(w).map(|rank| (rank, name)),
-            DistFilename::Sdist(_) => None,
+            DistFilename::Wheel(w) if formats.wheel => target.wheel_priority(w).map(|rank| (rank, name)),
+            _ => None,
         })
         .min();
     match best_wheel {
         Some((_, best)) => best == filename,
-        None => parsed.iter().any(|(name, p)| !p.is_wheel() && name == filename),
+        None => formats.sdist && parsed.iter().any(|(name, p)| !p.is_wheel() && name == filename),
     }
 }
 

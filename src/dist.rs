@@ -123,6 +123,17 @@ impl DistFile {
     }
 }
 
+/// Which kinds of file pip may install for a package (`--no-binary` / `--only-binary` narrow it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Formats {
+    pub wheel: bool,
+    pub sdist: bool,
+}
+
+impl Formats {
+    pub const ANY: Self = Self { wheel: true, sdist: true };
+}
+
 /// A parsed distribution filename.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DistFilename {

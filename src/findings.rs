@@ -7,7 +7,7 @@ use std::fmt;
 use pep508_rs::PackageName;
 use serde::Serialize;
 
-use crate::dist::DistFilename;
+use crate::dist::{DistFilename, Formats};
 use crate::lock::{Lock, LockedPackage, pip_hash};
 use crate::target::Target;
 
@@ -52,6 +52,7 @@ pub enum Code {
     LocalMismatch,
     UncoveredFile,
     NoLocalFile,
+    FileOption,
 }
 
 impl Code {
@@ -75,6 +76,7 @@ impl Code {
             Self::LocalMismatch => "local-mismatch",
             Self::UncoveredFile => "uncovered-file",
             Self::NoLocalFile => "no-local-file",
+            Self::FileOption => "file-option",
         }
     }
 
@@ -128,7 +130,14 @@ impl Finding {
 /// The hash evidence checks on a lock, for one target: everything that can be said from the
 /// index's pages alone.
 pub fn check_lock(lock: &Lock, target: &Target) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = lock.packages.iter().flat_map(|package| check_package(package, target)).collect();
+    check_lock_with(lock, target, &|_| Formats::ANY)
+}
+
+/// [`check_lock`] where pip may install only `formats(name)` of a package (`--no-binary`,
+/// `--only-binary` in an audited file).
+pub fn check_lock_with(lock: &Lock, target: &Target, formats: &dyn Fn(&PackageName) -> Formats) -> Vec<Finding> {
+    let mut findings: Vec<Finding> =
+        lock.packages.iter().flat_map(|package| check_package(package, target, formats(&package.name))).collect();
     let algorithms: BTreeSet<&str> =
         lock.packages.iter().flat_map(|p| p.files.iter()).filter_map(|f| pip_hash(f).map(|(alg, _)| alg)).collect();
     if algorithms.len() > 1 {
@@ -143,7 +152,7 @@ pub fn check_lock(lock: &Lock, target: &Target) -> Vec<Finding> {
     findings
 }
 
-fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
+fn check_package(package: &LockedPackage, target: &Target, formats: Formats) -> Vec<Finding> {
     let name = Some(&package.name);
     let what = format!("{} {}", package.name, package.version);
     let mut findings = Vec::new();
@@ -182,21 +191,27 @@ fn check_package(package: &LockedPackage, target: &Target) -> Vec<Finding> {
         findings.push(Finding::new(Code::Yanked, name, format!("{what} is yanked{reason}")));
     }
 
-    match target_file(package, target) {
+    match target_file(package, target, formats) {
         TargetFile::Wheel => {}
-        TargetFile::SdistOnly => findings.push(Finding::new(
-            Code::SdistOnly,
-            name,
-            format!(
-                "{what}: no wheel for {}; pip builds the sdist, and its build dependencies are not hash-checked",
-                target.describe()
-            ),
-        )),
-        TargetFile::None => findings.push(Finding::new(
-            Code::NoFileForTarget,
-            name,
-            format!("{what}: no file installs on {}", target.describe()),
-        )),
+        TargetFile::SdistOnly => {
+            let why = if formats.wheel { "no wheel for" } else { "--no-binary excludes its wheels on" };
+            findings.push(Finding::new(
+                Code::SdistOnly,
+                name,
+                format!(
+                    "{what}: {why} {}; pip builds the sdist, and its build dependencies are not hash-checked",
+                    target.describe()
+                ),
+            ))
+        }
+        TargetFile::None => {
+            let why = if formats.sdist { "" } else { " (--only-binary excludes its sdist)" };
+            findings.push(Finding::new(
+                Code::NoFileForTarget,
+                name,
+                format!("{what}: no file installs on {}{why}", target.describe()),
+            ))
+        }
     }
     findings
 }
@@ -236,16 +251,17 @@ pub enum TargetFile {
     None,
 }
 
-pub fn target_file(package: &LockedPackage, target: &Target) -> TargetFile {
+/// `formats`: what pip may install of the package.
+pub fn target_file(package: &LockedPackage, target: &Target, formats: Formats) -> TargetFile {
     let parsed: Vec<DistFilename> =
         package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name)).collect();
     let wheel = parsed.iter().any(|p| match p {
         DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
         DistFilename::Sdist(_) => false,
     });
-    if wheel {
+    if wheel && formats.wheel {
         TargetFile::Wheel
-    } else if parsed.iter().any(|p| !p.is_wheel()) {
+    } else if formats.sdist && parsed.iter().any(|p| !p.is_wheel()) {
         TargetFile::SdistOnly
     } else {
         TargetFile::None

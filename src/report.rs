@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::dist::{DistFilename, HashSource, Hashes};
+use crate::dist::{DistFilename, Formats, HashSource, Hashes};
 use crate::findings::{Finding, Severity, TargetFile, target_file};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS};
 use crate::target::Target;
@@ -169,7 +169,7 @@ fn package_report(package: &LockedPackage, findings: &[Finding], target: &Target
     PackageReport {
         version: package.version.to_string(),
         required_by: package.required_by.iter().filter(|s| !s.is_empty()).cloned().collect(),
-        target_file: target_file(package, target),
+        target_file: target_file(package, target, Formats::ANY),
         yanked: package.files.iter().any(|f| f.yanked.is_some()),
         algorithms: package
             .files

@@ -1,12 +1,15 @@
 //! Parser for pip requirements files: comments, continuation lines, `-r`/`-c` includes,
 //! per-requirement `--hash` options, and global options. Keeps file and line for messages.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use pep508_rs::Requirement;
+use pep508_rs::{PackageName, Requirement};
 
+use crate::dist::Formats;
 use crate::index::http::redact_text;
 
 /// A line in a requirements file, for messages: `requirements.txt:12`.
@@ -57,6 +60,75 @@ pub struct Entry {
     pub hashes: Vec<Hash>,
     /// From a `-c` file (limits versions, adds no package).
     pub constraint: bool,
+    /// Build options of this requirement (`--config-settings`, `--global-option`, ...).
+    pub options: Vec<FileOption>,
+}
+
+/// An option that changes what pip fetches or builds, where it is written. Its value is as
+/// expanded; [`RequirementsFile::as_written`] turns it back for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOption {
+    pub opt: Opt,
+    /// Empty for a flag such as `--pre`.
+    pub value: String,
+    pub location: Location,
+}
+
+/// pip's `FormatControl`: the packages `--no-binary` and `--only-binary` name (`:all:` for
+/// every package), as the options of every line of the file leave it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FormatControl {
+    no_binary: BTreeSet<String>,
+    only_binary: BTreeSet<String>,
+}
+
+impl FormatControl {
+    /// pip's `handle_mutual_excludes`: a name moves into one set and out of the other, `:all:`
+    /// empties both, `:none:` empties the one being set.
+    fn add(&mut self, value: &str, no_binary: bool) {
+        let (target, other) = if no_binary {
+            (&mut self.no_binary, &mut self.only_binary)
+        } else {
+            (&mut self.only_binary, &mut self.no_binary)
+        };
+        let names: Vec<&str> = value.split(',').collect();
+        let mut rest = names.as_slice();
+        while let Some(all) = rest.iter().position(|name| *name == ":all:") {
+            other.clear();
+            target.clear();
+            target.insert(":all:".to_string());
+            rest = &rest[all + 1..];
+            if !rest.contains(&":none:") {
+                return;
+            }
+        }
+        for name in rest {
+            if *name == ":none:" {
+                target.clear();
+                continue;
+            }
+            let name = PackageName::from_str(name).map_or_else(|_| name.to_ascii_lowercase(), |n| n.to_string());
+            other.remove(&name);
+            target.insert(name);
+        }
+    }
+
+    /// pip's `get_allowed_formats`: a name beats `:all:`, and `--only-binary` beats `--no-binary`.
+    pub fn allowed(&self, name: &PackageName) -> Formats {
+        let (wheel_only, sdist_only) =
+            (Formats { sdist: false, ..Formats::ANY }, Formats { wheel: false, ..Formats::ANY });
+        if self.only_binary.contains(name.as_ref()) {
+            wheel_only
+        } else if self.no_binary.contains(name.as_ref()) {
+            sdist_only
+        } else if self.only_binary.contains(":all:") {
+            wheel_only
+        } else if self.no_binary.contains(":all:") {
+            sdist_only
+        } else {
+            Formats::ANY
+        }
+    }
 }
 
 /// A parsed requirements file with its includes flattened, in file order.
@@ -72,6 +144,41 @@ pub struct RequirementsFile {
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
     pub orphaned_hashes: Vec<OrphanedHash>,
+    /// The options of option lines that change what pip fetches or builds, in file order.
+    pub options: Vec<FileOption>,
+    pub format_control: FormatControl,
+    /// `${NAME}` references pip expands, by the value they expanded to.
+    expanded: BTreeMap<String, String>,
+}
+
+impl RequirementsFile {
+    /// `text` (a message) with every value the file took from `${NAME}` shown as `${NAME}`
+    /// again: tokens live in those variables, and a message must not put one in a CI log.
+    pub fn as_written(&self, text: &str) -> String {
+        as_written(text, &self.expanded)
+    }
+}
+
+/// See [`RequirementsFile::as_written`]. Values are matched ignoring ASCII case (hashes are
+/// lowercased), longest first; values under four characters are not secrets and are left, so
+/// that `${PY}` = `3` does not turn every 3 of a message into `${PY}`.
+fn as_written(text: &str, expanded: &BTreeMap<String, String>) -> String {
+    let mut values: Vec<(&String, &String)> = expanded.iter().filter(|(value, _)| value.len() >= 4).collect();
+    values.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+    let mut text = text.to_string();
+    for (value, name) in values {
+        let (lower, needle) = (text.to_ascii_lowercase(), value.to_ascii_lowercase());
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (start, _) in lower.match_indices(&needle) {
+            out.push_str(&text[last..start]);
+            out.push_str(&format!("${{{name}}}"));
+            last = start + needle.len();
+        }
+        out.push_str(&text[last..]);
+        text = out;
+    }
+    text
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +187,19 @@ pub enum ReqFileError {
     Read { path: String, source: std::io::Error },
     #[error("{location}: {message}")]
     Syntax { location: Location, message: String },
+}
+
+impl ReqFileError {
+    fn into_written(self, expanded: &BTreeMap<String, String>) -> Self {
+        let path = |path: &Path| PathBuf::from(as_written(&path.display().to_string(), expanded));
+        match self {
+            Self::Read { path: file, source } => Self::Read { path: as_written(&file, expanded), source },
+            Self::Syntax { location, message } => Self::Syntax {
+                location: Location { file: path(&location.file), line: location.line },
+                message: as_written(&message, expanded),
+            },
+        }
+    }
 }
 
 /// Reads and parses `path`, following `-r`/`-c` includes relative to the including file.
@@ -99,8 +219,10 @@ type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 fn parse_with_env(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<RequirementsFile, ReqFileError> {
     let mut parser =
         Parser { env, out: RequirementsFile::default(), chain: vec![(identity(path), path.to_path_buf())] };
-    parser.parse_text(text, path, false)?;
-    Ok(parser.out)
+    match parser.parse_text(text, path, false) {
+        Ok(()) => Ok(parser.out),
+        Err(error) => Err(error.into_written(&parser.out.expanded)),
+    }
 }
 
 /// Reads a requirements file as UTF-8 (a UTF-8 byte order mark is dropped, as pip does).
@@ -143,7 +265,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn parse_text(&mut self, text: &str, file: &Path, constraint: bool) -> Result<(), ReqFileError> {
-        for line in logical_lines(text, self.env) {
+        for line in logical_lines(text, self.env, &mut self.out.expanded) {
             self.parse_line(&line, file, constraint)?;
         }
         Ok(())
@@ -158,6 +280,13 @@ impl Parser<'_> {
         let tokens = shlex_split(&line.text, options_start)
             .map_err(|message| syntax(at(options_start), format!("cannot split options: {message}")))?;
         let opts = LineOptions::parse(&tokens, &at)?;
+        // pip applies these in optparse callbacks, so on any line, whatever else it holds.
+        for option in opts.options.iter().filter(|o| matches!(o.opt, Opt::NoBinary | Opt::OnlyBinary)) {
+            self.out.format_control.add(&option.value, option.opt == Opt::NoBinary);
+            self.out.options.push(option.clone());
+        }
+        let (per_requirement, global): (Vec<FileOption>, Vec<FileOption>) =
+            opts.options.into_iter().partition(|o| o.opt.per_requirement());
 
         // pip: the requirement is the text before the options, else the first `-e` value.
         let requirement = if args.is_empty() { opts.editables.first().map(String::as_str) } else { Some(args) };
@@ -168,7 +297,7 @@ impl Parser<'_> {
             } else {
                 EntryKind::Editable(requirement.to_string())
             };
-            self.out.entries.push(Entry { kind, location, hashes: opts.hashes, constraint });
+            self.out.entries.push(Entry { kind, location, hashes: opts.hashes, constraint, options: per_requirement });
             return Ok(());
         }
 
@@ -182,17 +311,22 @@ impl Parser<'_> {
             return self.include(target, at(offset), file, nested_constraint);
         }
         self.out.require_hashes |= opts.require_hashes;
-        self.out.pre |= opts.pre;
-        if opts.index_url.is_some() {
-            self.out.index_url = opts.index_url;
+        for option in global.into_iter().filter(|o| !matches!(o.opt, Opt::NoBinary | Opt::OnlyBinary)) {
+            match option.opt {
+                Opt::IndexUrl => self.out.index_url = Some(option.value.clone()),
+                Opt::ExtraIndexUrl => self.out.extra_index_urls.push(option.value.clone()),
+                Opt::Pre => self.out.pre = true,
+                _ => {}
+            }
+            self.out.options.push(option);
         }
-        self.out.extra_index_urls.extend(opts.extra_index_urls);
         Ok(())
     }
 
     /// Parses the file named by `-r target` / `-c target` (relative to the including file).
     fn include(&mut self, target: &str, location: Location, file: &Path, constraint: bool) -> Result<(), ReqFileError> {
         if is_remote(target) {
+            let target = redact_text(target);
             return Err(syntax(location, format!("{target}: requirements files over URLs are not supported")));
         }
         let path = file.parent().unwrap_or(Path::new("")).join(target);
@@ -251,7 +385,8 @@ fn is_space(c: char) -> bool {
 }
 
 /// pip's `preprocess`: `splitlines`, `join_lines`, `ignore_comments`, `expand_env_variables`.
-fn logical_lines(text: &str, env: EnvLookup<'_>) -> Vec<LogicalLine> {
+/// `expanded` collects the values of the variables expanded, for [`as_written`].
+fn logical_lines(text: &str, env: EnvLookup<'_>, expanded: &mut BTreeMap<String, String>) -> Vec<LogicalLine> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut joined = Vec::new();
     let mut pending: Option<LogicalLine> = None;
@@ -278,7 +413,7 @@ fn logical_lines(text: &str, env: EnvLookup<'_>) -> Vec<LogicalLine> {
             let kept = &line.text[..end];
             let start = kept.len() - kept.trim_start_matches(is_space).len();
             let end = kept.trim_end_matches(is_space).len();
-            (start < end).then(|| expand_env(&line.slice(start, end), env))
+            (start < end).then(|| expand_env(&line.slice(start, end), env, expanded))
         })
         .collect()
 }
@@ -321,7 +456,7 @@ fn comment_start(text: &str) -> usize {
 
 /// Replaces `${NAME}` (NAME of `[A-Z0-9_]`) by the variable's value when it is set and not
 /// empty, as pip does; anything else stays as written.
-fn expand_env(line: &LogicalLine, env: EnvLookup<'_>) -> LogicalLine {
+fn expand_env(line: &LogicalLine, env: EnvLookup<'_>, expanded: &mut BTreeMap<String, String>) -> LogicalLine {
     let text = &line.text;
     let mut out = LogicalLine::default();
     let mut i = 0;
@@ -335,6 +470,7 @@ fn expand_env(line: &LogicalLine, env: EnvLookup<'_>) -> LogicalLine {
                 .filter(|v| !v.is_empty());
             if let Some(value) = value {
                 out.push(&value, line.lines[i]);
+                expanded.insert(value, rest[..name_len].to_string());
                 i += name_len + 3;
                 continue;
             }
@@ -405,7 +541,7 @@ fn shlex_split(text: &str, start: usize) -> Result<Vec<Token>, String> {
 
 /// The options pip accepts in a requirements file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Opt {
+pub enum Opt {
     IndexUrl,
     ExtraIndexUrl,
     NoIndex,
@@ -429,6 +565,16 @@ enum Opt {
 impl Opt {
     fn takes_value(self) -> bool {
         !matches!(self, Opt::NoIndex | Opt::PreferBinary | Opt::RequireHashes | Opt::Pre)
+    }
+
+    /// pip's `SUPPORTED_OPTIONS_REQ` (but `--hash`): pip passes them to the requirement's build.
+    fn per_requirement(self) -> bool {
+        matches!(self, Opt::GlobalOption | Opt::InstallOption | Opt::ConfigSettings)
+    }
+
+    /// The long spelling, for messages.
+    pub fn name(self) -> &'static str {
+        OPTIONS.iter().find(|(spelling, opt)| *opt == self && spelling.starts_with("--")).map_or("?", |(s, _)| s)
     }
 }
 
@@ -482,15 +628,14 @@ fn match_long(name: &str) -> Result<(&'static str, Opt), String> {
 /// The options of one logical line that matter to hashlock.
 #[derive(Debug, Default)]
 struct LineOptions {
-    index_url: Option<String>,
-    extra_index_urls: Vec<String>,
     /// `-r` / `-c` targets with the offset of their option.
     requirements: Vec<(String, usize)>,
     constraints: Vec<(String, usize)>,
     editables: Vec<String>,
     hashes: Vec<Hash>,
-    pre: bool,
     require_hashes: bool,
+    /// Options that change what pip fetches or builds.
+    options: Vec<FileOption>,
 }
 
 impl LineOptions {
@@ -546,32 +691,20 @@ impl LineOptions {
         at: &dyn Fn(usize) -> Location,
     ) -> Result<(), ReqFileError> {
         match opt {
-            Opt::IndexUrl => self.index_url = Some(value),
-            Opt::ExtraIndexUrl => self.extra_index_urls.push(value),
             Opt::Requirement => self.requirements.push((value, offset)),
             Opt::Constraint => self.constraints.push((value, offset)),
             Opt::Editable => self.editables.push(value),
             Opt::Hash => self.hashes.push(parse_hash(&value, at(offset))?),
-            Opt::Pre => self.pre = true,
             Opt::RequireHashes => self.require_hashes = true,
-            // Ignoring these would resolve a file meant for local-only installs from the index.
-            Opt::NoIndex => return Err(syntax(at(offset), format!("--no-index {LOCAL_ONLY}"))),
-            Opt::FindLinks => return Err(syntax(at(offset), format!("-f/--find-links {LOCAL_ONLY}"))),
-            Opt::NoBinary
-            | Opt::OnlyBinary
-            | Opt::PreferBinary
-            | Opt::TrustedHost
-            | Opt::UseFeature
-            | Opt::GlobalOption
-            | Opt::InstallOption
-            | Opt::ConfigSettings => {}
+            // pip's `handle_mutual_excludes` refuses these values.
+            Opt::NoBinary | Opt::OnlyBinary if value.starts_with('-') => {
+                return Err(syntax(at(offset), format!("{} option requires 1 argument", opt.name())));
+            }
+            _ => self.options.push(FileOption { opt, value, location: at(offset) }),
         }
         Ok(())
     }
 }
-
-/// Why `--no-index` and `-f/--find-links` are refused.
-const LOCAL_ONLY: &str = "is not supported: hashlock resolves from a package index (-i/--index-url), not from local directories or link pages";
 
 /// `--hash=alg:hex`. pip needs the `:`; the digest must be hex. Weak algorithms (which pip
 /// rejects) are kept so that audit can explain them.
@@ -735,23 +868,89 @@ mod tests {
         assert_eq!(error_text("foo==1 --hash='sha256:ab"), "req.txt:1: cannot split options: no closing quotation");
     }
 
-    #[test]
-    fn accepted_options_are_not_errors() {
-        let text = "--trusted-host index.example\n--prefer-binary\n--only-binary :all:\n\
-                    --no-binary foo\n--use-feature truststore\nfoo==1 --global-option=x --config-settings k=v -C a=b --install-option=y\n";
-        let file = parse(text).unwrap();
-        assert_eq!(file.entries.len(), 1);
+    /// `(option, value, line)` of each recorded option.
+    fn options(options: &[FileOption]) -> Vec<(&'static str, &str, usize)> {
+        options.iter().map(|o| (o.opt.name(), o.value.as_str(), o.location.line)).collect()
     }
 
     #[test]
-    fn local_only_options_are_errors_not_ignored() {
-        // Ignoring them would resolve from the public index a file meant for local files only.
-        let no_index = error_text("foo==1\n--no-index\n");
-        assert!(no_index.starts_with("req.txt:2: --no-index is not supported: hashlock resolves from"), "{no_index}");
-        for line in ["-f ./wheels", "-f./wheels", "--find-links=./wheels", "--find-links ./wheels", "--find ./wheels"] {
-            let message = error_text(&format!("foo==1 \\\n  --hash=sha256:ab\n{line}\n"));
-            assert!(message.starts_with("req.txt:3: -f/--find-links is not supported: hashlock resolves"), "{message}");
+    fn options_that_change_what_pip_fetches_or_builds_are_kept_with_their_line() {
+        let text = "--trusted-host index.example\n--prefer-binary\n--only-binary :all:\n--no-binary foo\n\
+                    --use-feature truststore\n--no-index\n-f./wheels\n--find ./links --pre\n-i https://a.example/s\n\
+                    foo==1 --global-option=x --config-settings k=v \\\n  -C a=b --install-option=y --hash=sha256:ab\n\
+                    --require-hashes\n-r /dev/null --extra-index-url https://ignored.example/s\n";
+        let file = parse(text).unwrap();
+        assert_eq!(
+            options(&file.options),
+            [
+                ("--trusted-host", "index.example", 1),
+                ("--prefer-binary", "", 2),
+                ("--only-binary", ":all:", 3),
+                ("--no-binary", "foo", 4),
+                ("--use-feature", "truststore", 5),
+                ("--no-index", "", 6),
+                ("--find-links", "./wheels", 7),
+                ("--find-links", "./links", 8),
+                ("--pre", "", 8),
+                ("--index-url", "https://a.example/s", 9),
+            ]
+        );
+        assert_eq!(file.entries.len(), 1);
+        assert_eq!(
+            options(&file.entries[0].options),
+            [
+                ("--global-option", "x", 10),
+                ("--config-settings", "k=v", 10),
+                ("--config-settings", "a=b", 11),
+                ("--install-option", "y", 11)
+            ]
+        );
+        assert!(error_text("--no-binary --pre").contains("--no-binary option requires 1 argument"));
+    }
+
+    #[test]
+    fn no_binary_and_only_binary_combine_as_in_pip() {
+        let allowed = |text: &str, name: &str| {
+            let formats = parse(text).unwrap().format_control.allowed(&PackageName::from_str(name).unwrap());
+            (formats.wheel, formats.sdist)
+        };
+        assert_eq!(allowed("", "foo"), (true, true));
+        assert_eq!(allowed("--no-binary Foo_Bar", "foo-bar"), (false, true));
+        assert_eq!(allowed("--no-binary :all:", "foo"), (false, true));
+        assert_eq!(allowed("--only-binary :all:", "foo"), (true, false));
+        // A name beats `:all:`, and a later option moves a name from one set to the other.
+        assert_eq!(allowed("--only-binary :all:\n--no-binary foo", "foo"), (false, true));
+        assert_eq!(allowed("--no-binary foo,bar\n--only-binary bar", "bar"), (true, false));
+        assert_eq!(allowed("--no-binary foo,bar\n--only-binary bar", "foo"), (false, true));
+        assert_eq!(allowed("--no-binary :all:\n--only-binary :all:", "foo"), (true, false));
+        assert_eq!(allowed("--no-binary :all:,:none:,foo", "bar"), (true, true));
+        assert_eq!(allowed("--no-binary :all:,:none:,foo", "foo"), (false, true));
+        // pip applies them on requirement lines too (in optparse callbacks).
+        assert_eq!(allowed("foo==1 --no-binary foo", "foo"), (false, true));
+        assert_eq!(options(&parse("foo==1 --no-binary foo").unwrap().options), [("--no-binary", "foo", 1)]);
+    }
+
+    #[test]
+    fn every_line_break_of_python_splitlines_starts_a_line() {
+        // A marker with a form feed in it is a requirement plus an option line to pip.
+        for c in ['\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}'] {
+            let text = format!("foo==1 ; python_version > '3' {c}--extra-index-url https://evil.example/s\nbar==2\n");
+            let file = parse(&text).unwrap();
+            assert_eq!(options(&file.options), [("--extra-index-url", "https://evil.example/s", 2)], "{c:?}");
+            let lines: Vec<usize> = file.entries.iter().map(|e| e.location.line).collect();
+            assert_eq!(lines, [1, 3], "{c:?}");
         }
+        // `\r\n` is one break; `\x1f` and `\t` are spaces, not breaks.
+        let file = parse("foo==1\r\n--pre\x1f\n\tbar==2\t\n").unwrap();
+        assert_eq!((file.entries[1].location.line, options(&file.options)), (3, vec![("--pre", "", 2)]));
+        // A continuation joins across any of them; a `#` after whitespace starts a comment, one
+        // inside a word does not.
+        let file =
+            parse("foo==1 \\\x0c--hash=sha256:ab # c --pre\nu @ https://h.example/u.whl#sha256=00\u{2028}#--pre\n")
+                .unwrap();
+        assert_eq!(file.entries[0].hashes.len(), 1);
+        assert!(file.options.is_empty(), "{:?}", file.options);
+        assert_eq!(file.entries[1].kind, EntryKind::Url("u @ https://h.example/u.whl#sha256=00".into()));
     }
 
     #[test]
@@ -804,11 +1003,25 @@ mod tests {
         let text = "--index-url https://u:${TOKEN}@index.example/simple\n\
                     --extra-index-url https://${EMPTY}${MISSING}${token}.example/simple\nfoo==1 \\\n  --hash=sha256:${TOKEN}\n";
         let result = parse_with_env(text, Path::new("req.txt"), &env);
-        // The expanded value is not hex: the error points at the physical line of `${TOKEN}`.
-        assert_eq!(result.unwrap_err().to_string(), "req.txt:4: --hash=sha256:s3cret: the digest must be hexadecimal");
+        // The expanded value is not hex: the error points at the physical line of `${TOKEN}`,
+        // and shows the line as written, not the secret.
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "req.txt:4: --hash=sha256:${TOKEN}: the digest must be hexadecimal"
+        );
         let file = parse_with_env(&text.replace("sha256:${TOKEN}", "sha256:ab"), Path::new("req.txt"), &env).unwrap();
         assert_eq!(file.index_url.as_deref(), Some("https://u:s3cret@index.example/simple"));
         assert_eq!(file.extra_index_urls, ["https://${EMPTY}${MISSING}${token}.example/simple"]);
+        assert_eq!(file.as_written("u:s3cret, S3CRET, s3cre"), "u:${TOKEN}, ${TOKEN}, s3cre");
+        let short = parse_with_env("foo==1\n--pre ${ONE}\n", Path::new("req.txt"), &|_| Some("1".into())).unwrap();
+        assert_eq!(short.as_written("foo 1.0"), "foo 1.0", "too short to be a secret");
+        let message = parse_with_env("-r https://ci:${TOKEN}@index.example/r.txt\n", Path::new("req.txt"), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "req.txt:1: https://***@index.example/r.txt: requirements files over URLs are not supported"
+        );
     }
 
     #[test]

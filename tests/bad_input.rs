@@ -111,3 +111,14 @@ fn an_unwritable_output_writes_no_report_either() {
     assert!(stderr.contains("missing/out.txt") && !stderr.contains(".tmp"), "{stderr}");
     assert!(!dir.path().join("report.json").exists(), "a report was written for a run that failed");
 }
+
+/// hashlock resolves from an index: a file meant for local files only is refused by generate
+/// (audit reports these as findings).
+#[test]
+fn local_only_options_in_a_requirements_file() {
+    let server = index();
+    for line in ["--no-index", "-f ./wheels", "--find-links=./wheels", "--find ./wheels"] {
+        let setup = |dir: &Path| std::fs::write(dir.join("req.txt"), format!("widget\n{line}\n")).unwrap();
+        assert_fails(&server.index_url(), &["-r", "req.txt"], &[], setup, &["req.txt:2: --", "is not supported"]);
+    }
+}

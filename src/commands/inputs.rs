@@ -7,7 +7,7 @@ use pep508_rs::{Requirement, VersionOrUrl};
 
 use crate::cli::InputArgs;
 use crate::index::http::redact_text;
-use crate::reqfile::{self, EntryKind};
+use crate::reqfile::{self, EntryKind, Opt};
 use crate::resolve::RootRequirement;
 
 #[derive(Clone, Debug, Default)]
@@ -47,20 +47,28 @@ impl Inputs {
     }
 
     fn add_file(&mut self, path: &Path, as_constraints: bool) -> anyhow::Result<()> {
-        let file = reqfile::parse_file(path)?;
+        let mut file = reqfile::parse_file(path)?;
+        // Ignoring these would resolve a file meant for local-only installs from the index.
+        if let Some(option) = file.options.iter().find(|o| matches!(o.opt, Opt::NoIndex | Opt::FindLinks)) {
+            bail!(
+                "{}: {} is not supported: hashlock resolves from a package index (-i/--index-url), not from local directories or link pages",
+                option.location,
+                option.opt.name()
+            );
+        }
         self.pre |= file.pre;
         if self.index_url.is_none() {
             self.index_url = file.index_url.clone();
         }
         self.extra_index_urls.extend(file.extra_index_urls.iter().cloned());
-        for entry in file.entries {
+        for entry in std::mem::take(&mut file.entries) {
             let requirement = match entry.kind {
                 EntryKind::Named(requirement) => requirement,
                 EntryKind::Editable(what) | EntryKind::Url(what) => {
                     bail!(
                         "{}: `{}`: editable, URL and path requirements are not supported; hashlock resolves from an index",
                         entry.location,
-                        redact_text(&what)
+                        redact_text(&file.as_written(&what))
                     )
                 }
             };

@@ -1109,7 +1109,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 18] = [
+pub const FINDING_CODES: [&str; 19] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1128,6 +1128,7 @@ pub const FINDING_CODES: [&str; 18] = [
     "local-mismatch",
     "uncovered-file",
     "no-local-file",
+    "file-option",
 ];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
