@@ -153,6 +153,43 @@ fn a_stale_requirements_file_is_told_apart_from_a_tampered_download() {
     assert!(found[0].3.contains("matches the index"), "{}", found[0].3);
 }
 
+/// A changed download with its requirement line edited to its new sha256: the requirements file
+/// agrees, the index does not, and that is an error; a file under a name the index never listed
+/// (another build) is one too. Offline there is no second opinion.
+#[test]
+fn an_altered_file_with_a_requirements_file_edited_to_match_is_caught() {
+    let ws = Workspace::new();
+    let tool = "tool-2.0-py3-none-any.whl";
+    let path = ws.path(&format!("dl/{tool}"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"payload");
+    std::fs::write(&path, &bytes).unwrap();
+    let forged = support::sha256_hex(&bytes);
+    let requirements = ws.path("requirements.txt");
+    let published = ws.server.registry().file(tool).unwrap().hashes["sha256"].clone();
+    let text = std::fs::read_to_string(&requirements).unwrap().replace(&published, &forged);
+    std::fs::write(&requirements, text).unwrap();
+    let location = format!("requirements.txt:{}", line_of(&requirements, "tool==2.0"));
+
+    let ran = ws.verify(&["dl", "--format", "json"], false);
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    let found = findings(&ran);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (code, package, at, message) = &found[0];
+    assert_eq!((code.as_str(), package.as_str(), at), ("local-mismatch", "tool", &location));
+    assert!(message.contains(tool) && message.contains(&forged), "{message}");
+    assert!(message.contains("the requirements file agrees, but the index does not"), "{message}");
+
+    std::fs::rename(&path, ws.path("dl/tool-2.0-1-py3-none-any.whl")).unwrap();
+    let found = findings(&ws.verify(&["dl", "--format", "json"], false));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "local-mismatch");
+    assert!(found[0].3.contains("the index has no such file"), "{}", found[0].3);
+
+    let offline = ws.verify(&["dl", "--format", "json"], true);
+    assert_eq!((offline.code, findings(&offline)), (0, Vec::new()), "offline checks the requirements file only");
+}
+
 #[test]
 fn files_and_requirements_without_a_counterpart_are_reported() {
     let ws = Workspace::new();
