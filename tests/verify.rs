@@ -51,6 +51,15 @@ impl Workspace {
         path
     }
 
+    /// Changes one downloaded file (one byte more), returning its new bytes.
+    fn alter(&self, filename: &str) -> Vec<u8> {
+        let path = self.path(&format!("dl/{filename}"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.push(b'\n');
+        std::fs::write(&path, &bytes).unwrap();
+        bytes
+    }
+
     fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
@@ -108,10 +117,7 @@ fn the_downloaded_files_pass() {
 fn one_changed_byte_is_caught_and_named() {
     let ws = Workspace::new();
     let lib = "lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl";
-    let path = ws.path(&format!("dl/{lib}"));
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).unwrap();
+    ws.alter(lib);
     let location = format!("requirements.txt:{}", line_of(&ws.path("requirements.txt"), "lib==1.0"));
 
     let ran = ws.verify(&["dl", "--format", "json"], false);
@@ -160,11 +166,7 @@ fn a_stale_requirements_file_is_told_apart_from_a_tampered_download() {
 fn an_altered_file_with_a_requirements_file_edited_to_match_is_caught() {
     let ws = Workspace::new();
     let tool = "tool-2.0-py3-none-any.whl";
-    let path = ws.path(&format!("dl/{tool}"));
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.extend_from_slice(b"payload");
-    std::fs::write(&path, &bytes).unwrap();
-    let forged = support::sha256_hex(&bytes);
+    let forged = support::sha256_hex(&ws.alter(tool));
     let requirements = ws.path("requirements.txt");
     let published = ws.server.registry().file(tool).unwrap().hashes["sha256"].clone();
     let text = std::fs::read_to_string(&requirements).unwrap().replace(&published, &forged);
@@ -180,7 +182,7 @@ fn an_altered_file_with_a_requirements_file_edited_to_match_is_caught() {
     assert!(message.contains(tool) && message.contains(&forged), "{message}");
     assert!(message.contains("the requirements file agrees, but the index does not"), "{message}");
 
-    std::fs::rename(&path, ws.path("dl/tool-2.0-1-py3-none-any.whl")).unwrap();
+    std::fs::rename(ws.path(&format!("dl/{tool}")), ws.path("dl/tool-2.0-1-py3-none-any.whl")).unwrap();
     let found = findings(&ws.verify(&["dl", "--format", "json"], false));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "local-mismatch");
@@ -259,10 +261,7 @@ fn a_file_with_only_a_sha512_hash_is_checked_with_it() {
 
     // A changed byte matches neither.
     std::fs::write(&requirements, &text).unwrap();
-    let path = ws.path(&format!("dl/{tool}"));
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).unwrap();
+    ws.alter(tool);
     let found = findings(&ws.verify(&["dl", "--format", "json"], false));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "local-mismatch");
