@@ -12,7 +12,7 @@ use crate::dist::{DistFilename, Formats};
 use crate::findings::{Code, Finding, Severity, check_lock, check_lock_with};
 use crate::index::http::redact_text;
 use crate::index::{IndexError, Project};
-use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version};
+use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version, sources_of_version};
 use crate::reqfile::{Entry, EntryKind, FileOption, Opt, RequirementsFile};
 use crate::resolve::Source;
 use crate::resolve::markers::{display, normalize, python_at_least};
@@ -81,6 +81,7 @@ pub fn audit(
             marker: pin.requirement.marker.try_to_string(),
             required_by: BTreeSet::new(),
             files,
+            sources: sources_of_version(project, &pin.version),
         };
         findings.extend(hash_checks(pin, &package, target, file.format_control.allowed(&package.name)));
         located.push((pin, package));

@@ -182,6 +182,9 @@ pub struct SdistFilename {
     pub extension: SdistExtension,
 }
 
+/// Longer filenames are no distribution: most filesystems hold at most 255 bytes in a name.
+const MAX_FILENAME: usize = 255;
+
 /// A distribution filename split into borrowed parts, validated but not yet owned: enough to
 /// group a page's thousands of files by version and to check wheel tags without allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,6 +207,11 @@ impl<'a> FilenameParts<'a> {
     /// Splits `filename` as a file of `project` (see [`DistFilename::parse`]); the version is
     /// not parsed yet.
     pub fn split(filename: &'a str, project: &PackageName) -> Option<Self> {
+        // A page's filename is the index's word: one that could name another path, or no
+        // file a filesystem holds, is no distribution.
+        if filename.len() > MAX_FILENAME || filename.contains(['/', '\\']) || filename.contains(char::is_control) {
+            return None;
+        }
         if let Some(stem) = filename.strip_suffix(".whl") {
             let mut fields = stem.split('-');
             let (name, version) = (fields.next()?, fields.next()?);
@@ -213,9 +221,11 @@ impl<'a> FilenameParts<'a> {
                 [Some(build), Some(python), Some(abi), Some(platform), None] => (Some(build), [python, abi, platform]),
                 _ => return None,
             };
-            let valid_set = |field: &str| field.split('.').all(|tag| !tag.is_empty());
+            // PEP 425 tags and build tags are ASCII letters, digits and underscores.
+            let plain = |tag: &str| !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let valid_set = |field: &str| field.split('.').all(plain);
             let valid = is_normalized_as(name, project)
-                && build.is_none_or(|b| b.starts_with(|c: char| c.is_ascii_digit()))
+                && build.is_none_or(|b| b.starts_with(|c: char| c.is_ascii_digit()) && plain(b))
                 && [python, abi, platform].into_iter().all(valid_set);
             return valid.then_some(Self::Wheel { version, build, python, abi, platform });
         }
@@ -429,6 +439,30 @@ mod tests {
         // `a-b-1.0` is not a file of `a` (`b-1.0` is no version), nor of `a-b-c`.
         assert_eq!(sdist("a-b-1.0.tar.gz", "a"), None);
         assert_eq!(sdist("a-b-1.0.tar.gz", "a-b-c"), None);
+    }
+
+    /// A hostile page cannot slip in a filename that names another path or no file at all.
+    #[test]
+    fn hostile_filenames_are_not_distributions() {
+        let project = name("pkg");
+        let long = format!("pkg-1.0-py3-none-{}.whl", "a".repeat(240));
+        for filename in [
+            "../pkg-1.0.tar.gz",
+            "/abs/pkg-1.0.tar.gz",
+            "..\\pkg-1.0.tar.gz",
+            "pkg-1.0-py3-none-a/b.whl",
+            "pkg-1.0-py3-none-C:\\b.whl",
+            "pkg-1.0-py3-none-any/../../x.whl",
+            "pkg-1.0-1/x-py3-none-any.whl",
+            "pkg-1.0-py3-none-any\0.whl",
+            "pkg-1.0.tar.gz\0",
+            "pkg-1.0\n.tar.gz",
+            long.as_str(),
+        ] {
+            assert_eq!(DistFilename::parse(filename, &project), None, "{filename:?}");
+            assert_eq!(FilenameParts::split(filename, &project), None, "{filename:?}");
+        }
+        assert!(DistFilename::parse(&format!("pkg-1.0-py3-none-{}.whl", "a".repeat(230)), &project).is_some());
     }
 
     #[test]

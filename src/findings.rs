@@ -38,6 +38,7 @@ pub enum Code {
     WeakHashOnly,
     MixedAlgorithms,
     IndexDisagreement,
+    MixedIndexes,
     Yanked,
     SdistOnly,
     NoFileForTarget,
@@ -62,6 +63,7 @@ impl Code {
             Self::WeakHashOnly => "weak-hash-only",
             Self::MixedAlgorithms => "mixed-algorithms",
             Self::IndexDisagreement => "index-disagreement",
+            Self::MixedIndexes => "mixed-indexes",
             Self::Yanked => "yanked",
             Self::SdistOnly => "sdist-only",
             Self::NoFileForTarget => "no-file-for-target",
@@ -185,6 +187,7 @@ fn check_package(package: &LockedPackage, target: &Target, formats: Formats) -> 
     }
 
     findings.extend(disagreements(package));
+    findings.extend(mixed_indexes(package));
 
     if let Some(reason) = package.files.iter().find_map(|f| f.yanked.as_deref()) {
         let reason = if reason.is_empty() { String::new() } else { format!(": {reason}") };
@@ -240,6 +243,27 @@ fn disagreements(package: &LockedPackage) -> Vec<Finding> {
             )
         })
         .collect()
+}
+
+/// Indexes that list different files for one pinned version: the lock would carry the hashes
+/// of every index's files, so a file only one index has (another build, say) would pass pip's
+/// check. Indexes listing the same files (a mirror) are not mixed; their digests are compared
+/// by [`disagreements`].
+fn mixed_indexes(package: &LockedPackage) -> Option<Finding> {
+    let (_, first) = package.sources.first()?;
+    if package.sources.iter().all(|(_, filenames)| filenames == first) {
+        return None;
+    }
+    let gave: Vec<String> = package
+        .sources
+        .iter()
+        .map(|(index, filenames)| format!("{index} lists {}", filenames.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .collect();
+    Some(Finding::new(
+        Code::MixedIndexes,
+        Some(&package.name),
+        format!("{} {}: the files come from more than one index: {}", package.name, package.version, gave.join("; ")),
+    ))
 }
 
 /// What pip would pick for the target among a pinned version's files.

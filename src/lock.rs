@@ -9,6 +9,7 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 
 use crate::dist::DistFile;
+use crate::index::http::redact;
 use crate::index::{IndexError, Project};
 use crate::resolve::Resolution;
 
@@ -33,6 +34,9 @@ pub struct LockedPackage {
     pub required_by: BTreeSet<String>,
     /// Every file of the pinned version on every index (all platforms).
     pub files: Vec<DistFile>,
+    /// The filenames of the pinned version each index lists: (redacted index URL, filenames),
+    /// in index order.
+    pub sources: Vec<(String, BTreeSet<String>)>,
 }
 
 /// A file of a pinned version that carries no hash pip accepts.
@@ -63,6 +67,7 @@ impl Lock {
                     marker: resolved.marker.try_to_string(),
                     required_by: resolved.required_by.clone(),
                     files: files_of_version(&project, &resolved.version),
+                    sources: sources_of_version(&project, &resolved.version),
                 })
             })
             .collect::<Result<Vec<_>, IndexError>>()?;
@@ -104,4 +109,14 @@ pub fn pip_hash(file: &DistFile) -> Option<(&'static str, &str)> {
 /// The files of `version` (PEP 440 equality, so `1.0` and `1.0.0` are one version).
 pub fn files_of_version(project: &Project, version: &Version) -> Vec<DistFile> {
     project.release(version).files().cloned().collect()
+}
+
+/// Which index lists which files of `version`, for [`LockedPackage::sources`].
+pub fn sources_of_version(project: &Project, version: &Version) -> Vec<(String, BTreeSet<String>)> {
+    project
+        .release(version)
+        .filenames_by_index()
+        .into_iter()
+        .map(|(index, filenames)| (redact(index), filenames))
+        .collect()
 }

@@ -109,15 +109,17 @@ fn hasher(algorithm: &str) -> Box<dyn DynDigest + Send> {
     }
 }
 
+/// The files the index lists for a requirement's project.
+pub type Published<'a> = &'a dyn Fn(&Entry) -> Vec<DistFile>;
+
 /// Findings for local files: `local-mismatch` (none of its hashes is among the requirement's
-/// hashes; the message says whether the index agrees with the file or with nothing),
-/// `uncovered-file` (no requirement for it), `no-local-file` (a requirement with no file).
-/// `published`: the index's files for a filename's project, when checking against the index.
-pub fn verify(
-    requirements: &RequirementsFile,
-    locals: &[LocalFile],
-    published: &dyn Fn(&Entry) -> Vec<DistFile>,
-) -> Vec<Finding> {
+/// hashes, the message saying whether the index agrees with the file or with nothing; or,
+/// checked against the index, the index does not publish its hash for its filename: a
+/// requirements file edited to match an altered file), `uncovered-file` (no requirement for
+/// it), `no-local-file` (a requirement with no file).
+/// `published`: the index's files for a filename's project; `None` when not checking against
+/// the index.
+pub fn verify(requirements: &RequirementsFile, locals: &[LocalFile], published: Option<Published<'_>>) -> Vec<Finding> {
     let pinned: Vec<(&Entry, &pep508_rs::Requirement)> = requirements
         .entries
         .iter()
@@ -150,21 +152,29 @@ pub fn verify(
             continue;
         };
         covered.insert(index);
-        if matches_any(local, entry.hashes.iter().map(|h| (&h.algorithm, &h.hex))) {
-            continue;
-        }
-        let index_files = published(entry);
-        let on_index = index_files.iter().find(|f| f.filename == local.filename).map(|f| &f.hashes);
-        let comparable =
-            on_index.is_some_and(|hashes| hashes.keys().any(|algorithm| local.hashes.contains_key(algorithm)));
-        let verdict = match on_index {
-            Some(hashes) if matches_any(local, hashes.iter()) => {
-                "it matches the index, so the requirements file is stale"
+        let in_requirements = matches_any(local, entry.hashes.iter().map(|h| (&h.algorithm, &h.hex)));
+        let on_index = published.map(|published| {
+            let files = published(entry);
+            IndexSays::of(local, files.iter().filter(|f| f.filename == local.filename))
+        });
+        let verdict = match (in_requirements, on_index) {
+            (true, None | Some(IndexSays::Agrees)) => continue,
+            (true, Some(IndexSays::NoSuchFile)) => "the requirements file agrees, but the index has no such file",
+            (true, Some(IndexSays::Differs)) => {
+                "the requirements file agrees, but the index does not: the file was altered and the requirements \
+                 file edited to match, or the index changed"
             }
-            Some(_) if comparable => {
+            (true, Some(IndexSays::Uncomparable)) => {
+                "the requirements file agrees, but the index publishes no sha256, sha384 or sha512 of it to compare"
+            }
+            (false, Some(IndexSays::Agrees)) => "it matches the index, so the requirements file is stale",
+            (false, Some(IndexSays::Differs)) => {
                 "it matches neither the requirements file nor the index: the file was altered or corrupted"
             }
-            _ => "it matches no hash in the requirements file",
+            (false, Some(IndexSays::NoSuchFile)) => {
+                "it matches no hash in the requirements file, and the index has no such file"
+            }
+            (false, None | Some(IndexSays::Uncomparable)) => "it matches no hash in the requirements file",
         };
         // Named by the algorithm the requirement uses, sha256 when it has one.
         let (algorithm, hex) = entry
@@ -173,11 +183,12 @@ pub fn verify(
             .filter_map(|h| local.hashes.get(&h.algorithm).map(|hex| (h.algorithm.as_str(), hex.as_str())))
             .min()
             .unwrap_or(("sha256", local.sha256()));
+        let is = if in_requirements { "is" } else { "is not" };
         findings.push(
             Finding::new(
                 Code::LocalMismatch,
                 Some(&requirement.name),
-                format!("{}: {algorithm} {hex} is not a hash of {}: {verdict}", local.path.display(), requirement),
+                format!("{}: {algorithm} {hex} {is} a hash of {}: {verdict}", local.path.display(), requirement),
             )
             .at(&entry.location),
         );
@@ -192,6 +203,36 @@ pub fn verify(
     }
     findings.sort();
     findings
+}
+
+/// What the index publishes for a local file's filename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexSays {
+    /// One of its hashes is the file's.
+    Agrees,
+    /// It lists the filename with other digests of an algorithm hashlock computed.
+    Differs,
+    /// It lists the filename, but only with algorithms pip (and so hashlock) does not use.
+    Uncomparable,
+    NoSuchFile,
+}
+
+impl IndexSays {
+    /// `listed`: the index's files under the local file's filename (one per index that has it).
+    fn of<'a>(local: &LocalFile, listed: impl Iterator<Item = &'a DistFile>) -> Self {
+        let mut says = Self::NoSuchFile;
+        for file in listed {
+            if matches_any(local, file.hashes.iter()) {
+                return Self::Agrees;
+            }
+            if file.hashes.keys().any(|algorithm| local.hashes.contains_key(algorithm)) {
+                says = Self::Differs;
+            } else if says == Self::NoSuchFile {
+                says = Self::Uncomparable;
+            }
+        }
+        says
+    }
 }
 
 /// Whether any of `hashes` (algorithm, hex) is one of the local file's computed hashes.

@@ -1,6 +1,7 @@
 //! How metadata and hashes are found when the index offers less: HTML pages only, no PEP 658
 //! metadata files (range requests into wheels), no range requests (whole wheels), sdists with
-//! static `PKG-INFO` metadata, and the clear error for sdists whose dependencies are dynamic.
+//! static `PKG-INFO` metadata, and the clear errors for sdists whose dependencies are dynamic
+//! and for metadata that lies about its name or version.
 
 mod support;
 
@@ -123,5 +124,32 @@ fn sdists_whose_dependencies_are_not_static_are_refused_by_name() {
         assert!(stderr.contains("needs-build"), "Metadata-Version {metadata_version}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(output.stdout.is_empty(), "no requirements printed: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+/// A wheel of `app` 1.0 whose METADATA names another project or version: refused with one line
+/// naming the file, whether read from a PEP 658 file, by range requests or whole.
+#[test]
+fn metadata_whose_name_or_version_lies_is_refused() {
+    for (liar, says) in [(Release::new("evil", "1.0"), "evil 1.0"), (Release::new("app", "2.0"), "app 2.0")] {
+        let built = liar.requires(&["helper"]).files().remove(0);
+        let mut registry = Registry::new().with([Release::new("helper", "1.0")]);
+        registry
+            .add("app", support::File { filename: "app-1.0-py3-none-any.whl".into(), version: "1.0".into(), ..built });
+        let server = IndexServer::start(registry);
+        for (pep658, range) in [(true, true), (false, true), (false, false)] {
+            server.set_pep658(pep658);
+            server.set_range(range);
+            let ran = support::Ran::of(&mut generate(&server.index_url(), &["app"]), &[]);
+            let what = format!("{says}, PEP 658 {pep658}, range {range}");
+            assert_eq!(ran.code, 2, "{what}:\n{}{}", ran.stdout, ran.stderr);
+            assert!(ran.stdout.is_empty(), "{what}: nothing written:\n{}", ran.stdout);
+            let line = ran.stderr.trim_end();
+            assert_eq!(line.lines().count(), 1, "{what}: {line}");
+            assert!(
+                line.contains("app-1.0-py3-none-any.whl") && line.contains(&format!("says {says}")),
+                "{what}: {line}"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `hashlock report` on the hash shapes seen on real indexes: md5-only fragments, no hash at
-//! all, sha512 only, mixed algorithms, two indexes disagreeing, a yanked pin, an sdist-only
-//! package. Each shape gives its finding in every format; JSON follows the README's schema;
-//! `--fail-on` decides the exit status.
+//! all, sha512 only, mixed algorithms, two indexes disagreeing or listing different files of a
+//! version, a yanked pin, an sdist-only package. Each shape gives its finding in every format;
+//! JSON follows the README's schema; `--fail-on` decides the exit status.
 
 mod support;
 
@@ -185,6 +185,77 @@ fn generate_writes_nothing_when_indexes_disagree() {
     );
     assert!(ran.stderr.contains("no file written"), "{}", ran.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
+}
+
+/// `app` → `dup` on a primary index, and an extra index serving `dup` 1.0 as another build
+/// (`dup-1.0-1-py3-none-any.whl`, a build tag), whose hash would pass pip's check beside the
+/// real one's.
+fn another_build_on_an_extra_index() -> (IndexServer, IndexServer) {
+    let registry = Registry::new().with([Release::new("app", "1.0").requires(&["dup"]), Release::new("dup", "1.0")]);
+    let extra = Registry::new().with([Release::new("dup", "1.0").wheels(&["1-py3-none-any"]).payload(64)]);
+    (IndexServer::start(registry), IndexServer::start(extra))
+}
+
+#[test]
+fn a_version_whose_files_come_from_two_indexes_is_refused() {
+    let (primary, extra) = another_build_on_an_extra_index();
+    let indexes = ["--extra-index-url", &extra.index_url()];
+    let named_in_stderr = |text: &str| {
+        text.contains(&primary.index_url())
+            && text.contains(&extra.index_url())
+            && text.contains("dup-1.0-py3-none-any.whl")
+            && text.contains("dup-1.0-1-py3-none-any.whl")
+    };
+    for format in FORMATS {
+        let ran = report(&primary.index_url(), &[&["app", "--format", format], &indexes[..]].concat());
+        assert_eq!(ran.code, 1, "{format}:\n{}{}", ran.stdout, ran.stderr);
+        assert_eq!(codes_named(format, &ran.stdout), BTreeSet::from(["mixed-indexes"]), "{format}:\n{}", ran.stdout);
+        if format == "json" {
+            let json = ran.json();
+            assert_eq!(json_findings(&json), BTreeSet::from([("dup".to_string(), "mixed-indexes".to_string())]));
+            let message = json["packages"][1]["findings"][0]["message"].as_str().unwrap_or_default();
+            // Ports read PORT in stdout; the primary comes first.
+            let each = "http://127.0.0.1:PORT/simple lists dup-1.0-py3-none-any.whl; \
+                        http://127.0.0.1:PORT/simple lists dup-1.0-1-py3-none-any.whl";
+            assert!(message.ends_with(each), "names both indexes and what each lists: {message}");
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.txt");
+    std::fs::write(&out, "previous\n").unwrap();
+    let ran =
+        Ran::of(support::generate(&primary.index_url(), &[&["app"], &indexes[..], &["-o"]].concat()).arg(&out), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(named_in_stderr(&ran.stderr), "{}", ran.stderr);
+    assert!(ran.stderr.contains("no file written"), "{}", ran.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
+
+    // A file that already carries both builds' hashes fails its audit, at the line of the pin.
+    let both: Vec<String> = [primary.registry(), extra.registry()]
+        .iter()
+        .flat_map(|registry| registry.sha256s("dup", "1.0"))
+        .map(|hex| format!(" --hash=sha256:{hex}"))
+        .collect();
+    let audited = dir.path().join("requirements.txt");
+    std::fs::write(&audited, format!("dup==1.0{}\n", both.concat())).unwrap();
+    let ran =
+        Ran::of(hashlock_at("audit", &primary.index_url(), &indexes).arg(&audited).args(["--format", "json"]), &[]);
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    let finding = &ran.json()["packages"][0]["findings"][0];
+    assert_eq!(finding["code"], "mixed-indexes", "{}", ran.stdout);
+    assert!(finding["location"].as_str().is_some_and(|at| at.ends_with("requirements.txt:1")), "{finding}");
+}
+
+/// An extra index listing the same files with the same hashes (a mirror) gives no finding.
+#[test]
+fn a_mirror_with_the_same_files_is_not_mixed() {
+    let registry = Registry::new().with([Release::new("app", "1.0").requires(&["dup"]), Release::new("dup", "1.0")]);
+    let (primary, mirror) = (IndexServer::start(registry.clone()), IndexServer::start(registry));
+    let ran =
+        Ran::of(&mut support::generate(&primary.index_url(), &["app", "--extra-index-url", &mirror.index_url()]), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("dup==1.0"), "{}", ran.stdout);
 }
 
 /// Info findings pass by default, warnings fail by default, errors always fail unless nothing does.

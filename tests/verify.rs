@@ -51,6 +51,15 @@ impl Workspace {
         path
     }
 
+    /// Changes one downloaded file (one byte more), returning its new bytes.
+    fn alter(&self, filename: &str) -> Vec<u8> {
+        let path = self.path(&format!("dl/{filename}"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.push(b'\n');
+        std::fs::write(&path, &bytes).unwrap();
+        bytes
+    }
+
     fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
@@ -108,10 +117,7 @@ fn the_downloaded_files_pass() {
 fn one_changed_byte_is_caught_and_named() {
     let ws = Workspace::new();
     let lib = "lib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl";
-    let path = ws.path(&format!("dl/{lib}"));
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).unwrap();
+    ws.alter(lib);
     let location = format!("requirements.txt:{}", line_of(&ws.path("requirements.txt"), "lib==1.0"));
 
     let ran = ws.verify(&["dl", "--format", "json"], false);
@@ -151,6 +157,39 @@ fn a_stale_requirements_file_is_told_apart_from_a_tampered_download() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "local-mismatch");
     assert!(found[0].3.contains("matches the index"), "{}", found[0].3);
+}
+
+/// A changed download with its requirement line edited to its new sha256: the requirements file
+/// agrees, the index does not, and that is an error; a file under a name the index never listed
+/// (another build) is one too. Offline there is no second opinion.
+#[test]
+fn an_altered_file_with_a_requirements_file_edited_to_match_is_caught() {
+    let ws = Workspace::new();
+    let tool = "tool-2.0-py3-none-any.whl";
+    let forged = support::sha256_hex(&ws.alter(tool));
+    let requirements = ws.path("requirements.txt");
+    let published = ws.server.registry().file(tool).unwrap().hashes["sha256"].clone();
+    let text = std::fs::read_to_string(&requirements).unwrap().replace(&published, &forged);
+    std::fs::write(&requirements, text).unwrap();
+    let location = format!("requirements.txt:{}", line_of(&requirements, "tool==2.0"));
+
+    let ran = ws.verify(&["dl", "--format", "json"], false);
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    let found = findings(&ran);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (code, package, at, message) = &found[0];
+    assert_eq!((code.as_str(), package.as_str(), at), ("local-mismatch", "tool", &location));
+    assert!(message.contains(tool) && message.contains(&forged), "{message}");
+    assert!(message.contains("the requirements file agrees, but the index does not"), "{message}");
+
+    std::fs::rename(ws.path(&format!("dl/{tool}")), ws.path("dl/tool-2.0-1-py3-none-any.whl")).unwrap();
+    let found = findings(&ws.verify(&["dl", "--format", "json"], false));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "local-mismatch");
+    assert!(found[0].3.contains("the index has no such file"), "{}", found[0].3);
+
+    let offline = ws.verify(&["dl", "--format", "json"], true);
+    assert_eq!((offline.code, findings(&offline)), (0, Vec::new()), "offline checks the requirements file only");
 }
 
 #[test]
@@ -222,10 +261,7 @@ fn a_file_with_only_a_sha512_hash_is_checked_with_it() {
 
     // A changed byte matches neither.
     std::fs::write(&requirements, &text).unwrap();
-    let path = ws.path(&format!("dl/{tool}"));
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).unwrap();
+    ws.alter(tool);
     let found = findings(&ws.verify(&["dl", "--format", "json"], false));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "local-mismatch");

@@ -34,9 +34,9 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
             );
         }
     }
-    // Two indexes serving different bytes under one filename: writing both digests would let
-    // either file pass pip's check, so nothing is written.
-    for finding in findings.iter().filter(|f| f.code == Code::IndexDisagreement) {
+    // Two indexes serving different bytes under one filename, or different files of one version:
+    // writing every digest would let either index's file pass pip's check, so nothing is written.
+    for finding in findings.iter().filter(|f| matches!(f.code, Code::IndexDisagreement | Code::MixedIndexes)) {
         eprintln!("hashlock: error: {}", finding.message);
         disagreeing = true;
     }

@@ -51,7 +51,7 @@ pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus
         let Some(project) = projects.get(&requirement.name) else { return Vec::new() };
         project.files().filter(|f| locals.iter().any(|l| l.filename == f.filename)).cloned().collect()
     };
-    let findings = verify(&requirements, &locals, &published);
+    let findings = verify(&requirements, &locals, session.is_some().then_some(&published));
 
     let indexes = session.as_ref().map(Session::indexes).unwrap_or_default();
     let checked_against =

@@ -424,6 +424,45 @@ mod tests {
         assert!(!dir.path().join("escape.metadata").exists());
     }
 
+    /// Keys come from the index (URLs, digests) and the command line: whatever they hold,
+    /// every entry lands inside the cache directory.
+    #[test]
+    fn no_key_escapes_the_cache_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a").join("cache");
+        let c = cache(&root, Freshness::Normal);
+        // An absolute key points into the temporary directory too, so that the walk below sees it.
+        let absolute = format!("{}/escape", dir.path().display());
+        let hostile = ["../../../escape", &absolute, "..\\..\\escape", "ab/../../escape", "ab\0cd", ""];
+        for key in hostile {
+            let mut f = file(Some(key));
+            f.url = format!("https://files.example/{key}");
+            c.write_metadata(&f, b"Metadata-Version: 2.1\nName: demo\n");
+            c.write_text(key, "x");
+        }
+        for index in ["https://index.example/../../escape/", "https://index.example/%2e%2e/%2e%2e/", "file:///etc/"] {
+            let index = Url::parse(index).unwrap();
+            for name in ["demo", "A..b", "x_-.y"] {
+                let name = PackageName::from_str(name).unwrap();
+                c.write_page(&index, &name, &page_file::encode(unix_now(), None, &page("demo")));
+            }
+        }
+        let mut outside = Vec::new();
+        let mut pending = vec![dir.path().to_path_buf()];
+        while let Some(path) = pending.pop() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if !path.starts_with(&root) {
+                    outside.push(path);
+                }
+            }
+        }
+        assert_eq!(outside, Vec::<PathBuf>::new());
+        assert!(c.size() > 0, "the entries were written, inside");
+    }
+
     #[test]
     fn truncated_metadata_is_discarded() {
         let dir = tempfile::tempdir().unwrap();

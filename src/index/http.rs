@@ -302,7 +302,7 @@ pub fn redact_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::test_server::{Reply, TestServer};
+    use crate::index::test_server::{Hit, Reply, TestServer};
 
     /// A self-signed EC test CA (not trusted anywhere; only parsed here).
     const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
@@ -411,6 +411,40 @@ IionD5I9SsUOfSq8KMdoH6c=
         // base64("tok@en:")
         assert_eq!(hits[0].header("Authorization"), Some("Basic dG9rQGVuOg=="));
         assert_eq!(hits[1].header("Authorization"), Some("Basic dG9rQGVuOg=="));
+    }
+
+    /// An index that needs credentials redirecting to another origin (another port): the
+    /// credentials stay with the index, and files linked from the other origin get none either.
+    #[test]
+    fn credentials_are_not_sent_across_origins_on_redirect() {
+        let elsewhere = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
+        let target = elsewhere.url.join("simple/demo/").unwrap().to_string();
+        let index = TestServer::start(move |path, _| match path {
+            "/same-origin/" => Reply::new(200, "text/plain", "ok"),
+            "/simple/moved/" => {
+                let mut reply = Reply::new(302, "text/plain", "");
+                reply.headers.push(("Location", "/same-origin/".into()));
+                reply
+            }
+            _ => {
+                let mut reply = Reply::new(302, "text/plain", "");
+                reply.headers.push(("Location", target.clone()));
+                reply
+            }
+        });
+        let http = client(0);
+        let mut with_token = index.url.join("simple/demo/").unwrap();
+        with_token.set_username("token").unwrap();
+        let response = http.get(&with_token, &[]).unwrap();
+        assert_eq!(response.url, elsewhere.url.join("simple/demo/").unwrap());
+        http.get(&elsewhere.url.join("files/demo-1.0.tar.gz").unwrap(), &[]).unwrap();
+        // A redirect within the origin keeps them, so the check below can see a header.
+        http.get(&index.url.join("simple/moved/").unwrap(), &[]).unwrap();
+
+        let authorization =
+            |hits: Vec<Hit>| hits.iter().map(|h| h.header("Authorization").is_some()).collect::<Vec<_>>();
+        assert_eq!(authorization(index.hits()), [true, true, true], "{:?}", index.hits());
+        assert_eq!(authorization(elsewhere.hits()), [false, false], "{:?}", elsewhere.hits());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub enum IndexError {
 pub struct Project {
     pub name: PackageName,
     pages: Vec<CachedPage>,
+    /// The index each page came from, by position in `pages`.
+    indexes: Vec<Url>,
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
     releases: OnceLock<BTreeMap<Version, ReleaseFiles>>,
@@ -67,14 +69,16 @@ pub struct FileSummary<'p> {
 }
 
 impl Project {
-    /// `None` only for a page too large to keep (over 4 GiB as text).
+    /// `None` only for a page too large to keep (over 4 GiB as text). Each page stands for the
+    /// index at its own URL.
     pub fn from_pages(name: PackageName, pages: &[ProjectPage]) -> Option<Self> {
+        let indexes = pages.iter().map(|page| page.url.clone()).collect();
         let pages = pages.iter().map(CachedPage::from_page).collect::<Option<Vec<_>>>()?;
-        Some(Self::of_pages(name, pages))
+        Some(Self::of_pages(name, pages, indexes))
     }
 
-    fn of_pages(name: PackageName, pages: Vec<CachedPage>) -> Self {
-        Self { name, pages, releases: OnceLock::new() }
+    fn of_pages(name: PackageName, pages: Vec<CachedPage>, indexes: Vec<Url>) -> Self {
+        Self { name, pages, indexes, releases: OnceLock::new() }
     }
 
     /// Every distribution file of every page (wheels and sdists; not eggs or installers).
@@ -146,6 +150,25 @@ impl<'p> Release<'p> {
                 yanked: page.is_yanked(*file),
             }
         })
+    }
+
+    /// The filenames each index lists for this version, in index order (indexes that list none
+    /// left out).
+    pub fn filenames_by_index(&self) -> Vec<(&'p Url, BTreeSet<String>)> {
+        let project = self.project;
+        let mut by_index: Vec<(&Url, BTreeSet<String>)> = Vec::new();
+        for (page, file) in self.files.into_iter().flat_map(|release| &release.indices) {
+            let index = &project.indexes[*page];
+            let filename = project.pages[*page].filename(*file).into_owned();
+            match by_index.last_mut() {
+                // The indices run page by page, and the pages in index order.
+                Some((last, filenames)) if *last == index => {
+                    filenames.insert(filename);
+                }
+                _ => by_index.push((index, BTreeSet::from([filename]))),
+            }
+        }
+        by_index
     }
 
     /// The files with their parsed filenames.
@@ -239,11 +262,14 @@ impl IndexClient {
     }
 
     fn fetch_project(&self, name: &PackageName) -> ProjectResult {
-        let mut pages = Vec::new();
+        let (mut pages, mut indexes) = (Vec::new(), Vec::new());
         let mut offline_misses = 0;
         for index in &self.indexes {
             match self.fetch_page(index, name)? {
-                Fetched::Page(page) => pages.push(page),
+                Fetched::Page(page) => {
+                    pages.push(page);
+                    indexes.push(index.clone());
+                }
                 Fetched::Unknown => {}
                 Fetched::OfflineMiss => offline_misses += 1,
             }
@@ -258,7 +284,7 @@ impl IndexClient {
                 IndexError::NotFound { name: name.clone(), indexes }
             });
         }
-        Ok(Arc::new(Project::of_pages(name.clone(), pages)))
+        Ok(Arc::new(Project::of_pages(name.clone(), pages, indexes)))
     }
 
     /// One index's page for `name`: from the cache when it may be used, else from the network

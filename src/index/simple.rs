@@ -539,6 +539,29 @@ mod tests {
         assert_eq!(old.core_metadata, CoreMetadata::Absent);
     }
 
+    /// A digest is written after `--hash=` as the page gave it: anything but hex (a path, a
+    /// line break and an option, an empty value) is dropped, leaving the file without that hash.
+    #[test]
+    fn page_hashes_must_be_hex() {
+        let hostile = ["../../etc/x", "ab\n--index-url http://evil.example/", "", "abcdefg", "ab cd"];
+        for digest in hostile {
+            let json = serde_json::json!({"files": [{
+                "filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz",
+                "hashes": {"sha256": digest, "md5": "0f0f"}, "core-metadata": {"sha256": digest}
+            }]});
+            let page = parse(JSON, &json.to_string()).unwrap();
+            assert_eq!(page.files[0].hashes, Hashes::from([("md5".into(), "0f0f".into())]), "{digest:?}");
+            assert_eq!(page.files[0].core_metadata, CoreMetadata::Present(Hashes::new()), "{digest:?}");
+
+            let href = format!("demo-1.0.tar.gz#sha256={}", digest.replace('\n', "%0A").replace(' ', "%20"));
+            let html = format!("<a href=\"{href}\" data-core-metadata=\"sha256={digest}\">demo-1.0.tar.gz</a>");
+            let page = parse(HTML, &html).unwrap();
+            assert!(page.files[0].hashes.is_empty(), "{digest:?}: {:?}", page.files[0].hashes);
+            assert_eq!(page.files[0].hash_source, HashSource::None, "{digest:?}");
+            assert_eq!(page.files[0].core_metadata, CoreMetadata::Absent, "{digest:?}");
+        }
+    }
+
     #[test]
     fn plain_json_content_type_is_accepted() {
         let page = parse(Some("application/json"), r#"{"files": []}"#).unwrap();

@@ -85,6 +85,7 @@ mod tests {
             marker: None,
             required_by: via.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
             files,
+            sources: Vec::new(),
         }
     }
 

@@ -1109,11 +1109,12 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 19] = [
+pub const FINDING_CODES: [&str; 20] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
     "index-disagreement",
+    "mixed-indexes",
     "yanked",
     "sdist-only",
     "no-file-for-target",
