@@ -464,6 +464,50 @@ IionD5I9SsUOfSq8KMdoH6c=
     }
 
     #[test]
+    fn bodies_over_the_cap_are_refused_without_retry() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b' '; 4096]).unwrap();
+        let gzipped = encoder.finish().unwrap();
+        let server = TestServer::start(move |path, _| match path {
+            "/bomb" => {
+                let mut reply = Reply::new(200, "application/json", gzipped.clone());
+                reply.headers.push(("Content-Encoding", "gzip".into()));
+                reply
+            }
+            _ => Reply::new(200, "text/plain", vec![b'x'; 4096]),
+        });
+        let http = client(3);
+        // Decoded, the bomb is larger than its Content-Length says: the count stops it.
+        for path in ["bomb", "plain"] {
+            let url = server.url.join(path).unwrap();
+            let error = http.get(&url, &[], 1024).unwrap_err();
+            assert_eq!(error.to_string(), format!("{url}: the response is larger than 1 KiB, refused"));
+        }
+        assert_eq!((http.stats().requests, http.stats().retries), (2, 0));
+        // At the cap exactly, the body is read.
+        assert_eq!(http.get(&server.url.join("plain").unwrap(), &[], 4096).unwrap().body.len(), 4096);
+    }
+
+    #[test]
+    fn spooled_bodies_are_read_back_from_the_start() {
+        let server = TestServer::start(|_, _| Reply::new(200, "application/octet-stream", "wheel bytes"));
+        let response = client(0).get_with(&server.url, &[], |_| CAP, |_, body| spool(body)).unwrap();
+        let mut text = String::new();
+        let mut file = response.body;
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "wheel bytes");
+    }
+
+    #[test]
+    fn sizes_are_shown_in_the_largest_whole_unit() {
+        assert_eq!(show_size(256 << 20), "256 MiB");
+        assert_eq!(show_size(16 << 30), "16 GiB");
+        assert_eq!(show_size(32768), "32 KiB");
+        assert_eq!(show_size(1000), "1000 bytes");
+    }
+
+    #[test]
     fn client_errors_are_returned_without_retry() {
         let server = TestServer::start(|_, _| Reply::new(404, "text/plain", "no such page"));
         let http = client(3);
