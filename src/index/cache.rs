@@ -4,9 +4,15 @@
 //!   `max-age`, in [`page_file`]'s line format; expires after `max_age` (from `Cache-Control`)
 //!   or a default TTL.
 //!   `<index-key>`: the first 16 hex digits of the sha256 of the index URL without credentials.
-//! - `metadata/<sha256 of the distribution file>.metadata`: a `sha256:<hex of the rest>` line,
-//!   then the raw core metadata; kept forever (files are immutable). Files without a sha256 are
-//!   keyed by the sha256 of their URL.
+//! - `metadata/<sha256 of the metadata>.metadata`: a PEP 658 metadata file whose bytes matched
+//!   the sha256 the page advertised for it; read only while its bytes still hash to its name,
+//!   so an index can store nothing there but the bytes it was checked against.
+//! - `metadata/from-file/<sha256 of the file URL and its claimed sha256>.metadata`: metadata
+//!   read from the distribution itself (range requests, whole download), which nothing but
+//!   the listing index vouches for: found only for the same URL with the same claimed sha256.
+//!
+//!   Both are a `sha256:<hex of the rest>` line, then the raw core metadata, kept forever
+//!   (files are immutable).
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
 //! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
@@ -22,7 +28,7 @@ use pep508_rs::PackageName;
 use reqwest::Url;
 use sha2::{Digest, Sha256};
 
-use crate::dist::DistFile;
+use crate::dist::{CoreMetadata, DistFile};
 use crate::index::page_file::{self, CachedPage};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
@@ -32,7 +38,9 @@ pub const DEFAULT_PAGE_TTL: Duration = Duration::from_secs(10 * 60);
 pub enum Freshness {
     /// Fresh pages are used; stale ones fetched again.
     Normal,
-    /// `--refresh`: pages are always fetched again (metadata, being immutable, is still used).
+    /// `--refresh`: pages are always fetched again, and so is metadata read from a
+    /// distribution file (only verified PEP 658 metadata is still used; see
+    /// [`Cache::read_metadata`]).
     Refresh,
     /// `--offline`: whatever is there is used, stale or not.
     Offline,
@@ -86,20 +94,30 @@ impl Cache {
         write_atomic(&self.page_path(index, name), text.as_bytes());
     }
 
-    pub fn read_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
-        let path = self.metadata_path(file);
+    /// The metadata stored under `key`. A verified entry must still hash to its key. With
+    /// `--refresh`, entries read from a distribution are not used: they rest on an index's
+    /// word when they were written, and `--refresh` is how a user says not to trust what
+    /// hashlock remembers of an index (verified ones are checked against the fresh page).
+    pub fn read_metadata(&self, key: &MetadataKey) -> Option<Vec<u8>> {
+        if self.freshness == Freshness::Refresh && matches!(key, MetadataKey::FromFile(_)) {
+            return None;
+        }
+        let path = self.metadata_path(key);
         let bytes = std::fs::read(&path).ok()?;
-        let content = split_checked(&bytes);
+        let content = split_checked(&bytes).filter(|(digest, _)| match key {
+            MetadataKey::Verified(expected) => digest == expected,
+            MetadataKey::FromFile(_) => true,
+        });
         if content.is_none() {
             discard(&path);
         }
-        content.map(<[u8]>::to_vec)
+        content.map(|(_, content)| content.to_vec())
     }
 
-    pub fn write_metadata(&self, file: &DistFile, metadata: &[u8]) {
+    pub fn write_metadata(&self, key: &MetadataKey, metadata: &[u8]) {
         let mut bytes = format!("{CHECK_PREFIX}{}\n", sha256_hex(metadata)).into_bytes();
         bytes.extend_from_slice(metadata);
-        write_atomic(&self.metadata_path(file), &bytes);
+        write_atomic(&self.metadata_path(key), &bytes);
     }
 
     /// A small text value under the cache root (e.g. pip's default index URL).
@@ -149,22 +167,47 @@ impl Cache {
         self.root.join("pages").join(index_key(index)).join(format!("{name}.page"))
     }
 
-    /// Keyed by the file's sha256 when the index published a well-formed one, else by the
-    /// sha256 of its URL (so an index's hash value never becomes a path by itself).
-    fn metadata_path(&self, file: &DistFile) -> PathBuf {
-        let key = match file.sha256() {
-            Some(digest) if digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
-                digest.to_string()
-            }
-            _ => sha256_hex(file.url.as_bytes()),
-        };
-        self.root.join("metadata").join(format!("{key}.metadata"))
+    fn metadata_path(&self, key: &MetadataKey) -> PathBuf {
+        let dir = self.root.join("metadata");
+        match key {
+            MetadataKey::Verified(digest) => dir.join(format!("{digest}.metadata")),
+            MetadataKey::FromFile(digest) => dir.join("from-file").join(format!("{digest}.metadata")),
+        }
     }
 
     /// Text keys are plain file names under the root; anything path-like is refused.
     fn text_path(&self, key: &str) -> Option<PathBuf> {
         let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
         plain.then(|| self.root.join(key))
+    }
+}
+
+/// What a metadata entry is stored under, which is what it is trusted for. Both are lowercase
+/// sha256 hex digests computed without reading anything, so an index's text never becomes a
+/// path by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataKey {
+    /// A PEP 658 file, by the sha256 the page advertised for it: good for any page that
+    /// advertises the same hash, since the bytes are checked against it.
+    Verified(String),
+    /// Metadata read from the distribution file: the sha256 of its URL (without credentials)
+    /// and the sha256 its page claims, so that no other URL or claim ever finds it.
+    FromFile(String),
+}
+
+impl MetadataKey {
+    /// The key of `file`'s PEP 658 file, when its page advertised a well-formed sha256 for it.
+    pub fn verified(file: &DistFile) -> Option<Self> {
+        let CoreMetadata::Present(hashes) = &file.core_metadata else { return None };
+        let digest = hashes.get("sha256")?.trim().to_ascii_lowercase();
+        let well_formed = digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        well_formed.then_some(Self::Verified(digest))
+    }
+
+    /// The key of metadata read from `file` itself.
+    pub fn read_from(file: &DistFile) -> Self {
+        let url = Url::parse(&file.url).map_or_else(|_| file.url.clone(), |url| without_credentials(&url).to_string());
+        Self::FromFile(sha256_hex(format!("{url}\n{}", file.sha256().unwrap_or_default()).as_bytes()))
     }
 }
 
@@ -211,12 +254,13 @@ impl CachePolicy {
 /// First line of a metadata entry: `sha256:<hex of the rest>`.
 const CHECK_PREFIX: &str = "sha256:";
 
-/// The content after a valid integrity line, or `None` when the entry is damaged.
-fn split_checked(bytes: &[u8]) -> Option<&[u8]> {
+/// The sha256 and the content after a valid integrity line, or `None` when the entry is
+/// damaged.
+fn split_checked(bytes: &[u8]) -> Option<(&str, &[u8])> {
     let newline = bytes.iter().position(|&b| b == b'\n')?;
     let expected = std::str::from_utf8(&bytes[..newline]).ok()?.strip_prefix(CHECK_PREFIX)?;
     let content = &bytes[newline + 1..];
-    (sha256_hex(content) == expected).then_some(content)
+    (sha256_hex(content) == expected).then_some((expected, content))
 }
 
 fn default_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
@@ -236,11 +280,15 @@ fn default_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
 /// The cache directory name for an index: sha256 of its URL without credentials, first 16 hex
 /// digits (a rotated token keeps the cache; no secret reaches the file system).
 fn index_key(index: &Url) -> String {
-    let mut url = index.clone();
+    sha256_hex(without_credentials(index).as_str().as_bytes())[..16].to_string()
+}
+
+fn without_credentials(url: &Url) -> Url {
+    let mut url = url.clone();
     // Fails only for URLs that cannot carry credentials anyway.
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    sha256_hex(url.as_str().as_bytes())[..16].to_string()
+    url
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -407,21 +455,54 @@ mod tests {
         assert_eq!(normal.read_page(&index(), &demo()), None);
     }
 
+    /// A file whose page advertises a PEP 658 file with this sha256.
+    fn advertising(metadata_sha256: &str) -> DistFile {
+        let hashes = Hashes::from([("sha256".into(), metadata_sha256.into())]);
+        DistFile { core_metadata: CoreMetadata::Present(hashes), ..file(Some(&"ab".repeat(32))) }
+    }
+
     #[test]
-    fn metadata_round_trip_keyed_by_hash_or_url() {
+    fn verified_metadata_is_keyed_by_its_own_hash_and_must_still_match_it() {
         let dir = tempfile::tempdir().unwrap();
-        let c = cache(dir.path(), Freshness::Refresh);
-        let digest = "ab".repeat(32);
-        c.write_metadata(&file(Some(&digest)), b"Metadata-Version: 2.1\nName: demo\n");
-        assert_eq!(c.read_metadata(&file(Some(&digest))).unwrap(), b"Metadata-Version: 2.1\nName: demo\n");
+        let c = cache(dir.path(), Freshness::Normal);
+        let metadata = b"Metadata-Version: 2.1\nName: demo\n";
+        let digest = sha256_hex(metadata);
+        let key = MetadataKey::verified(&advertising(&digest.to_uppercase())).unwrap();
+        assert_eq!(key, MetadataKey::Verified(digest.clone()));
+        c.write_metadata(&key, metadata);
+        assert_eq!(c.read_metadata(&key).unwrap(), metadata);
         assert!(dir.path().join("metadata").join(format!("{digest}.metadata")).exists());
-        // No hash: keyed by URL, so a file without hash finds its own entry only.
-        assert_eq!(c.read_metadata(&file(None)), None);
-        c.write_metadata(&file(None), b"Name: demo\n");
-        assert_eq!(c.read_metadata(&file(None)).unwrap(), b"Name: demo\n");
-        // A hash that is not a sha256 hex digest never becomes a path.
-        c.write_metadata(&file(Some("../../escape")), b"x");
-        assert!(!dir.path().join("escape.metadata").exists());
+        // --refresh still uses it: the fresh page's hash is what it is checked against.
+        assert_eq!(cache(dir.path(), Freshness::Refresh).read_metadata(&key).unwrap(), metadata);
+        // Other bytes under a verified name (the old layout, a hand edit) are removed, not believed.
+        let lie = MetadataKey::Verified("ab".repeat(32));
+        c.write_metadata(&lie, b"Name: demo\nRequires-Dist: helper\n");
+        assert_eq!(c.read_metadata(&lie), None);
+        assert!(!c.metadata_path(&lie).exists());
+        // Nothing advertised, or not a sha256 hex digest: nothing to verify (and never a path).
+        assert_eq!(MetadataKey::verified(&file(Some(&digest))), None);
+        assert_eq!(MetadataKey::verified(&advertising("../../escape")), None);
+    }
+
+    #[test]
+    fn metadata_read_from_a_file_is_keyed_by_its_url_and_claimed_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cache(dir.path(), Freshness::Normal);
+        let f = file(Some(&"ab".repeat(32)));
+        let key = MetadataKey::read_from(&f);
+        c.write_metadata(&key, b"Name: demo\n");
+        assert_eq!(c.read_metadata(&key).unwrap(), b"Name: demo\n");
+        assert!(c.metadata_path(&key).starts_with(dir.path().join("metadata").join("from-file")));
+        // Another index's copy (another URL), another claimed hash or none: another entry.
+        let elsewhere = DistFile { url: "https://other.example/demo-1.0.tar.gz".into(), ..f.clone() };
+        for other in [elsewhere, file(Some(&"cd".repeat(32))), file(None)] {
+            assert_ne!(MetadataKey::read_from(&other), key);
+        }
+        // Credentials in the URL do not change the key.
+        let with_token = DistFile { url: "https://tok@files.example/demo-1.0.tar.gz".into(), ..f.clone() };
+        assert_eq!(MetadataKey::read_from(&with_token), key);
+        // --refresh reads the file again rather than trust what an index once served.
+        assert_eq!(cache(dir.path(), Freshness::Refresh).read_metadata(&key), None);
     }
 
     /// Keys come from the index (URLs, digests) and the command line: whatever they hold,
@@ -467,12 +548,12 @@ mod tests {
     fn truncated_metadata_is_discarded() {
         let dir = tempfile::tempdir().unwrap();
         let c = cache(dir.path(), Freshness::Normal);
-        let f = file(Some(&"cd".repeat(32)));
-        c.write_metadata(&f, b"Metadata-Version: 2.1\nName: demo\nRequires-Dist: other\n");
-        let path = c.metadata_path(&f);
+        let key = MetadataKey::read_from(&file(Some(&"cd".repeat(32))));
+        c.write_metadata(&key, b"Metadata-Version: 2.1\nName: demo\nRequires-Dist: other\n");
+        let path = c.metadata_path(&key);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
-        assert_eq!(c.read_metadata(&f), None);
+        assert_eq!(c.read_metadata(&key), None);
         assert!(!path.exists());
     }
 
@@ -501,7 +582,7 @@ mod tests {
         let root = dir.path();
         let c = cache(root, Freshness::Normal);
         store(&c, None);
-        c.write_metadata(&file(Some(&"ab".repeat(32))), b"Name: demo\n");
+        c.write_metadata(&MetadataKey::read_from(&file(Some(&"ab".repeat(32)))), b"Name: demo\n");
         c.write_text("pip-default-index", "https://index.example/simple/");
         std::fs::write(root.join(".tmpAb12Cd"), b"left by a killed write").unwrap();
         // What a user keeps in a directory passed as --cache-dir (e.g. the home directory).

@@ -2,7 +2,7 @@
 //! retries with backoff, and errors that name the (redacted) URL.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,13 +43,16 @@ pub enum HttpError {
     Status { url: String, status: u16, attempts: u32 },
     #[error("{url}: not in the cache and --offline forbids the network")]
     Offline { url: String },
+    /// A body (decoded) longer than the caller allows: a bomb, or not what was asked for.
+    #[error("{url}: the response is larger than {}, refused", show_size(*cap))]
+    TooLarge { url: String, cap: u64 },
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
 }
 
-/// A response read to the end.
+/// A response read to the end: the body in memory, or what [`HttpClient::get_with`] made of it.
 #[derive(Clone, Debug)]
-pub struct Response {
+pub struct Response<B = Vec<u8>> {
     /// The final URL, after redirects.
     pub url: Url,
     pub status: u16,
@@ -57,7 +60,7 @@ pub struct Response {
     pub cache_control: Option<String>,
     /// `Content-Range` of a 206 response.
     pub content_range: Option<String>,
-    pub body: Vec<u8>,
+    pub body: B,
 }
 
 /// Counters for the `--verbose` timing summary.
@@ -129,9 +132,32 @@ impl HttpClient {
         Ok(Self { client, options, counters: Counters::default(), credentials: Mutex::default() })
     }
 
-    /// GET with extra headers. Retries transport errors, 429 and 5xx with backoff; returns
-    /// any other status as a `Response` for the caller to judge (404, 416, ...).
-    pub fn get(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
+    /// GET with extra headers, the body read into memory, at most `cap` bytes once decoded.
+    /// Retries transport errors, 429 and 5xx with backoff; returns any other status as a
+    /// `Response` for the caller to judge (404, 416, ...).
+    pub fn get(&self, url: &Url, headers: &[(&str, &str)], cap: u64) -> Result<Response, HttpError> {
+        self.get_with(
+            url,
+            headers,
+            |_| cap,
+            |_, body| {
+                let mut bytes = Vec::new();
+                body.read_to_end(&mut bytes)?;
+                Ok(bytes)
+            },
+        )
+    }
+
+    /// [`get`](Self::get) with the body read by `read`, given the status and the body cut off
+    /// after `cap(status) + 1` bytes (so a body on its way to a file need not fit in memory).
+    /// A body longer than the cap, or a `Content-Length` saying so, is [`HttpError::TooLarge`].
+    pub fn get_with<B>(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        cap: impl Fn(u16) -> u64,
+        read: impl Fn(u16, &mut dyn Read) -> std::io::Result<B>,
+    ) -> Result<Response<B>, HttpError> {
         let Some(client) = &self.client else {
             return Err(HttpError::Offline { url: redact(url) });
         };
@@ -142,10 +168,11 @@ impl HttpClient {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(self.options.backoff.saturating_mul(1 << (attempt - 1).min(10)));
             }
-            failure = match self.attempt(client, &request_url, headers) {
+            failure = match self.attempt(client, &request_url, headers, &cap, &read) {
                 Ok(response) if response.status == 429 || response.status >= 500 => Failure::Status(response.status),
                 Ok(response) => return Ok(response),
                 Err(Attempt::Fatal(message)) => return Err(HttpError::Transport { url: redact(url), message }),
+                Err(Attempt::TooLarge(cap)) => return Err(HttpError::TooLarge { url: redact(url), cap }),
                 Err(Attempt::Retryable(message)) => Failure::Transport(message),
             };
         }
@@ -168,20 +195,22 @@ impl HttpClient {
         }
     }
 
-    /// One request, its body read to the end.
-    fn attempt(
+    /// One request, its body read by `read`.
+    fn attempt<B>(
         &self,
         client: &reqwest::blocking::Client,
         url: &Url,
         headers: &[(&str, &str)],
-    ) -> Result<Response, Attempt> {
+        cap: &impl Fn(u16) -> u64,
+        read: &impl Fn(u16, &mut dyn Read) -> std::io::Result<B>,
+    ) -> Result<Response<B>, Attempt> {
         let _in_flight = InFlight::enter(&self.counters.in_flight);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = client.get(url.clone());
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let mut response = request.send().map_err(Attempt::from)?;
+        let response = request.send().map_err(Attempt::from)?;
         let header = |name: reqwest::header::HeaderName| {
             response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
         };
@@ -190,10 +219,19 @@ impl HttpClient {
         let content_range = header(reqwest::header::CONTENT_RANGE);
         let status = response.status().as_u16();
         let mut final_url = response.url().clone();
+        let cap = cap(status);
+        // Known only when the body is not decoded; the count below holds either way.
+        if response.content_length().is_some_and(|length| length > cap) {
+            return Err(Attempt::TooLarge(cap));
+        }
         // Read, not `bytes()`: the timeout then bounds each read, not the whole download.
-        let mut body = Vec::new();
-        response.read_to_end(&mut body).map_err(|e| Attempt::Retryable(error_chain(&e)))?;
-        self.counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        let mut body = Counted { inner: response.take(cap.saturating_add(1)), count: 0 };
+        let result = read(status, &mut body);
+        self.counters.bytes.fetch_add(body.count, Ordering::Relaxed);
+        if body.count > cap {
+            return Err(Attempt::TooLarge(cap));
+        }
+        let body = result.map_err(|e| Attempt::Retryable(error_chain(&e)))?;
         // reqwest moves URL credentials into a header; the caller sees the URL without them.
         let _ = final_url.set_username("");
         let _ = final_url.set_password(None);
@@ -219,10 +257,44 @@ impl HttpClient {
 }
 
 /// A failed attempt: worth retrying (connection, timeout, truncated body) or not (a request
-/// that cannot be built, such as an invalid header).
+/// that cannot be built, such as an invalid header; a body over its cap).
 enum Attempt {
     Retryable(String),
     Fatal(String),
+    TooLarge(u64),
+}
+
+/// A body reader that counts what it yields.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.count += read as u64;
+        Ok(read)
+    }
+}
+
+/// Copies a body into an anonymous temp file (removed when dropped), rewound for reading:
+/// whole distributions reach gigabytes, which must not sit in memory.
+pub fn spool(body: &mut dyn Read) -> std::io::Result<std::fs::File> {
+    let mut file = tempfile::tempfile()?;
+    std::io::copy(body, &mut file)?;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    Ok(file)
+}
+
+/// `256 MiB`, `8 GiB`, `32768 bytes`: a cap as a person reads it.
+fn show_size(bytes: u64) -> String {
+    for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 impl From<reqwest::Error> for Attempt {
@@ -318,6 +390,9 @@ IionD5I9SsUOfSq8KMdoH6c=
 -----END CERTIFICATE-----
 ";
 
+    /// Far above any body these tests serve.
+    const CAP: u64 = 1 << 20;
+
     fn client(retries: u32) -> HttpClient {
         HttpClient::new(HttpOptions { retries, backoff: Duration::from_millis(1), ..HttpOptions::default() }).unwrap()
     }
@@ -334,7 +409,7 @@ IionD5I9SsUOfSq8KMdoH6c=
             }
         });
         let http = client(3);
-        let response = http.get(&server.url.join("page/").unwrap(), &[]).unwrap();
+        let response = http.get(&server.url.join("page/").unwrap(), &[], CAP).unwrap();
         assert_eq!((response.status, response.body.as_slice()), (200, b"<html>ok</html>".as_slice()));
         assert_eq!(response.content_type.as_deref(), Some("text/html"));
         assert_eq!(response.cache_control.as_deref(), Some("max-age=60"));
@@ -349,7 +424,7 @@ IionD5I9SsUOfSq8KMdoH6c=
         let mut url = server.url.join("simple/").unwrap();
         url.set_username("user").unwrap();
         url.set_password(Some("hunter2")).unwrap();
-        let error = client(2).get(&url, &[]).unwrap_err();
+        let error = client(2).get(&url, &[], CAP).unwrap_err();
         assert_eq!(server.hits().len(), 3);
         let message = error.to_string();
         assert_eq!(
@@ -369,16 +444,60 @@ IionD5I9SsUOfSq8KMdoH6c=
             reply.headers.push(("Content-Encoding", "gzip".into()));
             reply
         });
-        let response = client(0).get(&server.url, &[]).unwrap();
+        let response = client(0).get(&server.url, &[], CAP).unwrap();
         assert_eq!(response.body, b"{\"files\": []}");
         assert!(server.hits()[0].header("Accept-Encoding").is_some_and(|v| v.contains("gzip")));
+    }
+
+    #[test]
+    fn bodies_over_the_cap_are_refused_without_retry() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b' '; 4096]).unwrap();
+        let gzipped = encoder.finish().unwrap();
+        let server = TestServer::start(move |path, _| match path {
+            "/bomb" => {
+                let mut reply = Reply::new(200, "application/json", gzipped.clone());
+                reply.headers.push(("Content-Encoding", "gzip".into()));
+                reply
+            }
+            _ => Reply::new(200, "text/plain", vec![b'x'; 4096]),
+        });
+        let http = client(3);
+        // Decoded, the bomb is larger than its Content-Length says: the count stops it.
+        for path in ["bomb", "plain"] {
+            let url = server.url.join(path).unwrap();
+            let error = http.get(&url, &[], 1024).unwrap_err();
+            assert_eq!(error.to_string(), format!("{url}: the response is larger than 1 KiB, refused"));
+        }
+        assert_eq!((http.stats().requests, http.stats().retries), (2, 0));
+        // At the cap exactly, the body is read.
+        assert_eq!(http.get(&server.url.join("plain").unwrap(), &[], 4096).unwrap().body.len(), 4096);
+    }
+
+    #[test]
+    fn spooled_bodies_are_read_back_from_the_start() {
+        let server = TestServer::start(|_, _| Reply::new(200, "application/octet-stream", "wheel bytes"));
+        let response = client(0).get_with(&server.url, &[], |_| CAP, |_, body| spool(body)).unwrap();
+        let mut text = String::new();
+        let mut file = response.body;
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "wheel bytes");
+    }
+
+    #[test]
+    fn sizes_are_shown_in_the_largest_whole_unit() {
+        assert_eq!(show_size(256 << 20), "256 MiB");
+        assert_eq!(show_size(16 << 30), "16 GiB");
+        assert_eq!(show_size(32768), "32 KiB");
+        assert_eq!(show_size(1000), "1000 bytes");
     }
 
     #[test]
     fn client_errors_are_returned_without_retry() {
         let server = TestServer::start(|_, _| Reply::new(404, "text/plain", "no such page"));
         let http = client(3);
-        let response = http.get(&server.url, &[]).unwrap();
+        let response = http.get(&server.url, &[], CAP).unwrap();
         assert_eq!(response.status, 404);
         assert_eq!((http.stats().requests, http.stats().retries), (1, 0));
     }
@@ -388,7 +507,7 @@ IionD5I9SsUOfSq8KMdoH6c=
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = Url::parse(&format!("http://127.0.0.1:{port}/simple/")).unwrap();
         let http = client(1);
-        let error = http.get(&url, &[]).unwrap_err();
+        let error = http.get(&url, &[], CAP).unwrap_err();
         assert!(matches!(error, HttpError::Transport { .. }));
         let message = error.to_string();
         assert!(message.starts_with(&format!("{url}: ")) && message.ends_with("(after 2 attempts)"), "{message}");
@@ -401,9 +520,9 @@ IionD5I9SsUOfSq8KMdoH6c=
         let http = client(0);
         let mut with_token = server.url.join("simple/").unwrap();
         with_token.set_username("tok%40en").unwrap();
-        http.get(&with_token, &[("Accept", "text/html")]).unwrap();
+        http.get(&with_token, &[("Accept", "text/html")], CAP).unwrap();
         // A file linked from the page, on the same origin, without credentials in its URL.
-        let response = http.get(&server.url.join("files/a.whl").unwrap(), &[]).unwrap();
+        let response = http.get(&server.url.join("files/a.whl").unwrap(), &[], CAP).unwrap();
         assert_eq!(response.url, server.url.join("files/a.whl").unwrap());
         let hits = server.hits();
         assert_eq!(hits[0].header("User-Agent"), Some(concat!("hashlock/", env!("CARGO_PKG_VERSION"))));
@@ -451,7 +570,7 @@ IionD5I9SsUOfSq8KMdoH6c=
     fn offline_sends_nothing() {
         let server = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
         let http = HttpClient::new(HttpOptions { offline: true, ..HttpOptions::default() }).unwrap();
-        assert!(matches!(http.get(&server.url, &[]), Err(HttpError::Offline { .. })));
+        assert!(matches!(http.get(&server.url, &[], CAP), Err(HttpError::Offline { .. })));
         assert!(server.hits().is_empty());
     }
 

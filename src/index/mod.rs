@@ -298,7 +298,7 @@ impl IndexClient {
             return Ok(Fetched::OfflineMiss);
         }
         let url = page_url(index, name);
-        let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)]) {
+        let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)], MAX_PAGE_SIZE) {
             Ok(response) => response,
             Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
             Err(error) => return Err(error.into()),
@@ -327,6 +327,10 @@ impl IndexClient {
         Ok(Fetched::Page(cached.page))
     }
 }
+
+/// Largest project page (decoded) hashlock reads: the largest real ones are tens of MB of
+/// JSON, so a page beyond this is a gzip bomb, and reading on would exhaust memory.
+pub const MAX_PAGE_SIZE: u64 = 256 * 1024 * 1024;
 
 /// What one index said about a project.
 enum Fetched {

@@ -5,6 +5,7 @@ pub mod pep658;
 pub mod sdist;
 pub mod wheel_range;
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::str::FromStr;
 
@@ -14,7 +15,8 @@ use reqwest::Url;
 
 use crate::dist::{CoreMetadata, DistFile, DistFilename};
 use crate::index::IndexClient;
-use crate::index::http::{HttpClient, HttpError};
+use crate::index::cache::MetadataKey;
+use crate::index::http::{HttpClient, HttpError, spool};
 use crate::requirement::one_line;
 
 /// The parts of core metadata that resolution needs.
@@ -127,25 +129,43 @@ impl Metadata {
 
 /// Gets the metadata of one distribution file through the fallback chain, using (and filling)
 /// the cache, and checks that its Name and Version match `filename`.
+///
+/// The cache is keyed by what vouches for an entry (see [`MetadataKey`]): a PEP 658 file by
+/// its own verified hash, anything read from the distribution by its URL and claimed sha256,
+/// so that no index can plant metadata that another index's files would be read as.
 pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
-    if let Some(bytes) = client.cache().and_then(|cache| cache.read_metadata(file)) {
-        // An entry that no longer parses (disk trouble, an older format) is fetched again.
-        if let Ok(metadata) = Metadata::parse(&bytes, &file.filename) {
-            client.note_metadata_hit();
-            return check(metadata, &file.filename, filename);
+    let verified = MetadataKey::verified(file);
+    let read_from = MetadataKey::read_from(file);
+    if let Some(cache) = client.cache() {
+        for key in verified.iter().chain([&read_from]) {
+            // An entry that no longer parses (disk trouble, an older format) is fetched again.
+            if let Some(bytes) = cache.read_metadata(key)
+                && let Ok(metadata) = Metadata::parse(&bytes, &file.filename)
+            {
+                client.note_metadata_hit();
+                return check(metadata, &file.filename, filename);
+            }
         }
     }
-    let bytes = fetch_uncached(client, file, filename)?;
+    let (bytes, from_pep658) = fetch_uncached(client, file, filename)?;
     let metadata = check(Metadata::parse(&bytes, &file.filename)?, &file.filename, filename)?;
     if let Some(cache) = client.cache() {
-        cache.write_metadata(file, &bytes);
+        let key = match verified {
+            Some(key) if from_pep658 => key,
+            _ => read_from,
+        };
+        cache.write_metadata(&key, &bytes);
     }
     Ok(metadata)
 }
 
-/// The raw metadata from the index: PEP 658 file, else the wheel (ranges, then whole), else
-/// the sdist's `PKG-INFO`.
-fn fetch_uncached(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Vec<u8>, MetadataError> {
+/// The raw metadata from the index: PEP 658 file (then `true`: its bytes matched every hash
+/// advertised for it), else the wheel (ranges, then whole), else the sdist's `PKG-INFO`.
+fn fetch_uncached(
+    client: &IndexClient,
+    file: &DistFile,
+    filename: &DistFilename,
+) -> Result<(Vec<u8>, bool), MetadataError> {
     let url = Url::parse(&file.url).map_err(|error| MetadataError::Invalid {
         filename: file.filename.clone(),
         message: format!("the index gave an invalid URL: {error}"),
@@ -153,12 +173,13 @@ fn fetch_uncached(client: &IndexClient, file: &DistFile, filename: &DistFilename
     if let CoreMetadata::Present(hashes) = &file.core_metadata
         && let Some(bytes) = pep658::fetch(client.http(), &url, hashes)?
     {
-        return Ok(bytes);
+        return Ok((bytes, true));
     }
-    match filename {
+    let bytes = match filename {
         DistFilename::Wheel(wheel) => wheel_range::fetch(client, &url, &file.filename, wheel),
         DistFilename::Sdist(sdist) => sdist::fetch(client.http(), &url, &file.filename, sdist),
-    }
+    }?;
+    Ok((bytes, false))
 }
 
 /// Metadata is only believed when it names the project and version the index listed the file
@@ -191,13 +212,22 @@ fn read_capped(reader: impl Read, cap: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A whole distribution file.
-fn download(http: &HttpClient, url: &Url) -> Result<Vec<u8>, MetadataError> {
-    let response = http.get(url, &[])?;
-    match response.status {
-        200 => Ok(response.body),
-        status => Err(HttpError::unexpected_status(url, status).into()),
-    }
+/// Largest distribution file hashlock downloads whole (to a temp file): real wheels reach a
+/// few GB.
+pub const MAX_DOWNLOAD_SIZE: u64 = 16 * 1024 * 1024 * 1024;
+
+/// A whole distribution file, in a temp file.
+fn download(http: &HttpClient, url: &Url) -> Result<File, MetadataError> {
+    let response = http.get_with(
+        url,
+        &[],
+        |_| MAX_DOWNLOAD_SIZE,
+        |status, body| match status {
+            200 => spool(body).map(Some),
+            _ => Ok(None),
+        },
+    )?;
+    response.body.ok_or_else(|| HttpError::unexpected_status(url, response.status).into())
 }
 
 /// The header fields of an RFC 822-style text, unfolded: (1-based line of the field, lowercased

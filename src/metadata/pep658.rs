@@ -5,14 +5,14 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::dist::Hashes;
 use crate::index::http::{HttpClient, HttpError, redact};
-use crate::metadata::MetadataError;
+use crate::metadata::{MAX_METADATA_SIZE, MetadataError};
 
 /// Fetches the metadata file advertised for the file at `file_url`. `hashes` are those the index gave for the
 /// metadata file (possibly none). `None` when the server answers 404: the caller falls back to
 /// the next method.
 pub fn fetch(http: &HttpClient, file_url: &Url, hashes: &Hashes) -> Result<Option<Vec<u8>>, MetadataError> {
     let url = metadata_url(file_url);
-    let response = http.get(&url, &[])?;
+    let response = http.get(&url, &[], MAX_METADATA_SIZE)?;
     match response.status {
         200 => {
             if verify(hashes, &response.body) {

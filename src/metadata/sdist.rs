@@ -2,7 +2,7 @@
 //! Requires-Dist is not Dynamic (PEP 643): then its dependencies are those any build would
 //! produce, and hashlock need not run a build backend.
 
-use std::io::{Cursor, Read};
+use std::io::{Read, Seek};
 
 use pep508_rs::pep440_rs::Version;
 
@@ -17,16 +17,16 @@ pub fn fetch(http: &HttpClient, url: &Url, filename: &str, sdist: &SdistFilename
     if matches!(sdist.extension, SdistExtension::TarBz2 | SdistExtension::TarXz) {
         return Err(unreadable(filename));
     }
-    let body = download(http, url)?;
-    pkg_info(&body, sdist.extension, filename)
+    pkg_info(download(http, url)?, sdist.extension, filename)
 }
 
-/// `<top>/PKG-INFO` from the bytes of an sdist. `filename` is for messages.
-pub fn pkg_info(bytes: &[u8], extension: SdistExtension, filename: &str) -> Result<Vec<u8>, MetadataError> {
+/// `<top>/PKG-INFO` from an sdist (a temp file, or bytes in a `Cursor`). `filename` is for
+/// messages.
+pub fn pkg_info(sdist: impl Read + Seek, extension: SdistExtension, filename: &str) -> Result<Vec<u8>, MetadataError> {
     let found = match extension {
-        SdistExtension::TarGz => from_tar(flate2::read::GzDecoder::new(bytes)),
-        SdistExtension::Tar => from_tar(bytes),
-        SdistExtension::Zip => from_zip(bytes),
+        SdistExtension::TarGz => from_tar(flate2::read::GzDecoder::new(sdist)),
+        SdistExtension::Tar => from_tar(sdist),
+        SdistExtension::Zip => from_zip(sdist),
         SdistExtension::TarBz2 | SdistExtension::TarXz => return Err(unreadable(filename)),
     };
     let bad = |message: String| MetadataError::Archive { filename: filename.to_string(), message };
@@ -67,8 +67,8 @@ fn from_tar(reader: impl Read) -> Result<Option<Vec<u8>>, String> {
     Ok(None)
 }
 
-fn from_zip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|err| format!("not a zip file: {err}"))?;
+fn from_zip(sdist: impl Read + Seek) -> Result<Option<Vec<u8>>, String> {
+    let mut archive = zip::ZipArchive::new(sdist).map_err(|err| format!("not a zip file: {err}"))?;
     let Some(name) = archive.file_names().find(|name| is_pkg_info(name)).map(str::to_string) else {
         return Ok(None);
     };
@@ -78,7 +78,7 @@ fn from_zip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{Cursor, Write};
 
     use super::*;
 
@@ -117,26 +117,26 @@ mod tests {
             ("demo-1.0/setup.py", b""),
             ("demo-1.0/PKG-INFO", STATIC),
         ]);
-        assert_eq!(pkg_info(&sdist, SdistExtension::TarGz, "demo-1.0.tar.gz").unwrap(), STATIC);
+        assert_eq!(pkg_info(Cursor::new(&sdist), SdistExtension::TarGz, "demo-1.0.tar.gz").unwrap(), STATIC);
         let sdist = zip(&[("demo-1.0/src/demo.egg-info/PKG-INFO", STALE), ("demo-1.0/PKG-INFO", STATIC)]);
-        assert_eq!(pkg_info(&sdist, SdistExtension::Zip, "demo-1.0.zip").unwrap(), STATIC);
+        assert_eq!(pkg_info(Cursor::new(&sdist), SdistExtension::Zip, "demo-1.0.zip").unwrap(), STATIC);
     }
 
     #[test]
     fn missing_pkg_info_or_broken_archive_is_an_archive_error() {
         let sdist = tar_gz(&[("demo-1.0/setup.py", b""), ("PKG-INFO", STATIC)]);
-        let err = pkg_info(&sdist, SdistExtension::TarGz, "demo-1.0.tar.gz").unwrap_err();
+        let err = pkg_info(Cursor::new(&sdist), SdistExtension::TarGz, "demo-1.0.tar.gz").unwrap_err();
         assert_eq!(err.to_string(), "demo-1.0.tar.gz: no <top>/PKG-INFO in the sdist");
-        let err = pkg_info(b"not gzip at all", SdistExtension::TarGz, "demo-1.0.tar.gz").unwrap_err();
+        let err = pkg_info(Cursor::new(b"not gzip at all"), SdistExtension::TarGz, "demo-1.0.tar.gz").unwrap_err();
         assert!(matches!(err, MetadataError::Archive { .. }), "{err}");
-        let err = pkg_info(b"not zip at all", SdistExtension::Zip, "demo-1.0.zip").unwrap_err();
+        let err = pkg_info(Cursor::new(b"not zip at all"), SdistExtension::Zip, "demo-1.0.zip").unwrap_err();
         assert!(err.to_string().starts_with("demo-1.0.zip: not a zip file"), "{err}");
     }
 
     #[test]
     fn bz2_and_xz_sdists_are_refused_with_a_clear_message() {
         for extension in [SdistExtension::TarBz2, SdistExtension::TarXz] {
-            let err = pkg_info(b"", extension, "demo-1.0.tar.xz").unwrap_err();
+            let err = pkg_info(Cursor::new(b""), extension, "demo-1.0.tar.xz").unwrap_err();
             assert_eq!(
                 err.to_string(),
                 "demo-1.0.tar.xz: no wheel, and hashlock reads only .tar.gz, .tgz, .tar and .zip sdists"
@@ -148,7 +148,9 @@ mod tests {
     fn oversized_pkg_info_is_refused() {
         let huge = vec![b'x'; (MAX_METADATA_SIZE + 1) as usize];
         let sdist = tar_gz(&[("demo-1.0/PKG-INFO", &huge)]);
-        assert!(pkg_info(&sdist, SdistExtension::TarGz, "d").unwrap_err().to_string().contains("larger than"));
+        assert!(
+            pkg_info(Cursor::new(&sdist), SdistExtension::TarGz, "d").unwrap_err().to_string().contains("larger than")
+        );
     }
 
     #[test]

@@ -3,16 +3,18 @@
 //!
 //! The zip logic ([`metadata_from_ranges`]) sees the server only through a `fetch_range`
 //! closure, so it is tested against in-memory wheels. When the server will not serve ranges,
-//! the whole wheel is downloaded and read with the `zip` crate ([`metadata_from_wheel`]).
+//! the whole wheel is downloaded to a temp file and read with the `zip` crate
+//! ([`metadata_from_wheel`]).
 
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{Read, Seek};
 
 use reqwest::Url;
 
 use crate::dist::WheelFilename;
 use crate::index::IndexClient;
-use crate::index::http::{HttpClient, HttpError};
-use crate::metadata::{MAX_METADATA_SIZE, MetadataError, download, read_capped};
+use crate::index::http::{HttpClient, HttpError, spool};
+use crate::metadata::{MAX_DOWNLOAD_SIZE, MAX_METADATA_SIZE, MetadataError, download, read_capped};
 
 /// Bytes requested from the end of the wheel first. Measured on real dependency trees, 32 KiB
 /// holds both the central directory and `METADATA` for most wheels.
@@ -46,6 +48,14 @@ pub enum ByteRange {
 }
 
 impl ByteRange {
+    /// How many bytes a server may send for it.
+    fn len(self) -> u64 {
+        match self {
+            Self::Suffix(n) => n,
+            Self::Span { start, end } => end.saturating_sub(start),
+        }
+    }
+
     /// The `Range` header value.
     pub fn header_value(self) -> String {
         match self {
@@ -55,24 +65,24 @@ impl ByteRange {
     }
 }
 
-/// What a server sent for a range request.
+/// What a server sent for a range request; `W` holds a whole file (a temp file when real).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RangeResponse {
+pub enum RangeResponse<W = Vec<u8>> {
     /// 206: `data` starts at `offset` of a file of `total` bytes.
     Partial { offset: u64, total: u64, data: Vec<u8> },
     /// 200: the server ignored the range and sent the whole file.
-    Whole(Vec<u8>),
+    Whole(W),
     /// 416, or any other answer that is not a usable range.
     Refused,
 }
 
 /// How reading `METADATA` through range requests ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RangeOutcome {
+pub enum RangeOutcome<W = Vec<u8>> {
     /// The raw `METADATA` bytes.
     Metadata(Vec<u8>),
     /// The server sent the whole wheel instead (read it with [`metadata_from_wheel`]).
-    Whole(Vec<u8>),
+    Whole(W),
     /// The server does not serve ranges.
     Refused,
 }
@@ -85,9 +95,9 @@ pub fn fetch(client: &IndexClient, url: &Url, filename: &str, wheel: &WheelFilen
     if !client.range_refused(url) {
         match metadata_from_ranges(|range| request_range(http, url, range), filename, wheel)? {
             RangeOutcome::Metadata(bytes) => return Ok(bytes),
-            RangeOutcome::Whole(bytes) => {
+            RangeOutcome::Whole(file) => {
                 client.refuse_range(url);
-                body = Some(bytes);
+                body = Some(file);
             }
             RangeOutcome::Refused => client.refuse_range(url),
         }
@@ -96,23 +106,44 @@ pub fn fetch(client: &IndexClient, url: &Url, filename: &str, wheel: &WheelFilen
         Some(body) => body,
         None => download(http, url)?,
     };
-    metadata_from_wheel(&body, filename, wheel)
+    metadata_from_wheel(body, filename, wheel)
 }
 
 /// One range request, classified. Missing files and server errors are errors, not refusals:
-/// downloading the whole file would fail the same way.
-fn request_range(http: &HttpClient, url: &Url, range: ByteRange) -> Result<RangeResponse, MetadataError> {
+/// downloading the whole file would fail the same way. A 206 may hold what was asked for and
+/// no more; a 200 is the whole wheel, kept in a temp file.
+fn request_range(http: &HttpClient, url: &Url, range: ByteRange) -> Result<RangeResponse<File>, MetadataError> {
     let value = range.header_value();
-    let response = http.get(url, &[("Range", &value), ("Accept-Encoding", "identity")])?;
-    match response.status {
-        206 => Ok(match response.content_range.as_deref().and_then(parse_content_range) {
-            Some((offset, total)) => RangeResponse::Partial { offset, total, data: response.body },
+    let response = http.get_with(
+        url,
+        &[("Range", &value), ("Accept-Encoding", "identity")],
+        |status| if status == 200 { MAX_DOWNLOAD_SIZE } else { range.len() },
+        |status, body| match status {
+            200 => spool(body).map(Received::Whole),
+            206 => {
+                let mut data = Vec::new();
+                body.read_to_end(&mut data)?;
+                Ok(Received::Part(data))
+            }
+            _ => Ok(Received::Nothing),
+        },
+    )?;
+    match (response.status, response.body) {
+        (206, Received::Part(data)) => Ok(match response.content_range.as_deref().and_then(parse_content_range) {
+            Some((offset, total)) => RangeResponse::Partial { offset, total, data },
             None => RangeResponse::Refused,
         }),
-        200 => Ok(RangeResponse::Whole(response.body)),
-        status @ (404 | 410 | 500..) => Err(HttpError::unexpected_status(url, status).into()),
+        (200, Received::Whole(file)) => Ok(RangeResponse::Whole(file)),
+        (status @ (404 | 410 | 500..), _) => Err(HttpError::unexpected_status(url, status).into()),
         _ => Ok(RangeResponse::Refused),
     }
+}
+
+/// A range response's body as read: a 206's bytes, a 200's temp file, nothing otherwise.
+enum Received {
+    Part(Vec<u8>),
+    Whole(File),
+    Nothing,
 }
 
 /// `bytes <first>-<last>/<total>` → (first, total). `None` for an unknown total (`*`) or
@@ -129,13 +160,13 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64)> {
 /// Reads `METADATA` from a wheel through `fetch_range`: a suffix request for the tail, then
 /// at most one request for a central directory that starts before it and one for a
 /// `METADATA` entry outside it. `filename` is for messages.
-pub fn metadata_from_ranges<F>(
+pub fn metadata_from_ranges<F, W>(
     fetch_range: F,
     filename: &str,
     wheel: &WheelFilename,
-) -> Result<RangeOutcome, MetadataError>
+) -> Result<RangeOutcome<W>, MetadataError>
 where
-    F: FnMut(ByteRange) -> Result<RangeResponse, MetadataError>,
+    F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
 {
     match read_remote(fetch_range, wheel) {
         Ok(bytes) => Ok(RangeOutcome::Metadata(bytes)),
@@ -147,23 +178,23 @@ where
 }
 
 /// Why reading through ranges stopped early.
-enum Stop {
-    Whole(Vec<u8>),
+enum Stop<W> {
+    Whole(W),
     Refused,
     Error(MetadataError),
     /// The bytes are not a readable zip (message without the filename).
     Bad(String),
 }
 
-impl From<MetadataError> for Stop {
+impl<W> From<MetadataError> for Stop<W> {
     fn from(err: MetadataError) -> Self {
         Self::Error(err)
     }
 }
 
-fn read_remote<F>(fetch_range: F, wheel: &WheelFilename) -> Result<Vec<u8>, Stop>
+fn read_remote<F, W>(fetch_range: F, wheel: &WheelFilename) -> Result<Vec<u8>, Stop<W>>
 where
-    F: FnMut(ByteRange) -> Result<RangeResponse, MetadataError>,
+    F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
 {
     let mut remote = Remote::open(fetch_range)?;
     let directory = remote.central_directory()?;
@@ -172,7 +203,9 @@ where
     if entry.flags & 1 != 0 {
         return Err(Stop::Bad(format!("{} is encrypted", entry.name)));
     }
-    if entry.uncompressed_size > MAX_METADATA_SIZE {
+    // Real METADATA is kilobytes; deflate never grows it much, so the compressed size (what
+    // is fetched) is held to the same cap.
+    if entry.uncompressed_size.max(entry.compressed_size) > MAX_METADATA_SIZE {
         return Err(Stop::Bad(format!("{} is larger than {MAX_METADATA_SIZE} bytes", entry.name)));
     }
 
@@ -200,12 +233,12 @@ struct Remote<F> {
     chunks: Vec<(u64, Vec<u8>)>,
 }
 
-impl<F> Remote<F>
+impl<F, W> Remote<F>
 where
-    F: FnMut(ByteRange) -> Result<RangeResponse, MetadataError>,
+    F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
 {
     /// Fetches the tail.
-    fn open(mut fetch_range: F) -> Result<Self, Stop> {
+    fn open(mut fetch_range: F) -> Result<Self, Stop<W>> {
         match fetch_range(ByteRange::Suffix(TAIL_SIZE))? {
             RangeResponse::Partial { offset, total, data } => {
                 if data.is_empty() || offset.checked_add(data.len() as u64) != Some(total) {
@@ -224,7 +257,7 @@ where
     /// Bytes `start..end`. When they are not all fetched yet, requests `start..want_end`
     /// (`want_end >= end` lets one request cover what will be read next), cut short where an
     /// already fetched chunk begins.
-    fn read(&mut self, start: u64, end: u64, want_end: u64) -> Result<&[u8], Stop> {
+    fn read(&mut self, start: u64, end: u64, want_end: u64) -> Result<&[u8], Stop<W>> {
         if start > end || end > self.total {
             return Err(Stop::Bad(format!("bytes {start}..{end} are outside the {} byte file", self.total)));
         }
@@ -244,7 +277,7 @@ where
     }
 
     /// Requests `start..end`, or only its part before a chunk that covers the rest, and merges.
-    fn fetch(&mut self, start: u64, end: u64) -> Result<(), Stop> {
+    fn fetch(&mut self, start: u64, end: u64) -> Result<(), Stop<W>> {
         let next = self
             .chunks
             .iter()
@@ -277,7 +310,7 @@ where
 
     /// Finds the end of central directory record (and its ZIP64 form) and reads the central
     /// directory it points to.
-    fn central_directory(&mut self) -> Result<Vec<Entry>, Stop> {
+    fn central_directory(&mut self) -> Result<Vec<Entry>, Stop<W>> {
         let tail_start = self.chunks[0].0;
         let mut eocd = self.find_eocd(tail_start)?;
         let search_start = self.total.saturating_sub(MAX_EOCD_SEARCH);
@@ -314,7 +347,7 @@ where
 
     /// The position of the end of central directory record within `from..total`: the last
     /// signature whose comment length reaches exactly the end of the file.
-    fn find_eocd(&mut self, from: u64) -> Result<Option<u64>, Stop> {
+    fn find_eocd(&mut self, from: u64) -> Result<Option<u64>, Stop<W>> {
         let total = self.total;
         let bytes = self.read(from, total, total)?;
         Ok(find_eocd(bytes).map(|at| from + at as u64))
@@ -443,10 +476,15 @@ fn decompress(method: u16, data: &[u8]) -> Result<Vec<u8>, String> {
     inflated.map_err(|err| format!("METADATA: {err}"))
 }
 
-/// `METADATA` from a whole wheel, read with the `zip` crate.
-pub fn metadata_from_wheel(bytes: &[u8], filename: &str, wheel: &WheelFilename) -> Result<Vec<u8>, MetadataError> {
+/// `METADATA` from a whole wheel (a temp file, or bytes in a `Cursor`), read with the `zip`
+/// crate.
+pub fn metadata_from_wheel(
+    wheel_file: impl Read + Seek,
+    filename: &str,
+    wheel: &WheelFilename,
+) -> Result<Vec<u8>, MetadataError> {
     let bad = |message: String| MetadataError::Archive { filename: filename.to_string(), message };
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|err| bad(format!("not a zip file: {err}")))?;
+    let mut archive = zip::ZipArchive::new(wheel_file).map_err(|err| bad(format!("not a zip file: {err}")))?;
     let names: Vec<String> = archive.file_names().map(str::to_string).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let name = &names[choose_metadata(&name_refs, wheel).map_err(bad)?];
@@ -471,7 +509,7 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{Cursor, Write};
     use std::str::FromStr;
 
     use pep508_rs::PackageName;
@@ -679,7 +717,7 @@ mod tests {
     fn zip64_end_records_are_followed() {
         let wheel = to_zip64(small_wheel(Deflated));
         // The rewritten file is a valid zip: the zip crate agrees.
-        assert_eq!(metadata_from_wheel(&wheel, "w", &demo()).unwrap(), METADATA);
+        assert_eq!(metadata_from_wheel(Cursor::new(&wheel), "w", &demo()).unwrap(), METADATA);
         let (metadata, requests) = read_metadata(wheel);
         assert_eq!((metadata.as_slice(), requests.len()), (METADATA, 1));
     }
@@ -695,7 +733,7 @@ mod tests {
             "",
         );
         assert_eq!(read_metadata(wheel.clone()).0, METADATA);
-        assert_eq!(metadata_from_wheel(&wheel, "w", &demo()).unwrap(), METADATA);
+        assert_eq!(metadata_from_wheel(Cursor::new(&wheel), "w", &demo()).unwrap(), METADATA);
 
         let ambiguous =
             build_zip(&[("a-1.dist-info/METADATA", other, Stored), ("b-1.dist-info/METADATA", other, Stored)], "");
@@ -706,7 +744,12 @@ mod tests {
     fn nested_or_missing_metadata_is_a_clean_error() {
         let wheel = build_zip(&[("demo_pkg/vendor/x-1.dist-info/METADATA", METADATA, Stored)], "");
         assert!(archive_error(wheel.clone()).contains("no *.dist-info/METADATA"));
-        assert!(metadata_from_wheel(&wheel, "w", &demo()).unwrap_err().to_string().contains("no *.dist-info/METADATA"));
+        assert!(
+            metadata_from_wheel(Cursor::new(&wheel), "w", &demo())
+                .unwrap_err()
+                .to_string()
+                .contains("no *.dist-info/METADATA")
+        );
     }
 
     #[test]
@@ -714,7 +757,12 @@ mod tests {
         let message = archive_error(noise(100_000));
         assert!(message.starts_with("demo_pkg-1.0-py3-none-any.whl: not a zip file"), "{message}");
         assert!(archive_error(Vec::new()).contains("for the file's end"));
-        assert!(metadata_from_wheel(&noise(1000), "w.whl", &demo()).unwrap_err().to_string().starts_with("w.whl: "));
+        assert!(
+            metadata_from_wheel(Cursor::new(&noise(1000)), "w.whl", &demo())
+                .unwrap_err()
+                .to_string()
+                .starts_with("w.whl: ")
+        );
     }
 
     #[test]
@@ -723,7 +771,9 @@ mod tests {
         let wheel = build_zip(&[("demo_pkg-1.0.dist-info/METADATA", &bomb, Deflated)], "");
         assert!(wheel.len() < 1024 * 1024);
         assert!(archive_error(wheel.clone()).contains("larger than"));
-        assert!(metadata_from_wheel(&wheel, "w", &demo()).unwrap_err().to_string().contains("larger than"));
+        assert!(
+            metadata_from_wheel(Cursor::new(&wheel), "w", &demo()).unwrap_err().to_string().contains("larger than")
+        );
         // A central directory that understates the size does not help: inflation is capped too.
         let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(&bomb).unwrap();
@@ -758,7 +808,7 @@ mod tests {
         let wheel = small_wheel(Stored);
         let outcome = metadata_from_ranges(|_| Ok(RangeResponse::Whole(wheel.clone())), "w", &demo()).unwrap();
         assert_eq!(outcome, RangeOutcome::Whole(wheel.clone()));
-        let outcome = metadata_from_ranges(|_| Ok(RangeResponse::Refused), "w", &demo()).unwrap();
+        let outcome = metadata_from_ranges(|_| Ok(RangeResponse::<Vec<u8>>::Refused), "w", &demo()).unwrap();
         assert_eq!(outcome, RangeOutcome::Refused);
 
         // A server that honours the suffix but then sends everything: its body is the wheel.
@@ -832,7 +882,7 @@ mod tests {
                 file[at] = byte;
             }
             let _ = FakeServer::new(file.clone()).read();
-            let _ = metadata_from_wheel(&file, "w", &demo());
+            let _ = metadata_from_wheel(Cursor::new(&file), "w", &demo());
         }
     }
 }

@@ -415,6 +415,8 @@ struct State {
     registry: Registry,
     config: Config,
     log: Vec<Logged>,
+    /// Project pages served as these raw bytes with `Content-Encoding: gzip` (a gzip bomb).
+    gzipped_pages: BTreeMap<String, Vec<u8>>,
 }
 
 /// A package index on 127.0.0.1, served until dropped: one thread accepts, and each connection
@@ -437,7 +439,7 @@ impl IndexServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("a bound address").port();
         let base = format!("http://127.0.0.1:{port}");
-        let state = Arc::new(Mutex::new(State { registry, config, log: Vec::new() }));
+        let state = Arc::new(Mutex::new(State { registry, config, log: Vec::new(), gzipped_pages: BTreeMap::new() }));
         let stopping = Arc::new(AtomicBool::new(false));
         let acceptor = {
             let (state, stopping, base) = (Arc::clone(&state), Arc::clone(&stopping), base.clone());
@@ -521,6 +523,11 @@ impl IndexServer {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
         self.replace_bytes(filename, bytes);
+    }
+
+    /// Serves `gzipped` as the JSON page of `project`, with `Content-Encoding: gzip`.
+    pub fn serve_gzipped_page(&self, project: &str, gzipped: Vec<u8>) {
+        self.state().gzipped_pages.insert(normalise(project), gzipped);
     }
 
     /// Adds a file while serving (a new upload).
@@ -684,6 +691,11 @@ fn route(state: &State, path: &str, accept: Option<&str>, range: Option<&str>, b
         let json = config.json && wants_json(accept);
         if project.is_empty() {
             return root_page(&state.registry, json, config.json);
+        }
+        if let Some(gzipped) = state.gzipped_pages.get(&normalise(project)) {
+            let mut reply = Reply::new(200, JSON_TYPE, gzipped.clone());
+            reply.headers.push(("Content-Encoding", "gzip".into()));
+            return reply;
         }
         return match state.registry.projects.get(&normalise(project)) {
             Some(files) => project_page(&normalise(project), files, base, json, config),
