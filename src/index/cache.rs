@@ -518,7 +518,10 @@ mod tests {
         for key in hostile {
             let mut f = file(Some(key));
             f.url = format!("https://files.example/{key}");
-            c.write_metadata(&f, b"Metadata-Version: 2.1\nName: demo\n");
+            c.write_metadata(&MetadataKey::read_from(&f), b"Metadata-Version: 2.1\nName: demo\n");
+            // A digest that is not hex names no verified entry at all.
+            f.core_metadata = CoreMetadata::Present(Hashes::from([("sha256".into(), key.into())]));
+            assert_eq!(MetadataKey::verified(&f), None);
             c.write_text(key, "x");
         }
         for index in ["https://index.example/../../escape/", "https://index.example/%2e%2e/%2e%2e/", "file:///etc/"] {

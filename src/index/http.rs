@@ -554,11 +554,11 @@ IionD5I9SsUOfSq8KMdoH6c=
         let http = client(0);
         let mut with_token = index.url.join("simple/demo/").unwrap();
         with_token.set_username("token").unwrap();
-        let response = http.get(&with_token, &[]).unwrap();
+        let response = http.get(&with_token, &[], CAP).unwrap();
         assert_eq!(response.url, elsewhere.url.join("simple/demo/").unwrap());
-        http.get(&elsewhere.url.join("files/demo-1.0.tar.gz").unwrap(), &[]).unwrap();
+        http.get(&elsewhere.url.join("files/demo-1.0.tar.gz").unwrap(), &[], CAP).unwrap();
         // A redirect within the origin keeps them, so the check below can see a header.
-        http.get(&index.url.join("simple/moved/").unwrap(), &[]).unwrap();
+        http.get(&index.url.join("simple/moved/").unwrap(), &[], CAP).unwrap();
 
         let authorization =
             |hits: Vec<Hit>| hits.iter().map(|h| h.header("Authorization").is_some()).collect::<Vec<_>>();
