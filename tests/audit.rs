@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{File, IndexServer, Ran, Registry, build, generate, hashlock_at};
+use support::{File, IndexServer, LockFile, Ran, Registry, build, generate, hashlock_at};
 
 /// `app` → `lib` (three wheels and an sdist) → `core`; `tool` stands alone.
 fn tree() -> Registry {
@@ -24,6 +24,7 @@ impl Workspace {
         let dir = tempfile::tempdir().unwrap();
         generate(&server.index_url(), &["app", "-o", "requirements.txt"]).current_dir(dir.path()).assert().success();
         let text = std::fs::read_to_string(dir.path().join("requirements.txt")).unwrap();
+        LockFile::parse(&text);
         Self { server, dir, text }
     }
 
