@@ -195,6 +195,13 @@ fn a_requirements_path_cannot_inject_an_option() {
 }
 
 mod hostile_text {
+    use std::collections::BTreeSet;
+    use std::str::FromStr;
+
+    use hashlock::lock::{Lock, LockedPackage};
+    use hashlock::output::line::{self, LINE_BREAKS};
+    use hashlock::output::requirements::{Header, render};
+    use pep508_rs::{MarkerExpression, MarkerOperator, MarkerTree, MarkerValueString, PackageName, Requirement};
     use proptest::prelude::*;
 
     use super::*;
@@ -226,6 +233,36 @@ mod hostile_text {
             ";",
         ]);
         prop::collection::vec(pieces, 0..8).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        /// Whatever a marker value or a `-r` path holds, the writer's file has no line break
+        /// but the ones it means, and its one requirement line reads back as the pin and its
+        /// marker, with no option; or the pin is refused.
+        #[test]
+        fn the_writer_adds_no_line_option_or_requirement(value in hostile(), path in hostile()) {
+            let marker = MarkerTree::expression(MarkerExpression::String {
+                key: MarkerValueString::PlatformRelease,
+                operator: MarkerOperator::Equal,
+                value: value.clone(),
+            });
+            let helper = LockedPackage {
+                name: PackageName::from_str("helper").unwrap(),
+                version: "1.0".parse().unwrap(),
+                marker: marker.clone(),
+                required_by: BTreeSet::from([format!("-r {path}")]),
+                files: Vec::new(),
+            };
+            let header = Header { command: format!("hashlock generate {path}"), target: value, indexes: vec![path] };
+            let Ok(text) = render(&Lock { packages: vec![helper] }, &header) else { return Ok(()) };
+            let lines: Vec<&str> = text.lines().collect();
+            prop_assert_eq!(text.split(LINE_BREAKS).filter(|l| !l.is_empty()).count(), lines.len(), "{}", text);
+            let requirements: Vec<&str> = lines.iter().copied().filter(|l| !l.trim_start().starts_with('#')).collect();
+            prop_assert_eq!(requirements.len(), 1, "{}", text);
+            prop_assert!(line::requirement(requirements[0]).is_ok(), "{}", text);
+            let read = Requirement::<pep508_rs::VerbatimUrl>::from_str(requirements[0]).expect("pep508 reads it");
+            prop_assert_eq!(read.marker, marker);
+        }
     }
 
     proptest! {

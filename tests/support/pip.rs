@@ -22,6 +22,18 @@ import json, sys
 from pip._internal.req.req_file import build_parser, get_line_parser, preprocess
 from pip._vendor.packaging.requirements import Requirement
 
+def marker(node):
+    # str(Marker) puts every value in "..." unescaped, so a value holding " would not read back.
+    if isinstance(node, list):
+        return "(" + " ".join(marker(n) for n in node) + ")"
+    if isinstance(node, tuple):
+        return " ".join(marker(n) for n in node)
+    if isinstance(node, str):
+        return node
+    if type(node).__name__ == "Value":
+        return ("'%s'" if "'" not in node.value else '"%s"') % node.value
+    return str(node.value)
+
 with open(sys.argv[1], encoding="utf-8") as f:
     content = f.read()
 defaults = vars(build_parser().get_default_values())
@@ -40,7 +52,7 @@ for number, line in preprocess(content):
             out["options"].append(f"line {number}: not a requirement: {args!r}: {e}")
             continue
         hashes = sorted(f"{a}:{h}" for a, hs in (opts.hashes or {}).items() for h in hs)
-        out["requirements"].append([r.name, str(r.specifier), str(r.marker) if r.marker else None, hashes])
+        out["requirements"].append([r.name, str(r.specifier), marker(r.marker._markers) if r.marker else None, hashes])
 json.dump(out, sys.stdout)
 "#;
 
