@@ -78,7 +78,7 @@ pub fn audit(
         let package = LockedPackage {
             name: pin.requirement.name.clone(),
             version: pin.version.clone(),
-            marker: pin.requirement.marker.try_to_string(),
+            marker: pin.requirement.marker.clone(),
             required_by: BTreeSet::new(),
             files,
             sources: sources_of_version(project, &pin.version),

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
+use pep508_rs::{MarkerTree, PackageName};
 
 use crate::dist::DistFile;
 use crate::index::http::redact;
@@ -28,8 +28,8 @@ pub struct Lock {
 pub struct LockedPackage {
     pub name: PackageName,
     pub version: Version,
-    /// PEP 508 marker under which the package is needed; `None` means always.
-    pub marker: Option<String>,
+    /// PEP 508 marker under which the package is needed (true: always).
+    pub marker: MarkerTree,
     /// Package names that depend on it, and root origins such as `-r requirements.in`.
     pub required_by: BTreeSet<String>,
     /// Every file of the pinned version on every index (all platforms).
@@ -64,7 +64,7 @@ impl Lock {
                 Ok(LockedPackage {
                     name: resolved.name.clone(),
                     version: resolved.version.clone(),
-                    marker: resolved.marker.try_to_string(),
+                    marker: resolved.marker.clone(),
                     required_by: resolved.required_by.clone(),
                     files: files_of_version(&project, &resolved.version),
                     sources: sources_of_version(&project, &resolved.version),

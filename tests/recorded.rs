@@ -58,7 +58,7 @@ fn dds_cli_from_the_recorded_index() {
     let server = IndexServer::start(registry.clone());
     let dir = tempfile::tempdir().unwrap();
     generate(&server.index_url(), &["dds-cli", "-o", "out.txt"]).current_dir(dir.path()).assert().success();
-    let lock = LockFile::parse(&std::fs::read_to_string(dir.path().join("out.txt")).unwrap());
+    let lock = LockFile::read(&dir.path().join("out.txt"));
     lock.assert_pins_and_hashes(&registry, &PINS);
 
     // Each page and each metadata file is fetched once.

@@ -293,3 +293,29 @@ fn fail_on_sets_which_severity_fails() {
         }
     }
 }
+
+/// A yanked reason is the index's text: ANSI escapes, a line break and Markdown in it must not
+/// clear the screen, forge a verdict on a line of its own or break out of the report's markup.
+#[test]
+fn index_text_in_a_report_is_escaped_in_every_human_format() {
+    let reason = "\x1b[2J\x1b[32mok\nAll clear: no findings.\u{2028}\x1b[0m | <b>x</b>";
+    let server = IndexServer::start(Registry::new().with([Release::new("old", "1.0").yanked(reason)]));
+    for format in ["text", "markdown"] {
+        let ran = report(&server.index_url(), &["old==1.0", "--format", format]);
+        assert_eq!(ran.code, 1, "{format}: a yanked pin is a warning\n{}{}", ran.stdout, ran.stderr);
+        assert!(
+            !ran.stdout.contains(['\x1b', '\u{2028}']),
+            "{format}: control characters reach the report:\n{}",
+            ran.stdout
+        );
+        assert!(
+            !ran.stdout.lines().any(|line| line.starts_with("All clear")),
+            "{format}: the index's text forges a verdict line:\n{}",
+            ran.stdout
+        );
+        insta::assert_snapshot!(format!("hostile_yanked_reason_{format}"), ran.stdout);
+    }
+    let json = report(&server.index_url(), &["old==1.0", "--format", "json"]).json();
+    let message = json["packages"][0]["findings"][0]["message"].as_str().unwrap().to_string();
+    assert_eq!(message, format!("old 1.0 is yanked: {reason}"), "JSON keeps the text exactly, escaped by serde");
+}

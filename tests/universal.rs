@@ -319,6 +319,7 @@ fn install_everywhere(
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("requirements.txt");
     universal(&server.index_url(), lowest, &["app", "-o"]).arg(&out).assert().success();
+    LockFile::read(&out);
     std::thread::scope(|scope| {
         let handles: Vec<_> = found
             .iter()

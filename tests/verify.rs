@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{IndexServer, Published, Ran, Registry, Release, generate};
+use support::{IndexServer, LockFile, Published, Ran, Registry, Release, generate};
 
 /// [`support::layered_tree`] with a newer `tool` too.
 fn tree() -> Registry {
@@ -36,6 +36,7 @@ impl Workspace {
         let server = IndexServer::start(registry);
         let dir = tempfile::tempdir().unwrap();
         generate(&server.index_url(), &["app", "-o", "requirements.txt"]).current_dir(dir.path()).assert().success();
+        LockFile::read(&dir.path().join("requirements.txt"));
         std::fs::create_dir(dir.path().join("dl")).unwrap();
         let ws = Self { server, dir };
         for filename in DOWNLOADED {

@@ -51,7 +51,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         target: session.target.describe(),
         indexes: session.indexes(),
     };
-    let requirements = render(&lock, &header);
+    let requirements = render(&lock, &header)?;
     let report = args.report.as_deref().map(|path| {
         let report = Report::new(&lock, &findings, &session.target, session.indexes());
         (path, render_report(&report, format_for_path(path)))

@@ -1,6 +1,7 @@
 //! Rendering: the `--require-hashes` requirements file and the reports, and writing them
 //! without ever leaving a partial file behind.
 
+pub mod line;
 pub mod report;
 pub mod requirements;
 

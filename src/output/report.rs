@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
+use super::line;
 use crate::findings::{Finding, Severity};
-use crate::report::{PackageReport, Report, distinct};
+use crate::report::{FileReport, PackageReport, Report, distinct};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -15,9 +16,44 @@ pub enum Format {
 
 pub fn render(report: &Report, format: Format) -> String {
     match format {
-        Format::Text => text(report),
+        Format::Text => text(&escaped(report, |text| line::escape(text).into_owned())),
         Format::Json => json(report),
-        Format::Markdown => markdown(report),
+        Format::Markdown => markdown(&escaped(report, line::markdown)),
+    }
+}
+
+/// `report` with every text in it (names, versions, filenames, paths, messages: much of it from
+/// an index or a file) passed through `escape`, so that no text can drive a terminal, end a
+/// line or break out of its Markdown cell and show something the report does not say. JSON
+/// needs none of this: serde escapes every string.
+fn escaped(report: &Report, escape: impl Fn(&str) -> String) -> Report {
+    let all = |texts: &[String]| texts.iter().map(|t| escape(t)).collect::<Vec<_>>();
+    let finding = |f: &Finding| Finding {
+        package: f.package.as_deref().map(&escape),
+        location: f.location.as_deref().map(&escape),
+        message: escape(&f.message),
+        ..f.clone()
+    };
+    let findings = |findings: &[Finding]| findings.iter().map(finding).collect::<Vec<_>>();
+    Report {
+        tool: escape(&report.tool),
+        target: escape(&report.target),
+        indexes: all(&report.indexes),
+        packages: report
+            .packages
+            .iter()
+            .map(|p| PackageReport {
+                name: escape(&p.name),
+                version: escape(&p.version),
+                required_by: all(&p.required_by),
+                algorithms: all(&p.algorithms),
+                files: p.files.iter().map(|f| FileReport { filename: escape(&f.filename), ..f.clone() }).collect(),
+                findings: findings(&p.findings),
+                ..p.clone()
+            })
+            .collect(),
+        findings: findings(&report.findings),
+        ..report.clone()
     }
 }
 

@@ -85,6 +85,43 @@ pub fn display(marker: &MarkerTree, lowest: &Version) -> Option<String> {
     marker.clone().simplify_python_versions(Bound::Included(lowest), Bound::Unbounded).try_to_string()
 }
 
+/// `marker` as PEP 508 text, as pep508_rs writes it but with each string value written by
+/// `quote` (pep508_rs always writes `'value'`, which a value holding `'` ends early); `None`
+/// when it always holds.
+pub fn to_string_quoted<E>(
+    marker: &MarkerTree,
+    quote: impl Fn(&str) -> Result<String, E>,
+) -> Result<Option<String>, E> {
+    if marker.is_true() {
+        return Ok(None);
+    }
+    if marker.is_false() {
+        return Ok(marker.try_to_string());
+    }
+    let expression = |expression: &MarkerExpression| match expression {
+        // Key and operator never hold a quote, so the first `'value'` is the value.
+        MarkerExpression::String { value, .. } => {
+            Ok(expression.to_string().replacen(&format!("'{value}'"), &quote(value)?, 1))
+        }
+        _ => Ok(expression.to_string()),
+    };
+    let conjunctions = marker
+        .to_dnf()
+        .iter()
+        .map(|conjunction| {
+            Ok((conjunction.len(), conjunction.iter().map(expression).collect::<Result<Vec<_>, E>>()?.join(" and ")))
+        })
+        .collect::<Result<Vec<_>, E>>()?;
+    Ok(Some(match conjunctions.as_slice() {
+        [(_, only)] => only.clone(),
+        many => {
+            let terms: Vec<String> =
+                many.iter().map(|(len, text)| if *len == 1 { text.clone() } else { format!("({text})") }).collect();
+            terms.join(" or ")
+        }
+    }))
+}
+
 /// The marker under which each node is reached from `root` (reached under `root_marker`):
 /// the disjunction over all paths of the conjunction of their edge markers, as a fixpoint
 /// (cycles included). Nodes never reached are absent.
@@ -162,6 +199,28 @@ mod tests {
         let mut old = python_at_least(&Version::new([3, 11]));
         old.and(marker("python_version < '3'"));
         assert!(old.is_false(), "a Python 2 marker cannot hold");
+    }
+
+    #[test]
+    fn quoted_rendering_is_pep508_rs_rendering_with_the_values_quoted_as_asked() {
+        let keep = |value: &str| Ok::<_, ()>(format!("'{value}'"));
+        for text in [
+            "sys_platform == 'win32'",
+            "python_version >= '3.12' and platform_machine == 'x86_64' or sys_platform == 'darwin'",
+            "'arm' in platform_machine and extra == 'x' or python_version < '3.9'",
+            "python_version < '3' and python_version >= '3.1'",
+        ] {
+            let tree = marker(text);
+            assert_eq!(to_string_quoted(&tree, keep), Ok(tree.try_to_string()), "{text}");
+        }
+        assert_eq!(to_string_quoted(&MarkerTree::TRUE, keep), Ok(None));
+        let tree = marker(r#"platform_release == "x' or '1" and 'y' not in platform_version"#);
+        let double = |value: &str| Ok::<_, ()>(format!("\"{value}\""));
+        assert_eq!(
+            to_string_quoted(&tree, double).unwrap().unwrap(),
+            r#"platform_release == "x' or '1" and "y" not in platform_version"#
+        );
+        assert_eq!(to_string_quoted(&tree, |_| Err("no")), Err("no"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod build;
+pub mod pip;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -901,7 +902,8 @@ impl Entry {
 
 /// A requirements file as hashlock writes it, parsed strictly: a requirement line, its
 /// `--hash` continuation lines (each but the last ending in ` \`), then `# via` comments.
-/// Any other shape panics with the line, so the tests also check pip's rules.
+/// Any other shape panics with the line, so the tests also check pip's rules; and pip's own
+/// parser must read the same requirements and no option ([`pip::assert_reads_back`]).
 #[derive(Clone, Debug)]
 pub struct LockFile {
     pub header: Vec<String>,
@@ -958,7 +960,14 @@ impl LockFile {
             continues = backslash;
         }
         assert!(!continues, "the file ends inside a continuation:\n{text}");
-        Self { header, entries }
+        let lock = Self { header, entries };
+        pip::assert_reads_back(text, &lock);
+        lock
+    }
+
+    /// The file `generate -o` wrote, parsed (and read back by pip).
+    pub fn read(path: &Path) -> Self {
+        Self::parse(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
     }
 
     pub fn pins(&self) -> Vec<(String, String)> {
