@@ -252,6 +252,7 @@ mod hostile_text {
                 marker: marker.clone(),
                 required_by: BTreeSet::from([format!("-r {path}")]),
                 files: Vec::new(),
+                sources: Vec::new(),
             };
             let header = Header { command: format!("hashlock generate {path}"), target: value, indexes: vec![path] };
             let Ok(text) = render(&Lock { packages: vec![helper] }, &header) else { return Ok(()) };
