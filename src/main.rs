@@ -2,6 +2,8 @@ use clap::Parser;
 
 use hashlock::cli::{Cli, Command};
 use hashlock::commands;
+use hashlock::output::line::escape;
+use hashlock::resolve::ResolveError;
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
@@ -17,7 +19,16 @@ fn main() {
         Ok(status) => std::process::exit(status.code()),
         Err(error) => {
             // One line (the chain joined by ": "), except PubGrub's explanation of a conflict.
-            eprintln!("hashlock: error: {error:#}");
+            // Errors quote index and file text: escaped, so that it can neither drive the
+            // terminal nor start a line of its own.
+            let text = format!("{error:#}");
+            let explanation = matches!(error.downcast_ref::<ResolveError>(), Some(ResolveError::NoSolution(_)));
+            let text = if explanation {
+                text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
+            } else {
+                escape(&text).into_owned()
+            };
+            eprintln!("hashlock: error: {text}");
             std::process::exit(2);
         }
     }

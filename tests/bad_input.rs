@@ -122,3 +122,15 @@ fn local_only_options_in_a_requirements_file() {
         assert_fails(&server.index_url(), &["-r", "req.txt"], &[], setup, &["req.txt:2: --", "is not supported"]);
     }
 }
+
+#[test]
+fn file_text_in_an_error_is_escaped() {
+    let server = index();
+    // Terminal escapes from a file would clear the screen or forge a line in a CI log.
+    let write = |dir: &Path| std::fs::write(dir.join("reqs.in"), "widget>=>1 \x1b[2J\x1b[32mAll clear\n").unwrap();
+    assert_fails(&server.index_url(), &["-r", "reqs.in"], &[], write, &["reqs.in:1", r"\x1b[2J\x1b[32mAll clear"]);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path());
+    let out = generate(&server.index_url(), &["-r", "reqs.in"]).current_dir(dir.path()).output().unwrap();
+    assert!(!out.stderr.contains(&0x1b), "{}", String::from_utf8_lossy(&out.stderr));
+}

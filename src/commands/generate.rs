@@ -6,6 +6,7 @@ use crate::cli::{GenerateArgs, OutputArgs};
 use crate::commands::session::{Session, emit, format_for_path};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
 use crate::findings::{Code, check_lock};
+use crate::output::line::escape;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
@@ -37,7 +38,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     // Two indexes serving different bytes under one filename, or different files of one version:
     // writing every digest would let either index's file pass pip's check, so nothing is written.
     for finding in findings.iter().filter(|f| matches!(f.code, Code::IndexDisagreement | Code::MixedIndexes)) {
-        eprintln!("hashlock: error: {}", finding.message);
+        eprintln!("hashlock: error: {}", escape(&finding.message));
         disagreeing = true;
     }
     if unhashed || disagreeing {
