@@ -203,7 +203,7 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
                 Code::OrphanedHash,
                 name,
                 format!(
-                    "--hash={}:{}… is cut off from {from} by a comment line; pip ignores it silently",
+                    "--hash={}:{}… is cut off from {from} (a comment line or a line break ends that requirement first); pip ignores it silently",
                     orphan.hash.algorithm,
                     orphan.hash.hex.get(..12).unwrap_or(&orphan.hash.hex)
                 ),
