@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::dist::{DistFilename, Formats, HashSource, Hashes};
+use crate::dist::{DistFilename, HashSource, Hashes};
 use crate::findings::{Finding, Severity, TargetFile, target_file};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS};
+use crate::reqfile::FormatControl;
 use crate::target::Target;
 
 /// Bumped on any incompatible change to the JSON form.
@@ -75,8 +76,16 @@ pub struct FileReport {
 
 impl Report {
     /// `findings`: every finding about `lock`; those naming a package are filed under it.
-    pub fn new(lock: &Lock, findings: &[Finding], target: &Target, indexes: Vec<String>) -> Self {
-        let packages = lock.packages.iter().map(|package| package_report(package, findings, target)).collect();
+    /// `formats`: the `--no-binary`/`--only-binary` of an audited file, which decide what the
+    /// target installs.
+    pub fn new(
+        lock: &Lock,
+        findings: &[Finding],
+        target: &Target,
+        indexes: Vec<String>,
+        formats: &FormatControl,
+    ) -> Self {
+        let packages = lock.packages.iter().map(|package| package_report(package, findings, target, formats)).collect();
         Self::assemble(packages, findings, target.describe(), indexes)
     }
 
@@ -149,7 +158,12 @@ pub(crate) fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
     out
 }
 
-fn package_report(package: &LockedPackage, findings: &[Finding], target: &Target) -> PackageReport {
+fn package_report(
+    package: &LockedPackage,
+    findings: &[Finding],
+    target: &Target,
+    formats: &FormatControl,
+) -> PackageReport {
     let name = package.name.to_string();
     let files = package
         .files
@@ -169,7 +183,7 @@ fn package_report(package: &LockedPackage, findings: &[Finding], target: &Target
     PackageReport {
         version: package.version.to_string(),
         required_by: package.required_by.iter().filter(|s| !s.is_empty()).cloned().collect(),
-        target_file: target_file(package, target, Formats::ANY),
+        target_file: target_file(package, target, formats.allowed(&package.name)),
         yanked: package.files.iter().any(|f| f.yanked.is_some()),
         algorithms: package
             .files

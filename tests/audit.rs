@@ -297,6 +297,9 @@ fn options_that_change_what_pip_fetches_or_builds_are_findings() {
         finding.map(|f| f["severity"].as_str().unwrap().to_string())
     };
     assert_eq!((severity(1).as_deref(), severity(2).as_deref()), (Some("warning"), Some("error")));
+    // The package table says what pip will do too: build lib from its sdist.
+    let lib = json["packages"].as_array().unwrap().iter().find(|p| p["name"] == "lib").unwrap();
+    assert_eq!((&lib["target_file"], &json["summary"]["sdist_only"]), (&"sdist-only".into(), &1.into()), "{lib:#}");
 
     // Options hashlock generate refuses are findings here, so that the audit reports everything;
     // build options of one requirement too.

@@ -17,5 +17,5 @@ pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> 
     let source = session.source();
     let (lock, findings) = with_progress(output.quiet, || source.status(), || audit(&file, &source, &session.target))?;
     session.summarize(&source, &lock, started, output.verbose);
-    emit_report(&Report::new(&lock, &findings, &session.target, session.indexes()), &args.report)
+    emit_report(&Report::new(&lock, &findings, &session.target, session.indexes(), &file.format_control), &args.report)
 }

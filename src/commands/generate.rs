@@ -10,6 +10,7 @@ use crate::output::line::escape;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
+use crate::reqfile::FormatControl;
 
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
@@ -54,7 +55,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     };
     let requirements = render(&lock, &header)?;
     let report = args.report.as_deref().map(|path| {
-        let report = Report::new(&lock, &findings, &session.target, session.indexes());
+        let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default());
         (path, render_report(&report, format_for_path(path)))
     });
     // The requirements file first: if it cannot be written, no report claims it was.

@@ -7,6 +7,7 @@ use crate::commands::session::{Session, emit_report};
 use crate::commands::{ExitStatus, Inputs};
 use crate::findings::check_lock;
 use crate::report::Report;
+use crate::reqfile::FormatControl;
 
 pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
@@ -16,5 +17,8 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let lock = session.lock(&source, &inputs, output.quiet)?;
     let findings = check_lock(&lock, &session.target);
     session.summarize(&source, &lock, started, output.verbose);
-    emit_report(&Report::new(&lock, &findings, &session.target, session.indexes()), &args.report)
+    emit_report(
+        &Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default()),
+        &args.report,
+    )
 }
