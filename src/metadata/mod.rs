@@ -1,5 +1,6 @@
 //! Core metadata (`METADATA` / `PKG-INFO`) of a candidate distribution, and how to get it:
-//! PEP 658/714 metadata file → range requests into the wheel → whole wheel → sdist `PKG-INFO`.
+//! PEP 658/714 metadata file → range requests into the wheel → whole wheel → the sdist's static
+//! `PKG-INFO` or `pyproject.toml`.
 
 pub mod pep658;
 pub mod sdist;
@@ -46,9 +47,10 @@ pub enum MetadataError {
     /// PEP 658 metadata whose hash does not match the advertised one.
     #[error("{url}: metadata file hash mismatch")]
     HashMismatch { url: String },
-    /// Only an sdist whose dependencies are dynamic (or metadata < 2.2): hashlock builds nothing.
+    /// Only an sdist, and it does not declare its dependencies statically: this version's
+    /// dependencies can only be known by building it.
     #[error(
-        "{name} {version}: no wheel, and its sdist does not declare static dependencies (Metadata-Version >= 2.2 without Dynamic: Requires-Dist); hashlock does not run build backends"
+        "{name} {version}: no wheel, and its sdist does not declare static dependencies (neither a PKG-INFO of Metadata-Version 2.2 or later without Dynamic: Requires-Dist, nor a pyproject.toml [project] table without dynamic dependencies); hashlock does not run build backends"
     )]
     NeedsBuild { name: PackageName, version: Version },
     #[error("{filename}: {message}")]
@@ -160,7 +162,7 @@ pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> 
 }
 
 /// The raw metadata from the index: PEP 658 file (then `true`: its bytes matched every hash
-/// advertised for it), else the wheel (ranges, then whole), else the sdist's `PKG-INFO`.
+/// advertised for it), else the wheel (ranges, then whole), else the sdist's static metadata.
 fn fetch_uncached(
     client: &IndexClient,
     file: &DistFile,
@@ -177,7 +179,7 @@ fn fetch_uncached(
     }
     let bytes = match filename {
         DistFilename::Wheel(wheel) => wheel_range::fetch(client, &url, &file.filename, wheel),
-        DistFilename::Sdist(sdist) => sdist::fetch(client.http(), &url, &file.filename, sdist),
+        DistFilename::Sdist(sdist) => sdist::fetch(client, &url, &file.filename, sdist),
     }?;
     Ok((bytes, false))
 }

@@ -1,5 +1,6 @@
 //! HTTP range requests into a remote wheel: the tail holds the zip central directory and,
-//! usually, the `*.dist-info/METADATA` entry too; one suffix request covers both.
+//! usually, the `*.dist-info/METADATA` entry too; one suffix request covers both. Zip sdists
+//! are read the same way ([`fetch_zip`], [`RemoteZip`]).
 //!
 //! The zip logic ([`metadata_from_ranges`]) sees the server only through a `fetch_range`
 //! closure, so it is tested against in-memory wheels. When the server will not serve ranges,
@@ -76,11 +77,11 @@ pub enum RangeResponse<W = Vec<u8>> {
     Refused,
 }
 
-/// How reading `METADATA` through range requests ended.
+/// How reading a zip through range requests ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RangeOutcome<W = Vec<u8>> {
-    /// The raw `METADATA` bytes.
-    Metadata(Vec<u8>),
+pub enum RangeOutcome<W = Vec<u8>, T = Vec<u8>> {
+    /// What was read: the raw `METADATA` bytes of a wheel.
+    Metadata(T),
     /// The server sent the whole wheel instead (read it with [`metadata_from_wheel`]).
     Whole(W),
     /// The server does not serve ranges.
@@ -90,11 +91,30 @@ pub enum RangeOutcome<W = Vec<u8>> {
 /// The raw `METADATA` of a remote wheel: range requests unless the host is known to refuse
 /// them, else (or when it turns out to refuse them) the whole wheel.
 pub fn fetch(client: &IndexClient, url: &Url, filename: &str, wheel: &WheelFilename) -> Result<Vec<u8>, MetadataError> {
+    fetch_zip(
+        client,
+        url,
+        filename,
+        |zip| wheel_metadata(zip, wheel),
+        |file| metadata_from_wheel(file, filename, wheel),
+    )
+}
+
+/// What `from_ranges` reads of a remote zip through range requests, unless the host is known
+/// to refuse them; else (or when it turns out to refuse them) what `from_whole` reads of the
+/// whole file, downloaded to a temp file.
+pub fn fetch_zip<T>(
+    client: &IndexClient,
+    url: &Url,
+    filename: &str,
+    from_ranges: impl FnOnce(&mut RemoteZip<'_, File>) -> Result<T, Stop<File>>,
+    from_whole: impl FnOnce(File) -> Result<T, MetadataError>,
+) -> Result<T, MetadataError> {
     let http = client.http();
     let mut body = None;
     if !client.range_refused(url) {
-        match metadata_from_ranges(|range| request_range(http, url, range), filename, wheel)? {
-            RangeOutcome::Metadata(bytes) => return Ok(bytes),
+        match read_ranges(|range| request_range(http, url, range), filename, from_ranges)? {
+            RangeOutcome::Metadata(found) => return Ok(found),
             RangeOutcome::Whole(file) => {
                 client.refuse_range(url);
                 body = Some(file);
@@ -106,7 +126,7 @@ pub fn fetch(client: &IndexClient, url: &Url, filename: &str, wheel: &WheelFilen
         Some(body) => body,
         None => download(http, url)?,
     };
-    metadata_from_wheel(body, filename, wheel)
+    from_whole(body)
 }
 
 /// One range request, classified. Missing files and server errors are errors, not refusals:
@@ -168,8 +188,21 @@ pub fn metadata_from_ranges<F, W>(
 where
     F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
 {
-    match read_remote(fetch_range, wheel) {
-        Ok(bytes) => Ok(RangeOutcome::Metadata(bytes)),
+    read_ranges(fetch_range, filename, |zip| wheel_metadata(zip, wheel))
+}
+
+/// Opens a remote zip through `fetch_range` (its tail and central directory) and lets `read`
+/// take what it needs from it. `filename` is for messages.
+pub fn read_ranges<F, W, T>(
+    mut fetch_range: F,
+    filename: &str,
+    read: impl FnOnce(&mut RemoteZip<'_, W>) -> Result<T, Stop<W>>,
+) -> Result<RangeOutcome<W, T>, MetadataError>
+where
+    F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
+{
+    match RemoteZip::open(&mut fetch_range).and_then(|mut zip| read(&mut zip)) {
+        Ok(found) => Ok(RangeOutcome::Metadata(found)),
         Err(Stop::Whole(bytes)) => Ok(RangeOutcome::Whole(bytes)),
         Err(Stop::Refused) => Ok(RangeOutcome::Refused),
         Err(Stop::Error(err)) => Err(err),
@@ -178,7 +211,7 @@ where
 }
 
 /// Why reading through ranges stopped early.
-enum Stop<W> {
+pub enum Stop<W> {
     Whole(W),
     Refused,
     Error(MetadataError),
@@ -192,38 +225,59 @@ impl<W> From<MetadataError> for Stop<W> {
     }
 }
 
-fn read_remote<F, W>(fetch_range: F, wheel: &WheelFilename) -> Result<Vec<u8>, Stop<W>>
-where
-    F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
-{
-    let mut remote = Remote::open(fetch_range)?;
-    let directory = remote.central_directory()?;
-    let names: Vec<&str> = directory.iter().map(|entry| entry.name.as_str()).collect();
-    let entry = &directory[choose_metadata(&names, wheel).map_err(Stop::Bad)?];
-    if entry.flags & 1 != 0 {
-        return Err(Stop::Bad(format!("{} is encrypted", entry.name)));
-    }
-    // Real METADATA is kilobytes; deflate never grows it much, so the compressed size (what
-    // is fetched) is held to the same cap.
-    if entry.uncompressed_size.max(entry.compressed_size) > MAX_METADATA_SIZE {
-        return Err(Stop::Bad(format!("{} is larger than {MAX_METADATA_SIZE} bytes", entry.name)));
+fn wheel_metadata<W>(zip: &mut RemoteZip<'_, W>, wheel: &WheelFilename) -> Result<Vec<u8>, Stop<W>> {
+    let index = choose_metadata(&zip.names(), wheel).map_err(Stop::Bad)?;
+    zip.read(index)
+}
+
+/// A zip read through range requests: its central directory, and members on demand.
+pub struct RemoteZip<'a, W> {
+    remote: Remote<&'a mut dyn FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>>,
+    directory: Vec<Entry>,
+}
+
+impl<'a, W> RemoteZip<'a, W> {
+    fn open(
+        fetch_range: &'a mut dyn FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
+    ) -> Result<Self, Stop<W>> {
+        let mut remote = Remote::open(fetch_range)?;
+        let directory = remote.central_directory()?;
+        Ok(Self { remote, directory })
     }
 
-    let header_at = entry.local_header_offset;
-    // Header, name, extra (assumed as long as the central copy, plus slack) and data in one go.
-    let likely_end = header_at
-        .saturating_add(LOCAL_HEADER_LEN + entry.name_len + entry.extra_len + LOCAL_HEADER_SLACK)
-        .saturating_add(entry.compressed_size);
-    let header = remote.read(header_at, header_at.saturating_add(LOCAL_HEADER_LEN), likely_end)?;
-    if u32_at(header, 0) != Some(LOCAL_HEADER_SIGNATURE) {
-        return Err(Stop::Bad(format!("no local file header for {} at offset {header_at}", entry.name)));
+    /// The member names, in central directory order.
+    pub fn names(&self) -> Vec<&str> {
+        self.directory.iter().map(|entry| entry.name.as_str()).collect()
     }
-    let name_len = u64::from(u16_at(header, 26).unwrap_or_default());
-    let extra_len = u64::from(u16_at(header, 28).unwrap_or_default());
-    let data_at = header_at.saturating_add(LOCAL_HEADER_LEN + name_len + extra_len);
-    let data_end = data_at.saturating_add(entry.compressed_size);
-    let data = remote.read(data_at, data_end, data_end)?;
-    decompress(entry.method, data).map_err(Stop::Bad)
+
+    /// The member at `index` of [`names`](Self::names), at most [`MAX_METADATA_SIZE`] bytes.
+    pub fn read(&mut self, index: usize) -> Result<Vec<u8>, Stop<W>> {
+        let entry = &self.directory[index];
+        if entry.flags & 1 != 0 {
+            return Err(Stop::Bad(format!("{} is encrypted", entry.name)));
+        }
+        // Real metadata is kilobytes; deflate never grows it much, so the compressed size (what
+        // is fetched) is held to the same cap.
+        if entry.uncompressed_size.max(entry.compressed_size) > MAX_METADATA_SIZE {
+            return Err(Stop::Bad(format!("{} is larger than {MAX_METADATA_SIZE} bytes", entry.name)));
+        }
+
+        let header_at = entry.local_header_offset;
+        // Header, name, extra (assumed as long as the central copy, plus slack) and data in one go.
+        let likely_end = header_at
+            .saturating_add(LOCAL_HEADER_LEN + entry.name_len + entry.extra_len + LOCAL_HEADER_SLACK)
+            .saturating_add(entry.compressed_size);
+        let header = self.remote.read(header_at, header_at.saturating_add(LOCAL_HEADER_LEN), likely_end)?;
+        if u32_at(header, 0) != Some(LOCAL_HEADER_SIGNATURE) {
+            return Err(Stop::Bad(format!("no local file header for {} at offset {header_at}", entry.name)));
+        }
+        let name_len = u64::from(u16_at(header, 26).unwrap_or_default());
+        let extra_len = u64::from(u16_at(header, 28).unwrap_or_default());
+        let data_at = header_at.saturating_add(LOCAL_HEADER_LEN + name_len + extra_len);
+        let data_end = data_at.saturating_add(entry.compressed_size);
+        let data = self.remote.read(data_at, data_end, data_end)?;
+        decompress(&entry.name, entry.method, data).map_err(Stop::Bad)
+    }
 }
 
 /// The parts of a remote file fetched so far, each `(offset, bytes)`, and how to get more.
@@ -464,16 +518,17 @@ fn wheel_label(wheel: &WheelFilename) -> String {
     format!("{}-{}", wheel.name.as_dist_info_name(), wheel.version)
 }
 
-/// Stored (0) or deflated (8) member data, at most [`MAX_METADATA_SIZE`] bytes once inflated.
-fn decompress(method: u16, data: &[u8]) -> Result<Vec<u8>, String> {
+/// Stored (0) or deflated (8) data of member `name`, at most [`MAX_METADATA_SIZE`] bytes once
+/// inflated.
+fn decompress(name: &str, method: u16, data: &[u8]) -> Result<Vec<u8>, String> {
     let inflated = match method {
         0 => read_capped(data, MAX_METADATA_SIZE),
         8 => read_capped(flate2::read::DeflateDecoder::new(data), MAX_METADATA_SIZE),
         other => {
-            return Err(format!("METADATA uses compression method {other}; only stored and deflate are supported"));
+            return Err(format!("{name} uses compression method {other}; only stored and deflate are supported"));
         }
     };
-    inflated.map_err(|err| format!("METADATA: {err}"))
+    inflated.map_err(|err| format!("{name}: {err}"))
 }
 
 /// `METADATA` from a whole wheel (a temp file, or bytes in a `Cursor`), read with the `zip`
@@ -777,7 +832,7 @@ mod tests {
         // A central directory that understates the size does not help: inflation is capped too.
         let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(&bomb).unwrap();
-        assert!(decompress(8, &encoder.finish().unwrap()).unwrap_err().contains("larger than"));
+        assert!(decompress("METADATA", 8, &encoder.finish().unwrap()).unwrap_err().contains("larger than"));
     }
 
     #[test]

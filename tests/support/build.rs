@@ -110,7 +110,6 @@ impl WheelSpec<'_> {
 /// `Dynamic` fields; when `Requires-Dist` is dynamic, `PKG-INFO` lists no requirements (only
 /// `setup.py` knows them), so a tool that ignores `Dynamic` gets the tree wrong.
 pub fn sdist(name: &str, version: &str, metadata_version: &str, requires_dist: &[&str], dynamic: &[&str]) -> Built {
-    let base = format!("{}-{version}", escaped(name));
     let dynamic_deps = dynamic.iter().any(|d| d.eq_ignore_ascii_case("requires-dist"));
     let listed: &[&str] = if dynamic_deps { &[] } else { requires_dist };
     let metadata = metadata_text(metadata_version, name, version, listed, None, &[], dynamic);
@@ -120,22 +119,54 @@ pub fn sdist(name: &str, version: &str, metadata_version: &str, requires_dist: &
     );
     let pyproject = "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n";
     let files = [
-        ("PKG-INFO".to_string(), metadata.clone()),
-        ("pyproject.toml".to_string(), pyproject.to_string()),
-        ("setup.py".to_string(), setup_py),
-        (format!("{import}/__init__.py"), format!("__version__ = \"{version}\"\n")),
+        ("PKG-INFO".to_string(), metadata.into_bytes()),
+        ("pyproject.toml".to_string(), pyproject.as_bytes().to_vec()),
+        ("setup.py".to_string(), setup_py.into_bytes()),
+        (format!("{import}/__init__.py"), format!("__version__ = \"{version}\"\n").into_bytes()),
     ];
-    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    for (path, text) in &files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{base}/{path}"), text.as_bytes()).expect("tar entry");
-    }
-    let bytes = tar.into_inner().and_then(GzEncoder::finish).expect("tar.gz finish");
-    Built { filename: format!("{base}.tar.gz"), bytes, metadata }
+    sdist_of(name, version, &files, SdistFormat::TarGz)
+}
+
+/// How an sdist is archived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdistFormat {
+    TarGz,
+    Zip,
+}
+
+/// An sdist `<name>-<version>.tar.gz` or `.zip` holding `members` (paths below
+/// `<name>-<version>/`) in this order; its `metadata` is the `PKG-INFO` member, if any.
+pub fn sdist_of(name: &str, version: &str, members: &[(String, Vec<u8>)], format: SdistFormat) -> Built {
+    let base = format!("{}-{version}", escaped(name));
+    let metadata = members
+        .iter()
+        .find(|(path, _)| path == "PKG-INFO")
+        .map(|(_, data)| String::from_utf8_lossy(data).into_owned())
+        .unwrap_or_default();
+    let (bytes, extension) = match format {
+        SdistFormat::TarGz => {
+            let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
+            for (path, data) in members {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(data.len() as u64);
+                header.set_mode(0o644);
+                header.set_mtime(0);
+                header.set_cksum();
+                tar.append_data(&mut header, format!("{base}/{path}"), data.as_slice()).expect("tar entry");
+            }
+            (tar.into_inner().and_then(GzEncoder::finish).expect("tar.gz finish"), "tar.gz")
+        }
+        SdistFormat::Zip => {
+            let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+            let options = SimpleFileOptions::default().last_modified_time(DateTime::default()).unix_permissions(0o644);
+            for (path, data) in members {
+                zip.start_file(format!("{base}/{path}"), options).expect("zip entry");
+                zip.write_all(data).expect("zip write");
+            }
+            (zip.finish().expect("zip finish").into_inner(), "zip")
+        }
+    };
+    Built { filename: format!("{base}.{extension}"), bytes, metadata }
 }
 
 fn metadata_text(
@@ -188,7 +219,7 @@ fn wheel_file(tags: &str) -> String {
 }
 
 /// Deterministic incompressible bytes (xorshift).
-fn noise(len: usize) -> Vec<u8> {
+pub fn noise(len: usize) -> Vec<u8> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     (0..len)
         .map(|_| {

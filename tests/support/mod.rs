@@ -60,6 +60,9 @@ pub struct File {
     pub metadata: Option<Vec<u8>>,
     /// Size published for files without bytes.
     pub size: Option<u64>,
+    /// Zero bytes served after `bytes`, generated while sending (ranges are ignored): a large
+    /// file that costs no memory. The published hashes stay those of `bytes`.
+    pub padding: u64,
 }
 
 impl File {
@@ -75,7 +78,16 @@ impl File {
             requires_python: None,
             yanked: None,
             metadata: None,
+            padding: 0,
         }
+    }
+
+    /// Declared `size` bytes long: `bytes`, then zeros up to `size`.
+    pub fn padded_to(mut self, size: u64) -> Self {
+        let len = self.bytes.as_ref().map_or(0, Vec::len) as u64;
+        self.padding = size.saturating_sub(len);
+        self.size = Some(len + self.padding);
+        self
     }
 
     /// A built distribution; wheels get their METADATA served as a PEP 658 file, sdists
@@ -329,6 +341,7 @@ impl Registry {
                     yanked,
                     metadata: f.metadata.map(String::into_bytes),
                     size: f.size,
+                    padding: 0,
                 };
                 registry.add(&project, file);
             }
@@ -409,6 +422,7 @@ pub struct Logged {
     pub range: Option<String>,
     pub status: u16,
     pub content_type: String,
+    /// The body's length, as `Content-Length` declared it.
     pub body_len: usize,
 }
 
@@ -418,6 +432,8 @@ struct State {
     log: Vec<Logged>,
     /// Project pages served as these raw bytes with `Content-Encoding: gzip` (a gzip bomb).
     gzipped_pages: BTreeMap<String, Vec<u8>>,
+    /// Bytes of response bodies handed to the network per path, however early the client hung up.
+    sent: BTreeMap<String, u64>,
 }
 
 /// A package index on 127.0.0.1, served until dropped: one thread accepts, and each connection
@@ -440,7 +456,13 @@ impl IndexServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("a bound address").port();
         let base = format!("http://127.0.0.1:{port}");
-        let state = Arc::new(Mutex::new(State { registry, config, log: Vec::new(), gzipped_pages: BTreeMap::new() }));
+        let state = Arc::new(Mutex::new(State {
+            registry,
+            config,
+            log: Vec::new(),
+            gzipped_pages: BTreeMap::new(),
+            sent: BTreeMap::new(),
+        }));
         let stopping = Arc::new(AtomicBool::new(false));
         let acceptor = {
             let (state, stopping, base) = (Arc::clone(&state), Arc::clone(&stopping), base.clone());
@@ -549,6 +571,12 @@ impl IndexServer {
         self.state().log.iter().filter(|l| l.path == path).count()
     }
 
+    /// Body bytes sent for this path so far, over all requests (a client that drops a response
+    /// early stops the count, give or take the socket buffers).
+    pub fn bytes_sent(&self, path: &str) -> u64 {
+        self.state().sent.get(path).copied().unwrap_or_default()
+    }
+
     pub fn clear_log(&self) {
         self.state().log.clear();
     }
@@ -571,11 +599,17 @@ struct Reply {
     content_type: &'static str,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
+    /// Zero bytes sent after `body` ([`File::padding`]).
+    padding: u64,
 }
 
 impl Reply {
     fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Self { status, content_type, headers: Vec::new(), body: body.into() }
+        Self { status, content_type, headers: Vec::new(), body: body.into(), padding: 0 }
+    }
+
+    fn len(&self) -> u64 {
+        self.body.len() as u64 + self.padding
     }
 
     fn not_found() -> Self {
@@ -623,7 +657,8 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>, base: &str) {
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         let head_only = request.method == "HEAD";
-        let reply = serve(&request, state, base);
+        let path = percent_decode(request.target.split(['?', '#']).next().unwrap_or_default());
+        let reply = serve(&request, &path, state, base);
         let reason = match reply.status {
             200 => "OK",
             206 => "Partial Content",
@@ -635,38 +670,55 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>, base: &str) {
             "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
             reply.status,
             reply.content_type,
-            reply.body.len()
+            reply.len()
         );
         for (name, value) in &reply.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        let body: &[u8] = if head_only { &[] } else { &reply.body };
-        // The client may have gone away (a timeout test); nothing to do about it here.
-        if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(body)).is_err() {
+        // The client may have gone away (a timeout test, a body dropped once read far enough).
+        if writer.write_all(head.as_bytes()).is_err() || (!head_only && !send_body(&mut writer, &reply, &path, state)) {
             return;
         }
     }
 }
 
-fn serve(request: &Request, state: &Mutex<State>, base: &str) -> Reply {
+/// Sends the body and its padding, counting what the network took; false once the client is gone.
+fn send_body(writer: &mut TcpStream, reply: &Reply, path: &str, state: &Mutex<State>) -> bool {
+    const CHUNK: usize = 64 * 1024;
+    let zeros = [0u8; CHUNK];
+    let padding = (0..reply.padding).step_by(CHUNK).map(|at| &zeros[..CHUNK.min((reply.padding - at) as usize)]);
+    let mut sent = 0;
+    let mut alive = true;
+    for chunk in reply.body.chunks(CHUNK).chain(padding) {
+        if writer.write_all(chunk).is_err() {
+            alive = false;
+            break;
+        }
+        sent += chunk.len() as u64;
+    }
+    let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    *state.sent.entry(path.to_string()).or_default() += sent;
+    alive
+}
+
+fn serve(request: &Request, path: &str, state: &Mutex<State>, base: &str) -> Reply {
     let (accept, range) = (request.header("Accept"), request.header("Range"));
-    let path = percent_decode(request.target.split(['?', '#']).next().unwrap_or_default());
     let method = request.method.clone();
     let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let reply = if matches!(method.as_str(), "GET" | "HEAD") {
-        route(&state, &path, accept.as_deref(), range.as_deref(), base)
+        route(&state, path, accept.as_deref(), range.as_deref(), base)
     } else {
         Reply::new(405, "text/plain", "method not allowed\n")
     };
     state.log.push(Logged {
         method,
-        path,
+        path: path.to_string(),
         accept,
         range,
         status: reply.status,
         content_type: reply.content_type.to_string(),
-        body_len: reply.body.len(),
+        body_len: reply.len() as usize,
     });
     reply
 }
@@ -710,9 +762,14 @@ fn route(state: &State, path: &str, accept: Option<&str>, range: Option<&str>, b
             _ => Reply::not_found(),
         };
     }
-    match state.registry.file(filename).and_then(|f| f.bytes.as_ref()) {
-        Some(bytes) => file_reply(bytes, if config.range { range } else { None }, config.range),
-        None => Reply::not_found(),
+    match state.registry.file(filename) {
+        Some(File { bytes: Some(bytes), padding: padding @ 1.., .. }) => {
+            Reply { padding: *padding, ..Reply::new(200, "application/octet-stream", bytes.clone()) }
+        }
+        Some(File { bytes: Some(bytes), .. }) => {
+            file_reply(bytes, if config.range { range } else { None }, config.range)
+        }
+        _ => Reply::not_found(),
     }
 }
 
@@ -770,7 +827,7 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
                 if let Some(spec) = &f.requires_python {
                     entry["requires-python"] = spec.as_str().into();
                 }
-                if let Some(size) = f.bytes.as_ref().map(|b| b.len() as u64).or(f.size) {
+                if let Some(size) = f.bytes.as_ref().map(|b| b.len() as u64 + f.padding).or(f.size) {
                     entry["size"] = size.into();
                 }
                 if let Some(hash) = metadata_hash(f) {
