@@ -15,6 +15,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     let started = Instant::now();
     let inputs = Inputs::read(&args.input)?;
     let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    session.enable_builds(&args.build)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output.quiet)?;
 

@@ -12,6 +12,7 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let started = Instant::now();
     let inputs = Inputs::read(&args.input)?;
     let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    session.enable_builds(&args.build)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output.quiet)?;
     let findings = check_lock(&lock, &session.target);

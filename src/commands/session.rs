@@ -5,20 +5,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use pep508_rs::Requirement;
 
-use crate::cli::{IndexArgs, ReportOptions, TargetArgs};
+use crate::cli::{BuildArgs, IndexArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
+use crate::dist::Formats;
+use crate::findings::{TargetFile, target_file};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
-
 use crate::lock::Lock;
+use crate::metadata::build::{Builder, LockBuildRequirements};
 use crate::output::report::{Format, render};
+use crate::output::requirements::{self, Header};
 use crate::output::write_atomic;
 use crate::progress::with_progress;
 use crate::report::Report;
 use crate::resolve::source::IndexSource;
-use crate::resolve::{ResolveOptions, Source, resolve};
+use crate::resolve::{ResolveOptions, RootRequirement, Source, resolve};
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -48,6 +52,20 @@ impl Session {
         // the client and the pages it holds live until exit.
         std::mem::forget(Arc::clone(&client));
         Ok(Self { settings, target, client })
+    }
+
+    /// Lets metadata fetches build sdists (or, with `--no-build`, refuse to, by name).
+    pub fn enable_builds(&self, args: &BuildArgs) -> anyhow::Result<()> {
+        let locker = BuildLocker { client: self.build_client()?, jobs: self.settings.jobs };
+        let options = self.settings.build_options(args, &self.target);
+        self.client.set_builder(Arc::new(Builder::new(options, Box::new(locker), self.settings.cache.clone())));
+        Ok(())
+    }
+
+    /// A client like the session's but without a builder: build requirements must come as
+    /// wheels, so resolving them never recurses into another build.
+    pub fn build_client(&self) -> anyhow::Result<Arc<IndexClient>> {
+        Ok(Arc::new(self.settings.index_client()?))
     }
 
     /// With `--offline` only the disk is read: more threads than cores would add allocator
@@ -95,6 +113,51 @@ impl Session {
             || resolve(source, &inputs.requirements, &inputs.constraints, &self.target, &options),
         )?;
         Ok(Lock::from_resolution(&resolution, |name| source.project(name))?)
+    }
+}
+
+/// Resolves build requirements for `target` with `client`: every pin must have a wheel for
+/// it and a hash pip accepts.
+pub fn lock_build_requirements(
+    client: &Arc<IndexClient>,
+    jobs: usize,
+    requirements: &[Requirement],
+    target: &Target,
+) -> anyhow::Result<Lock> {
+    let source = IndexSource::new(Arc::clone(client), target.clone(), jobs);
+    let roots: Vec<RootRequirement> =
+        requirements.iter().map(|r| RootRequirement { requirement: r.clone(), origin: String::new() }).collect();
+    let resolution = resolve(&source, &roots, &[], target, &ResolveOptions::default())?;
+    let lock = Lock::from_resolution(&resolution, |name| source.project(name))?;
+    for package in &lock.packages {
+        if target_file(package, target, Formats::ANY) != TargetFile::Wheel {
+            bail!(
+                "{} {} has no wheel for {}, and hashlock does not build build requirements",
+                package.name,
+                package.version,
+                target.describe()
+            );
+        }
+    }
+    if let Some(file) = lock.unhashed_files().first() {
+        bail!("{} {}: {} has no hash pip --require-hashes accepts", file.package, file.version, file.filename);
+    }
+    Ok(lock)
+}
+
+/// [`LockBuildRequirements`] for the builder: the lock as a file for pip.
+struct BuildLocker {
+    client: Arc<IndexClient>,
+    jobs: usize,
+}
+
+impl LockBuildRequirements for BuildLocker {
+    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
+        let lock =
+            lock_build_requirements(&self.client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
+        let header =
+            Header { command: "hashlock (build requirements)".into(), target: target.describe(), indexes: vec![] };
+        requirements::render(&lock, &header).map_err(|e| e.to_string())
     }
 }
 
