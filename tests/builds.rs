@@ -145,3 +145,31 @@ fn a_build_is_cached_under_the_sdists_sha256() {
     let backend_fetches = server.log().iter().filter(|l| l.path == BACKEND_WHEEL && l.method == "GET").count();
     assert_eq!(backend_fetches, 1, "the second run built nothing: {:#?}", server.log());
 }
+
+#[test]
+fn build_constraints_pin_every_build_requirement_with_hashes_and_the_report_names_the_backend() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let (build, report) = (dir.path().join("build.txt"), dir.path().join("report.json"));
+    let args =
+        ["modern", "oldstyle", "--build-constraints", build.to_str().unwrap(), "--report", report.to_str().unwrap()];
+    lock_from_stdout(&mut generate(&server.index_url(), &args))
+        .assert_pins_and_hashes(&registry, &["leaf==1.0", "modern==1.0", "oldstyle==1.0"]);
+    let text = std::fs::read_to_string(&build).unwrap();
+    assert!(text.contains("build requirements of: modern 1.0, oldstyle 1.0"), "{text}");
+    support::LockFile::parse(&text).assert_pins_and_hashes(&registry, &["helper==1.0", "tinybackend==1.0"]);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let build_of = |name: &str| {
+        report["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["build"].clone()
+    };
+    assert_eq!(
+        build_of("modern"),
+        serde_json::json!({"backend": "tinybackend", "requires": ["tinybackend", "helper"]})
+    );
+    assert_eq!(
+        build_of("oldstyle"),
+        serde_json::json!({"backend": "tinybackend.wheel_only", "requires": ["tinybackend"]})
+    );
+    assert_eq!(build_of("leaf"), serde_json::Value::Null);
+}

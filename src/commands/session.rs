@@ -10,12 +10,12 @@ use pep508_rs::Requirement;
 
 use crate::cli::{BuildArgs, IndexArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
-use crate::dist::Formats;
+use crate::dist::{DistFilename, Formats};
 use crate::findings::{TargetFile, target_file};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::lock::Lock;
-use crate::metadata::build::{Builder, LockBuildRequirements};
+use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
 use crate::output::report::{Format, render};
 use crate::output::requirements::{self, Header};
 use crate::output::write_atomic;
@@ -31,6 +31,8 @@ pub struct Session {
     pub target: Target,
     /// Shared with the source's background fetches.
     pub client: Arc<IndexClient>,
+    /// `--no-build`: no backend runs, not even to report what it builds with.
+    no_build: bool,
 }
 
 impl Session {
@@ -51,14 +53,15 @@ impl Session {
         // thousands of files) takes longer than a warm run's resolution, and buys nothing, so
         // the client and the pages it holds live until exit.
         std::mem::forget(Arc::clone(&client));
-        Ok(Self { settings, target, client })
+        Ok(Self { settings, target, client, no_build: false })
     }
 
     /// Lets metadata fetches build sdists (or, with `--no-build`, refuse to, by name).
-    pub fn enable_builds(&self, args: &BuildArgs) -> anyhow::Result<()> {
+    pub fn enable_builds(&mut self, args: &BuildArgs) -> anyhow::Result<()> {
         let locker = BuildLocker { client: self.build_client()?, jobs: self.settings.jobs };
         let options = self.settings.build_options(args, &self.target);
         self.client.set_builder(Arc::new(Builder::new(options, Box::new(locker), self.settings.cache.clone())));
+        self.no_build = args.no_build;
         Ok(())
     }
 
@@ -66,6 +69,32 @@ impl Session {
     /// wheels, so resolving them never recurses into another build.
     pub fn build_client(&self) -> anyhow::Result<Arc<IndexClient>> {
         Ok(Arc::new(self.settings.index_client()?))
+    }
+
+    /// What each package of `lock` that the target installs from its sdist builds with
+    /// (`(name, version, build system)`, lock order); nothing when builds are off. The
+    /// backend's `get_requires_for_build_wheel` runs for sdists not built during resolution.
+    /// Not `strict`: one that cannot be found is left out, with a warning.
+    pub fn build_systems(&self, lock: &Lock, strict: bool) -> anyhow::Result<Vec<(String, String, BuildSystem)>> {
+        let Some(builder) = self.client.builder().filter(|_| !self.no_build) else { return Ok(Vec::new()) };
+        let mut found = Vec::new();
+        for package in
+            lock.packages.iter().filter(|p| target_file(p, &self.target, Formats::ANY) == TargetFile::SdistOnly)
+        {
+            let sdist =
+                package.files.iter().find_map(|file| match DistFilename::parse(&file.filename, &package.name) {
+                    Some(DistFilename::Sdist(sdist)) => Some((file, sdist)),
+                    _ => None,
+                });
+            let Some((file, sdist)) = sdist else { continue };
+            match builder.build_system(self.client.http(), file, &sdist) {
+                Ok(build) => found.push((package.name.to_string(), package.version.to_string(), build)),
+                Err(error) if strict => return Err(error.into()),
+                // A report without the build system beats no report.
+                Err(error) => eprintln!("hashlock: warning: {}", crate::output::line::escape(&error.to_string())),
+            }
+        }
+        Ok(found)
     }
 
     /// With `--offline` only the disk is read: more threads than cores would add allocator
