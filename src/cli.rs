@@ -78,6 +78,14 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Also write there (atomically) the hash-pinned build requirements of every sdist the
+    /// target would build, for `pip install --require-hashes -r FILE --build-constraint THIS`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_build")]
+    pub build_constraints: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub build: BuildArgs,
+
     #[command(flatten)]
     pub target: TargetArgs,
 
@@ -92,6 +100,9 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub report: ReportOptions,
+
+    #[command(flatten)]
+    pub build: BuildArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,
@@ -165,6 +176,18 @@ pub struct InputArgs {
     /// Allow pre-release versions everywhere (by default only where a specifier names one).
     #[arg(long)]
     pub pre: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Never run an sdist's build backend: versions whose metadata only a build would give are
+    /// excluded.
+    #[arg(long)]
+    pub no_build: bool,
+
+    /// Seconds one sdist's metadata build may take, its environment and installs included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub build_timeout: u64,
 }
 
 #[derive(Debug, Args)]

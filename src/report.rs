@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::dist::{DistFilename, HashSource, Hashes};
 use crate::findings::{Finding, Severity, TargetFile, target_file};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS};
+use crate::metadata::build::BuildSystem;
 use crate::reqfile::FormatControl;
 use crate::target::Target;
 
@@ -61,6 +62,8 @@ pub struct PackageReport {
     pub algorithms: Vec<String>,
     pub hash_sources: Vec<HashSource>,
     pub files: Vec<FileReport>,
+    /// For an sdist-only package: what pip builds it with (when builds are allowed).
+    pub build: Option<BuildSystem>,
     pub findings: Vec<Finding>,
 }
 
@@ -87,6 +90,16 @@ impl Report {
     ) -> Self {
         let packages = lock.packages.iter().map(|package| package_report(package, findings, target, formats)).collect();
         Self::assemble(packages, findings, target.describe(), indexes)
+    }
+
+    /// Files what each sdist-only package builds with under it.
+    pub fn with_builds(mut self, builds: Vec<(String, String, BuildSystem)>) -> Self {
+        for (name, version, build) in builds {
+            if let Some(package) = self.packages.iter_mut().find(|p| p.name == name && p.version == version) {
+                package.build = Some(build);
+            }
+        }
+        self
     }
 
     /// A report of findings alone, about no resolved packages (as `verify` makes).
@@ -193,6 +206,7 @@ fn package_report(
             .into_iter()
             .collect(),
         hash_sources: distinct(package.files.iter().map(|f| f.hash_source)),
+        build: None,
         findings: findings.iter().filter(|f| f.package.as_deref() == Some(name.as_str())).cloned().collect(),
         files,
         name,

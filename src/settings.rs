@@ -2,11 +2,16 @@
 
 use std::time::Duration;
 
-use crate::cli::{CacheOptions, IndexArgs};
+use crate::cli::{BuildArgs, CacheOptions, IndexArgs};
 use crate::index::IndexClient;
 use crate::index::cache::{Cache, Freshness};
 use crate::index::config::{self, ConfigError, IndexChoice, IndexFlags};
 use crate::index::http::{HttpClient, HttpError, HttpOptions};
+use crate::metadata::build::BuildOptions;
+use crate::target::Target;
+
+/// Sdist builds at once: each is a virtualenv, a pip install and a backend, mostly CPU.
+const PARALLEL_BUILDS: usize = 2;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -56,6 +61,19 @@ impl Settings {
             ..HttpOptions::default()
         };
         Ok(Self { index, cache, http, jobs: args.jobs })
+    }
+
+    /// How sdists are built for `target`: against the same indexes, with the same certificates.
+    pub fn build_options(&self, args: &BuildArgs, target: &Target) -> BuildOptions {
+        BuildOptions {
+            no_build: args.no_build,
+            offline: self.http.offline,
+            timeout: Duration::from_secs(args.build_timeout.max(1)),
+            parallel: PARALLEL_BUILDS,
+            indexes: self.index.all(),
+            cert: self.index.cert.clone(),
+            python: target.python,
+        }
     }
 
     pub fn index_client(&self) -> Result<IndexClient, SettingsError> {

@@ -73,17 +73,19 @@ fn a_static_project_table_gives_dependencies_and_extras() {
     assert_eq!(lock.entry("tiny").via, ["src-only"]);
 }
 
+/// Dynamic dependencies need a build: with `--no-build` that is refused, naming the version,
+/// and nothing is fetched to build it.
 #[test]
-fn dynamic_dependencies_are_refused_naming_the_version() {
+fn dynamic_dependencies_need_a_build_which_no_build_refuses() {
     let pyproject = STATIC_PROJECT.replace(r#"dynamic = ["version"]"#, r#"dynamic = ["version", "dependencies"]"#);
     let server = IndexServer::start(tree(src_only(&pyproject, &[], SdistFormat::TarGz)));
-    let ran = support::Ran::of(&mut generate(&server.index_url(), &["app"]), &[]);
+    let ran = support::Ran::of(&mut generate(&server.index_url(), &["app", "--no-build"]), &[]);
     assert_eq!(ran.code, 2, "{}{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.is_empty(), "nothing written: {}", ran.stdout);
     let line = ran.stderr.trim_end();
     assert_eq!(line.lines().count(), 1, "{line}");
-    assert!(line.contains("src-only 1.0: no wheel, and its sdist does not declare static dependencies"), "{line}");
-    assert!(line.contains("pyproject.toml [project] table without dynamic dependencies"), "{line}");
+    assert!(line.contains("src-only 1.0: sdist only, and --no-build forbids building it"), "{line}");
+    assert_eq!(server.requests("/simple/setuptools/"), 0, "no build requirement is looked up");
 }
 
 /// A 200 MB sdist whose `PKG-INFO` (2.2) is its first member: a prefix is read, then the

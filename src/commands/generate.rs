@@ -3,19 +3,51 @@
 use std::time::Instant;
 
 use crate::cli::{GenerateArgs, OutputArgs};
-use crate::commands::session::{Session, emit, format_for_path};
+use anyhow::Context;
+
+use crate::commands::session::{Session, emit, format_for_path, lock_build_requirements};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
 use crate::findings::{Code, check_lock};
+use crate::metadata::build::BuildSystem;
 use crate::output::line::escape;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
 use crate::reqfile::FormatControl;
 
+/// The hashed build requirements of every sdist the target builds, resolved together (pip
+/// applies one set of build constraints to every build), as a requirements file.
+fn build_constraints(
+    session: &Session,
+    builds: &[(String, String, BuildSystem)],
+    header: &Header,
+) -> anyhow::Result<String> {
+    let mut requires: Vec<pep508_rs::Requirement> = Vec::new();
+    for (name, version, build) in builds {
+        for text in &build.requires {
+            let requirement = crate::requirement::parse(text)
+                .map_err(|e| anyhow::anyhow!("{name} {version}: build requirement `{text}`: {e}"))?;
+            if !requires.contains(&requirement) {
+                requires.push(requirement);
+            }
+        }
+    }
+    let lock = match requires.is_empty() {
+        true => crate::lock::Lock { packages: Vec::new() },
+        false => lock_build_requirements(&session.build_client()?, session.settings.jobs, &requires, &session.target)
+            .context("the build requirements")?,
+    };
+    let built: Vec<String> = builds.iter().map(|(name, version, _)| format!("{name} {version}")).collect();
+    let built = if built.is_empty() { "none".to_string() } else { built.join(", ") };
+    let header = Header { target: format!("{}; build requirements of: {built}", header.target), ..header.clone() };
+    Ok(render(&lock, &header)?)
+}
+
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let inputs = Inputs::read(&args.input)?;
-    let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    session.enable_builds(&args.build)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output.quiet)?;
 
@@ -54,13 +86,20 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         indexes: session.indexes(),
     };
     let requirements = render(&lock, &header)?;
+    let wanted = args.report.is_some() || args.build_constraints.is_some();
+    let builds = if wanted { session.build_systems(&lock, args.build_constraints.is_some())? } else { Vec::new() };
+    let build_constraints = match args.build_constraints.as_deref() {
+        Some(path) => Some((path, build_constraints(&session, &builds, &header)?)),
+        None => None,
+    };
     let report = args.report.as_deref().map(|path| {
-        let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default());
+        let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
+            .with_builds(builds.clone());
         (path, render_report(&report, format_for_path(path)))
     });
-    // The requirements file first: if it cannot be written, no report claims it was.
+    // The requirements file first: if it cannot be written, no other file claims it was.
     emit(&requirements, args.output.as_deref())?;
-    if let Some((path, text)) = report {
+    for (path, text) in build_constraints.into_iter().chain(report) {
         emit(&text, Some(path))?;
     }
 

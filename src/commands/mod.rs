@@ -31,7 +31,7 @@ impl ExitStatus {
 
 /// Flags that do not change what a file says, left out of its header so that output is
 /// the same whatever the cache or verbosity (`(flag, takes a value)`).
-const HEADER_OMITS: [(&str, bool); 9] = [
+const HEADER_OMITS: [(&str, bool); 10] = [
     ("--cache-dir", true),
     ("--no-cache", false),
     ("--refresh", false),
@@ -39,6 +39,7 @@ const HEADER_OMITS: [(&str, bool); 9] = [
     ("--jobs", true),
     ("-j", true),
     ("--timeout", true),
+    ("--build-timeout", true),
     ("--quiet", false),
     ("--verbose", false),
 ];

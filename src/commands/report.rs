@@ -12,13 +12,13 @@ use crate::reqfile::FormatControl;
 pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let inputs = Inputs::read(&args.input)?;
-    let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
+    session.enable_builds(&args.build)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output.quiet)?;
     let findings = check_lock(&lock, &session.target);
     session.summarize(&source, &lock, started, output.verbose);
-    emit_report(
-        &Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default()),
-        &args.report,
-    )
+    let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
+        .with_builds(session.build_systems(&lock, false)?);
+    emit_report(&report, &args.report)
 }

@@ -5,20 +5,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use pep508_rs::Requirement;
 
-use crate::cli::{IndexArgs, ReportOptions, TargetArgs};
+use crate::cli::{BuildArgs, IndexArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
+use crate::dist::{DistFilename, Formats};
+use crate::findings::{TargetFile, target_file};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
-
 use crate::lock::Lock;
+use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
 use crate::output::report::{Format, render};
+use crate::output::requirements::{self, Header};
 use crate::output::write_atomic;
 use crate::progress::with_progress;
 use crate::report::Report;
 use crate::resolve::source::IndexSource;
-use crate::resolve::{ResolveOptions, Source, resolve};
+use crate::resolve::{ResolveOptions, RootRequirement, Source, resolve};
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -27,6 +31,8 @@ pub struct Session {
     pub target: Target,
     /// Shared with the source's background fetches.
     pub client: Arc<IndexClient>,
+    /// `--no-build`: no backend runs, not even to report what it builds with.
+    no_build: bool,
 }
 
 impl Session {
@@ -47,7 +53,48 @@ impl Session {
         // thousands of files) takes longer than a warm run's resolution, and buys nothing, so
         // the client and the pages it holds live until exit.
         std::mem::forget(Arc::clone(&client));
-        Ok(Self { settings, target, client })
+        Ok(Self { settings, target, client, no_build: false })
+    }
+
+    /// Lets metadata fetches build sdists (or, with `--no-build`, refuse to, by name).
+    pub fn enable_builds(&mut self, args: &BuildArgs) -> anyhow::Result<()> {
+        let locker = BuildLocker { client: self.build_client()?, jobs: self.settings.jobs };
+        let options = self.settings.build_options(args, &self.target);
+        self.client.set_builder(Arc::new(Builder::new(options, Box::new(locker), self.settings.cache.clone())));
+        self.no_build = args.no_build;
+        Ok(())
+    }
+
+    /// A client like the session's but without a builder: build requirements must come as
+    /// wheels, so resolving them never recurses into another build.
+    pub fn build_client(&self) -> anyhow::Result<Arc<IndexClient>> {
+        Ok(Arc::new(self.settings.index_client()?))
+    }
+
+    /// What each package of `lock` that the target installs from its sdist builds with
+    /// (`(name, version, build system)`, lock order); nothing when builds are off. The
+    /// backend's `get_requires_for_build_wheel` runs for sdists not built during resolution.
+    /// Not `strict`: one that cannot be found is left out, with a warning.
+    pub fn build_systems(&self, lock: &Lock, strict: bool) -> anyhow::Result<Vec<(String, String, BuildSystem)>> {
+        let Some(builder) = self.client.builder().filter(|_| !self.no_build) else { return Ok(Vec::new()) };
+        let mut found = Vec::new();
+        for package in
+            lock.packages.iter().filter(|p| target_file(p, &self.target, Formats::ANY) == TargetFile::SdistOnly)
+        {
+            let sdist =
+                package.files.iter().find_map(|file| match DistFilename::parse(&file.filename, &package.name) {
+                    Some(DistFilename::Sdist(sdist)) => Some((file, sdist)),
+                    _ => None,
+                });
+            let Some((file, sdist)) = sdist else { continue };
+            match builder.build_system(self.client.http(), file, &sdist) {
+                Ok(build) => found.push((package.name.to_string(), package.version.to_string(), build)),
+                Err(error) if strict => return Err(error.into()),
+                // A report without the build system beats no report.
+                Err(error) => eprintln!("hashlock: warning: {}", crate::output::line::escape(&error.to_string())),
+            }
+        }
+        Ok(found)
     }
 
     /// With `--offline` only the disk is read: more threads than cores would add allocator
@@ -95,6 +142,51 @@ impl Session {
             || resolve(source, &inputs.requirements, &inputs.constraints, &self.target, &options),
         )?;
         Ok(Lock::from_resolution(&resolution, |name| source.project(name))?)
+    }
+}
+
+/// Resolves build requirements for `target` with `client`: every pin must have a wheel for
+/// it and a hash pip accepts.
+pub fn lock_build_requirements(
+    client: &Arc<IndexClient>,
+    jobs: usize,
+    requirements: &[Requirement],
+    target: &Target,
+) -> anyhow::Result<Lock> {
+    let source = IndexSource::new(Arc::clone(client), target.clone(), jobs);
+    let roots: Vec<RootRequirement> =
+        requirements.iter().map(|r| RootRequirement { requirement: r.clone(), origin: String::new() }).collect();
+    let resolution = resolve(&source, &roots, &[], target, &ResolveOptions::default())?;
+    let lock = Lock::from_resolution(&resolution, |name| source.project(name))?;
+    for package in &lock.packages {
+        if target_file(package, target, Formats::ANY) != TargetFile::Wheel {
+            bail!(
+                "{} {} has no wheel for {}, and hashlock does not build build requirements",
+                package.name,
+                package.version,
+                target.describe()
+            );
+        }
+    }
+    if let Some(file) = lock.unhashed_files().first() {
+        bail!("{} {}: {} has no hash pip --require-hashes accepts", file.package, file.version, file.filename);
+    }
+    Ok(lock)
+}
+
+/// [`LockBuildRequirements`] for the builder: the lock as a file for pip.
+struct BuildLocker {
+    client: Arc<IndexClient>,
+    jobs: usize,
+}
+
+impl LockBuildRequirements for BuildLocker {
+    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
+        let lock =
+            lock_build_requirements(&self.client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
+        let header =
+            Header { command: "hashlock (build requirements)".into(), target: target.describe(), indexes: vec![] };
+        requirements::render(&lock, &header).map_err(|e| e.to_string())
     }
 }
 

@@ -106,7 +106,7 @@ impl Cache {
         let bytes = std::fs::read(&path).ok()?;
         let content = split_checked(&bytes).filter(|(digest, _)| match key {
             MetadataKey::Verified(expected) => digest == expected,
-            MetadataKey::FromFile(_) => true,
+            MetadataKey::FromFile(_) | MetadataKey::Built(_) => true,
         });
         if content.is_none() {
             discard(&path);
@@ -172,6 +172,7 @@ impl Cache {
         match key {
             MetadataKey::Verified(digest) => dir.join(format!("{digest}.metadata")),
             MetadataKey::FromFile(digest) => dir.join("from-file").join(format!("{digest}.metadata")),
+            MetadataKey::Built(digest) => dir.join("built").join(format!("{digest}.json")),
         }
     }
 
@@ -193,6 +194,9 @@ pub enum MetadataKey {
     /// Metadata read from the distribution file: the sha256 of its URL (without credentials)
     /// and the sha256 its page claims, so that no other URL or claim ever finds it.
     FromFile(String),
+    /// What a PEP 517 build of an sdist found, by the sdist's sha256, which its bytes were
+    /// checked against before the build ran.
+    Built(String),
 }
 
 impl MetadataKey {

@@ -191,6 +191,8 @@ pub struct IndexClient {
     projects: Mutex<HashMap<PackageName, Arc<OnceLock<ProjectResult>>>>,
     page_hits: AtomicU64,
     metadata_hits: AtomicU64,
+    /// Builds the metadata of sdists that do not declare it statically, when set.
+    builder: OnceLock<Arc<crate::metadata::build::Builder>>,
 }
 
 /// What the on-disk cache answered, for the `--verbose` summary.
@@ -213,7 +215,17 @@ impl IndexClient {
             projects: Mutex::default(),
             page_hits: AtomicU64::new(0),
             metadata_hits: AtomicU64::new(0),
+            builder: OnceLock::new(),
         }
+    }
+
+    /// Lets metadata fetches build sdists (once; later calls are ignored).
+    pub fn set_builder(&self, builder: Arc<crate::metadata::build::Builder>) {
+        let _ = self.builder.set(builder);
+    }
+
+    pub fn builder(&self) -> Option<&crate::metadata::build::Builder> {
+        self.builder.get().map(Arc::as_ref)
     }
 
     pub fn cache_hits(&self) -> CacheHits {

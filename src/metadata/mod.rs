@@ -1,7 +1,8 @@
 //! Core metadata (`METADATA` / `PKG-INFO`) of a candidate distribution, and how to get it:
 //! PEP 658/714 metadata file → range requests into the wheel → whole wheel → the sdist's static
-//! `PKG-INFO` or `pyproject.toml`.
+//! `PKG-INFO` or `pyproject.toml` → a PEP 517 build of the sdist ([`build`]).
 
+pub mod build;
 pub mod pep658;
 pub mod sdist;
 pub mod wheel_range;
@@ -50,9 +51,15 @@ pub enum MetadataError {
     /// Only an sdist, and it does not declare its dependencies statically: this version's
     /// dependencies can only be known by building it.
     #[error(
-        "{name} {version}: no wheel, and its sdist does not declare static dependencies (neither a PKG-INFO of Metadata-Version 2.2 or later without Dynamic: Requires-Dist, nor a pyproject.toml [project] table without dynamic dependencies); hashlock does not run build backends"
+        "{name} {version}: no wheel, and its sdist does not declare static dependencies (neither a PKG-INFO of Metadata-Version 2.2 or later without Dynamic: Requires-Dist, nor a pyproject.toml [project] table without dynamic dependencies); only a build can tell them"
     )]
     NeedsBuild { name: PackageName, version: Version },
+    /// A build was needed and `--no-build` refused it: excluded on purpose.
+    #[error("{name} {version}: sdist only, and --no-build forbids building it")]
+    NoBuild { name: PackageName, version: Version },
+    /// A PEP 517 build of the sdist's metadata failed (its output's tail went to stderr).
+    #[error("{name} {version}: building its metadata from the sdist failed: {message}")]
+    Build { name: PackageName, version: Version, message: String },
     #[error("{filename}: {message}")]
     Archive { filename: String, message: String },
 }
@@ -130,12 +137,24 @@ impl Metadata {
 }
 
 /// Gets the metadata of one distribution file through the fallback chain, using (and filling)
-/// the cache, and checks that its Name and Version match `filename`.
+/// the cache, and checks that its Name and Version match `filename`; an sdist without static
+/// metadata is built when the client has a builder.
+pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
+    match (fetch_static(client, file, filename), client.builder(), filename) {
+        (Err(MetadataError::NeedsBuild { .. }), Some(builder), DistFilename::Sdist(sdist)) => {
+            let bytes = builder.metadata(client.http(), file, sdist)?;
+            check_names(Metadata::parse(&bytes, &file.filename)?, &file.filename, filename)
+        }
+        (result, _, _) => result,
+    }
+}
+
+/// [`fetch`] without building: what the index and the files themselves declare.
 ///
 /// The cache is keyed by what vouches for an entry (see [`MetadataKey`]): a PEP 658 file by
 /// its own verified hash, anything read from the distribution by its URL and claimed sha256,
 /// so that no index can plant metadata that another index's files would be read as.
-pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
+fn fetch_static(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
     let verified = MetadataKey::verified(file);
     let read_from = MetadataKey::read_from(file);
     if let Some(cache) = client.cache() {
@@ -187,15 +206,21 @@ fn fetch_uncached(
 /// Metadata is only believed when it names the project and version the index listed the file
 /// under; an sdist's must also declare its dependencies statically.
 fn check(metadata: Metadata, file: &str, filename: &DistFilename) -> Result<Metadata, MetadataError> {
+    let metadata = check_names(metadata, file, filename)?;
+    if !filename.is_wheel() && !sdist::is_static(&metadata) {
+        return Err(MetadataError::NeedsBuild { name: metadata.name, version: metadata.version });
+    }
+    Ok(metadata)
+}
+
+/// Metadata names the project and version the index listed the file under.
+fn check_names(metadata: Metadata, file: &str, filename: &DistFilename) -> Result<Metadata, MetadataError> {
     if metadata.name != *filename.name() || metadata.version != *filename.version() {
         return Err(MetadataError::Mismatch {
             filename: file.to_string(),
             expected: format!("{} {}", filename.name(), filename.version()),
             found: format!("{} {}", metadata.name, metadata.version),
         });
-    }
-    if !filename.is_wheel() && !sdist::is_static(&metadata) {
-        return Err(MetadataError::NeedsBuild { name: metadata.name, version: metadata.version });
     }
     Ok(metadata)
 }

@@ -61,7 +61,7 @@ pub fn is_static(metadata: &Metadata) -> bool {
 }
 
 /// hashlock has no bzip2 or xz decoder.
-fn unreadable(filename: &str) -> MetadataError {
+pub(super) fn unreadable(filename: &str) -> MetadataError {
     MetadataError::Archive {
         filename: filename.to_string(),
         message: "no wheel, and hashlock reads only .tar.gz, .tgz, .tar and .zip sdists".into(),

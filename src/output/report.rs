@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::line;
 use crate::findings::{Finding, Severity};
+use crate::metadata::build::BuildSystem;
 use crate::report::{FileReport, PackageReport, Report, distinct};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -48,6 +49,10 @@ fn escaped(report: &Report, escape: impl Fn(&str) -> String) -> Report {
                 required_by: all(&p.required_by),
                 algorithms: all(&p.algorithms),
                 files: p.files.iter().map(|f| FileReport { filename: escape(&f.filename), ..f.clone() }).collect(),
+                build: p
+                    .build
+                    .as_ref()
+                    .map(|b| BuildSystem { backend: escape(&b.backend), requires: all(&b.requires) }),
                 findings: findings(&p.findings),
                 ..p.clone()
             })
@@ -94,6 +99,18 @@ fn sources_cell(package: &PackageReport) -> String {
         })
         .collect();
     names.join(",")
+}
+
+/// One line per sdist-only package whose build system is known: its backend and requirements.
+fn builds(report: &Report, code: &str) -> String {
+    let mut out = String::new();
+    for p in &report.packages {
+        let Some(build) = &p.build else { continue };
+        let requires: Vec<String> = build.requires.iter().map(|r| format!("{code}{r}{code}")).collect();
+        let requires = if requires.is_empty() { "nothing".into() } else { requires.join(", ") };
+        let _ = writeln!(out, "  {} {}: backend {code}{}{code}, requires {requires}", p.name, p.version, build.backend);
+    }
+    out
 }
 
 fn verdict(report: &Report) -> String {
@@ -181,6 +198,10 @@ fn text(report: &Report) -> String {
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}", line(&cells));
+    }
+    let builds = builds(report, "");
+    if !builds.is_empty() {
+        let _ = writeln!(out, "\nBuilds (sdist-only packages: what pip builds them with):\n{builds}");
     }
     for (severity, findings) in by_severity(report) {
         let _ = writeln!(out, "\n{} ({}):", severity.to_string().to_uppercase(), findings.len());
@@ -281,6 +302,13 @@ fn package_tables(out: &mut String, report: &Report) {
             target_cell(p),
             findings
         );
+    }
+    let builds = builds(report, "");
+    if !builds.is_empty() {
+        let _ = writeln!(out, "\n## Builds\n\nWhat pip builds each sdist-only package with:\n");
+        for line in builds.lines() {
+            let _ = writeln!(out, "- {}", line.trim_start());
+        }
     }
     out.push('\n');
 }

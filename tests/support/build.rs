@@ -56,6 +56,8 @@ pub struct WheelSpec<'a> {
     /// `(extra, its requirements)`: each becomes `Provides-Extra` and `Requires-Dist: req; extra == "x"`.
     pub extras: &'a [(&'a str, &'a [&'a str])],
     pub payload: usize,
+    /// `(path, text)` files that replace the default module (a build backend, say).
+    pub files: &'a [(&'a str, &'a str)],
 }
 
 /// A pure wheel with one module, `import <escaped name>`, whose `__version__` is `version`.
@@ -67,7 +69,7 @@ pub fn wheel(
     requires_python: Option<&str>,
     extras: &[(&str, &[&str])],
 ) -> Built {
-    WheelSpec { name, version, tags, requires_dist, requires_python, extras, payload: 0 }.build()
+    WheelSpec { name, version, tags, requires_dist, requires_python, extras, ..WheelSpec::default() }.build()
 }
 
 impl WheelSpec<'_> {
@@ -76,8 +78,10 @@ impl WheelSpec<'_> {
         let dist_info = format!("{import}-{}.dist-info", self.version);
         let metadata =
             metadata_text("2.1", self.name, self.version, self.requires_dist, self.requires_python, self.extras, &[]);
-        let mut entries: Vec<(String, Vec<u8>)> =
-            vec![(format!("{import}/__init__.py"), format!("__version__ = \"{}\"\n", self.version).into_bytes())];
+        let mut entries: Vec<(String, Vec<u8>)> = match self.files {
+            [] => vec![(format!("{import}/__init__.py"), format!("__version__ = \"{}\"\n", self.version).into_bytes())],
+            files => files.iter().map(|(path, text)| (path.to_string(), text.as_bytes().to_vec())).collect(),
+        };
         if self.payload > 0 {
             entries.push((format!("{import}/payload.bin"), noise(self.payload)));
         }
@@ -167,6 +171,88 @@ pub fn sdist_of(name: &str, version: &str, members: &[(String, Vec<u8>)], format
         }
     };
     Built { filename: format!("{base}.{extension}"), bytes, metadata }
+}
+
+/// The sources of [`backend_wheel`]'s build backend, `tinybackend`: it reads the project's name
+/// and version from `tiny.cfg`, its dependencies from `deps.txt` and what
+/// `get_requires_for_build_wheel` asks for from `build-deps.txt`; `fail.txt` makes it fail
+/// (after some output), `hang.txt` makes it hang. `tinybackend.wheel_only` has no
+/// `prepare_metadata_for_build_wheel`, so the metadata comes from the wheel it builds.
+const BACKEND: &str = r#"import base64, hashlib, os, time, zipfile
+
+def _read(name):
+    if os.path.exists(name):
+        with open(name) as f:
+            return f.read()
+    return None
+
+def _project():
+    name, version = _read("tiny.cfg").split()[:2]
+    return name, version
+
+def _metadata():
+    if _read("fail.txt") is not None:
+        for n in range(30):
+            print("tinybackend: step %d" % n)
+        raise SystemExit("tinybackend: " + _read("fail.txt").strip())
+    if _read("hang.txt") is not None:
+        time.sleep(120)
+    name, version = _project()
+    deps = [line.strip() for line in (_read("deps.txt") or "").splitlines() if line.strip()]
+    return "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version) + "".join(
+        "Requires-Dist: %s\n" % dep for dep in deps)
+
+def get_requires_for_build_wheel(config_settings=None):
+    return [line.strip() for line in (_read("build-deps.txt") or "").splitlines() if line.strip()]
+
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    name, version = _project()
+    dist_info = "%s-%s.dist-info" % (name.replace("-", "_"), version)
+    os.makedirs(os.path.join(directory, dist_info))
+    with open(os.path.join(directory, dist_info, "METADATA"), "w") as f:
+        f.write(_metadata())
+    return dist_info
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    name, version = _project()
+    base = name.replace("-", "_")
+    dist_info = "%s-%s.dist-info" % (base, version)
+    files = {
+        base + "/__init__.py": "__version__ = %r\n" % version,
+        dist_info + "/METADATA": _metadata(),
+        dist_info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: tinybackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = ""
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\n" % (path, digest, len(text.encode()))
+    files[dist_info + "/RECORD"] = record + dist_info + "/RECORD,,\n"
+    wheel = "%s-%s-py3-none-any.whl" % (base, version)
+    with zipfile.ZipFile(os.path.join(directory, wheel), "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    return wheel
+"#;
+
+/// `tinybackend 1.0`, a pure-Python PEP 517 backend (see [`BACKEND`]) as a wheel.
+pub fn backend_wheel() -> Built {
+    let wheel_only = "from tinybackend import build_wheel, get_requires_for_build_wheel\n";
+    let files = [("tinybackend/__init__.py", BACKEND), ("tinybackend/wheel_only.py", wheel_only)];
+    WheelSpec { name: "tinybackend", version: "1.0", tags: "py3-none-any", files: &files, ..WheelSpec::default() }
+        .build()
+}
+
+/// An sdist that only `tinybackend` (`backend`: `tinybackend` or `tinybackend.wheel_only`) can
+/// tell the dependencies of: its `PKG-INFO` is `pkg_info`, and `files` (`deps.txt`,
+/// `fail.txt`, ...) are added to the tree.
+pub fn backend_sdist(name: &str, version: &str, pkg_info: &str, pyproject: &str, files: &[(&str, &str)]) -> Built {
+    let mut tree = vec![
+        ("PKG-INFO".to_string(), pkg_info.as_bytes().to_vec()),
+        ("pyproject.toml".to_string(), pyproject.as_bytes().to_vec()),
+        ("tiny.cfg".to_string(), format!("{name} {version}\n").into_bytes()),
+    ];
+    tree.extend(files.iter().map(|(path, text)| (path.to_string(), text.as_bytes().to_vec())));
+    sdist_of(name, version, &tree, SdistFormat::TarGz)
 }
 
 fn metadata_text(

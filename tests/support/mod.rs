@@ -237,6 +237,7 @@ impl Release {
                     requires_python: self.requires_python.as_deref(),
                     extras: &extras,
                     payload: self.payload,
+                    files: &[],
                 };
                 File::built(spec.build(), &self.version)
             })

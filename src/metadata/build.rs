@@ -1,0 +1,549 @@
+//! PEP 517 metadata builds, for sdists whose dependencies are not static: the sdist is
+//! downloaded whole and checked against the index's sha256 before anything in it runs, unpacked
+//! into a temporary directory, and its backend asked for the metadata in a throwaway virtual
+//! environment, with the target's interpreter when the machine has it. The build requirements
+//! (`[build-system] requires`, then what `get_requires_for_build_wheel` adds) are resolved by
+//! hashlock ([`LockBuildRequirements`]) and installed with `pip install --require-hashes`, so
+//! nothing unchecked runs. Results are cached under the sdist's verified sha256.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use pep508_rs::Requirement;
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::dist::{DistFile, SdistExtension, SdistFilename};
+use crate::index::cache::{Cache, MetadataKey};
+use crate::index::http::HttpClient;
+use crate::metadata::{MetadataError, download, sdist};
+use crate::target::Target;
+
+/// The hook runner, run by the build environment's interpreter.
+const HOOK: &str = include_str!("pep517_hook.py");
+/// pip's defaults for a source tree that names no build system.
+const DEFAULT_REQUIRES: &str = "setuptools>=40.8.0";
+const DEFAULT_BACKEND: &str = "setuptools.build_meta:__legacy__";
+/// Lines of a failed step's output shown.
+const TAIL_LINES: usize = 10;
+
+/// How builds run, from the command line and the index settings.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// `--no-build`: refuse, with [`MetadataError::NoBuild`].
+    pub no_build: bool,
+    /// `--offline`: pip could not fetch the build requirements, so only cached results serve.
+    pub offline: bool,
+    /// For the whole build of one sdist: environment, installs and hooks.
+    pub timeout: Duration,
+    /// Builds at once.
+    pub parallel: usize,
+    /// Where pip installs build requirements from: the resolution's indexes, primary first.
+    pub indexes: Vec<Url>,
+    pub cert: Option<PathBuf>,
+    /// `(3, Y)` of the target, whose interpreter builds when the machine has one.
+    pub python: (u64, u64),
+}
+
+/// Resolves build requirements with hashlock's own resolver, for `target`, and writes them as
+/// a hashed requirements file with hashlock's writer. It lives above this layer (with the
+/// commands); an implementation refuses a build requirement that would itself need a build.
+pub trait LockBuildRequirements: Send + Sync {
+    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String>;
+}
+
+/// What an sdist builds with: its backend and everything installed for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildSystem {
+    /// `module:object`, as in `build-backend`.
+    pub backend: String,
+    /// `[build-system] requires`, then what `get_requires_for_build_wheel` asked for.
+    pub requires: Vec<String>,
+}
+
+/// What a build found, as cached.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Built {
+    build_system: BuildSystem,
+    /// `None` when only the build system was asked for.
+    metadata: Option<String>,
+}
+
+pub struct Builder {
+    options: BuildOptions,
+    locker: Box<dyn LockBuildRequirements>,
+    cache: Option<Cache>,
+    /// Builds that may still start (a counting semaphore).
+    slots: (Mutex<usize>, Condvar),
+    /// Results by sdist sha256, for this run (the cache may be off).
+    done: Mutex<HashMap<String, Arc<Built>>>,
+}
+
+/// One step that failed: why, and the end of its output.
+struct Failed {
+    why: String,
+    tail: Vec<String>,
+}
+
+impl Builder {
+    pub fn new(options: BuildOptions, locker: Box<dyn LockBuildRequirements>, cache: Option<Cache>) -> Self {
+        let slots = (Mutex::new(options.parallel.max(1)), Condvar::new());
+        Self { options, locker, cache, slots, done: Mutex::default() }
+    }
+
+    /// The `METADATA` a build of `file` gives.
+    pub fn metadata(
+        &self,
+        http: &HttpClient,
+        file: &DistFile,
+        sdist: &SdistFilename,
+    ) -> Result<Vec<u8>, MetadataError> {
+        if self.options.no_build {
+            return Err(MetadataError::NoBuild { name: sdist.name.clone(), version: sdist.version.clone() });
+        }
+        let built = self.run(http, file, sdist, true)?;
+        Ok(built.metadata.clone().unwrap_or_default().into_bytes())
+    }
+
+    /// The backend and build requirements of `file`, from a build of its metadata if one ran,
+    /// else by asking its backend (`get_requires_for_build_wheel` runs code from the sdist).
+    pub fn build_system(
+        &self,
+        http: &HttpClient,
+        file: &DistFile,
+        sdist: &SdistFilename,
+    ) -> Result<BuildSystem, MetadataError> {
+        Ok(self.run(http, file, sdist, false)?.build_system.clone())
+    }
+
+    fn run(
+        &self,
+        http: &HttpClient,
+        file: &DistFile,
+        sdist: &SdistFilename,
+        want_metadata: bool,
+    ) -> Result<Arc<Built>, MetadataError> {
+        let failed = |message: String| MetadataError::Build {
+            name: sdist.name.clone(),
+            version: sdist.version.clone(),
+            message,
+        };
+        let Some(sha256) = file.sha256().map(str::to_ascii_lowercase).filter(|d| is_sha256(d)) else {
+            return Err(failed(
+                "the index publishes no sha256 for its sdist, so hashlock runs none of its code".into(),
+            ));
+        };
+        let usable = |built: &Built| !want_metadata || built.metadata.is_some();
+        if let Some(built) = lock(&self.done).get(&sha256).filter(|b| usable(b)) {
+            return Ok(Arc::clone(built));
+        }
+        let key = MetadataKey::Built(sha256.clone());
+        let cached = self.cache.as_ref().and_then(|cache| cache.read_metadata(&key));
+        if let Some(built) = cached.and_then(|bytes| serde_json::from_slice::<Built>(&bytes).ok()).filter(usable) {
+            return Ok(self.remember(sha256, built));
+        }
+        if self.options.offline {
+            return Err(failed("building it needs the network, and --offline forbids it".into()));
+        }
+        let built = {
+            let _slot = self.slot();
+            self.build(http, file, sdist, &sha256, want_metadata).map_err(|failure| {
+                if !failure.tail.is_empty() {
+                    report_tail(sdist, &failure);
+                }
+                failed(failure.why)
+            })?
+        };
+        if let Some(cache) = &self.cache
+            && let Ok(bytes) = serde_json::to_vec(&built)
+        {
+            cache.write_metadata(&key, &bytes);
+        }
+        Ok(self.remember(sha256, built))
+    }
+
+    fn remember(&self, sha256: String, built: Built) -> Arc<Built> {
+        let built = Arc::new(built);
+        lock(&self.done).insert(sha256, Arc::clone(&built));
+        built
+    }
+
+    /// Waits for a free build slot; the slot is given back when the guard drops.
+    fn slot(&self) -> Slot<'_> {
+        let (count, freed) = &self.slots;
+        let mut free = lock(count);
+        while *free == 0 {
+            free = freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(&self.slots)
+    }
+
+    fn build(
+        &self,
+        http: &HttpClient,
+        file: &DistFile,
+        sdist: &SdistFilename,
+        sha256: &str,
+        want_metadata: bool,
+    ) -> Result<Built, Failed> {
+        let deadline = Instant::now() + self.options.timeout;
+        let plain = |why: String| Failed { why, tail: Vec::new() };
+        let url = Url::parse(&file.url).map_err(|e| plain(format!("the index gave an invalid URL: {e}")))?;
+        let mut archive = download(http, &url).map_err(|e| plain(e.to_string()))?;
+        let digest = file_sha256(&mut archive).map_err(|e| plain(format!("cannot read the download: {e}")))?;
+        if digest != sha256 {
+            return Err(plain(format!("the downloaded sdist has sha256 {digest}, the index says {sha256}")));
+        }
+        let work = tempfile::tempdir().map_err(|e| plain(format!("cannot make a build directory: {e}")))?;
+        let tree = unpack(archive, sdist.extension, &file.filename, &work.path().join("src")).map_err(plain)?;
+        let system = read_build_system(&tree).map_err(|e| plain(format!("{}: {e}", file.filename)))?;
+
+        let (python, target) = interpreter(self.options.python).map_err(plain)?;
+        let env = work.path().join("env");
+        let log = work.path().join("log");
+        let step = |command: &mut Command, what: &str| run(command, &log, deadline, self.options.timeout, what);
+        // Without pip of its own (seconds saved per build): the building interpreter's pip
+        // installs into it with `--python`.
+        let venv = Command::new(&python).args(["-m", "venv", "--without-pip"]).arg(&env).output();
+        match venv {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                return Err(plain(format!(
+                    "{} -m venv failed: {}",
+                    python.display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+            Err(e) => return Err(plain(format!("cannot run {}: {e}", python.display()))),
+        }
+        let env_python = env.join("bin").join("python");
+        let pip = Pip { python: &python, env_python: &env_python };
+        let hook_file = work.path().join("hook.py");
+        std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
+        self.install(&system.requires, &target, work.path(), &pip, &step)?;
+
+        let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
+        let hook = |name: &str| -> Result<Vec<u8>, Failed> {
+            let out = work.path().join(format!("{name}.out"));
+            let mut command = Command::new(&env_python);
+            command.arg(&hook_file).args([name, &system.backend, &backend_path]).arg(&out).current_dir(&tree);
+            step(without_pip_settings(&mut command), &format!("the backend's {name} hook"))?;
+            std::fs::read(&out).map_err(|e| plain(format!("the {name} hook left no answer: {e}")))
+        };
+        let extra: Vec<String> = serde_json::from_slice(&hook("requires")?)
+            .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
+        let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
+        self.install(&extra, &target, work.path(), &pip, &step)?;
+        let metadata = match want_metadata {
+            true => Some(String::from_utf8_lossy(&hook("metadata")?).into_owned()),
+            false => None,
+        };
+        let requires = system.requires.into_iter().chain(extra).collect();
+        Ok(Built { build_system: BuildSystem { backend: system.backend, requires }, metadata })
+    }
+
+    /// Resolves `requires` and installs them into the build environment, every file checked
+    /// against its hash; pip sees only the resolution's indexes and no configuration of its own.
+    fn install(
+        &self,
+        requires: &[String],
+        target: &Target,
+        work: &Path,
+        pip: &Pip<'_>,
+        step: &dyn Fn(&mut Command, &str) -> Result<(), Failed>,
+    ) -> Result<(), Failed> {
+        if requires.is_empty() {
+            return Ok(());
+        }
+        let plain = |why: String| Failed { why, tail: Vec::new() };
+        let requirements = requires
+            .iter()
+            .map(|text| crate::requirement::parse(text).map_err(|e| plain(format!("build requirement `{text}`: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let locked = self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))?;
+        let file = work.join(format!("build-requirements-{}.txt", requires.len()));
+        std::fs::write(&file, locked).map_err(|e| plain(format!("cannot write the build requirements: {e}")))?;
+        let mut command = Command::new(pip.python);
+        command.args(["-m", "pip", "--python"]).arg(pip.env_python);
+        command.args(["install", "--isolated", "--disable-pip-version-check", "--no-input"]);
+        command.args(["--no-cache-dir", "--require-hashes", "--no-deps", "--only-binary", ":all:"]);
+        for (position, index) in self.options.indexes.iter().enumerate() {
+            command.arg(if position == 0 { "--index-url" } else { "--extra-index-url" }).arg(index.as_str());
+        }
+        if let Some(cert) = &self.options.cert {
+            command.arg("--cert").arg(cert);
+        }
+        step(without_pip_settings(command.arg("-r").arg(&file)), "installing the build requirements")
+    }
+}
+
+/// The pip that installs into a build environment: the building interpreter's.
+struct Pip<'a> {
+    python: &'a Path,
+    env_python: &'a Path,
+}
+
+/// A build slot, given back on drop.
+struct Slot<'a>(&'a (Mutex<usize>, Condvar));
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.0) += 1;
+        self.0.1.notify_one();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is_sha256(digest: &str) -> bool {
+    digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn file_sha256(file: &mut File) -> std::io::Result<String> {
+    use std::io::Seek;
+    let mut hasher = Sha256::new();
+    std::io::copy(file, &mut hasher)?;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The error line's detail, shown once, when a step fails: which build, why, and its last lines.
+fn report_tail(sdist: &SdistFilename, failure: &Failed) {
+    eprintln!("hashlock: {} {}: {}; its last lines:", sdist.name, sdist.version, failure.why);
+    for line in &failure.tail {
+        eprintln!("    | {}", crate::output::line::escape(line));
+    }
+}
+
+/// Unpacks the sdist into `dir` and returns its source tree: the one top-level directory.
+fn unpack(archive: File, extension: SdistExtension, filename: &str, dir: &Path) -> Result<PathBuf, String> {
+    let bad = |e: &dyn std::fmt::Display| format!("{filename}: cannot unpack: {e}");
+    std::fs::create_dir_all(dir).map_err(|e| bad(&e))?;
+    // Both unpackers refuse members that would land outside `dir`.
+    match extension {
+        SdistExtension::TarGz => tar::Archive::new(flate2::read::GzDecoder::new(archive)).unpack(dir),
+        SdistExtension::Tar => tar::Archive::new(archive).unpack(dir),
+        SdistExtension::Zip => zip::ZipArchive::new(archive)
+            .and_then(|mut zip| zip.extract(dir))
+            .map_err(|e| std::io::Error::other(e.to_string())),
+        SdistExtension::TarBz2 | SdistExtension::TarXz => return Err(sdist::unreadable(filename).to_string()),
+    }
+    .map_err(|e| bad(&e))?;
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(|e| bad(&e))?.flatten().map(|e| e.path()).collect();
+    match entries.as_slice() {
+        [top] if top.is_dir() => Ok(top.clone()),
+        _ => Ok(dir.to_path_buf()),
+    }
+}
+
+/// `[build-system]` of the source tree, with pip's defaults.
+#[derive(Debug, PartialEq, Eq)]
+struct SourceBuildSystem {
+    backend: String,
+    backend_path: Vec<String>,
+    requires: Vec<String>,
+}
+
+fn read_build_system(tree: &Path) -> Result<SourceBuildSystem, String> {
+    let text = match std::fs::read_to_string(tree.join("pyproject.toml")) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("pyproject.toml: {e}")),
+    };
+    parse_build_system(text.as_deref())
+}
+
+fn parse_build_system(pyproject: Option<&str>) -> Result<SourceBuildSystem, String> {
+    #[derive(Deserialize)]
+    struct Pyproject {
+        #[serde(rename = "build-system")]
+        build_system: Option<Table>,
+    }
+    #[derive(Deserialize)]
+    struct Table {
+        requires: Option<Vec<String>>,
+        #[serde(rename = "build-backend")]
+        build_backend: Option<String>,
+        #[serde(rename = "backend-path", default)]
+        backend_path: Vec<String>,
+    }
+    let table = match pyproject {
+        Some(text) => {
+            toml::from_str::<Pyproject>(text).map_err(|e| format!("pyproject.toml: {}", e.message()))?.build_system
+        }
+        None => None,
+    };
+    let Some(table) = table else {
+        return Ok(SourceBuildSystem {
+            backend: DEFAULT_BACKEND.into(),
+            backend_path: Vec::new(),
+            requires: vec![DEFAULT_REQUIRES.into()],
+        });
+    };
+    Ok(SourceBuildSystem {
+        backend: table.build_backend.unwrap_or_else(|| DEFAULT_BACKEND.into()),
+        backend_path: table.backend_path,
+        requires: table.requires.ok_or("pyproject.toml: [build-system] has no `requires` (pip refuses it too)")?,
+    })
+}
+
+/// The interpreter that builds, and the target its build requirements are resolved for:
+/// `python3.Y` on PATH, else pyenv's newest `3.Y.*`, else the `python3` on PATH.
+fn interpreter((major, minor): (u64, u64)) -> Result<(PathBuf, Target), String> {
+    let pyenv_root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")));
+    let mut pyenv: Vec<PathBuf> = pyenv_root
+        .and_then(|root| std::fs::read_dir(root.join("versions")).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&format!("{major}.{minor}.")))
+        .map(|entry| entry.path().join("bin").join("python"))
+        .collect();
+    pyenv.sort_by_key(|path| patch_of(path));
+    let wanted = [PathBuf::from(format!("python{major}.{minor}"))].into_iter().chain(pyenv.into_iter().rev());
+    for python in wanted {
+        if let Some((version, full)) = version_of(&python)
+            && version == (major, minor)
+        {
+            let target = Target::from_options(Some(&full), None).map_err(|e| e.to_string())?;
+            return Ok((python, target));
+        }
+    }
+    let python = PathBuf::from("python3");
+    let (_, full) = version_of(&python).ok_or("no python3 on PATH to build with")?;
+    Ok((python, Target::from_options(Some(&full), None).map_err(|e| e.to_string())?))
+}
+
+/// The patch number of `.../3.Y.Z/bin/python`, for choosing the newest.
+fn patch_of(python: &Path) -> u64 {
+    let dir = python.parent().and_then(Path::parent).and_then(Path::file_name).unwrap_or_default();
+    dir.to_string_lossy().split('.').nth(2).and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+/// `((3, Y), "3.Y.Z")` of an interpreter that runs, or `None`.
+fn version_of(python: &Path) -> Option<((u64, u64), String)> {
+    let out =
+        without_pip_settings(Command::new(python).args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]))
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut parts = text.split('.').map(|p| p.parse::<u64>());
+    match (out.status.success(), parts.next(), parts.next()) {
+        (true, Some(Ok(major)), Some(Ok(minor))) => Some(((major, minor), text)),
+        _ => None,
+    }
+}
+
+/// A build sees no pip configuration and no Python path of the caller's.
+fn without_pip_settings(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("PIP_") || matches!(name.as_ref(), "PYTHONPATH" | "PYTHONHOME" | "PYTHONUSERBASE") {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
+/// Runs one step with its output (stdout and stderr, interleaved) captured in `log`, killed at
+/// `deadline`.
+fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, what: &str) -> Result<(), Failed> {
+    let plain = |why: String| Failed { why, tail: Vec::new() };
+    let out = File::create(log).map_err(|e| plain(format!("cannot capture output: {e}")))?;
+    let err = out.try_clone().map_err(|e| plain(format!("cannot capture output: {e}")))?;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy())))?;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failed {
+                    why: format!("{what}: timed out after {} s (--build-timeout)", timeout.as_secs()),
+                    tail: tail(log),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(plain(format!("{what}: {e}"))),
+        }
+    };
+    match status.success() {
+        true => Ok(()),
+        false => Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) }),
+    }
+}
+
+/// The last [`TAIL_LINES`] lines of a log.
+fn tail(log: &Path) -> Vec<String> {
+    let Ok(file) = File::open(log) else { return Vec::new() };
+    let mut lines: Vec<String> = Vec::new();
+    let mut reader = BufReader::new(file.take(crate::metadata::MAX_METADATA_SIZE));
+    let mut bytes = Vec::new();
+    while reader.read_until(b'\n', &mut bytes).is_ok_and(|read| read > 0) {
+        lines.push(String::from_utf8_lossy(&bytes).trim_end().to_string());
+        bytes.clear();
+        if lines.len() > TAIL_LINES {
+            lines.remove(0);
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_system_defaults_are_pips() {
+        let legacy = |requires: &[&str]| SourceBuildSystem {
+            backend: DEFAULT_BACKEND.into(),
+            backend_path: vec![],
+            requires: requires.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(parse_build_system(None).unwrap(), legacy(&[DEFAULT_REQUIRES]));
+        assert_eq!(parse_build_system(Some("[project]\nname = 'x'\n")).unwrap(), legacy(&[DEFAULT_REQUIRES]));
+        assert_eq!(
+            parse_build_system(Some("[build-system]\nrequires = ['setuptools>=61']\n")).unwrap(),
+            legacy(&["setuptools>=61"])
+        );
+        let named = parse_build_system(Some(
+            "[build-system]\nrequires = ['flit_core>=3.2']\nbuild-backend = 'flit_core.buildapi'\nbackend-path = ['.']\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            (named.backend.as_str(), named.backend_path, named.requires),
+            ("flit_core.buildapi", vec![".".to_string()], vec!["flit_core>=3.2".to_string()])
+        );
+        assert!(
+            parse_build_system(Some("[build-system]\nbuild-backend = 'x'\n")).unwrap_err().contains("no `requires`")
+        );
+        assert!(parse_build_system(Some("[build-system\n")).unwrap_err().starts_with("pyproject.toml: "));
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        std::fs::write(&log, (1..=25).map(|n| format!("line {n}\n")).collect::<String>()).unwrap();
+        let lines = tail(&log);
+        assert_eq!(lines.len(), TAIL_LINES);
+        assert_eq!((lines[0].as_str(), lines[TAIL_LINES - 1].as_str()), ("line 16", "line 25"));
+    }
+}

@@ -1,0 +1,175 @@
+//! sdists whose dependencies only a build can tell: their metadata comes from a PEP 517 build
+//! in a throwaway environment, whose build backend (`tinybackend`, a wheel on the test index)
+//! pip installs with `--require-hashes` from hashlock's own lock of the build requirements.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::build::{backend_sdist, backend_wheel};
+use support::{File, IndexServer, Registry, Release, generate, hashlock, lock_from_stdout};
+
+const BACKEND_WHEEL: &str = "/files/tinybackend-1.0-py3-none-any.whl";
+
+/// `Metadata-Version: 1.1`, as old setuptools wrote it: no dependencies listed.
+fn old_pkg_info(name: &str, version: &str) -> String {
+    format!("Metadata-Version: 1.1\nName: {name}\nVersion: {version}\nSummary: old style\n")
+}
+
+fn pyproject(backend: &str) -> String {
+    format!("[build-system]\nrequires = [\"tinybackend\"]\nbuild-backend = \"{backend}\"\n")
+}
+
+/// `oldstyle` (PKG-INFO 1.1, a backend with only `build_wheel`) needs `leaf`; `modern`
+/// (pyproject with `dynamic = ["dependencies"]`) needs `leaf` and asks for `helper` to build.
+fn tree(extra: &[(&str, &str)]) -> Registry {
+    let modern_pyproject = format!(
+        "[project]\nname = \"modern\"\nversion = \"1.0\"\ndynamic = [\"dependencies\"]\n\n{}",
+        pyproject("tinybackend")
+    );
+    let modern_pkg_info = "Metadata-Version: 2.2\nName: modern\nVersion: 1.0\nDynamic: Requires-Dist\n";
+    let mut registry = Registry::new().with([Release::new("leaf", "1.0"), Release::new("helper", "1.0")]);
+    registry.add("tinybackend", File::built(backend_wheel(), "1.0"));
+    let mut oldstyle_files = vec![("deps.txt", "leaf>=1\n"), ("setup.py", "setup(install_requires=['leaf>=1'])\n")];
+    oldstyle_files.extend_from_slice(extra);
+    let oldstyle = backend_sdist(
+        "oldstyle",
+        "1.0",
+        &old_pkg_info("oldstyle", "1.0"),
+        &pyproject("tinybackend.wheel_only"),
+        &oldstyle_files,
+    );
+    registry.add("oldstyle", File::built(oldstyle, "1.0"));
+    let modern = backend_sdist(
+        "modern",
+        "1.0",
+        modern_pkg_info,
+        &modern_pyproject,
+        &[("deps.txt", "leaf\n"), ("build-deps.txt", "helper\n")],
+    );
+    registry.add("modern", File::built(modern, "1.0"));
+    registry
+}
+
+fn fetched(server: &IndexServer, path: &str) -> bool {
+    server.log().iter().any(|l| l.path == path && l.method == "GET" && l.status == 200)
+}
+
+#[test]
+fn an_old_pkg_info_sdist_is_built_and_its_backend_installed_hash_checked() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let lock = lock_from_stdout(&mut generate(&server.index_url(), &["oldstyle"]));
+    lock.assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0"]);
+    assert!(fetched(&server, BACKEND_WHEEL), "pip installed the backend from the test index: {:#?}", server.log());
+
+    // pip checks the backend against the hash hashlock locked: a wheel that is not what the
+    // index published stops the build.
+    server.tamper("tinybackend-1.0-py3-none-any.whl");
+    let out = generate(&server.index_url(), &["oldstyle"]).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.stdout.is_empty(), "no partial output");
+    assert!(stderr.contains("oldstyle 1.0: installing the build requirements failed"), "{stderr}");
+    assert!(stderr.contains("THESE PACKAGES DO NOT MATCH THE HASHES"), "pip's hash check: {stderr}");
+}
+
+#[test]
+fn dynamic_pyproject_dependencies_are_built_with_what_the_backend_asks_for() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let lock = lock_from_stdout(&mut generate(&server.index_url(), &["modern"]));
+    lock.assert_pins_and_hashes(&registry, &["leaf==1.0", "modern==1.0"]);
+    assert!(fetched(&server, BACKEND_WHEEL), "{:#?}", server.log());
+    assert!(
+        fetched(&server, "/files/helper-1.0-py3-none-any.whl"),
+        "get_requires_for_build_wheel: {:#?}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_failing_backend_names_the_package_and_shows_the_end_of_its_output() {
+    let server = IndexServer::start(tree(&[("fail.txt", "no compiler found\n")]));
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.txt");
+    let out = generate(&server.index_url(), &["oldstyle", "-o", out_file.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hashlock: oldstyle 1.0: the backend's metadata hook failed"), "{stderr}");
+    assert!(stderr.contains("    | tinybackend: no compiler found"), "the tail: {stderr}");
+    assert!(
+        stderr.contains("    | tinybackend: step 29") && !stderr.contains("step 10\n"),
+        "only the last lines: {stderr}"
+    );
+    assert!(stderr.contains("oldstyle 1.0: building its metadata from the sdist failed"), "{stderr}");
+    assert!(!out_file.exists(), "no file written");
+}
+
+#[test]
+fn a_hanging_build_is_stopped_at_the_build_timeout() {
+    let server = IndexServer::start(tree(&[("hang.txt", "")]));
+    let started = Instant::now();
+    let out =
+        generate(&server.index_url(), &["oldstyle", "--build-timeout", "2"]).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    // The deadline is the whole build's: on a busy machine it may fall during the install.
+    assert!(stderr.contains("oldstyle 1.0: building its metadata from the sdist failed: "), "{stderr}");
+    assert!(stderr.contains(": timed out after 2 s (--build-timeout)"), "{stderr}");
+}
+
+#[test]
+fn no_build_refuses_to_build_and_says_so() {
+    let server = IndexServer::start(tree(&[]));
+    let out = generate(&server.index_url(), &["oldstyle", "--no-build"]).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("oldstyle 1.0: sdist only, and --no-build forbids building it"), "{stderr}");
+    assert!(!fetched(&server, BACKEND_WHEEL), "nothing was installed: {:#?}", server.log());
+}
+
+#[test]
+fn a_build_is_cached_under_the_sdists_sha256() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    for _ in 0..2 {
+        let mut command = hashlock();
+        command.args(["generate", "--index-url", &server.index_url(), "--python-version", "3.11"]);
+        command.args(["--python-platform", "linux", "--cache-dir", cache_dir, "oldstyle"]);
+        lock_from_stdout(&mut command).assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0"]);
+    }
+    let backend_fetches = server.log().iter().filter(|l| l.path == BACKEND_WHEEL && l.method == "GET").count();
+    assert_eq!(backend_fetches, 1, "the second run built nothing: {:#?}", server.log());
+}
+
+#[test]
+fn build_constraints_pin_every_build_requirement_with_hashes_and_the_report_names_the_backend() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let (build, report) = (dir.path().join("build.txt"), dir.path().join("report.json"));
+    let args =
+        ["modern", "oldstyle", "--build-constraints", build.to_str().unwrap(), "--report", report.to_str().unwrap()];
+    lock_from_stdout(&mut generate(&server.index_url(), &args))
+        .assert_pins_and_hashes(&registry, &["leaf==1.0", "modern==1.0", "oldstyle==1.0"]);
+    let text = std::fs::read_to_string(&build).unwrap();
+    assert!(text.contains("build requirements of: modern 1.0, oldstyle 1.0"), "{text}");
+    support::LockFile::parse(&text).assert_pins_and_hashes(&registry, &["helper==1.0", "tinybackend==1.0"]);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let build_of = |name: &str| {
+        report["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["build"].clone()
+    };
+    assert_eq!(
+        build_of("modern"),
+        serde_json::json!({"backend": "tinybackend", "requires": ["tinybackend", "helper"]})
+    );
+    assert_eq!(
+        build_of("oldstyle"),
+        serde_json::json!({"backend": "tinybackend.wheel_only", "requires": ["tinybackend"]})
+    );
+    assert_eq!(build_of("leaf"), serde_json::Value::Null);
+}
