@@ -48,6 +48,14 @@ fn assert_every_file_hashed(lock: &LockFile, registry: &Registry) {
     }
 }
 
+/// Each of `lines` is a whole line of `written`.
+fn assert_lines(written: &str, lines: &[&str]) {
+    let found: Vec<&str> = written.lines().collect();
+    for line in lines {
+        assert!(found.contains(line), "no line {line:?} in:\n{written}");
+    }
+}
+
 /// Case 1: a Windows-only and a Python-3.13-only dependency; winhelper also has a Windows wheel.
 fn platform_and_python_tree() -> Registry {
     Registry::new().with([
@@ -63,12 +71,14 @@ fn markers_go_before_the_hashes_and_every_file_is_hashed() {
     let registry = platform_and_python_tree();
     let server = IndexServer::start(registry.clone());
     let (written, lock) = generate_universal(&server.index_url(), "3.11", &["app"]);
-    let lines: Vec<&str> = written.lines().collect();
-    for line in
-        ["app==1.0 \\", "newlib==1.0 ; python_full_version >= '3.13' \\", "winhelper==1.0 ; sys_platform == 'win32' \\"]
-    {
-        assert!(lines.contains(&line), "no line {line:?} in:\n{written}");
-    }
+    assert_lines(
+        &written,
+        &[
+            "app==1.0 \\",
+            "newlib==1.0 ; python_full_version >= '3.13' \\",
+            "winhelper==1.0 ; sys_platform == 'win32' \\",
+        ],
+    );
     lock.assert_pins_and_hashes(&registry, &["app==1.0", "newlib==1.0", "winhelper==1.0"]);
     assert_eq!(lock.entry("app").marker, None, "{written}");
     assert_eq!(lock.entry("winhelper").hashes.len(), 2);
@@ -161,15 +171,15 @@ fn a_newer_version_for_newer_pythons_gets_its_own_line() {
     let registry = requires_python_tree();
     let server = IndexServer::start(registry.clone());
     let (written, lock) = generate_universal(&server.index_url(), "3.8", &["app"]);
-    let lines: Vec<&str> = written.lines().collect();
-    for line in [
-        "app==1.0 \\",
-        "b==1.0 ; python_full_version < '3.10' \\",
-        "b==2.0 ; python_full_version >= '3.10' \\",
-        "newdep==1.0 ; python_full_version >= '3.10' \\",
-    ] {
-        assert!(lines.contains(&line), "no line {line:?} in:\n{written}");
-    }
+    assert_lines(
+        &written,
+        &[
+            "app==1.0 \\",
+            "b==1.0 ; python_full_version < '3.10' \\",
+            "b==2.0 ; python_full_version >= '3.10' \\",
+            "newdep==1.0 ; python_full_version >= '3.10' \\",
+        ],
+    );
     assert_eq!(lock.entries.len(), 4, "{written}");
     assert_every_file_hashed(&lock, &registry);
     let (_, from_310) = generate_universal(&server.index_url(), "3.10", &["app"]);
