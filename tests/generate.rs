@@ -91,6 +91,40 @@ fn prereleases_only_when_asked_for() {
         .assert_pins_and_hashes(&registry, &["app==1.0", "q==2.0b1"]);
 }
 
+/// dbt-core's shape: the parser it needs has pre-releases before and after its final releases,
+/// and the dependency's specifier names one (`>=2.0.0a1`).
+fn prerelease_named_by_a_dependency() -> Registry {
+    Registry::new().with([
+        Release::new("core", "1.0").requires(&["parser>=2.0.0a1,<3", "nightly>=1.0a1,<2"]),
+        Release::new("parser", "2.0.0a4"),
+        Release::new("parser", "2.0.8"),
+        Release::new("parser", "2.1.0a1"),
+        Release::new("nightly", "0.9"),
+        Release::new("nightly", "1.0a1"),
+        Release::new("nightly", "1.0b2"),
+    ])
+}
+
+#[test]
+fn a_dependency_naming_a_prerelease_still_gets_the_newest_final_release() {
+    let registry = prerelease_named_by_a_dependency();
+    let server = IndexServer::start(registry.clone());
+    let url = server.index_url();
+    lock_from_stdout(&mut generate(&url, &["core"])).assert_pins_and_hashes(
+        &registry,
+        // nightly: no final release in >=1.0a1,<2, so its newest pre-release.
+        &["core==1.0", "nightly==1.0b2", "parser==2.0.8"],
+    );
+    // The user's own specifier naming a pre-release, as a requirement or as a constraint, asks for them.
+    lock_from_stdout(&mut generate(&url, &["core", "parser>=2.0.0a1"]))
+        .assert_pins_and_hashes(&registry, &["core==1.0", "nightly==1.0b2", "parser==2.1.0a1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let constraints = dir.path().join("constraints.txt");
+    std::fs::write(&constraints, "parser>=2.1.0a1\n").unwrap();
+    lock_from_stdout(generate(&url, &["core", "-c"]).arg(&constraints))
+        .assert_pins_and_hashes(&registry, &["core==1.0", "nightly==1.0b2", "parser==2.1.0a1"]);
+}
+
 #[test]
 fn a_conflict_fails_and_names_both_sides() {
     let registry = Registry::new().with([

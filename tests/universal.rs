@@ -1,6 +1,7 @@
 //! `hashlock generate --universal` and `audit --universal` on small trees served from
 //! 127.0.0.1: markers written before the hashes, markers merged over several paths, forks into
-//! one line per version, irreconcilable forks, and pip on two Pythons as the judge.
+//! one line per version (on markers, and on requires-python alone), irreconcilable forks, and pip
+//! on two Pythons as the judge.
 //! The pip tests skip where an interpreter is missing, unless HASHLOCK_REQUIRE_PIP=1 and none
 //! at all is found.
 
@@ -47,6 +48,14 @@ fn assert_every_file_hashed(lock: &LockFile, registry: &Registry) {
     }
 }
 
+/// Each of `lines` is a whole line of `written`.
+fn assert_lines(written: &str, lines: &[&str]) {
+    let found: Vec<&str> = written.lines().collect();
+    for line in lines {
+        assert!(found.contains(line), "no line {line:?} in:\n{written}");
+    }
+}
+
 /// Case 1: a Windows-only and a Python-3.13-only dependency; winhelper also has a Windows wheel.
 fn platform_and_python_tree() -> Registry {
     Registry::new().with([
@@ -62,12 +71,14 @@ fn markers_go_before_the_hashes_and_every_file_is_hashed() {
     let registry = platform_and_python_tree();
     let server = IndexServer::start(registry.clone());
     let (written, lock) = generate_universal(&server.index_url(), "3.11", &["app"]);
-    let lines: Vec<&str> = written.lines().collect();
-    for line in
-        ["app==1.0 \\", "newlib==1.0 ; python_full_version >= '3.13' \\", "winhelper==1.0 ; sys_platform == 'win32' \\"]
-    {
-        assert!(lines.contains(&line), "no line {line:?} in:\n{written}");
-    }
+    assert_lines(
+        &written,
+        &[
+            "app==1.0 \\",
+            "newlib==1.0 ; python_full_version >= '3.13' \\",
+            "winhelper==1.0 ; sys_platform == 'win32' \\",
+        ],
+    );
     lock.assert_pins_and_hashes(&registry, &["app==1.0", "newlib==1.0", "winhelper==1.0"]);
     assert_eq!(lock.entry("app").marker, None, "{written}");
     assert_eq!(lock.entry("winhelper").hashes.len(), 2);
@@ -142,6 +153,37 @@ fn a_fork_gets_one_line_per_version_under_disjoint_markers() {
     assert_eq!(lock.entries.len(), 3, "{written}");
     assert_eq!(lock.entry("app").marker, None);
     assert_every_file_hashed(&lock, &registry);
+}
+
+/// Case 4: no marker anywhere, but b 2.0 (which brings newdep) needs Python 3.10: the fork
+/// comes from requires-python alone.
+fn requires_python_tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["b"]),
+        Release::new("b", "1.0").requires_python(">=3.8"),
+        Release::new("b", "2.0").requires_python(">=3.10").requires(&["newdep"]),
+        Release::new("newdep", "1.0"),
+    ])
+}
+
+#[test]
+fn a_newer_version_for_newer_pythons_gets_its_own_line() {
+    let registry = requires_python_tree();
+    let server = IndexServer::start(registry.clone());
+    let (written, lock) = generate_universal(&server.index_url(), "3.8", &["app"]);
+    assert_lines(
+        &written,
+        &[
+            "app==1.0 \\",
+            "b==1.0 ; python_full_version < '3.10' \\",
+            "b==2.0 ; python_full_version >= '3.10' \\",
+            "newdep==1.0 ; python_full_version >= '3.10' \\",
+        ],
+    );
+    assert_eq!(lock.entries.len(), 4, "{written}");
+    assert_every_file_hashed(&lock, &registry);
+    let (_, from_310) = generate_universal(&server.index_url(), "3.10", &["app"]);
+    from_310.assert_pins_and_hashes(&registry, &["app==1.0", "b==2.0", "newdep==1.0"]);
 }
 
 #[test]
@@ -354,5 +396,14 @@ fn pip_installs_each_python_its_own_side_of_a_fork() {
     for (version, installed) in install_everywhere(fork_tree(FORK), "3.8", &["3.9", "3.12"], &["app", "b"]) {
         let b = if version == "3.9" { "b=1.0" } else { "b=2.0" };
         assert_eq!(installed, set(&["app=1.0", b]), "Python {version}");
+    }
+}
+
+#[test]
+fn pip_installs_each_python_the_newest_version_it_supports() {
+    let modules = ["app", "b", "newdep"];
+    for (version, installed) in install_everywhere(requires_python_tree(), "3.8", &["3.9", "3.12"], &modules) {
+        let want = if version == "3.9" { set(&["app=1.0", "b=1.0"]) } else { set(&["app=1.0", "b=2.0", "newdep=1.0"]) };
+        assert_eq!(installed, want, "Python {version}");
     }
 }

@@ -40,8 +40,8 @@ pub trait Source: Sync {
 
 #[derive(Clone, Debug, Default)]
 pub struct ResolveOptions {
-    /// `--pre`: allow pre-releases everywhere. Otherwise pip's rule: only where a specifier
-    /// names one, or when a package has nothing but pre-releases.
+    /// `--pre`: allow pre-releases everywhere. Otherwise only where a root requirement or a
+    /// constraint names one, or where no final release is in the range asked for.
     pub prereleases: bool,
 }
 

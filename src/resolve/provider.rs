@@ -4,7 +4,7 @@
 //! A concrete scope evaluates markers for one environment. A universal scope keeps every
 //! dependency whose marker can hold somewhere in the scope, records each edge with its marker
 //! (extras resolved away), and asks to fork where requirements on one package under different
-//! markers cannot be met by one version.
+//! markers cannot be met by one version, or where a newer version needs a newer Python.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -17,7 +17,7 @@ use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requireme
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
 use super::candidates::{Candidate, likely_pick};
-use super::markers::normalize;
+use super::markers::{normalize, python_at_least};
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
 use crate::metadata::{Metadata, MetadataError};
@@ -69,8 +69,9 @@ pub enum Scope {
     Universal(MarkerTree),
 }
 
-/// Requirements on `package` under these markers need versions no single one satisfies:
-/// resolve separately where each marker holds and where it does not.
+/// Requirements on `package` under these markers need versions no single one satisfies, or
+/// (a `python_full_version >=` marker) a newer version of it needs a newer Python than the
+/// scope's lowest: resolve separately where each marker holds and where it does not.
 #[derive(Clone, Debug)]
 pub struct Fork {
     pub package: PackageName,
@@ -101,7 +102,8 @@ pub type Edge = (Package, MarkerTree);
 struct State {
     projects: HashMap<PackageName, (Arc<Project>, Arc<[Candidate]>)>,
     metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
-    /// Packages where some specifier names a pre-release (pip then allows pre-releases).
+    /// Packages where a root requirement or a constraint names a pre-release: the user asked
+    /// for pre-releases there. A dependency's specifier naming one does not count.
     prerelease_named: HashSet<PackageName>,
     /// Versions named by `==`/`===`: the only way a yanked version can be chosen (PEP 592).
     pinned: HashMap<PackageName, HashSet<Version>>,
@@ -110,6 +112,9 @@ struct State {
     /// The version of each base whose dependencies were asked for last: extras prefer it, which
     /// spares trying every newer version of `name[extra]` against an already chosen `name`.
     last_base: HashMap<PackageName, Version>,
+    /// Universal scope: the candidates for the scope's Pythons from one of them (the key's
+    /// version) upwards, to see where a newer version becomes possible.
+    upper_candidates: HashMap<(PackageName, Version), Arc<[Candidate]>>,
 }
 
 pub struct Provider<'a> {
@@ -146,13 +151,18 @@ impl<'a> Provider<'a> {
         for constraint in constraints.iter().filter(|c| provider.applies(&c.marker, &[]).is_some()) {
             if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &constraint.version_or_url {
                 provider.note_specifiers(&constraint.name, specifiers);
+                provider.note_user_prereleases(&constraint.name, specifiers);
                 let range = Ranges::from(specifiers.clone());
                 let limit = limits.entry(constraint.name.clone()).or_insert_with(Ranges::full);
                 *limit = limit.intersection(&range);
             }
         }
-        for (requirement, _) in provider.active_root_requirements() {
-            source.prefetch_project(&requirement.requirement.name);
+        for (root, _) in provider.active_root_requirements() {
+            let requirement = &root.requirement;
+            if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url {
+                provider.note_user_prereleases(&requirement.name, specifiers);
+            }
+            source.prefetch_project(&requirement.name);
         }
         Self { constraints: limits, ..provider }
     }
@@ -176,16 +186,21 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// Remembers what pip's pre-release and yanked rules need to know about a specifier set.
+    /// Remembers the versions a specifier set pins, for the yanked rule.
     fn note_specifiers(&self, name: &PackageName, specifiers: &VersionSpecifiers) {
         let mut state = self.state.borrow_mut();
         for specifier in specifiers.iter() {
-            if specifier.version().any_prerelease() {
-                state.prerelease_named.insert(name.clone());
-            }
             if matches!(specifier.operator(), Operator::Equal | Operator::ExactEqual) {
                 state.pinned.entry(name.clone()).or_default().insert(specifier.version().clone());
             }
+        }
+    }
+
+    /// A specifier of the user's (root requirement or constraint) that names a pre-release
+    /// asks for pre-releases of `name`.
+    fn note_user_prereleases(&self, name: &PackageName, specifiers: &VersionSpecifiers) {
+        if specifiers.iter().any(|specifier| specifier.version().any_prerelease()) {
+            self.state.borrow_mut().prerelease_named.insert(name.clone());
         }
     }
 
@@ -224,6 +239,25 @@ impl<'a> Provider<'a> {
             Err(error @ MetadataError::Http(_)) => Err(error.into()),
             Err(error) => Ok(Err(format!("because {error}"))),
         }
+    }
+
+    /// Where newer Pythons of a universal scope get a resolution of their own: the lowest of the
+    /// scope's Pythons (its lowest excluded) from which on `upper` holds for the target narrowed
+    /// to the Pythons from there upwards. `None` in a concrete scope or when nowhere.
+    fn python_fork(&self, mut upper: impl FnMut(&Version, &Target) -> bool) -> Option<Version> {
+        let pythons = self.target.pythons();
+        pythons.iter().skip(1).find(|from| upper(from, &self.target.with_pythons(|python| python >= *from))).cloned()
+    }
+
+    /// The candidates of `name` for the Pythons of the scope from `from` upwards, computed once.
+    fn candidates_from(&self, project: &Project, from: &Version, upper: &Target) -> Arc<[Candidate]> {
+        let key = (project.name.clone(), from.clone());
+        if let Some(found) = self.state.borrow().upper_candidates.get(&key) {
+            return found.clone();
+        }
+        let found = self.source.candidates(project, upper);
+        self.state.borrow_mut().upper_candidates.insert(key, found.clone());
+        found
     }
 
     /// What `package` `version` depends on (after a successful resolution).
@@ -345,24 +379,48 @@ impl DependencyProvider for Provider<'_> {
     }
 
     /// The newest eligible version: yanked ones only when pinned with `==`; pre-releases only
-    /// with `--pre`, when a specifier names one, or when the range holds nothing else (pip).
+    /// with `--pre`, when a root requirement or constraint names one, or when the range (as
+    /// PubGrub has narrowed it by now) holds no final release.
+    ///
+    /// In a universal scope, where a newer version than that needs a newer Python than the
+    /// scope's lowest, the resolution forks there, so every Python gets the newest versions that
+    /// support it (as uv does).
     fn choose_version(&self, package: &Package, range: &Ranges<Version>) -> Result<Option<Version>, Failure> {
         let Some(name) = package.name() else { return Ok(Some(root_version())) };
-        let (_, found) = self.project(name)?;
-        let state = self.state.borrow();
-        let pinned = state.pinned.get(name);
-        let allow_pre = self.prereleases || state.prerelease_named.contains(name);
+        let (project, found) = self.project(name)?;
+        let (pinned, allow_pre, base) = {
+            let state = self.state.borrow();
+            let base = match package {
+                Package::Extra(..) => state.last_base.get(name).cloned(),
+                _ => None,
+            };
+            (state.pinned.get(name).cloned(), self.prereleases || state.prerelease_named.contains(name), base)
+        };
         let eligible = |c: &&Candidate| {
-            range.contains(&c.version) && (!c.yanked || pinned.is_some_and(|p| p.contains(&c.version)))
+            range.contains(&c.version) && (!c.yanked || pinned.as_ref().is_some_and(|p| p.contains(&c.version)))
         };
         let settled = |c: &&Candidate| allow_pre || !c.version.any_prerelease();
-        if let (Package::Extra(..), Some(base)) = (package, state.last_base.get(name))
-            && let Some(preferred) = found.iter().filter(eligible).filter(settled).find(|c| c.version == *base)
+        if let Some(base) = base
+            && let Some(preferred) = found.iter().filter(eligible).filter(settled).find(|c| c.version == base)
         {
             return Ok(Some(preferred.version.clone()));
         }
-        let pick = found.iter().filter(eligible).find(settled).or_else(|| found.iter().find(eligible));
-        Ok(pick.map(|c| c.version.clone()))
+        let choose = |found: &[Candidate]| {
+            found
+                .iter()
+                .filter(eligible)
+                .find(settled)
+                .or_else(|| found.iter().find(eligible))
+                .map(|c| c.version.clone())
+        };
+        let pick = choose(&found);
+        let newer = |from: &Version, upper: &Target| {
+            choose(&self.candidates_from(&project, from, upper)).is_some_and(|v| pick.as_ref().is_none_or(|p| v > *p))
+        };
+        if let Some(from) = self.python_fork(newer) {
+            return Err(Failure::Fork(Fork { package: name.clone(), markers: vec![python_at_least(&from)] }));
+        }
+        Ok(pick)
     }
 
     fn get_dependencies(
@@ -385,6 +443,10 @@ impl DependencyProvider for Provider<'_> {
         if let Some(requires_python) = &metadata.requires_python
             && !self.target.admits(requires_python)
         {
+            // Only the metadata says so (the index did not): fork as `choose_version` would have.
+            if let Some(from) = self.python_fork(|_, upper| upper.admits(requires_python)) {
+                return Err(Failure::Fork(Fork { package: name.clone(), markers: vec![python_at_least(&from)] }));
+            }
             return Ok(Dependencies::Unavailable(format!("because it requires Python {requires_python}")));
         }
         let mut deps = Deps::new();

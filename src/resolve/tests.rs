@@ -203,6 +203,12 @@ fn prereleases_follow_pips_rule() {
     assert_eq!(pins(&run(&index, &["lib>=2.0b1"], &[], &default)), ["lib==2.0b1"], "a specifier names one");
     assert_eq!(pins(&run(&index, &["lib"], &[], &ResolveOptions { prereleases: true })), ["lib==2.0b1"]);
     assert_eq!(pins(&run(&index, &["early"], &[], &default)), ["early==0.1a2"], "nothing but pre-releases");
+    index.release("app", "1.0", &["lib>=1.0a1"]);
+    assert_eq!(
+        pins(&run(&index, &["app"], &[], &default)),
+        ["app==1.0", "lib==1.0"],
+        "a dependency's specifier naming a pre-release does not ask for them"
+    );
 }
 
 #[test]
@@ -345,16 +351,68 @@ fn universal_marker_is_the_disjunction_of_the_paths() {
 }
 
 #[test]
-fn universal_candidates_must_serve_every_python_in_range() {
+fn universal_candidates_must_serve_every_python_of_their_fork() {
     let mut index = FakeIndex::default();
     index.release("lib", "1.0", &[]);
     index.release_file("lib", "2.0", &[], file("lib-2.0-py3-none-any.whl", Some(">=3.12"), false));
     index.release("lib", "3.0", &[]).set_requires_python("lib", "3.0", ">=3.12");
     let options = ResolveOptions::default();
     let from_311 = try_run(&index, &["lib"], &[], &universal("3.11"), &options).expect("resolves");
-    assert_eq!(pins(&from_311), ["lib==1.0"], "2.0 and 3.0 would break Python 3.11");
+    assert_eq!(
+        marked(&from_311),
+        ["lib==1.0 ; python_full_version < '3.12'", "lib==3.0 ; python_full_version >= '3.12'"],
+        "2.0 and 3.0 would break Python 3.11, not 3.12"
+    );
     let from_312 = try_run(&index, &["lib"], &[], &universal("3.12"), &options).expect("resolves");
     assert_eq!(pins(&from_312), ["lib==3.0"]);
+}
+
+#[test]
+fn universal_forks_where_only_the_metadata_needs_a_newer_python() {
+    let mut index = FakeIndex::default();
+    index.release("lib", "1.0", &[]);
+    index.release("lib", "2.0", &[]).set_requires_python("lib", "2.0", ">=3.12");
+    let resolution = try_run(&index, &["lib"], &[], &universal("3.11"), &ResolveOptions::default()).expect("resolves");
+    assert_eq!(
+        marked(&resolution),
+        ["lib==1.0 ; python_full_version < '3.12'", "lib==2.0 ; python_full_version >= '3.12'"]
+    );
+}
+
+#[test]
+fn universal_gives_each_python_the_newest_version_that_supports_it() {
+    let mut index = FakeIndex::default();
+    // requests' shape: a dependency every version needs, and no marker anywhere.
+    index.release("app", "1.0", &["lib", "common"]);
+    index.release_file("lib", "1.0", &["common"], file("lib-1.0-py3-none-any.whl", Some(">=3.8"), false));
+    index.release_file("lib", "2.0", &["common"], file("lib-2.0-py3-none-any.whl", Some(">=3.9"), false));
+    index.release_file("lib", "3.0", &["common"], file("lib-3.0-py3-none-any.whl", Some(">=3.10"), false));
+    index.release("common", "1.0", &[]);
+    let options = ResolveOptions::default();
+    let resolution = try_run(&index, &["app"], &[], &universal("3.8"), &options).expect("resolves");
+    assert_eq!(
+        marked(&resolution),
+        [
+            "app==1.0",
+            "common==1.0",
+            "lib==1.0 ; python_full_version < '3.9'",
+            "lib==2.0 ; python_full_version == '3.9.*'",
+            "lib==3.0 ; python_full_version >= '3.10'",
+        ],
+        "what every fork picks alike is one line without a marker"
+    );
+    assert_eq!(resolved(&resolution, "common").required_by, BTreeSet::from(["app".to_string(), "lib".to_string()]));
+    let capped = try_run(&index, &["app", "lib<3"], &[], &universal("3.8"), &options).expect("resolves");
+    assert_eq!(
+        marked(&capped),
+        [
+            "app==1.0",
+            "common==1.0",
+            "lib==1.0 ; python_full_version < '3.9'",
+            "lib==2.0 ; python_full_version >= '3.9'"
+        ],
+        "no fork for a version the requirements exclude"
+    );
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //!
 //! Each run resolves a scope (a marker; at first "Python >= lowest") keeping every dependency
 //! that can apply somewhere in it. Where requirements on one package under different markers
-//! need different versions, the run asks to fork: the scope is split on those markers and each
-//! part is resolved on its own, with candidates' `requires-python` checked against the part's
-//! Python versions only. The runs are merged with the markers under which each pin is reached.
+//! need different versions, or where a newer version of a package needs a newer Python than the
+//! scope's lowest, the run asks to fork: the scope is split on those markers and each part is
+//! resolved on its own, with candidates' `requires-python` checked against the part's Python
+//! versions only. The runs are merged with the markers under which each pin is reached.
 
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{MarkerTree, Requirement};
