@@ -16,7 +16,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     let inputs = Inputs::read(&args.input)?;
     let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output.quiet)?;
+    let lock = session.lock(&source, &inputs, output)?;
 
     let findings = check_lock(&lock, &session.target);
     let (mut unhashed, mut disagreeing) = (false, false);

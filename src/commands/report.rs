@@ -13,7 +13,7 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let inputs = Inputs::read(&args.input)?;
     let session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output.quiet)?;
+    let lock = session.lock(&source, &inputs, output)?;
     let findings = check_lock(&lock, &session.target);
     session.summarize(&source, &lock, started, output.verbose);
     emit_report(&Report::new(&lock, &findings, &session.target, session.indexes()), &args.report)

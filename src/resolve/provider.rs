@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -58,7 +58,11 @@ pub fn root_version() -> Version {
     Version::new([0])
 }
 
-type Deps = Vec<(Package, Ranges<Version>)>;
+pub(super) type Deps = Vec<(Package, Ranges<Version>)>;
+
+/// Why a version whose metadata says it needs a build is left out. Such versions are excluded
+/// on purpose (the user can see them with `--verbose`), not failures.
+pub(super) const NEEDS_BUILD: &str = "sdist only, without static dependencies, and hashlock builds no sdist";
 
 /// Where markers are evaluated.
 #[derive(Clone, Debug)]
@@ -107,6 +111,11 @@ struct State {
     pinned: HashMap<PackageName, HashSet<Version>>,
     /// What each chosen `(package, version)` depends on, for markers and `required_by`.
     edges: HashMap<(Package, Version), Vec<Edge>>,
+    /// The same with the ranges asked for: what explains afterwards why a newer version lost.
+    requires: HashMap<(Package, Version), Deps>,
+    /// Versions left out on purpose once their metadata was known (a build needed, a
+    /// `Requires-Python` that leaves the target out), with the reason.
+    excluded: HashMap<PackageName, BTreeMap<Version, String>>,
     /// The version of each base whose dependencies were asked for last: extras prefer it, which
     /// spares trying every newer version of `name[extra]` against an already chosen `name`.
     last_base: HashMap<PackageName, Version>,
@@ -204,8 +213,14 @@ impl<'a> Provider<'a> {
         Ok(entry)
     }
 
-    /// Metadata of `name` `version`, fetched once. `Ok(Err(reason))` when this version cannot
-    /// be used (unreadable metadata, needs a build): the resolver then tries another.
+    /// Metadata of `name` `version`, fetched once.
+    ///
+    /// `Ok(Err(reason))` when the version is excluded on purpose, and the resolver tries
+    /// another: only [`MetadataError::NeedsBuild`] (hashlock will not build it). Every other
+    /// error means the metadata cannot be had — unreadable or invalid bytes, metadata naming
+    /// another release, a metadata file whose hash does not match, no file listed, a failed
+    /// download — and is `Err`: the run stops naming the version, as uv does, because trying
+    /// older versions instead would quietly lock an old tree.
     pub(super) fn metadata(
         &self,
         name: &PackageName,
@@ -221,9 +236,42 @@ impl<'a> Provider<'a> {
                 self.state.borrow_mut().metadata.insert(key, metadata.clone());
                 Ok(Ok(metadata))
             }
-            Err(error @ MetadataError::Http(_)) => Err(error.into()),
-            Err(error) => Ok(Err(format!("because {error}"))),
+            Err(MetadataError::NeedsBuild { .. }) => Ok(Err(self.exclude(name, version, NEEDS_BUILD.into()))),
+            Err(error) => Err(ResolveError::Unusable { name: name.clone(), version: version.clone(), error }),
         }
+    }
+
+    /// Records why `name` `version` is left out, and returns the reason.
+    fn exclude(&self, name: &PackageName, version: &Version, reason: String) -> String {
+        self.state.borrow_mut().excluded.entry(name.clone()).or_default().insert(version.clone(), reason.clone());
+        reason
+    }
+
+    /// Why `name` `version` was left out once its metadata was known, if it was.
+    pub(super) fn excluded(&self, name: &PackageName, version: &Version) -> Option<String> {
+        self.state.borrow().excluded.get(name)?.get(version).cloned()
+    }
+
+    /// The project and its candidates, if the resolver fetched them.
+    pub(super) fn known(&self, name: &PackageName) -> Option<(Arc<Project>, Arc<[Candidate]>)> {
+        self.state.borrow().projects.get(name).cloned()
+    }
+
+    /// What `package` `version` requires, with ranges, if its dependencies were asked for.
+    pub(super) fn requires(&self, package: &Package, version: &Version) -> Option<Deps> {
+        self.state.borrow().requires.get(&(package.clone(), version.clone())).cloned()
+    }
+
+    pub(super) fn target(&self) -> &Target {
+        self.target
+    }
+
+    /// The versions of `name` the root requirements (and constraints) allow.
+    pub(super) fn root_range(&self, name: &PackageName) -> Ranges<Version> {
+        self.active_root_requirements()
+            .filter(|(root, _)| root.requirement.name == *name)
+            .filter_map(|(root, _)| self.range_of(&root.requirement, ROOT_NAME).ok())
+            .fold(Ranges::full(), |all, range| all.intersection(&range))
     }
 
     /// What `package` `version` depends on (after a successful resolution).
@@ -242,7 +290,7 @@ impl<'a> Provider<'a> {
             }
             Some(VersionOrUrl::Url(url)) => {
                 return Err(format!(
-                    "because {dependent} requires {name} from a URL ({url}), which hashlock cannot lock from an index"
+                    "{dependent} requires {name} from a URL ({url}), which hashlock cannot lock from an index"
                 ));
             }
         };
@@ -303,11 +351,13 @@ impl<'a> Provider<'a> {
             let conflicting: Vec<String> =
                 active.iter().filter(|(r, _)| r.name == *name).map(|(r, _)| format!("`{r}`")).collect();
             return Ok(Dependencies::Unavailable(format!(
-                "because it requires {}, which no version of {name} satisfies together",
+                "requires {}, which no version of {name} satisfies together",
                 conflicting.join(" and ")
             )));
         }
-        self.state.borrow_mut().edges.insert((package.clone(), version.clone()), edges);
+        let mut state = self.state.borrow_mut();
+        state.edges.insert((package.clone(), version.clone()), edges);
+        state.requires.insert((package.clone(), version.clone()), deps.clone());
         Ok(Dependencies::Available(deps.into_iter().collect()))
     }
 }
@@ -385,7 +435,8 @@ impl DependencyProvider for Provider<'_> {
         if let Some(requires_python) = &metadata.requires_python
             && !self.target.admits(requires_python)
         {
-            return Ok(Dependencies::Unavailable(format!("because it requires Python {requires_python}")));
+            let reason = self.exclude(name, version, format!("requires Python {requires_python}"));
+            return Ok(Dependencies::Unavailable(reason));
         }
         let mut deps = Deps::new();
         let mut active: Vec<(&Requirement, MarkerTree)> = Vec::new();
