@@ -139,3 +139,33 @@ fn the_newest_release_excluded_on_purpose_is_the_reason_given() {
         ran.stderr
     );
 }
+
+/// homeassistant's shape: the newest releases need a newer Python, and the newest one that
+/// would serve needs a dependency that is left out.
+#[test]
+fn a_stale_root_names_the_newest_usable_release_and_what_it_needed() {
+    let registry = Registry::new().with([
+        Release::new("app", "1.0"),
+        Release::new("app", "2.0").requires(&["build-me==1.0"]),
+        Release::new("app", "3.0").requires_python(">=3.12"),
+        Release::new("build-me", "1.0").wheels(&[]).with_sdist_metadata("2.1", &[]),
+    ]);
+    let server = IndexServer::start(registry);
+    let ran = run(&server, &["app"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        notes(&ran),
+        ["hashlock: note: app is pinned at 1.0, not its newest release 3.0: requires Python >=3.12; 2.0 was not \
+             taken either: a conflict with build-me (app 2.0 requires build-me ==1.0; build-me 1.0: sdist only, \
+             without static dependencies, and hashlock builds no sdist)"],
+        "{}",
+        ran.stderr
+    );
+    let verbose = run(&server, &["app", "--verbose"]);
+    let expected = "hashlock: note: excluded build-me 1.0: sdist only";
+    assert!(
+        notes(&verbose).iter().any(|n| n.starts_with(expected)),
+        "not in the lock, still named: {}",
+        verbose.stderr
+    );
+}

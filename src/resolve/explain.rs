@@ -21,6 +21,8 @@ const RUNS: usize = 3;
 const FACTS: usize = 6;
 /// A requirement's range longer than this is written as runs of existing versions instead.
 const SPEC_CHARS: usize = 40;
+/// How many requirements deep a stale root's note follows an unmet one.
+const CHAIN: usize = 3;
 
 /// Something the resolver learnt that the user should hear about (on stderr).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,7 +198,7 @@ fn spec(package: &Package, range: &Ranges<Version>, provider: &Provider) -> Stri
     if *range == Ranges::full() {
         return String::new();
     }
-    let text = range.to_string();
+    let text = requirement(range);
     if text.len() <= SPEC_CHARS {
         return format!(" {text}");
     }
@@ -277,6 +279,14 @@ pub(super) fn notes(
             notes.push(Note::Excluded { name: (*name).clone(), versions, reason });
         }
     }
+    // Packages tried and left out altogether: every version excluded once its metadata was read.
+    for (name, tried) in provider.excluded_unpinned(solution) {
+        let all = index_versions(&Package::Base(name.clone()), provider);
+        let tried: Vec<&Version> = tried.iter().collect();
+        for (versions, reason) in grouped(&all, &reasons(Some(&name), &tried, provider)) {
+            notes.push(Note::Excluded { name: name.clone(), versions, reason });
+        }
+    }
     let mut roots: Vec<&PackageName> = Vec::new();
     for (root, _) in provider.active_root_requirements() {
         let name = &root.requirement.name;
@@ -290,14 +300,21 @@ pub(super) fn notes(
         };
         let asked = provider.root_range(name);
         let allow_pre = prereleases || pinned.any_prerelease();
-        let newest = project.releases().rev().find(|(v, release)| {
-            asked.contains(v) && (allow_pre || !v.any_prerelease()) && release.summaries().any(|f| !f.yanked)
+        let mut newer = project.releases().rev().map(|(v, _)| v).take_while(|v| *v > pinned).filter(|v| {
+            asked.contains(v) && (allow_pre || !v.any_prerelease()) && project.release(v).summaries().any(|f| !f.yanked)
         });
-        let Some((newest, _)) = newest.filter(|(v, _)| *v > pinned) else { continue };
-        let why = provider
-            .excluded(name, newest)
-            .or_else(|| exclusion(&project, newest, provider.target()))
-            .unwrap_or_else(|| lost_to(name, newest, solution, provider));
+        let Some(newest) = newer.next() else { continue };
+        let excluded = |v: &Version| provider.excluded(name, v).or_else(|| exclusion(&project, v, provider.target()));
+        let why = match excluded(newest) {
+            None => lost_to(name, newest, solution, provider),
+            // The newest is out of reach: why the newest within reach was not taken matters more.
+            Some(reason) => match newer.find(|v| excluded(v).is_none()) {
+                Some(usable) => {
+                    format!("{reason}; {usable} was not taken either: {}", lost_to(name, usable, solution, provider))
+                }
+                None => reason,
+            },
+        };
         notes.push(Note::Stale { name: name.clone(), pinned: pinned.clone(), newest: newest.clone(), why });
     }
     notes
@@ -319,22 +336,102 @@ fn lost_to(
                 Package::Root => ROOT_NAME.to_string(),
                 _ => format!("{package} {version}"),
             };
-            return format!("a conflict with {} ({who} requires {name} {range})", package.name().unwrap_or(name));
+            return format!(
+                "a conflict with {} ({who} requires {name} {})",
+                package.name().unwrap_or(name),
+                requirement(&range)
+            );
         }
     }
-    let own = provider.requires(&Package::Base(name.clone()), newest).unwrap_or_default();
-    for (dependency, range) in own {
-        match solution.get(&dependency) {
-            Some(chosen) if range.contains(chosen) => {}
-            Some(chosen) => {
-                return format!(
-                    "a conflict with {dependency} ({name} {newest} requires {dependency} {range}, the lock has {chosen})"
-                );
+    match unmet(&Package::Base(name.clone()), newest, solution, provider, CHAIN) {
+        Some(Unmet { clause, dependency, conclusive }) => {
+            let hint = if conclusive {
+                String::new()
+            } else {
+                format!("; require {name}=={newest} to see the whole conflict")
+            };
+            format!("a conflict with {dependency} ({clause}{hint})")
+        }
+        None => format!("a conflict the resolver found (require {name}=={newest} to see it)"),
+    }
+}
+
+/// A requirement the lock does not meet, and why, as far as the resolver learnt.
+struct Unmet {
+    /// `app 2.0 requires lib >=2, the lock has 1.0`, or followed down into what is not in the
+    /// lock: `...; lib 2.0: requires Python >=3.12`.
+    clause: String,
+    dependency: Package,
+    /// It ends in a reason; else the conflict is wider than one chain of requirements.
+    conclusive: bool,
+}
+
+/// The requirement of `package` `version` the lock does not meet, preferring one that ends in
+/// a reason; one that merely is not in the lock is followed `depth` levels down.
+fn unmet(
+    package: &Package,
+    version: &Version,
+    solution: &SelectedDependencies<Package, Version>,
+    provider: &Provider,
+    depth: usize,
+) -> Option<Unmet> {
+    let own = provider.requires(package, version)?;
+    let mut open: Option<(String, Package, Option<Version>)> = None;
+    let mut other: Option<Unmet> = None;
+    for (dependency, wanted) in
+        own.into_iter().filter(|(d, r)| solution.get(d).is_none_or(|chosen| !r.contains(chosen)))
+    {
+        let head = format!("{package} {version} requires {dependency} {}", requirement(&wanted));
+        // A version left out is the likelier root cause than the lock's other choices (which
+        // may follow from an older version of everything): it is looked for first.
+        if let Some(chosen) = solution.get(&dependency) {
+            let clause = format!("{head}, the lock has {chosen}");
+            other.get_or_insert(Unmet { clause, dependency, conclusive: true });
+            continue;
+        }
+        match newest_learnt(&dependency, &wanted, provider) {
+            Some((newest, Some(reason))) => {
+                let clause = format!("{head}; {dependency} {newest}: {reason}");
+                return Some(Unmet { clause, dependency, conclusive: true });
             }
-            None => return format!("a conflict with {dependency} ({name} {newest} requires {dependency} {range})"),
+            Some((newest, None)) if open.as_ref().is_none_or(|(_, _, v)| v.is_none()) => {
+                open = Some((head, dependency, Some(newest)));
+            }
+            _ if open.is_none() => open = Some((head, dependency, None)),
+            _ => {}
         }
     }
-    format!("a conflict the resolver found (require {name}=={newest} to see it)")
+    if other.is_some() {
+        return other;
+    }
+    let (head, dependency, newest) = open?;
+    let deeper = newest.filter(|_| depth > 0).and_then(|v| unmet(&dependency, &v, solution, provider, depth - 1));
+    Some(match deeper {
+        Some(Unmet { clause, conclusive, .. }) => Unmet { clause: format!("{head}; {clause}"), dependency, conclusive },
+        None => Unmet { clause: head, dependency, conclusive: false },
+    })
+}
+
+/// The newest version of `package` in `range` the resolver learnt something about (it skips
+/// pre-releases, say), with the reason it was left out, if it was.
+fn newest_learnt(package: &Package, range: &Ranges<Version>, provider: &Provider) -> Option<(Version, Option<String>)> {
+    let name = package.name()?;
+    let (project, _) = provider.known(name)?;
+    index_versions(package, provider).into_iter().rev().filter(|v| range.contains(v)).find_map(|v| {
+        let reason = provider.excluded(name, &v).or_else(|| exclusion(&project, &v, provider.target()));
+        match reason {
+            Some(reason) => Some((v, Some(reason))),
+            None => provider.requires(package, &v).map(|_| (v, None)),
+        }
+    })
+}
+
+/// A range as a requirement reads: `==1.0` for one version, else as PubGrub writes it.
+fn requirement(range: &Ranges<Version>) -> String {
+    match range.as_singleton() {
+        Some(version) => format!("=={version}"),
+        None => range.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -252,6 +252,22 @@ impl<'a> Provider<'a> {
         self.state.borrow().excluded.get(name)?.get(version).cloned()
     }
 
+    /// The versions excluded of each package the solution does not pin, by name.
+    pub(super) fn excluded_unpinned(
+        &self,
+        solution: &pubgrub::SelectedDependencies<Package, Version>,
+    ) -> Vec<(PackageName, Vec<Version>)> {
+        let state = self.state.borrow();
+        let mut found: Vec<(PackageName, Vec<Version>)> = state
+            .excluded
+            .iter()
+            .filter(|(name, _)| solution.get(&Package::Base((*name).clone())).is_none())
+            .map(|(name, versions)| (name.clone(), versions.keys().cloned().collect()))
+            .collect();
+        found.sort();
+        found
+    }
+
     /// The project and its candidates, if the resolver fetched them.
     pub(super) fn known(&self, name: &PackageName) -> Option<(Arc<Project>, Arc<[Candidate]>)> {
         self.state.borrow().projects.get(name).cloned()
