@@ -169,3 +169,20 @@ fn a_stale_root_names_the_newest_usable_release_and_what_it_needed() {
         verbose.stderr
     );
 }
+
+/// pyspark's `2.2.0.post0` sdist keeps the PKG-INFO of 2.2.0: discarded, as pip and uv do,
+/// and named with `--verbose`; a wheel that disagrees with its name still stops the run
+/// (see `fallbacks.rs`).
+#[test]
+fn an_sdist_whose_metadata_gives_another_version_is_excluded() {
+    let mut registry = Registry::new().with([Release::new("lib", "0.9")]);
+    let built = support::build::sdist("lib", "1.0", "2.2", &[], &[]);
+    let file = support::File::built(built, "1.0.post0");
+    registry.add("lib", support::File { filename: "lib-1.0.post0.tar.gz".into(), ..file });
+    let server = IndexServer::start(registry);
+    let ran = run(&server, &["lib", "--verbose"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("lib==0.9"), "{}", ran.stdout);
+    let notes = notes(&ran);
+    assert!(notes.contains(&"hashlock: note: excluded lib 1.0.post0: its sdist's metadata says lib 1.0"), "{notes:#?}");
+}

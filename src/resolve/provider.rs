@@ -216,11 +216,14 @@ impl<'a> Provider<'a> {
     /// Metadata of `name` `version`, fetched once.
     ///
     /// `Ok(Err(reason))` when the version is excluded on purpose, and the resolver tries
-    /// another: only [`MetadataError::NeedsBuild`] (hashlock will not build it). Every other
-    /// error means the metadata cannot be had — unreadable or invalid bytes, metadata naming
-    /// another release, a metadata file whose hash does not match, no file listed, a failed
-    /// download — and is `Err`: the run stops naming the version, as uv does, because trying
-    /// older versions instead would quietly lock an old tree.
+    /// another: [`MetadataError::NeedsBuild`] (hashlock will not build it), and an sdist whose
+    /// metadata gives the same project another version (a post-release re-upload such as
+    /// `pyspark-2.2.0.post0.tar.gz` keeps the 2.2.0 PKG-INFO; pip and uv discard it too).
+    /// Every other error means the metadata cannot be had — unreadable or invalid bytes, a
+    /// wheel (named from its own metadata) or any file naming another release or project, a
+    /// metadata file whose hash does not match, no file listed, a failed download — and is
+    /// `Err`: the run stops naming the version, as uv does, because trying older versions
+    /// instead would quietly lock an old tree.
     pub(super) fn metadata(
         &self,
         name: &PackageName,
@@ -237,6 +240,11 @@ impl<'a> Provider<'a> {
                 Ok(Ok(metadata))
             }
             Err(MetadataError::NeedsBuild { .. }) => Ok(Err(self.exclude(name, version, NEEDS_BUILD.into()))),
+            Err(MetadataError::Mismatch { filename, expected, found })
+                if !filename.ends_with(".whl") && expected.split(' ').next() == found.split(' ').next() =>
+            {
+                Ok(Err(self.exclude(name, version, format!("its sdist's metadata says {found}"))))
+            }
             Err(error) => Err(ResolveError::Unusable { name: name.clone(), version: version.clone(), error }),
         }
     }
