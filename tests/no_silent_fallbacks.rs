@@ -66,6 +66,7 @@ fn versions_that_need_a_build_are_named_as_ranges_with_the_reason() {
     let message = ran.stderr.trim_end();
     assert!(message.len() < 400, "{} characters:\n{message}", message.len());
     assert!(message.contains("spark 1.0 to 1.99: sdist only"), "{message}");
+    assert_eq!(message.lines().count(), 1, "one fact is no conflict: one line\n{message}");
 }
 
 /// `lib`: 1.0 usable; 2.0 to 2.4 need Python 3.12 (index page); 3.0 yanked; 3.1 an sdist

@@ -104,7 +104,12 @@ pub(super) fn conflict(tree: &DerivationTree<Package, Ranges<Version>, String>, 
         lines.truncate(FACTS);
         lines.push(format!("and {more} more facts"));
     }
-    format!("{ROOT_NAME} cannot be satisfied:\n  {}", lines.join("\n  "))
+    // One fact beside what was asked for is no conflict: one line, as every other error.
+    if lines.len() - usize::from(!required.is_empty()) > 1 {
+        format!("{ROOT_NAME} cannot be satisfied:\n  {}", lines.join("\n  "))
+    } else {
+        format!("{ROOT_NAME} cannot be satisfied: {}", lines.join("; "))
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -214,7 +219,7 @@ fn no_versions(package: &Package, set: &Ranges<Version>, provider: &Provider) ->
         let text = set.to_string();
         return vec![match () {
             _ if *set == Ranges::full() => format!("no version of {package} is on the index"),
-            _ if text.len() <= SPEC_CHARS => format!("no version of {package} matches {text}"),
+            _ if text.len() <= SPEC_CHARS => format!("no version of {package} on the index matches {text}"),
             _ => format!("no other version of {package} is on the index"),
         }];
     }
