@@ -82,9 +82,9 @@ fn dynamic_dependencies_need_a_build_which_no_build_refuses() {
     let ran = support::Ran::of(&mut generate(&server.index_url(), &["app", "--no-build"]), &[]);
     assert_eq!(ran.code, 2, "{}{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.is_empty(), "nothing written: {}", ran.stdout);
-    let line = ran.stderr.trim_end();
-    assert_eq!(line.lines().count(), 1, "{line}");
-    assert!(line.contains("src-only 1.0: sdist only, and --no-build forbids building it"), "{line}");
+    let message = ran.stderr.trim_end();
+    assert!(message.len() < 400, "a few short lines: {message}");
+    assert!(message.contains("src-only 1.0: sdist only, and --no-build forbids building it"), "{message}");
     assert_eq!(server.requests("/simple/setuptools/"), 0, "no build requirement is looked up");
 }
 

@@ -49,7 +49,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output.quiet)?;
+    let lock = session.lock(&source, &inputs, output)?;
 
     let findings = check_lock(&lock, &session.target);
     let (mut unhashed, mut disagreeing) = (false, false);

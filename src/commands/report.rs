@@ -15,7 +15,7 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output.quiet)?;
+    let lock = session.lock(&source, &inputs, output)?;
     let findings = check_lock(&lock, &session.target);
     session.summarize(&source, &lock, started, output.verbose);
     let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use pep508_rs::Requirement;
 
-use crate::cli::{BuildArgs, IndexArgs, ReportOptions, TargetArgs};
+use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::dist::{DistFilename, Formats};
 use crate::findings::{TargetFile, target_file};
@@ -16,13 +16,14 @@ use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::lock::Lock;
 use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
+use crate::output::line::escape;
 use crate::output::report::{Format, render};
 use crate::output::requirements::{self, Header};
 use crate::output::write_atomic;
 use crate::progress::with_progress;
 use crate::report::Report;
 use crate::resolve::source::IndexSource;
-use crate::resolve::{ResolveOptions, RootRequirement, Source, resolve};
+use crate::resolve::{Note, ResolveOptions, RootRequirement, Source, resolve};
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -133,14 +134,25 @@ impl Session {
         );
     }
 
-    /// Resolves the inputs and pins the result, with a progress display.
-    pub fn lock(&self, source: &IndexSource, inputs: &Inputs, quiet: bool) -> anyhow::Result<Lock> {
+    /// Resolves the inputs and pins the result, with a progress display. Says on stderr which
+    /// root is older than its newest release and why (unless `--quiet`), and which newer
+    /// versions were left out and why (with `--verbose`).
+    pub fn lock(&self, source: &IndexSource, inputs: &Inputs, output: &OutputArgs) -> anyhow::Result<Lock> {
         let options = ResolveOptions { prereleases: inputs.pre };
         let resolution = with_progress(
-            quiet,
+            output.quiet,
             || source.status(),
             || resolve(source, &inputs.requirements, &inputs.constraints, &self.target, &options),
         )?;
+        for note in &resolution.notes {
+            let shown = match note {
+                Note::Excluded { .. } => output.verbose,
+                Note::Stale { .. } => !output.quiet,
+            };
+            if shown {
+                eprintln!("hashlock: note: {}", escape(&note.to_string()));
+            }
+        }
         Ok(Lock::from_resolution(&resolution, |name| source.project(name))?)
     }
 }

@@ -29,13 +29,7 @@ pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
         // Some usable file: is one of them not yanked?
         let mut live: Option<bool> = None;
         for file in release.summaries() {
-            let installable = match FilenameParts::split(&file.filename, &project.name) {
-                Some(FilenameParts::Wheel { python, abi, platform, .. }) => {
-                    target.joined_tags_priority(python, abi, platform).is_some()
-                }
-                Some(FilenameParts::Sdist { .. }) => true,
-                None => false,
-            };
+            let installable = installable(&file.filename, project, target);
             let admits = match file.requires_python.as_deref() {
                 None => true,
                 Some(text) => match python_ok.get(text) {
@@ -56,6 +50,39 @@ pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
         }
     }
     found
+}
+
+/// Whether a file of `project` is an sdist or a wheel with a tag `target` accepts.
+fn installable(filename: &str, project: &Project, target: &Target) -> bool {
+    match FilenameParts::split(filename, &project.name) {
+        Some(FilenameParts::Wheel { python, abi, platform, .. }) => {
+            target.joined_tags_priority(python, abi, platform).is_some()
+        }
+        Some(FilenameParts::Sdist { .. }) => true,
+        None => false,
+    }
+}
+
+/// Why `version` of `project` is not an eligible candidate on `target`, judged from the index
+/// page alone: no installable file, a `requires-python` that leaves the target out, or every
+/// such file yanked. `None` when it is eligible (its metadata may still exclude it).
+pub fn exclusion(project: &Project, version: &Version, target: &Target) -> Option<String> {
+    let pythons = target.pythons();
+    let installable: Vec<_> =
+        project.release(version).summaries().filter(|f| installable(&f.filename, project, target)).collect();
+    let admitted: Vec<_> = installable
+        .iter()
+        .filter(|f| f.requires_python.as_deref().is_none_or(|text| pythons.iter().all(|p| admits_python(text, p))))
+        .collect();
+    if installable.is_empty() {
+        Some("no file installs on the target".into())
+    } else if admitted.is_empty() {
+        Some(format!("requires Python {}", installable[0].requires_python.as_deref().unwrap_or_default()))
+    } else if admitted.iter().all(|f| f.yanked) {
+        Some("yanked".into())
+    } else {
+        None
+    }
 }
 
 /// Whether a `requires-python` string admits `python`; unparseable strings admit everything.

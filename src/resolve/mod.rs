@@ -2,6 +2,7 @@
 //! for every environment (see [`universal`]).
 
 pub mod candidates;
+mod explain;
 pub mod markers;
 pub mod provider;
 pub mod source;
@@ -14,11 +15,12 @@ use std::sync::Arc;
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement};
 
-use pubgrub::{DefaultStringReporter, PubGrubError, Reporter};
+use pubgrub::PubGrubError;
 
 use crate::index::{IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
 use crate::target::Target;
+pub use explain::Note;
 use provider::{Edge, Failure, Package, Provider, Scope};
 
 /// Where the resolver gets candidates and their metadata. [`source::IndexSource`] is the real
@@ -70,6 +72,8 @@ pub struct ResolvedPackage {
 #[derive(Clone, Debug)]
 pub struct Resolution {
     pub packages: Pins,
+    /// What the user should hear about on stderr: newer versions left out, and why.
+    pub notes: Vec<Note>,
 }
 
 /// Resolved packages sorted by name, then version; a name appears more than once only when a
@@ -107,6 +111,9 @@ pub enum ResolveError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Metadata(#[from] MetadataError),
+    /// A candidate whose metadata cannot be had (see [`provider::Provider::metadata`]).
+    #[error("{name} {version}: cannot use its metadata: {error}")]
+    Unusable { name: PackageName, version: Version, error: MetadataError },
     /// No solution: PubGrub's derivation tree, in words.
     #[error("no solution: {0}")]
     NoSolution(String),
@@ -143,6 +150,7 @@ struct Solved {
     metadata: HashMap<PackageName, Arc<Metadata>>,
     /// Root origins (`-r requirements.in`) per requirement name.
     origins: Vec<(PackageName, String)>,
+    notes: Vec<Note>,
 }
 
 fn solve(
@@ -160,9 +168,8 @@ fn solve(
     let provider = Provider::new(source, requirements, constraints, target, scope, options);
     let solution = match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
         Ok(solution) => solution,
-        // The "no versions" leaves stay: they say which range the index cannot satisfy.
         Err(PubGrubError::NoSolution(tree)) => {
-            return Err(ResolveError::NoSolution(explain(&DefaultStringReporter::report(&tree))).into());
+            return Err(ResolveError::NoSolution(explain::conflict(&tree, &provider)).into());
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
         | Err(PubGrubError::ErrorChoosingVersion { source, .. })
@@ -174,6 +181,7 @@ fn solve(
         edges: HashMap::new(),
         metadata: HashMap::new(),
         origins: Vec::new(),
+        notes: explain::notes(&solution, &provider, options.prereleases),
     };
     for (package, version) in solution {
         if let Package::Base(name) = &package {
@@ -190,24 +198,18 @@ fn solve(
     Ok(solved)
 }
 
-/// PubGrub's report with the root's placeholder version taken out, its sentences joined into
-/// one line (every hashlock error is one line on stderr, so that CI logs keep it together).
-fn explain(report: &str) -> String {
-    let root = provider::ROOT_NAME;
-    report
-        .replace(&format!("{root} {} depends", provider::root_version()), &format!("{root} depend"))
-        .replace(&format!("{root} {} is forbidden", provider::root_version()), &format!("{root} cannot be satisfied"))
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Turns the runs (one, or one per fork) into base packages: each with the extras asked for,
 /// who required it, and the marker under which it is reached (OR over the runs that chose
 /// this version), simplified for Python >= `lowest`.
 fn merge(runs: Vec<Solved>, lowest: &Version) -> Resolution {
     let mut merged: BTreeMap<(PackageName, Version), ResolvedPackage> = BTreeMap::new();
+    let mut notes: Vec<Note> = Vec::new();
     for run in runs {
+        for note in &run.notes {
+            if !notes.contains(note) {
+                notes.push(note.clone());
+            }
+        }
         let reached = markers::reachability(&Package::Root, run.scope.clone(), &run.edges);
         for (package, marker) in &reached {
             let Package::Base(name) = package else { continue };
@@ -251,7 +253,7 @@ fn merge(runs: Vec<Solved>, lowest: &Version) -> Resolution {
             package
         })
         .collect();
-    Resolution { packages: Pins(packages) }
+    Resolution { packages: Pins(packages), notes }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -58,7 +58,12 @@ pub fn root_version() -> Version {
     Version::new([0])
 }
 
-type Deps = Vec<(Package, Ranges<Version>)>;
+pub(super) type Deps = Vec<(Package, Ranges<Version>)>;
+
+/// Why a version whose metadata says it needs a build is left out. Such versions are excluded
+/// on purpose (the user can see them with `--verbose`), not failures.
+const NO_BUILD: &str = "sdist only, and --no-build forbids building it";
+const NEEDS_BUILD: &str = "sdist only, without static dependencies, and this command builds no sdist";
 
 /// Where markers are evaluated.
 #[derive(Clone, Debug)]
@@ -109,6 +114,11 @@ struct State {
     pinned: HashMap<PackageName, HashSet<Version>>,
     /// What each chosen `(package, version)` depends on, for markers and `required_by`.
     edges: HashMap<(Package, Version), Vec<Edge>>,
+    /// The same with the ranges asked for: what explains afterwards why a newer version lost.
+    requires: HashMap<(Package, Version), Deps>,
+    /// Versions left out on purpose once their metadata was known (a build needed, a
+    /// `Requires-Python` that leaves the target out), with the reason.
+    excluded: HashMap<PackageName, BTreeMap<Version, String>>,
     /// The version of each base whose dependencies were asked for last: extras prefer it, which
     /// spares trying every newer version of `name[extra]` against an already chosen `name`.
     last_base: HashMap<PackageName, Version>,
@@ -219,8 +229,18 @@ impl<'a> Provider<'a> {
         Ok(entry)
     }
 
-    /// Metadata of `name` `version`, fetched once. `Ok(Err(reason))` when this version cannot
-    /// be used (unreadable metadata, needs a build): the resolver then tries another.
+    /// Metadata of `name` `version`, fetched once.
+    ///
+    /// `Ok(Err(reason))` when the version is excluded on purpose, and the resolver tries
+    /// another: [`MetadataError::NeedsBuild`] (a command without a builder, such as `audit`) and
+    /// [`MetadataError::NoBuild`] (`--no-build`), and an sdist whose
+    /// metadata gives the same project another version (a post-release re-upload such as
+    /// `pyspark-2.2.0.post0.tar.gz` keeps the 2.2.0 PKG-INFO; pip and uv discard it too).
+    /// Every other error means the metadata cannot be had — unreadable or invalid bytes, a
+    /// wheel (named from its own metadata) or any file naming another release or project, a
+    /// metadata file whose hash does not match, no file listed, a failed download — and is
+    /// `Err`: the run stops naming the version, as uv does, because trying older versions
+    /// instead would quietly lock an old tree.
     pub(super) fn metadata(
         &self,
         name: &PackageName,
@@ -236,8 +256,14 @@ impl<'a> Provider<'a> {
                 self.state.borrow_mut().metadata.insert(key, metadata.clone());
                 Ok(Ok(metadata))
             }
-            Err(error @ MetadataError::Http(_)) => Err(error.into()),
-            Err(error) => Ok(Err(format!("because {error}"))),
+            Err(MetadataError::NeedsBuild { .. }) => Ok(Err(self.exclude(name, version, NEEDS_BUILD.into()))),
+            Err(MetadataError::NoBuild { .. }) => Ok(Err(self.exclude(name, version, NO_BUILD.into()))),
+            Err(MetadataError::Mismatch { filename, expected, found })
+                if !filename.ends_with(".whl") && expected.split(' ').next() == found.split(' ').next() =>
+            {
+                Ok(Err(self.exclude(name, version, format!("its sdist's metadata says {found}"))))
+            }
+            Err(error) => Err(ResolveError::Unusable { name: name.clone(), version: version.clone(), error }),
         }
     }
 
@@ -260,6 +286,55 @@ impl<'a> Provider<'a> {
         found
     }
 
+    /// Records why `name` `version` is left out, and returns the reason.
+    fn exclude(&self, name: &PackageName, version: &Version, reason: String) -> String {
+        self.state.borrow_mut().excluded.entry(name.clone()).or_default().insert(version.clone(), reason.clone());
+        reason
+    }
+
+    /// Why `name` `version` was left out once its metadata was known, if it was.
+    pub(super) fn excluded(&self, name: &PackageName, version: &Version) -> Option<String> {
+        self.state.borrow().excluded.get(name)?.get(version).cloned()
+    }
+
+    /// The versions excluded of each package the solution does not pin, by name.
+    pub(super) fn excluded_unpinned(
+        &self,
+        solution: &pubgrub::SelectedDependencies<Package, Version>,
+    ) -> Vec<(PackageName, Vec<Version>)> {
+        let state = self.state.borrow();
+        let mut found: Vec<(PackageName, Vec<Version>)> = state
+            .excluded
+            .iter()
+            .filter(|(name, _)| solution.get(&Package::Base((*name).clone())).is_none())
+            .map(|(name, versions)| (name.clone(), versions.keys().cloned().collect()))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// The project and its candidates, if the resolver fetched them.
+    pub(super) fn known(&self, name: &PackageName) -> Option<(Arc<Project>, Arc<[Candidate]>)> {
+        self.state.borrow().projects.get(name).cloned()
+    }
+
+    /// What `package` `version` requires, with ranges, if its dependencies were asked for.
+    pub(super) fn requires(&self, package: &Package, version: &Version) -> Option<Deps> {
+        self.state.borrow().requires.get(&(package.clone(), version.clone())).cloned()
+    }
+
+    pub(super) fn target(&self) -> &Target {
+        self.target
+    }
+
+    /// The versions of `name` the root requirements (and constraints) allow.
+    pub(super) fn root_range(&self, name: &PackageName) -> Ranges<Version> {
+        self.active_root_requirements()
+            .filter(|(root, _)| root.requirement.name == *name)
+            .filter_map(|(root, _)| self.range_of(&root.requirement, ROOT_NAME).ok())
+            .fold(Ranges::full(), |all, range| all.intersection(&range))
+    }
+
     /// What `package` `version` depends on (after a successful resolution).
     pub(super) fn edges(&self, package: &Package, version: &Version) -> Vec<Edge> {
         self.state.borrow().edges.get(&(package.clone(), version.clone())).cloned().unwrap_or_default()
@@ -276,7 +351,7 @@ impl<'a> Provider<'a> {
             }
             Some(VersionOrUrl::Url(url)) => {
                 return Err(format!(
-                    "because {dependent} requires {name} from a URL ({url}), which hashlock cannot lock from an index"
+                    "{dependent} requires {name} from a URL ({url}), which hashlock cannot lock from an index"
                 ));
             }
         };
@@ -337,11 +412,13 @@ impl<'a> Provider<'a> {
             let conflicting: Vec<String> =
                 active.iter().filter(|(r, _)| r.name == *name).map(|(r, _)| format!("`{r}`")).collect();
             return Ok(Dependencies::Unavailable(format!(
-                "because it requires {}, which no version of {name} satisfies together",
+                "requires {}, which no version of {name} satisfies together",
                 conflicting.join(" and ")
             )));
         }
-        self.state.borrow_mut().edges.insert((package.clone(), version.clone()), edges);
+        let mut state = self.state.borrow_mut();
+        state.edges.insert((package.clone(), version.clone()), edges);
+        state.requires.insert((package.clone(), version.clone()), deps.clone());
         Ok(Dependencies::Available(deps.into_iter().collect()))
     }
 }
@@ -447,7 +524,8 @@ impl DependencyProvider for Provider<'_> {
             if let Some(from) = self.python_fork(|_, upper| upper.admits(requires_python)) {
                 return Err(Failure::Fork(Fork { package: name.clone(), markers: vec![python_at_least(&from)] }));
             }
-            return Ok(Dependencies::Unavailable(format!("because it requires Python {requires_python}")));
+            let reason = self.exclude(name, version, format!("requires Python {requires_python}"));
+            return Ok(Dependencies::Unavailable(reason));
         }
         let mut deps = Deps::new();
         let mut active: Vec<(&Requirement, MarkerTree)> = Vec::new();

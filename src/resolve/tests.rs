@@ -271,11 +271,14 @@ fn wheels_for_other_platforms_only_are_not_candidates() {
 }
 
 #[test]
-fn unreadable_metadata_makes_a_version_unavailable_and_missing_projects_fail() {
+fn unreadable_metadata_fails_the_run_and_missing_projects_fail() {
     let mut index = FakeIndex::default();
     index.release("lib", "1.0", &[]);
     index.files.entry(name("lib")).or_default().push(file("lib-2.0-py3-none-any.whl", None, false));
-    assert_eq!(pins(&run(&index, &["lib"], &[], &ResolveOptions::default())), ["lib==1.0"]);
+    let error = try_run(&index, &["lib"], &[], &target("3.11", "linux"), &ResolveOptions::default())
+        .expect_err("lib 2.0 is not quietly skipped for 1.0");
+    assert!(matches!(&error, ResolveError::Unusable { version: v, .. } if *v == version("2.0")), "{error}");
+    assert!(error.to_string().starts_with("lib 2.0: cannot use its metadata: "), "{error}");
 
     let error = try_run(&index, &["nothere"], &[], &target("3.11", "linux"), &ResolveOptions::default())
         .expect_err("not on the index");
