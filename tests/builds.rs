@@ -1,12 +1,15 @@
 //! sdists whose dependencies only a build can tell: their metadata comes from a PEP 517 build
 //! in a throwaway environment, whose build backend (`tinybackend`, a wheel on the test index)
 //! pip installs with `--require-hashes` from hashlock's own lock of the build requirements.
+//! The last test installs such an sdist with pip, every byte of its build hash-checked; it
+//! skips without python3 (with venv and pip), unless HASHLOCK_REQUIRE_PIP=1.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use support::build::{backend_sdist, backend_wheel};
+use support::pip::Venv;
 use support::{File, IndexServer, Registry, Release, generate, hashlock, lock_from_stdout};
 
 const BACKEND_WHEEL: &str = "/files/tinybackend-1.0-py3-none-any.whl";
@@ -172,4 +175,53 @@ fn build_constraints_pin_every_build_requirement_with_hashes_and_the_report_name
         serde_json::json!({"backend": "tinybackend.wheel_only", "requires": ["tinybackend"]})
     );
     assert_eq!(build_of("leaf"), serde_json::Value::Null);
+}
+
+fn output_text(output: &std::process::Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// The install the README gives for hash-checked builds, with any pip: the build requirements
+/// first (`--require-hashes -r build.txt`), then the lock without build isolation, so that the
+/// build uses only what was hash-checked. `oldstyle` has only an sdist and its dependency
+/// (`leaf`) is known only by building it. A build.txt whose backend hash is one digit off is
+/// refused by pip.
+#[test]
+fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_constraints() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let (out, build) = (dir.path().join("out.txt"), dir.path().join("build.txt"));
+    generate(&server.index_url(), &["oldstyle", "--build-constraints", build.to_str().unwrap(), "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    support::LockFile::read(&out).assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0"]);
+    support::LockFile::read(&build).assert_pins_and_hashes(&registry, &["tinybackend==1.0"]);
+
+    let Some(venv) = Venv::create() else { return };
+    let installed = venv.install_require_hashes(&server.index_url(), &build, &[]);
+    assert!(installed.status.success(), "pip install -r build.txt: {}", output_text(&installed));
+    let backend_fetches = || server.log().iter().filter(|l| l.path == BACKEND_WHEEL && l.method == "GET").count();
+    let fetched_before = backend_fetches();
+    let installed = venv.install_require_hashes(&server.index_url(), &out, &["--no-build-isolation"]);
+    assert!(installed.status.success(), "pip install --no-build-isolation -r out.txt: {}", output_text(&installed));
+    assert_eq!(backend_fetches(), fetched_before, "the build fetched no backend of its own: {:#?}", server.log());
+    let check =
+        venv.python("import importlib.metadata as m, oldstyle, leaf; print(oldstyle.__version__, m.version('leaf'))");
+    assert!(check.status.success(), "{}", output_text(&check));
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "1.0 1.0");
+
+    // One hex digit of the backend's hash changed: pip refuses to install it.
+    let text = std::fs::read_to_string(&build).unwrap();
+    let sha = support::sha256_hex(&backend_wheel().bytes);
+    assert!(text.contains(&format!("--hash=sha256:{sha}")), "{text}");
+    let flipped = format!("{}{}", if sha.starts_with('0') { '1' } else { '0' }, &sha[1..]);
+    std::fs::write(&build, text.replace(&sha, &flipped)).unwrap();
+    let Some(fresh) = Venv::create() else { return };
+    let refused = fresh.install_require_hashes(&server.index_url(), &build, &[]);
+    let said = output_text(&refused);
+    assert!(!refused.status.success(), "pip installed a backend that does not match build.txt: {said}");
+    assert!(said.contains("THESE PACKAGES DO NOT MATCH THE HASHES"), "pip's hash check: {said}");
+    assert!(said.contains("tinybackend"), "{said}");
 }

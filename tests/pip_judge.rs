@@ -4,9 +4,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
+use support::pip::Venv;
 use support::{IndexServer, LockFile, Registry, Release};
 
 /// A small tree: an app with an sdist too, an extra, a platform-specific wheel, and an older
@@ -22,54 +23,6 @@ fn tree() -> Registry {
 }
 
 const PINS: [&str; 4] = ["app==1.0", "helper==2.0", "speedup==1.0", "util==1.0"];
-
-/// A fresh virtualenv in a temporary directory.
-struct Venv {
-    _dir: tempfile::TempDir,
-    bin: PathBuf,
-}
-
-impl Venv {
-    /// `None` (with the reason printed) when python3 cannot make a virtualenv with pip, unless
-    /// HASHLOCK_REQUIRE_PIP=1 makes that a failure.
-    fn create() -> Option<Self> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("venv");
-        let made = clean(Command::new("python3").args(["-m", "venv"]).arg(&path)).output();
-        let problem = match made {
-            Err(e) => format!("cannot run python3: {e}"),
-            Ok(out) if !out.status.success() => {
-                format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr).trim())
-            }
-            Ok(_) if !path.join("bin/pip").exists() => "the virtualenv has no pip (ensurepip missing)".into(),
-            Ok(_) => return Some(Self { bin: path.join("bin"), _dir: dir }),
-        };
-        assert!(std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"), "HASHLOCK_REQUIRE_PIP=1 but {problem}");
-        eprintln!("skipping: {problem} (install python3-venv, or set HASHLOCK_REQUIRE_PIP=1 to make this fail)");
-        None
-    }
-
-    fn install_require_hashes(&self, index_url: &str, requirements: &Path, extra: &[&str]) -> Output {
-        let mut pip = Command::new(self.bin.join("pip"));
-        pip.args(["install", "--require-hashes", "--no-cache-dir", "--disable-pip-version-check", "--no-input"])
-            .args(extra)
-            .args(["--index-url", index_url, "-r"])
-            .arg(requirements);
-        clean(&mut pip).output().expect("run pip")
-    }
-
-    fn python(&self, code: &str) -> Output {
-        clean(Command::new(self.bin.join("python")).args(["-c", code])).output().expect("run python")
-    }
-}
-
-/// No pip settings from the machine running the tests.
-fn clean(command: &mut Command) -> &mut Command {
-    for key in support::inherited_settings() {
-        command.env_remove(key);
-    }
-    command.env("PIP_CONFIG_FILE", "/dev/null")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

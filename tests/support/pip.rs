@@ -2,11 +2,11 @@
 //! suite: it must find no option but `--hash`, and exactly the requirements and hashes our
 //! [`LockFile`](super::LockFile) parse finds. It runs in one virtualenv per test binary, kept
 //! between runs under the target directory; without python3 (with venv and pip) it is skipped,
-//! unless HASHLOCK_REQUIRE_PIP=1.
+//! unless HASHLOCK_REQUIRE_PIP=1. Also [`Venv`], a fresh virtualenv for tests that install.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -134,4 +134,46 @@ fn reader() -> Option<&'static Path> {
             None
         })
         .as_deref()
+}
+
+/// A fresh virtualenv in a temporary directory; its pip and python run with no pip settings
+/// from the machine running the tests.
+pub struct Venv {
+    _dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl Venv {
+    /// `None` (with the reason printed) when python3 cannot make a virtualenv with pip, unless
+    /// HASHLOCK_REQUIRE_PIP=1 makes that a failure.
+    pub fn create() -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("venv");
+        let made = without_pip_settings(Command::new("python3").args(["-m", "venv"]).arg(&path)).output();
+        let problem = match made {
+            Err(e) => format!("cannot run python3: {e}"),
+            Ok(out) if !out.status.success() => {
+                format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr).trim())
+            }
+            Ok(_) if !path.join("bin/pip").exists() => "the virtualenv has no pip (ensurepip missing)".into(),
+            Ok(_) => return Some(Self { bin: path.join("bin"), _dir: dir }),
+        };
+        assert!(std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"), "HASHLOCK_REQUIRE_PIP=1 but {problem}");
+        eprintln!("skipping: {problem} (install python3-venv, or set HASHLOCK_REQUIRE_PIP=1 to make this fail)");
+        None
+    }
+
+    /// `pip install --require-hashes --no-cache-dir EXTRA... --index-url INDEX -r REQUIREMENTS`.
+    pub fn install_require_hashes(&self, index_url: &str, requirements: &Path, extra: &[&str]) -> Output {
+        let mut pip = Command::new(self.bin.join("pip"));
+        pip.args(["install", "--require-hashes", "--no-cache-dir", "--disable-pip-version-check", "--no-input"])
+            .args(extra)
+            .args(["--index-url", index_url, "-r"])
+            .arg(requirements);
+        without_pip_settings(&mut pip).output().expect("run pip")
+    }
+
+    pub fn python(&self, code: &str) -> Output {
+        without_pip_settings(Command::new(self.bin.join("python")).args(["-c", code])).output().expect("run python")
+    }
 }
