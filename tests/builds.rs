@@ -113,15 +113,27 @@ fn a_failing_backend_names_the_package_and_shows_the_end_of_its_output() {
 
 #[test]
 fn a_hanging_build_is_stopped_at_the_build_timeout() {
-    let server = IndexServer::start(tree(&[("hang.txt", "")]));
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("child.pid");
+    let server = IndexServer::start(tree(&[("hang.txt", pid_file.to_str().unwrap())]));
     let started = Instant::now();
     let out =
-        generate(&server.index_url(), &["oldstyle", "--build-timeout", "2"]).assert().code(2).get_output().clone();
+        generate(&server.index_url(), &["oldstyle", "--build-timeout", "4"]).assert().code(2).get_output().clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
     // The deadline is the whole build's: on a busy machine it may fall during the install.
     assert!(stderr.contains("oldstyle 1.0: building its metadata from the sdist failed: "), "{stderr}");
-    assert!(stderr.contains(": timed out after 2 s (--build-timeout)"), "{stderr}");
+    assert!(stderr.contains(": timed out after 4 s (--build-timeout)"), "{stderr}");
+    // What the backend started ends with it (when the deadline fell in the backend, not the install).
+    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let running = || std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z "));
+        let until = Instant::now() + Duration::from_secs(5);
+        while running() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!running(), "the backend's child {pid} outlived the timeout");
+    }
 }
 
 #[test]

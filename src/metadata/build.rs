@@ -463,6 +463,9 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
     let plain = |why: String| Failed { why, tail: Vec::new() };
     let out = File::create(log).map_err(|e| plain(format!("cannot capture output: {e}")))?;
     let err = out.try_clone().map_err(|e| plain(format!("cannot capture output: {e}")))?;
+    // Its own process group, so that a timeout ends whatever the backend started too.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(command, 0);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(out)
@@ -473,8 +476,7 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
                 return Err(Failed {
                     why: format!("{what}: timed out after {} s (--build-timeout)", timeout.as_secs()),
                     tail: tail(log),
@@ -488,6 +490,17 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
         true => Ok(()),
         false => Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) }),
     }
+}
+
+/// Ends `child` and every process of its group (compilers, helpers the backend started).
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(group) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) takes plain integers; a group that is gone already is ESRCH, ignored.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The last [`TAIL_LINES`] lines of a log.

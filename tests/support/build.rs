@@ -176,9 +176,10 @@ pub fn sdist_of(name: &str, version: &str, members: &[(String, Vec<u8>)], format
 /// The sources of [`backend_wheel`]'s build backend, `tinybackend`: it reads the project's name
 /// and version from `tiny.cfg`, its dependencies from `deps.txt` and what
 /// `get_requires_for_build_wheel` asks for from `build-deps.txt`; `fail.txt` makes it fail
-/// (after some output), `hang.txt` makes it hang. `tinybackend.wheel_only` has no
+/// (after some output), `hang.txt` makes it hang with a child process whose pid it writes to the
+/// file `hang.txt` names. `tinybackend.wheel_only` has no
 /// `prepare_metadata_for_build_wheel`, so the metadata comes from the wheel it builds.
-const BACKEND: &str = r#"import base64, hashlib, os, time, zipfile
+const BACKEND: &str = r#"import base64, hashlib, os, subprocess, sys, time, zipfile
 
 def _read(name):
     if os.path.exists(name):
@@ -196,6 +197,10 @@ def _metadata():
             print("tinybackend: step %d" % n)
         raise SystemExit("tinybackend: " + _read("fail.txt").strip())
     if _read("hang.txt") is not None:
+        # A process of its own, as a compiler would be, whose pid goes where hang.txt says.
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        with open(_read("hang.txt").strip(), "w") as f:
+            f.write(str(child.pid))
         time.sleep(120)
     name, version = _project()
     deps = [line.strip() for line in (_read("deps.txt") or "").splitlines() if line.strip()]
