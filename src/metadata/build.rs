@@ -328,13 +328,12 @@ fn report_tail(sdist: &SdistFilename, failure: &Failed) {
 fn unpack(archive: File, extension: SdistExtension, filename: &str, dir: &Path) -> Result<PathBuf, String> {
     let bad = |e: &dyn std::fmt::Display| format!("{filename}: cannot unpack: {e}");
     std::fs::create_dir_all(dir).map_err(|e| bad(&e))?;
-    // Both unpackers refuse members that would land outside `dir`.
+    // Both unpackers refuse members that would land outside `dir`; the size cap keeps a
+    // compression bomb from filling the disk.
     match extension {
-        SdistExtension::TarGz => tar::Archive::new(flate2::read::GzDecoder::new(archive)).unpack(dir),
-        SdistExtension::Tar => tar::Archive::new(archive).unpack(dir),
-        SdistExtension::Zip => zip::ZipArchive::new(archive)
-            .and_then(|mut zip| zip.extract(dir))
-            .map_err(|e| std::io::Error::other(e.to_string())),
+        SdistExtension::TarGz => unpack_tar(flate2::read::GzDecoder::new(archive), dir, MAX_UNPACKED_SIZE),
+        SdistExtension::Tar => unpack_tar(archive, dir, MAX_UNPACKED_SIZE),
+        SdistExtension::Zip => unpack_zip(archive, dir, MAX_UNPACKED_SIZE),
         SdistExtension::TarBz2 | SdistExtension::TarXz => return Err(sdist::unreadable(filename).to_string()),
     }
     .map_err(|e| bad(&e))?;
@@ -343,6 +342,48 @@ fn unpack(archive: File, extension: SdistExtension, filename: &str, dir: &Path) 
         [top] if top.is_dir() => Ok(top.clone()),
         _ => Ok(dir.to_path_buf()),
     }
+}
+
+/// Most an sdist may unpack to: real ones reach hundreds of MB.
+const MAX_UNPACKED_SIZE: u64 = 4 * 1024 * 1024 * 1024;
+
+fn too_large(cap: u64) -> std::io::Error {
+    std::io::Error::other(format!("it unpacks to more than {cap} bytes"))
+}
+
+fn unpack_tar(reader: impl Read, dir: &Path, cap: u64) -> std::io::Result<()> {
+    let mut total: u64 = 0;
+    for entry in tar::Archive::new(reader).entries()? {
+        let mut entry = entry?;
+        // The header's size is what the entry writes (sparse files aside, which sdists are not).
+        total = total.saturating_add(entry.header().size()?);
+        if total > cap {
+            return Err(too_large(cap));
+        }
+        entry.unpack_in(dir)?;
+    }
+    Ok(())
+}
+
+fn unpack_zip(archive: File, dir: &Path, cap: u64) -> std::io::Result<()> {
+    let mut zip = zip::ZipArchive::new(archive).map_err(std::io::Error::other)?;
+    let mut left = cap;
+    for index in 0..zip.len() {
+        let mut member = zip.by_index(index).map_err(std::io::Error::other)?;
+        // Members whose path would leave `dir` are skipped, as `ZipArchive::extract` does.
+        let Some(path) = member.enclosed_name().map(|name| dir.join(name)) else { continue };
+        if member.is_dir() {
+            std::fs::create_dir_all(&path)?;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        // Counted as inflated, not as declared: a member may claim less than it holds.
+        let written = std::io::copy(&mut (&mut member).take(left + 1), &mut File::create(&path)?)?;
+        left = left.checked_sub(written).ok_or_else(|| too_large(cap))?;
+    }
+    Ok(())
 }
 
 /// `[build-system]` of the source tree, with pip's defaults.
@@ -548,6 +589,41 @@ mod tests {
             parse_build_system(Some("[build-system]\nbuild-backend = 'x'\n")).unwrap_err().contains("no `requires`")
         );
         assert!(parse_build_system(Some("[build-system\n")).unwrap_err().starts_with("pyproject.toml: "));
+    }
+
+    #[test]
+    fn unpacking_stops_at_the_size_cap_and_stays_inside_its_directory() {
+        use std::io::{Seek, Write};
+        let member = vec![b'x'; 600];
+        let mut tar = tar::Builder::new(Vec::new());
+        for path in ["demo-1.0/a", "demo-1.0/b"] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(member.len() as u64);
+            header.set_cksum();
+            tar.append_data(&mut header, path, member.as_slice()).unwrap();
+        }
+        let tar = tar.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["big", "fits", "zbig", "zfits"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        assert!(unpack_tar(tar.as_slice(), &dir.path().join("big"), 1000).unwrap_err().to_string().contains("1000"));
+        unpack_tar(tar.as_slice(), &dir.path().join("fits"), 1200).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("fits/demo-1.0/b")).unwrap(), member);
+
+        let mut zip = zip::ZipWriter::new(tempfile::tempfile().unwrap());
+        for path in ["demo-1.0/a", "demo-1.0/b", "../escape"] {
+            zip.start_file(path, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(&member).unwrap();
+        }
+        let mut zip = zip.finish().unwrap();
+        zip.rewind().unwrap();
+        let err = unpack_zip(zip.try_clone().unwrap(), &dir.path().join("zbig"), 1000).unwrap_err();
+        assert!(err.to_string().contains("1000"), "{err}");
+        zip.rewind().unwrap();
+        unpack_zip(zip, &dir.path().join("zfits"), 1200).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("zfits/demo-1.0/a")).unwrap(), member);
+        assert!(!dir.path().join("escape").exists(), "a member cannot leave the directory");
     }
 
     #[test]
