@@ -237,3 +237,35 @@ fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_con
     assert!(said.contains("THESE PACKAGES DO NOT MATCH THE HASHES"), "pip's hash check: {said}");
     assert!(said.contains("tinybackend"), "{said}");
 }
+
+/// pip 26.3 checks the hashes of a `--build-constraint` file in its isolated builds: what
+/// `--build-constraints` writes keeps the build of the lock hash-checked.
+#[test]
+fn pip_checks_the_hashes_of_the_build_constraints_file() {
+    let registry = tree(&[]);
+    let server = IndexServer::start(registry.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let (out, build) = (dir.path().join("out.txt"), dir.path().join("build.txt"));
+    generate(&server.index_url(), &["oldstyle", "--build-constraints", build.to_str().unwrap(), "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let constraint = ["--build-constraint", build.to_str().unwrap()];
+
+    let Some(venv) = Venv::with_recent_pip() else { return };
+    let installed = venv.install_require_hashes(&server.index_url(), &out, &constraint);
+    assert!(installed.status.success(), "pip install --build-constraint build.txt: {}", output_text(&installed));
+    let check = venv.python("import oldstyle, leaf; print(oldstyle.__version__)");
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "1.0", "{}", output_text(&check));
+
+    // The backend has one file: with one hex digit of its hash changed, nothing matches.
+    let text = std::fs::read_to_string(&build).unwrap();
+    let sha = support::sha256_hex(&backend_wheel().bytes);
+    let flipped = format!("{}{}", if sha.starts_with('0') { '1' } else { '0' }, &sha[1..]);
+    std::fs::write(&build, text.replace(&sha, &flipped)).unwrap();
+    let Some(fresh) = Venv::with_recent_pip() else { return };
+    let refused = fresh.install_require_hashes(&server.index_url(), &out, &constraint);
+    let said = output_text(&refused);
+    assert!(!refused.status.success(), "pip built with a backend build.txt does not allow: {said}");
+    assert!(said.contains("THESE PACKAGES DO NOT MATCH THE HASHES"), "pip's hash check: {said}");
+}

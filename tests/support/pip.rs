@@ -158,9 +158,22 @@ impl Venv {
             Ok(_) if !path.join("bin/pip").exists() => "the virtualenv has no pip (ensurepip missing)".into(),
             Ok(_) => return Some(Self { bin: path.join("bin"), _dir: dir }),
         };
-        assert!(std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"), "HASHLOCK_REQUIRE_PIP=1 but {problem}");
-        eprintln!("skipping: {problem} (install python3-venv, or set HASHLOCK_REQUIRE_PIP=1 to make this fail)");
-        None
+        skip(&format!("{problem} (install python3-venv)"))
+    }
+
+    /// A fresh virtualenv whose pip is the wheel `HASHLOCK_PIP_WHEEL` names, installed offline:
+    /// scripts/test downloads a pip recent enough to check the hashes of `--build-constraint`
+    /// files (26.3), which `python3 -m venv` does not bring.
+    pub fn with_recent_pip() -> Option<Self> {
+        let Some(wheel) = std::env::var_os("HASHLOCK_PIP_WHEEL") else {
+            return skip("HASHLOCK_PIP_WHEEL names no pip wheel (scripts/test sets it)");
+        };
+        let venv = Self::create()?;
+        let mut pip = Command::new(venv.bin.join("python"));
+        pip.args(["-m", "pip", "install", "-q", "--no-index", "--disable-pip-version-check"]).arg(&wheel);
+        let out = without_pip_settings(&mut pip).output().expect("run pip");
+        assert!(out.status.success(), "installing {wheel:?}: {}", String::from_utf8_lossy(&out.stderr));
+        Some(venv)
     }
 
     /// `pip install --require-hashes --no-cache-dir EXTRA... --index-url INDEX -r REQUIREMENTS`.
@@ -170,10 +183,18 @@ impl Venv {
             .args(extra)
             .args(["--index-url", index_url, "-r"])
             .arg(requirements);
-        without_pip_settings(&mut pip).output().expect("run pip")
+        // Also for the pip a build's isolated environment starts, which inherits no flags.
+        without_pip_settings(&mut pip).env("PIP_NO_CACHE_DIR", "1").output().expect("run pip")
     }
 
     pub fn python(&self, code: &str) -> Output {
         without_pip_settings(Command::new(self.bin.join("python")).args(["-c", code])).output().expect("run python")
     }
+}
+
+/// Skips a test that needs `problem` solved, unless HASHLOCK_REQUIRE_PIP=1 makes that a failure.
+fn skip<T>(problem: &str) -> Option<T> {
+    assert!(std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"), "HASHLOCK_REQUIRE_PIP=1 but {problem}");
+    eprintln!("skipping: {problem} (set HASHLOCK_REQUIRE_PIP=1 to make this fail)");
+    None
 }
