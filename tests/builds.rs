@@ -1,11 +1,12 @@
 //! sdists whose dependencies only a build can tell: their metadata comes from a PEP 517 build
 //! in a throwaway environment, whose build backend (`tinybackend`, a wheel on the test index)
 //! pip installs with `--require-hashes` from hashlock's own lock of the build requirements.
-//! The last test installs such an sdist with pip, every byte of its build hash-checked; it
-//! skips without python3 (with venv and pip), unless HASHLOCK_REQUIRE_PIP=1.
+//! The last tests install such an sdist with pip, every byte of its build hash-checked; they
+//! skip without python3 (with venv and pip), unless HASHLOCK_REQUIRE_PIP=1.
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use support::build::{backend_sdist, backend_wheel};
@@ -31,7 +32,7 @@ fn tree(extra: &[(&str, &str)]) -> Registry {
         pyproject("tinybackend")
     );
     let modern_pkg_info = "Metadata-Version: 2.2\nName: modern\nVersion: 1.0\nDynamic: Requires-Dist\n";
-    let mut registry = Registry::new().with([Release::new("leaf", "1.0"), Release::new("helper", "1.0")]);
+    let mut registry = Registry::new().with([Release::new("leaf", "1.0"), Release::new("helper", "1.0").with_sdist()]);
     registry.add("tinybackend", File::built(backend_wheel(), "1.0"));
     let mut oldstyle_files = vec![("deps.txt", "leaf>=1\n"), ("setup.py", "setup(install_requires=['leaf>=1'])\n")];
     oldstyle_files.extend_from_slice(extra);
@@ -173,7 +174,16 @@ fn build_constraints_pin_every_build_requirement_with_hashes_and_the_report_name
         .assert_pins_and_hashes(&registry, &["leaf==1.0", "modern==1.0", "oldstyle==1.0"]);
     let text = std::fs::read_to_string(&build).unwrap();
     assert!(text.contains("build requirements of: modern 1.0, oldstyle 1.0"), "{text}");
-    support::LockFile::parse(&text).assert_pins_and_hashes(&registry, &["helper==1.0", "tinybackend==1.0"]);
+    // Build requirements come from wheels only: helper's sdist is left out, so that pip cannot
+    // build it with build requirements nothing pins.
+    let constraints = support::LockFile::parse(&text);
+    assert_eq!(constraints.pins(), [("helper".into(), "1.0".into()), ("tinybackend".into(), "1.0".into())]);
+    for (name, version) in constraints.pins() {
+        let wheels = registry.files_of(&name, &version).into_iter().filter(|f| f.is_wheel());
+        let wheels: BTreeSet<String> = wheels.map(|f| support::sha256_hex(f.bytes.as_deref().unwrap())).collect();
+        assert_eq!(constraints.entry(&name).sha256s(), wheels, "{name}: {text}");
+    }
+    assert_eq!(registry.files_of("helper", "1.0").len(), 2, "helper has an sdist too");
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let build_of = |name: &str| {
         report["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["build"].clone()

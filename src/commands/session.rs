@@ -169,8 +169,8 @@ pub fn lock_build_requirements(
     let roots: Vec<RootRequirement> =
         requirements.iter().map(|r| RootRequirement { requirement: r.clone(), origin: String::new() }).collect();
     let resolution = resolve(&source, &roots, &[], target, &ResolveOptions::default())?;
-    let lock = Lock::from_resolution(&resolution, |name| source.project(name))?;
-    for package in &lock.packages {
+    let mut lock = Lock::from_resolution(&resolution, |name| source.project(name))?;
+    for package in &mut lock.packages {
         if target_file(package, target, Formats::ANY) != TargetFile::Wheel {
             bail!(
                 "{} {} has no wheel for {}, and hashlock does not build build requirements",
@@ -179,6 +179,9 @@ pub fn lock_build_requirements(
                 target.describe()
             );
         }
+        // Build requirements are installed from wheels only: an sdist's hash would let pip
+        // build one, with build requirements of its own that nothing pins.
+        package.files.retain(|f| DistFilename::parse(&f.filename, &package.name).is_some_and(|d| d.is_wheel()));
     }
     if let Some(file) = lock.unhashed_files().first() {
         bail!("{} {}: {} has no hash pip --require-hashes accepts", file.package, file.version, file.filename);
