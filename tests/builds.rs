@@ -7,6 +7,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::build::{backend_sdist, backend_wheel};
@@ -203,13 +204,9 @@ fn output_text(output: &std::process::Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
-/// The install the README gives for hash-checked builds, with any pip: the build requirements
-/// first (`--require-hashes -r build.txt`), then the lock without build isolation, so that the
-/// build uses only what was hash-checked. `oldstyle` has only an sdist and its dependency
-/// (`leaf`) is known only by building it. A build.txt whose backend hash is one digit off is
-/// refused by pip.
-#[test]
-fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_constraints() {
+/// `generate oldstyle -o out.txt --build-constraints build.txt` on a fresh index: the index,
+/// its registry, the directory and the two files.
+fn constrained_lock() -> (IndexServer, Registry, tempfile::TempDir, PathBuf, PathBuf) {
     let registry = tree(&[]);
     let server = IndexServer::start(registry.clone());
     let dir = tempfile::tempdir().unwrap();
@@ -218,6 +215,26 @@ fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_con
         .arg(&out)
         .assert()
         .success();
+    (server, registry, dir, out, build)
+}
+
+/// Changes one hex digit of the backend wheel's hash in `build`.
+fn alter_backend_hash(build: &Path) {
+    let text = std::fs::read_to_string(build).unwrap();
+    let sha = support::sha256_hex(&backend_wheel().bytes);
+    assert!(text.contains(&format!("--hash=sha256:{sha}")), "{text}");
+    let flipped = format!("{}{}", if sha.starts_with('0') { '1' } else { '0' }, &sha[1..]);
+    std::fs::write(build, text.replace(&sha, &flipped)).unwrap();
+}
+
+/// The install the README gives for hash-checked builds, with any pip: the build requirements
+/// first (`--require-hashes -r build.txt`), then the lock without build isolation, so that the
+/// build uses only what was hash-checked. `oldstyle` has only an sdist and its dependency
+/// (`leaf`) is known only by building it. A build.txt whose backend hash is one digit off is
+/// refused by pip.
+#[test]
+fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_constraints() {
+    let (server, registry, _dir, out, build) = constrained_lock();
     support::LockFile::read(&out).assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0"]);
     support::LockFile::read(&build).assert_pins_and_hashes(&registry, &["tinybackend==1.0"]);
 
@@ -235,11 +252,7 @@ fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_con
     assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "1.0 1.0");
 
     // One hex digit of the backend's hash changed: pip refuses to install it.
-    let text = std::fs::read_to_string(&build).unwrap();
-    let sha = support::sha256_hex(&backend_wheel().bytes);
-    assert!(text.contains(&format!("--hash=sha256:{sha}")), "{text}");
-    let flipped = format!("{}{}", if sha.starts_with('0') { '1' } else { '0' }, &sha[1..]);
-    std::fs::write(&build, text.replace(&sha, &flipped)).unwrap();
+    alter_backend_hash(&build);
     let Some(fresh) = Venv::create() else { return };
     let refused = fresh.install_require_hashes(&server.index_url(), &build, &[]);
     let said = output_text(&refused);
@@ -252,14 +265,7 @@ fn pip_builds_with_only_hash_checked_build_requirements_installed_from_build_con
 /// `--build-constraints` writes keeps the build of the lock hash-checked.
 #[test]
 fn pip_checks_the_hashes_of_the_build_constraints_file() {
-    let registry = tree(&[]);
-    let server = IndexServer::start(registry.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let (out, build) = (dir.path().join("out.txt"), dir.path().join("build.txt"));
-    generate(&server.index_url(), &["oldstyle", "--build-constraints", build.to_str().unwrap(), "-o"])
-        .arg(&out)
-        .assert()
-        .success();
+    let (server, _, _dir, out, build) = constrained_lock();
     let constraint = ["--build-constraint", build.to_str().unwrap()];
 
     let Some(venv) = Venv::with_recent_pip() else { return };
@@ -269,10 +275,7 @@ fn pip_checks_the_hashes_of_the_build_constraints_file() {
     assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "1.0", "{}", output_text(&check));
 
     // The backend has one file: with one hex digit of its hash changed, nothing matches.
-    let text = std::fs::read_to_string(&build).unwrap();
-    let sha = support::sha256_hex(&backend_wheel().bytes);
-    let flipped = format!("{}{}", if sha.starts_with('0') { '1' } else { '0' }, &sha[1..]);
-    std::fs::write(&build, text.replace(&sha, &flipped)).unwrap();
+    alter_backend_hash(&build);
     let Some(fresh) = Venv::with_recent_pip() else { return };
     let refused = fresh.install_require_hashes(&server.index_url(), &out, &constraint);
     let said = output_text(&refused);
