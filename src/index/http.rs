@@ -121,6 +121,9 @@ impl HttpClient {
             .user_agent(concat!("hashlock/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
+            // A redirect to a file host would otherwise tell it which index page (a private
+            // index's path, say) the request came from.
+            .referer(false)
             .gzip(true);
         if let Some(path) = &options.cert {
             builder = builder.tls_certs_merge(read_certs(path)?);
@@ -564,6 +567,7 @@ IionD5I9SsUOfSq8KMdoH6c=
             |hits: Vec<Hit>| hits.iter().map(|h| h.header("Authorization").is_some()).collect::<Vec<_>>();
         assert_eq!(authorization(index.hits()), [true, true, true], "{:?}", index.hits());
         assert_eq!(authorization(elsewhere.hits()), [false, false], "{:?}", elsewhere.hits());
+        assert!(elsewhere.hits().iter().all(|h| h.header("Referer").is_none()), "{:?}", elsewhere.hits());
     }
 
     #[test]
