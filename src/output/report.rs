@@ -102,15 +102,15 @@ fn sources_cell(package: &PackageReport) -> String {
 }
 
 /// One line per sdist-only package whose build system is known: its backend and requirements.
-fn builds(report: &Report, code: &str) -> String {
-    let mut out = String::new();
-    for p in &report.packages {
-        let Some(build) = &p.build else { continue };
-        let requires: Vec<String> = build.requires.iter().map(|r| format!("{code}{r}{code}")).collect();
-        let requires = if requires.is_empty() { "nothing".into() } else { requires.join(", ") };
-        let _ = writeln!(out, "  {} {}: backend {code}{}{code}, requires {requires}", p.name, p.version, build.backend);
-    }
-    out
+/// One line per sdist-only package: its build backend and build requirements.
+fn builds(report: &Report) -> Vec<String> {
+    let built = report.packages.iter().filter_map(|p| p.build.as_ref().map(|build| (p, build)));
+    built
+        .map(|(p, build)| {
+            let requires = if build.requires.is_empty() { "nothing".into() } else { build.requires.join(", ") };
+            format!("{} {}: backend {}, requires {requires}", p.name, p.version, build.backend)
+        })
+        .collect()
 }
 
 fn verdict(report: &Report) -> String {
@@ -199,9 +199,13 @@ fn text(report: &Report) -> String {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}", line(&cells));
     }
-    let builds = builds(report, "");
+    let builds = builds(report);
     if !builds.is_empty() {
-        let _ = writeln!(out, "\nBuilds (sdist-only packages: what pip builds them with):\n{builds}");
+        let _ = writeln!(out, "\nBuilds (sdist-only packages: what pip builds them with):");
+        for line in &builds {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
     }
     for (severity, findings) in by_severity(report) {
         let _ = writeln!(out, "\n{} ({}):", severity.to_string().to_uppercase(), findings.len());
@@ -303,11 +307,11 @@ fn package_tables(out: &mut String, report: &Report) {
             findings
         );
     }
-    let builds = builds(report, "");
+    let builds = builds(report);
     if !builds.is_empty() {
         let _ = writeln!(out, "\n## Builds\n\nWhat pip builds each sdist-only package with:\n");
-        for line in builds.lines() {
-            let _ = writeln!(out, "- {}", line.trim_start());
+        for line in &builds {
+            let _ = writeln!(out, "- {line}");
         }
     }
     out.push('\n');
