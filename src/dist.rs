@@ -6,6 +6,16 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use serde::Serialize;
 
+/// A digest as the lowercase hex that indexes and `--hash` use.
+pub fn lower_hex(digest: &[u8]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Whether `digest` is a sha256 in lowercase hex.
+pub fn is_sha256_hex(digest: &str) -> bool {
+    digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Hash algorithm name (lowercase, e.g. `sha256`) → lowercase hex digest, sorted by algorithm.
 /// A short sorted list rather than a map: a page lists tens of thousands of files, nearly all
 /// with a single hash, and a map's smallest node is ten times the size of one entry.

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use sha2::digest::DynDigest;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::dist::{DistFile, DistFilename, Hashes};
+use crate::dist::{DistFile, DistFilename, Hashes, lower_hex};
 use crate::findings::{Code, Finding};
 use crate::lock::PIP_ALGORITHMS;
 use crate::reqfile::{Entry, EntryKind, RequirementsFile};
@@ -87,13 +87,12 @@ pub fn hash_files(paths: &[PathBuf], algorithms: &BTreeSet<&str>) -> Result<Vec<
                 }
                 hashers.iter_mut().for_each(|(_, hasher)| hasher.update(&buffer[..read]));
             }
-            let hex = |digest: Box<[u8]>| digest.iter().map(|b| format!("{b:02x}")).collect();
             Ok(LocalFile {
                 filename: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 path: path.clone(),
                 hashes: hashers
                     .into_iter()
-                    .map(|(algorithm, hasher)| (algorithm.to_string(), hex(hasher.finalize())))
+                    .map(|(algorithm, hasher)| (algorithm.to_string(), lower_hex(&hasher.finalize())))
                     .collect(),
             })
         })

@@ -28,7 +28,7 @@ use pep508_rs::PackageName;
 use reqwest::Url;
 use sha2::{Digest, Sha256};
 
-use crate::dist::{CoreMetadata, DistFile};
+use crate::dist::{CoreMetadata, DistFile, is_sha256_hex, lower_hex};
 use crate::index::page_file::{self, CachedPage};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
@@ -204,8 +204,7 @@ impl MetadataKey {
     pub fn verified(file: &DistFile) -> Option<Self> {
         let CoreMetadata::Present(hashes) = &file.core_metadata else { return None };
         let digest = hashes.get("sha256")?.trim().to_ascii_lowercase();
-        let well_formed = digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        well_formed.then_some(Self::Verified(digest))
+        is_sha256_hex(&digest).then_some(Self::Verified(digest))
     }
 
     /// The key of metadata read from `file` itself.
@@ -296,7 +295,7 @@ fn without_credentials(url: &Url) -> Url {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    lower_hex(&Sha256::digest(bytes))
 }
 
 pub(super) fn unix_now() -> u64 {

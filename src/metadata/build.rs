@@ -19,7 +19,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dist::{DistFile, SdistExtension, SdistFilename};
+use crate::dist::{DistFile, SdistExtension, SdistFilename, is_sha256_hex, lower_hex};
 use crate::index::cache::{Cache, MetadataKey};
 use crate::index::http::HttpClient;
 use crate::metadata::{MetadataError, download, sdist};
@@ -134,7 +134,7 @@ impl Builder {
             version: sdist.version.clone(),
             message,
         };
-        let Some(sha256) = file.sha256().map(str::to_ascii_lowercase).filter(|d| is_sha256(d)) else {
+        let Some(sha256) = file.sha256().map(str::to_ascii_lowercase).filter(|d| is_sha256_hex(d)) else {
             return Err(failed(
                 "the index publishes no sha256 for its sdist, so hashlock runs none of its code".into(),
             ));
@@ -304,16 +304,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn is_sha256(digest: &str) -> bool {
-    digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 fn file_sha256(file: &mut File) -> std::io::Result<String> {
     use std::io::Seek;
     let mut hasher = Sha256::new();
     std::io::copy(file, &mut hasher)?;
     file.seek(std::io::SeekFrom::Start(0))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(lower_hex(&hasher.finalize()))
 }
 
 /// The error line's detail, shown once, when a step fails: which build, why, and its last lines.

@@ -3,7 +3,7 @@
 use reqwest::Url;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::dist::Hashes;
+use crate::dist::{Hashes, lower_hex};
 use crate::index::http::{HttpClient, HttpError, redact};
 use crate::metadata::{MAX_METADATA_SIZE, MetadataError};
 
@@ -39,17 +39,13 @@ pub fn metadata_url(file_url: &Url) -> Url {
 pub fn verify(hashes: &Hashes, body: &[u8]) -> bool {
     hashes.iter().all(|(algorithm, expected)| {
         let actual = match algorithm.as_str() {
-            "sha256" => hex(&Sha256::digest(body)),
-            "sha384" => hex(&Sha384::digest(body)),
-            "sha512" => hex(&Sha512::digest(body)),
+            "sha256" => lower_hex(&Sha256::digest(body)),
+            "sha384" => lower_hex(&Sha384::digest(body)),
+            "sha512" => lower_hex(&Sha512::digest(body)),
             _ => return true,
         };
         actual.eq_ignore_ascii_case(expected.trim())
     })
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -64,21 +60,21 @@ mod tests {
 
     #[test]
     fn matching_sha256_is_accepted_in_any_case() {
-        let digest = hex(&Sha256::digest(BODY));
+        let digest = lower_hex(&Sha256::digest(BODY));
         assert!(verify(&hashes(&[("sha256", &digest)]), BODY));
         assert!(verify(&hashes(&[("sha256", &digest.to_uppercase())]), BODY));
     }
 
     #[test]
     fn tampered_body_is_a_mismatch() {
-        let digest = hex(&Sha256::digest(BODY));
+        let digest = lower_hex(&Sha256::digest(BODY));
         assert!(!verify(&hashes(&[("sha256", &digest)]), b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n"));
     }
 
     #[test]
     fn every_supported_algorithm_must_match() {
-        let good256 = hex(&Sha256::digest(BODY));
-        let good512 = hex(&Sha512::digest(BODY));
+        let good256 = lower_hex(&Sha256::digest(BODY));
+        let good512 = lower_hex(&Sha512::digest(BODY));
         assert!(verify(&hashes(&[("sha256", &good256), ("sha512", &good512)]), BODY));
         assert!(!verify(&hashes(&[("sha256", &good256), ("sha384", &good512)]), BODY));
     }
