@@ -92,11 +92,14 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         Some(path) => Some((path, build_constraints(&session, &builds, &header)?)),
         None => None,
     };
-    let report = args.report.as_deref().map(|path| {
-        let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
-            .with_builds(builds.clone());
-        (path, render_report(&report, format_for_path(path)))
-    });
+    let report = match args.report.as_deref() {
+        Some(path) => {
+            let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
+                .with_builds(builds);
+            Some((path, render_report(&report, format_for_path(path))))
+        }
+        None => None,
+    };
     // The requirements file first: if it cannot be written, no other file claims it was.
     emit(&requirements, args.output.as_deref())?;
     for (path, text) in build_constraints.into_iter().chain(report) {

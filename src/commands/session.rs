@@ -92,7 +92,7 @@ impl Session {
                 Ok(build) => found.push((package.name.to_string(), package.version.to_string(), build)),
                 Err(error) if strict => return Err(error.into()),
                 // A report without the build system beats no report.
-                Err(error) => eprintln!("hashlock: warning: {}", crate::output::line::escape(&error.to_string())),
+                Err(error) => eprintln!("hashlock: warning: {}", escape(&error.to_string())),
             }
         }
         Ok(found)

@@ -227,6 +227,16 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
     Ok(IndexChoice { index_url, index_is_pip_default, extra_index_urls, cert })
 }
 
+/// `command` (pip, or a Python that runs it) sees none of the caller's `PIP_*` settings.
+pub fn without_pip_settings(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PIP_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// pip's built-in index, read from `pip install --help` (pip prints its default there) with
 /// every pip configuration source switched off, and kept in the cache.
 pub fn pip_default_index(cache: Option<&Cache>) -> Result<String, String> {
@@ -234,13 +244,8 @@ pub fn pip_default_index(cache: Option<&Cache>) -> Result<String, String> {
         return Ok(url);
     }
     let mut command = Command::new("pip");
-    command.args(["install", "--help"]);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PIP_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("PIP_CONFIG_FILE", if cfg!(windows) { "nul" } else { "/dev/null" });
+    without_pip_settings(command.args(["install", "--help"]))
+        .env("PIP_CONFIG_FILE", if cfg!(windows) { "nul" } else { "/dev/null" });
     let output = command.output().map_err(|e| format!("`pip` could not be run to learn its default index: {e}"))?;
     let help = String::from_utf8_lossy(&output.stdout);
     let url = default_index_from_help(&help).ok_or("`pip install --help` did not show pip's default index")?;

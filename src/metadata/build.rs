@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dist::{DistFile, SdistExtension, SdistFilename, is_sha256_hex, lower_hex};
 use crate::index::cache::{Cache, MetadataKey};
+use crate::index::config;
 use crate::index::http::HttpClient;
 use crate::metadata::{MetadataError, download, sdist};
 use crate::target::Target;
@@ -485,13 +486,7 @@ fn version_of(python: &Path) -> Option<((u64, u64), String)> {
 
 /// A build sees no pip configuration and no Python path of the caller's.
 fn without_pip_settings(command: &mut Command) -> &mut Command {
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("PIP_") || matches!(name.as_ref(), "PYTHONPATH" | "PYTHONHOME" | "PYTHONUSERBASE") {
-            command.env_remove(name.as_ref());
-        }
-    }
-    command
+    config::without_pip_settings(command).env_remove("PYTHONPATH").env_remove("PYTHONHOME").env_remove("PYTHONUSERBASE")
 }
 
 /// Runs one step with its output (stdout and stderr, interleaved) captured in `log`, killed at
