@@ -2,7 +2,7 @@
 //! usually, the `*.dist-info/METADATA` entry too; one suffix request covers both. Zip sdists
 //! are read the same way ([`fetch_zip`], [`RemoteZip`]).
 //!
-//! The zip logic ([`metadata_from_ranges`]) sees the server only through a `fetch_range`
+//! The zip logic ([`read_ranges`]) sees the server only through a `fetch_range`
 //! closure, so it is tested against in-memory wheels. When the server will not serve ranges,
 //! the whole wheel is downloaded to a temp file and read with the `zip` crate
 //! ([`metadata_from_wheel`]).
@@ -177,22 +177,10 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     (first <= last && last < total).then_some((first, total))
 }
 
-/// Reads `METADATA` from a wheel through `fetch_range`: a suffix request for the tail, then
-/// at most one request for a central directory that starts before it and one for a
-/// `METADATA` entry outside it. `filename` is for messages.
-pub fn metadata_from_ranges<F, W>(
-    fetch_range: F,
-    filename: &str,
-    wheel: &WheelFilename,
-) -> Result<RangeOutcome<W>, MetadataError>
-where
-    F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
-{
-    read_ranges(fetch_range, filename, |zip| wheel_metadata(zip, wheel))
-}
-
-/// Opens a remote zip through `fetch_range` (its tail and central directory) and lets `read`
-/// take what it needs from it. `filename` is for messages.
+/// Opens a remote zip through `fetch_range` (its tail and central directory: a suffix request,
+/// then at most one request for a central directory that starts before it) and lets `read`
+/// take what it needs from it (one more request for a member outside the tail). `filename` is
+/// for messages.
 pub fn read_ranges<F, W, T>(
     mut fetch_range: F,
     filename: &str,
@@ -574,6 +562,18 @@ mod tests {
     use zip::write::SimpleFileOptions;
 
     use super::*;
+
+    /// `METADATA` of a wheel read through `fetch_range`, as [`fetch`] reads it.
+    fn metadata_from_ranges<F, W>(
+        fetch_range: F,
+        filename: &str,
+        wheel: &WheelFilename,
+    ) -> Result<RangeOutcome<W>, MetadataError>
+    where
+        F: FnMut(ByteRange) -> Result<RangeResponse<W>, MetadataError>,
+    {
+        read_ranges(fetch_range, filename, |zip| wheel_metadata(zip, wheel))
+    }
 
     const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\nRequires-Dist: idna\n";
 
