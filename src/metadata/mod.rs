@@ -45,6 +45,10 @@ pub enum MetadataError {
     /// The file's metadata names another project or version than the index listed.
     #[error("{filename}: metadata says {found}, expected {expected}")]
     Mismatch { filename: String, expected: String, found: String },
+    /// An sdist whose metadata names its project but another version: a post-release
+    /// re-upload (`pkg-2.2.0.post0.tar.gz`) keeps the PKG-INFO of the release it repeats.
+    #[error("{filename}: metadata says {found}, expected {expected}")]
+    OtherVersion { filename: String, expected: String, found: String },
     /// PEP 658 metadata whose hash does not match the advertised one.
     #[error("{url}: metadata file hash mismatch")]
     HashMismatch { url: String },
@@ -216,10 +220,15 @@ fn check(metadata: Metadata, file: &str, filename: &DistFilename) -> Result<Meta
 /// Metadata names the project and version the index listed the file under.
 fn check_names(metadata: Metadata, file: &str, filename: &DistFilename) -> Result<Metadata, MetadataError> {
     if metadata.name != *filename.name() || metadata.version != *filename.version() {
-        return Err(MetadataError::Mismatch {
-            filename: file.to_string(),
-            expected: format!("{} {}", filename.name(), filename.version()),
-            found: format!("{} {}", metadata.name, metadata.version),
+        let other_version = metadata.name == *filename.name() && !filename.is_wheel();
+        let (filename, expected, found) = (
+            file.to_string(),
+            format!("{} {}", filename.name(), filename.version()),
+            format!("{} {}", metadata.name, metadata.version),
+        );
+        return Err(match other_version {
+            true => MetadataError::OtherVersion { filename, expected, found },
+            false => MetadataError::Mismatch { filename, expected, found },
         });
     }
     Ok(metadata)

@@ -258,9 +258,7 @@ impl<'a> Provider<'a> {
             }
             Err(MetadataError::NeedsBuild { .. }) => Ok(Err(self.exclude(name, version, NEEDS_BUILD.into()))),
             Err(MetadataError::NoBuild { .. }) => Ok(Err(self.exclude(name, version, NO_BUILD.into()))),
-            Err(MetadataError::Mismatch { filename, expected, found })
-                if !filename.ends_with(".whl") && expected.split(' ').next() == found.split(' ').next() =>
-            {
+            Err(MetadataError::OtherVersion { found, .. }) => {
                 Ok(Err(self.exclude(name, version, format!("its sdist's metadata says {found}"))))
             }
             Err(error) => Err(ResolveError::Unusable { name: name.clone(), version: version.clone(), error }),
