@@ -12,7 +12,6 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use pubgrub::{DerivationTree, External, Ranges, SelectedDependencies};
 
-use super::candidates::exclusion;
 use super::provider::{Deps, Package, Provider, ROOT_NAME};
 
 /// Runs of versions shown before "and N more".
@@ -233,14 +232,8 @@ fn reasons<'v>(
     versions: &[&'v Version],
     provider: &Provider,
 ) -> Vec<(&'v Version, String)> {
-    let Some((name, (project, _))) = name.and_then(|n| Some((n, provider.known(n)?))) else { return Vec::new() };
-    versions
-        .iter()
-        .filter_map(|v| {
-            let reason = provider.excluded(name, v).or_else(|| exclusion(&project, v, provider.target()))?;
-            Some((*v, reason))
-        })
-        .collect()
+    let Some((project, _)) = name.and_then(|n| provider.known(n)) else { return Vec::new() };
+    versions.iter().filter_map(|v| Some((*v, provider.excluded(&project, v)?))).collect()
 }
 
 /// `(runs, reason)` per distinct reason, in the order of the versions.
@@ -276,21 +269,20 @@ pub(super) fn notes(
         })
         .collect();
     pins.sort();
-    for (name, pinned) in &pins {
-        let package = Package::Base((*name).clone());
-        let all = index_versions(&package, provider);
-        let newer: Vec<&Version> = all.iter().filter(|v| v > pinned).collect();
-        for (versions, reason) in grouped(&all, &reasons(Some(name), &newer, provider)) {
-            notes.push(Note::Excluded { name: (*name).clone(), versions, reason });
-        }
-    }
-    // Packages tried and left out altogether: every version excluded once its metadata was read.
-    for (name, tried) in provider.excluded_unpinned(solution) {
+    // Of each pin the versions newer than it; of the packages tried and left out altogether,
+    // every version excluded once its metadata was read.
+    let mut excluded_of = |name: &PackageName, versions: &dyn Fn(&Version) -> bool| {
         let all = index_versions(&Package::Base(name.clone()), provider);
-        let tried: Vec<&Version> = tried.iter().collect();
-        for (versions, reason) in grouped(&all, &reasons(Some(&name), &tried, provider)) {
+        let these: Vec<&Version> = all.iter().filter(|v| versions(v)).collect();
+        for (versions, reason) in grouped(&all, &reasons(Some(name), &these, provider)) {
             notes.push(Note::Excluded { name: name.clone(), versions, reason });
         }
+    };
+    for (name, pinned) in &pins {
+        excluded_of(name, &|v| v > *pinned);
+    }
+    for (name, tried) in provider.excluded_unpinned(solution) {
+        excluded_of(&name, &|v| tried.contains(v));
     }
     let mut roots: Vec<&PackageName> = Vec::new();
     for (root, _) in provider.active_root_requirements() {
@@ -309,7 +301,7 @@ pub(super) fn notes(
             asked.contains(v) && (allow_pre || !v.any_prerelease()) && project.release(v).summaries().any(|f| !f.yanked)
         });
         let Some(newest) = newer.next() else { continue };
-        let excluded = |v: &Version| provider.excluded(name, v).or_else(|| exclusion(&project, v, provider.target()));
+        let excluded = |v: &Version| provider.excluded(&project, v);
         let why = match excluded(newest) {
             None => lost_to(name, newest, solution, provider),
             // The newest is out of reach: why the newest within reach was not taken matters more.
@@ -423,8 +415,7 @@ fn newest_learnt(package: &Package, range: &Ranges<Version>, provider: &Provider
     let name = package.name()?;
     let (project, _) = provider.known(name)?;
     index_versions(package, provider).into_iter().rev().filter(|v| range.contains(v)).find_map(|v| {
-        let reason = provider.excluded(name, &v).or_else(|| exclusion(&project, &v, provider.target()));
-        match reason {
+        match provider.excluded(&project, &v) {
             Some(reason) => Some((v, Some(reason))),
             None => provider.requires(package, &v).map(|_| (v, None)),
         }

@@ -16,7 +16,7 @@ use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
-use super::candidates::{Candidate, likely_pick};
+use super::candidates::{Candidate, exclusion, likely_pick};
 use super::markers::{normalize, python_at_least};
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
@@ -290,9 +290,11 @@ impl<'a> Provider<'a> {
         reason
     }
 
-    /// Why `name` `version` was left out once its metadata was known, if it was.
-    pub(super) fn excluded(&self, name: &PackageName, version: &Version) -> Option<String> {
-        self.state.borrow().excluded.get(name)?.get(version).cloned()
+    /// Why `version` of `project` is left out, if it is: what its metadata showed once read,
+    /// else what the index page shows (yanked, requires-python, no file for the target).
+    pub(super) fn excluded(&self, project: &Project, version: &Version) -> Option<String> {
+        let recorded = self.state.borrow().excluded.get(&project.name).and_then(|found| found.get(version).cloned());
+        recorded.or_else(|| exclusion(project, version, self.target))
     }
 
     /// The versions excluded of each package the solution does not pin, by name.
@@ -319,10 +321,6 @@ impl<'a> Provider<'a> {
     /// What `package` `version` requires, with ranges, if its dependencies were asked for.
     pub(super) fn requires(&self, package: &Package, version: &Version) -> Option<Deps> {
         self.state.borrow().requires.get(&(package.clone(), version.clone())).cloned()
-    }
-
-    pub(super) fn target(&self) -> &Target {
-        self.target
     }
 
     /// The versions of `name` the root requirements (and constraints) allow.
