@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -32,8 +32,7 @@ pub struct Session {
     pub target: Target,
     /// Shared with the source's background fetches.
     pub client: Arc<IndexClient>,
-    /// `--no-build`: no backend runs, not even to report what it builds with.
-    no_build: bool,
+    pub build_client: BuildClient,
 }
 
 impl Session {
@@ -54,22 +53,16 @@ impl Session {
         // thousands of files) takes longer than a warm run's resolution, and buys nothing, so
         // the client and the pages it holds live until exit.
         std::mem::forget(Arc::clone(&client));
-        Ok(Self { settings, target, client, no_build: false })
+        let build_client = BuildClient { settings: Arc::new(settings.clone()), client: Arc::default() };
+        Ok(Self { settings, target, client, build_client })
     }
 
     /// Lets metadata fetches build sdists (or, with `--no-build`, refuse to, by name).
     pub fn enable_builds(&mut self, args: &BuildArgs) -> anyhow::Result<()> {
-        let locker = BuildLocker { client: self.build_client()?, jobs: self.settings.jobs };
+        let locker = BuildLocker { client: self.build_client.clone(), jobs: self.settings.jobs };
         let options = self.settings.build_options(args, &self.target);
         self.client.set_builder(Arc::new(Builder::new(options, Box::new(locker), self.settings.cache.clone())));
-        self.no_build = args.no_build;
         Ok(())
-    }
-
-    /// A client like the session's but without a builder: build requirements must come as
-    /// wheels, so resolving them never recurses into another build.
-    pub fn build_client(&self) -> anyhow::Result<Arc<IndexClient>> {
-        Ok(Arc::new(self.settings.index_client()?))
     }
 
     /// What each package of `lock` that the target installs from its sdist builds with
@@ -77,7 +70,8 @@ impl Session {
     /// backend's `get_requires_for_build_wheel` runs for sdists not built during resolution.
     /// Not `strict`: one that cannot be found is left out, with a warning.
     pub fn build_systems(&self, lock: &Lock, strict: bool) -> anyhow::Result<Vec<(String, String, BuildSystem)>> {
-        let Some(builder) = self.client.builder().filter(|_| !self.no_build) else { return Ok(Vec::new()) };
+        // `--no-build`: no backend runs, not even to report what it builds with.
+        let Some(builder) = self.client.builder().filter(|b| !b.no_build()) else { return Ok(Vec::new()) };
         let mut found = Vec::new();
         for package in
             lock.packages.iter().filter(|p| target_file(p, &self.target, Formats::ANY) == TargetFile::SdistOnly)
@@ -189,16 +183,38 @@ pub fn lock_build_requirements(
     Ok(lock)
 }
 
+/// The client build requirements are resolved with: like the session's but without a
+/// builder, so that resolving them never recurses into another build. Made on first use (most
+/// runs build nothing, and a client loads the TLS roots), then shared by the builder and
+/// `--build-constraints`, which finds the pages the builds fetched.
+#[derive(Clone)]
+pub struct BuildClient {
+    settings: Arc<Settings>,
+    client: Arc<Mutex<Option<Arc<IndexClient>>>>,
+}
+
+impl BuildClient {
+    pub fn get(&self) -> anyhow::Result<Arc<IndexClient>> {
+        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = client.as_ref() {
+            return Ok(Arc::clone(client));
+        }
+        let made = Arc::new(self.settings.index_client()?);
+        *client = Some(Arc::clone(&made));
+        Ok(made)
+    }
+}
+
 /// [`LockBuildRequirements`] for the builder: the lock as a file for pip.
 struct BuildLocker {
-    client: Arc<IndexClient>,
+    client: BuildClient,
     jobs: usize,
 }
 
 impl LockBuildRequirements for BuildLocker {
     fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
-        let lock =
-            lock_build_requirements(&self.client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
+        let client = self.client.get().map_err(|e| format!("{e:#}"))?;
+        let lock = lock_build_requirements(&client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
         let header =
             Header { command: "hashlock (build requirements)".into(), target: target.describe(), indexes: vec![] };
         requirements::render(&lock, &header).map_err(|e| e.to_string())

@@ -98,6 +98,11 @@ impl Builder {
         Self { options, locker, cache, slots, done: Mutex::default() }
     }
 
+    /// `--no-build`: every build is refused.
+    pub fn no_build(&self) -> bool {
+        self.options.no_build
+    }
+
     /// The `METADATA` a build of `file` gives.
     pub fn metadata(
         &self,
