@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use pep508_rs::Requirement;
@@ -84,6 +84,9 @@ pub struct Builder {
     slots: (Mutex<usize>, Condvar),
     /// Results by sdist sha256, for this run (the cache may be off).
     done: Mutex<HashMap<String, Arc<Built>>>,
+    /// The interpreter that builds and the environment it is, found once: finding it runs
+    /// Python.
+    interpreter: OnceLock<Result<(PathBuf, Target), String>>,
 }
 
 /// One step that failed: why, and the end of its output.
@@ -95,7 +98,7 @@ struct Failed {
 impl Builder {
     pub fn new(options: BuildOptions, locker: Box<dyn LockBuildRequirements>, cache: Option<Cache>) -> Self {
         let slots = (Mutex::new(options.parallel.max(1)), Condvar::new());
-        Self { options, locker, cache, slots, done: Mutex::default() }
+        Self { options, locker, cache, slots, done: Mutex::default(), interpreter: OnceLock::new() }
     }
 
     /// `--no-build`: every build is refused.
@@ -211,13 +214,14 @@ impl Builder {
         let tree = unpack(archive, sdist.extension, &file.filename, &work.path().join("src")).map_err(plain)?;
         let system = read_build_system(&tree).map_err(|e| plain(format!("{}: {e}", file.filename)))?;
 
-        let (python, target) = interpreter(self.options.python).map_err(plain)?;
+        let (python, target) =
+            self.interpreter.get_or_init(|| interpreter(self.options.python)).as_ref().map_err(|e| plain(e.clone()))?;
         let env = work.path().join("env");
         let log = work.path().join("log");
         let step = |command: &mut Command, what: &str| run(command, &log, deadline, self.options.timeout, what);
         // Without pip of its own (seconds saved per build): the building interpreter's pip
         // installs into it with `--python`.
-        let venv = Command::new(&python).args(["-m", "venv", "--without-pip"]).arg(&env).output();
+        let venv = Command::new(python).args(["-m", "venv", "--without-pip"]).arg(&env).output();
         match venv {
             Ok(out) if out.status.success() => {}
             Ok(out) => {
@@ -230,10 +234,10 @@ impl Builder {
             Err(e) => return Err(plain(format!("cannot run {}: {e}", python.display()))),
         }
         let env_python = env.join("bin").join("python");
-        let pip = Pip { python: &python, env_python: &env_python };
+        let pip = Pip { python, env_python: &env_python };
         let hook_file = work.path().join("hook.py");
         std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
-        self.install(&system.requires, &target, work.path(), &pip, &step)?;
+        self.install(&system.requires, target, work.path(), &pip, &step)?;
 
         let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
         let hook = |name: &str| -> Result<Vec<u8>, Failed> {
@@ -246,7 +250,7 @@ impl Builder {
         let extra: Vec<String> = serde_json::from_slice(&hook("requires")?)
             .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
         let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
-        self.install(&extra, &target, work.path(), &pip, &step)?;
+        self.install(&extra, target, work.path(), &pip, &step)?;
         let metadata = match want_metadata {
             true => Some(String::from_utf8_lossy(&hook("metadata")?).into_owned()),
             false => None,
