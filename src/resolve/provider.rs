@@ -265,21 +265,32 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// Where newer Pythons of a universal scope get a resolution of their own: the lowest of the
-    /// scope's Pythons (its lowest excluded) from which on `upper` holds for the target narrowed
-    /// to the Pythons from there upwards. `None` in a concrete scope or when nowhere.
-    fn python_fork(&self, mut upper: impl FnMut(&Version, &Target) -> bool) -> Option<Version> {
-        let pythons = self.target.pythons();
-        pythons.iter().skip(1).find(|from| upper(from, &self.target.with_pythons(|python| python >= *from))).cloned()
+    /// Where newer Pythons of a universal scope get a resolution of their own: a fork of `name`
+    /// at the lowest of the scope's Pythons (its lowest excluded) from which on `upper` holds.
+    /// `Ok` in a concrete scope or when nowhere.
+    fn fork_for_newer_pythons(
+        &self,
+        name: &PackageName,
+        mut upper: impl FnMut(&Version) -> bool,
+    ) -> Result<(), Failure> {
+        match self.target.pythons().iter().skip(1).find(|from| upper(from)) {
+            Some(from) => Err(Failure::Fork(Fork { package: name.clone(), markers: vec![python_at_least(from)] })),
+            None => Ok(()),
+        }
+    }
+
+    /// The target narrowed to the scope's Pythons from `from` upwards.
+    fn pythons_from(&self, from: &Version) -> Target {
+        self.target.with_pythons(|python| python >= from)
     }
 
     /// The candidates of `name` for the Pythons of the scope from `from` upwards, computed once.
-    fn candidates_from(&self, project: &Project, from: &Version, upper: &Target) -> Arc<[Candidate]> {
+    fn candidates_from(&self, project: &Project, from: &Version) -> Arc<[Candidate]> {
         let key = (project.name.clone(), from.clone());
         if let Some(found) = self.state.borrow().upper_candidates.get(&key) {
             return found.clone();
         }
-        let found = self.source.candidates(project, upper);
+        let found = self.source.candidates(project, &self.pythons_from(from));
         self.state.borrow_mut().upper_candidates.insert(key, found.clone());
         found
     }
@@ -487,12 +498,10 @@ impl DependencyProvider for Provider<'_> {
                 .map(|c| c.version.clone())
         };
         let pick = choose(&found);
-        let newer = |from: &Version, upper: &Target| {
-            choose(&self.candidates_from(&project, from, upper)).is_some_and(|v| pick.as_ref().is_none_or(|p| v > *p))
+        let newer = |from: &Version| {
+            choose(&self.candidates_from(&project, from)).is_some_and(|v| pick.as_ref().is_none_or(|p| v > *p))
         };
-        if let Some(from) = self.python_fork(newer) {
-            return Err(Failure::Fork(Fork { package: name.clone(), markers: vec![python_at_least(&from)] }));
-        }
+        self.fork_for_newer_pythons(name, newer)?;
         Ok(pick)
     }
 
@@ -517,9 +526,7 @@ impl DependencyProvider for Provider<'_> {
             && !self.target.admits(requires_python)
         {
             // Only the metadata says so (the index did not): fork as `choose_version` would have.
-            if let Some(from) = self.python_fork(|_, upper| upper.admits(requires_python)) {
-                return Err(Failure::Fork(Fork { package: name.clone(), markers: vec![python_at_least(&from)] }));
-            }
+            self.fork_for_newer_pythons(name, |from| self.pythons_from(from).admits(requires_python))?;
             let reason = self.exclude(name, version, format!("requires Python {requires_python}"));
             return Ok(Dependencies::Unavailable(reason));
         }
