@@ -12,7 +12,7 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use pubgrub::{DerivationTree, External, Ranges, SelectedDependencies};
 
-use super::provider::{Deps, Package, Provider, ROOT_NAME};
+use super::provider::{Deps, Package, Provider, ROOT_NAME, root_version};
 
 /// Runs of versions shown before "and N more".
 const RUNS: usize = 3;
@@ -284,18 +284,11 @@ pub(super) fn notes(
     for (name, tried) in provider.excluded_unpinned(solution) {
         excluded_of(&name, &|v| tried.contains(v));
     }
-    let mut roots: Vec<&PackageName> = Vec::new();
-    for (root, _) in provider.active_root_requirements() {
-        let name = &root.requirement.name;
-        if roots.contains(&name) {
-            continue;
-        }
-        roots.push(name);
-        let (Some(pinned), Some((project, _))) = (solution.get(&Package::Base(name.clone())), provider.known(name))
-        else {
-            continue;
-        };
-        let asked = provider.root_range(name);
+    // What the root requirements (and constraints) allow of each name, as the resolver took it.
+    let roots = provider.requires(&Package::Root, &root_version()).unwrap_or_default();
+    for (package, asked) in &roots {
+        let Package::Base(name) = package else { continue };
+        let (Some(pinned), Some((project, _))) = (solution.get(package), provider.known(name)) else { continue };
         let allow_pre = prereleases || pinned.any_prerelease();
         let mut newer = project.releases().rev().map(|(v, _)| v).take_while(|v| *v > pinned).filter(|v| {
             asked.contains(v) && (allow_pre || !v.any_prerelease()) && project.release(v).summaries().any(|f| !f.yanked)

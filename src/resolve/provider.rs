@@ -334,14 +334,6 @@ impl<'a> Provider<'a> {
         self.state.borrow().requires.get(&(package.clone(), version.clone())).cloned()
     }
 
-    /// The versions of `name` the root requirements (and constraints) allow.
-    pub(super) fn root_range(&self, name: &PackageName) -> Ranges<Version> {
-        self.active_root_requirements()
-            .filter(|(root, _)| root.requirement.name == *name)
-            .filter_map(|(root, _)| self.range_of(&root.requirement, ROOT_NAME).ok())
-            .fold(Ranges::full(), |all, range| all.intersection(&range))
-    }
-
     /// What `package` `version` depends on (after a successful resolution).
     pub(super) fn edges(&self, package: &Package, version: &Version) -> Vec<Edge> {
         self.state.borrow().edges.get(&(package.clone(), version.clone())).cloned().unwrap_or_default()
