@@ -61,7 +61,7 @@ impl Session {
     pub fn enable_builds(&mut self, args: &BuildArgs) -> anyhow::Result<()> {
         let locker = BuildLocker { client: self.build_client.clone(), jobs: self.settings.jobs };
         let options = self.settings.build_options(args, &self.target);
-        self.client.set_builder(Arc::new(Builder::new(options, Box::new(locker), self.settings.cache.clone())));
+        self.client.set_builder(Builder::new(options, Box::new(locker), self.settings.cache.clone()));
         Ok(())
     }
 

@@ -29,6 +29,7 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 
 use crate::dist::{CoreMetadata, DistFile, is_sha256_hex, lower_hex};
+use crate::index::http::without_credentials;
 use crate::index::page_file::{self, CachedPage};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
@@ -284,14 +285,6 @@ fn default_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
 /// digits (a rotated token keeps the cache; no secret reaches the file system).
 fn index_key(index: &Url) -> String {
     sha256_hex(without_credentials(index).as_str().as_bytes())[..16].to_string()
-}
-
-fn without_credentials(url: &Url) -> Url {
-    let mut url = url.clone();
-    // Fails only for URLs that cannot carry credentials anyway.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -221,7 +221,8 @@ impl HttpClient {
         let cache_control = header(reqwest::header::CACHE_CONTROL);
         let content_range = header(reqwest::header::CONTENT_RANGE);
         let status = response.status().as_u16();
-        let mut final_url = response.url().clone();
+        // reqwest moves URL credentials into a header; the caller sees the URL without them.
+        let url = without_credentials(response.url());
         let cap = cap(status);
         // Known only when the body is not decoded; the count below holds either way.
         if response.content_length().is_some_and(|length| length > cap) {
@@ -235,10 +236,7 @@ impl HttpClient {
             return Err(Attempt::TooLarge(cap));
         }
         let body = result.map_err(|e| Attempt::Retryable(error_chain(&e)))?;
-        // reqwest moves URL credentials into a header; the caller sees the URL without them.
-        let _ = final_url.set_username("");
-        let _ = final_url.set_password(None);
-        Ok(Response { url: final_url, status, content_type, cache_control, content_range, body })
+        Ok(Response { url, status, content_type, cache_control, content_range, body })
     }
 
     /// Remembers credentials carried by `url`, or adds the ones remembered for its origin.
@@ -288,6 +286,15 @@ pub fn spool(body: &mut dyn Read) -> std::io::Result<std::fs::File> {
     std::io::copy(body, &mut file)?;
     file.seek(std::io::SeekFrom::Start(0))?;
     Ok(file)
+}
+
+/// `url` with no user or password.
+pub fn without_credentials(url: &Url) -> Url {
+    let mut url = url.clone();
+    // Fails only for URLs that cannot carry credentials anyway.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url
 }
 
 /// `256 MiB`, `8 GiB`, `32768 bytes`: a cap as a person reads it.

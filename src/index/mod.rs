@@ -192,7 +192,7 @@ pub struct IndexClient {
     page_hits: AtomicU64,
     metadata_hits: AtomicU64,
     /// Builds the metadata of sdists that do not declare it statically, when set.
-    builder: OnceLock<Arc<crate::metadata::build::Builder>>,
+    builder: OnceLock<crate::metadata::build::Builder>,
 }
 
 /// What the on-disk cache answered, for the `--verbose` summary.
@@ -220,12 +220,12 @@ impl IndexClient {
     }
 
     /// Lets metadata fetches build sdists (once; later calls are ignored).
-    pub fn set_builder(&self, builder: Arc<crate::metadata::build::Builder>) {
+    pub fn set_builder(&self, builder: crate::metadata::build::Builder) {
         let _ = self.builder.set(builder);
     }
 
     pub fn builder(&self) -> Option<&crate::metadata::build::Builder> {
-        self.builder.get().map(Arc::as_ref)
+        self.builder.get()
     }
 
     pub fn cache_hits(&self) -> CacheHits {
