@@ -108,8 +108,8 @@ fn hasher(algorithm: &str) -> Box<dyn DynDigest + Send> {
     }
 }
 
-/// The files the index lists for a requirement's project.
-pub type Published<'a> = &'a dyn Fn(&Entry) -> Vec<DistFile>;
+/// The files the index lists under a filename for a requirement's project.
+pub type Published<'a> = &'a dyn Fn(&Entry, &str) -> Vec<DistFile>;
 
 /// Findings for local files: `local-mismatch` (none of its hashes is among the requirement's
 /// hashes, the message saying whether the index agrees with the file or with nothing; or,
@@ -152,10 +152,7 @@ pub fn verify(requirements: &RequirementsFile, locals: &[LocalFile], published: 
         };
         covered.insert(index);
         let in_requirements = matches_any(local, entry.hashes.iter().map(|h| (&h.algorithm, &h.hex)));
-        let on_index = published.map(|published| {
-            let files = published(entry);
-            IndexSays::of(local, files.iter().filter(|f| f.filename == local.filename))
-        });
+        let on_index = published.map(|published| IndexSays::of(local, published(entry, &local.filename).iter()));
         let verdict = match (in_requirements, on_index) {
             (true, None | Some(IndexSays::Agrees)) => continue,
             (true, Some(IndexSays::NoSuchFile)) => "the requirements file agrees, but the index has no such file",

@@ -9,7 +9,7 @@ use pep508_rs::PackageName;
 use crate::cli::{OutputArgs, VerifyArgs};
 use crate::commands::ExitStatus;
 use crate::commands::session::{Session, emit_report};
-use crate::dist::DistFile;
+use crate::dist::{DistFile, DistFilename};
 use crate::index::{IndexError, Project};
 use crate::report::Report;
 use crate::reqfile::{self, Entry, EntryKind};
@@ -46,10 +46,15 @@ pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus
             }
         }
     }
-    let published = |entry: &Entry| -> Vec<DistFile> {
+    let published = |entry: &Entry, filename: &str| -> Vec<DistFile> {
         let EntryKind::Named(requirement) = &entry.kind else { return Vec::new() };
         let Some(project) = projects.get(&requirement.name) else { return Vec::new() };
-        project.files().filter(|f| locals.iter().any(|l| l.filename == f.filename)).cloned().collect()
+        let named = |f: &&DistFile| f.filename == filename;
+        // Only the release the filename names is decoded; every file only for a name that does not parse.
+        match DistFilename::parse(filename, &requirement.name) {
+            Some(parsed) => project.release(parsed.version()).files().filter(named).cloned().collect(),
+            None => project.files().filter(named).cloned().collect(),
+        }
     };
     let findings = verify(&requirements, &locals, session.is_some().then_some(&published));
 
