@@ -113,13 +113,23 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The requirements file to audit (pip syntax).
-    #[arg(value_name = "FILE")]
+    /// The lockfile to audit: a requirements file, pylock.toml (or pylock.NAME.toml), uv.lock,
+    /// poetry.lock, pdm.lock or Pipfile.lock, told by its name.
+    #[arg(value_name = "LOCKFILE")]
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     #[command(flatten)]
     pub report: ReportOptions,
 
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// Where the lock covers several environments (uv, Poetry, PDM, pylock.toml), it is
+    /// audited for all of them; otherwise for this machine's Python and platform, or the
+    /// Pipfile.lock's Python. These options override that.
     #[command(flatten)]
     pub target: TargetArgs,
 
@@ -129,9 +139,13 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The requirements file the files should match.
-    #[arg(value_name = "FILE")]
+    /// The lockfile the files should match (any format `audit` reads).
+    #[arg(value_name = "LOCKFILE")]
     pub file: PathBuf,
+
+    /// The lockfile's format, when its name does not tell it.
+    #[arg(long, value_name = "FORMAT")]
+    pub lock_format: Option<crate::lockfile::LockFormat>,
 
     /// Distribution files, or directories of them (e.g. from `pip download`).
     #[arg(value_name = "PATH", required = true)]
@@ -152,7 +166,7 @@ pub struct ReportOptions {
 
     /// Exit 1 when a finding of this severity or worse is found.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "warning")]
-    pub fail_on: crate::findings::Severity,
+    pub fail_on: crate::check::findings::Severity,
 
     /// Write the report there (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -190,7 +204,24 @@ pub struct BuildArgs {
     pub build_timeout: u64,
 }
 
+/// How to read a lockfile, and which of its groups to check.
 #[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The lockfile's format, when its name does not tell it.
+    #[arg(long, value_name = "FORMAT")]
+    pub lock_format: Option<crate::lockfile::LockFormat>,
+
+    /// Check only the project's own dependencies and this dependency group (PEP 735, Poetry,
+    /// PDM, Pipfile `develop`; repeatable) [default: every package of the lock].
+    #[arg(long, value_name = "NAME")]
+    pub group: Vec<String>,
+
+    /// Check only the project's own dependencies and this extra (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub extra: Vec<String>,
+}
+
+#[derive(Clone, Debug, Args)]
 pub struct TargetArgs {
     /// Python version to resolve for, e.g. 3.11; with --universal the lowest one served
     /// [default: the python3 on PATH].

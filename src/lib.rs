@@ -4,20 +4,18 @@
 //! Data flows one way: inputs → [`settings`] → [`resolve`] (over [`index`] and [`metadata`])
 //! → [`lock::Lock`] → [`output`]. The binary (`src/main.rs`) is a thin layer over [`commands`].
 
-pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod dist;
-pub mod findings;
 pub mod index;
 pub mod lock;
+pub mod lockfile;
 pub mod metadata;
 pub mod output;
 pub mod progress;
 pub mod report;
-pub mod reqfile;
 pub mod requirement;
 pub mod resolve;
 pub mod settings;
 pub mod target;
-pub mod verify;

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::check::findings::{Finding, Severity, TargetFile, target_file};
 use crate::dist::{DistFilename, HashSource, Hashes};
-use crate::findings::{Finding, Severity, TargetFile, target_file};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS};
+use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
-use crate::reqfile::FormatControl;
 use crate::target::Target;
 
 /// Bumped on any incompatible change to the JSON form.

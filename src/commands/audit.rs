@@ -1,21 +1,95 @@
-//! `hashlock audit FILE`: check an existing requirements file against the index, for CI.
+//! `hashlock audit LOCKFILE`: check an existing lockfile of any format against the index, for CI.
 
 use std::time::Instant;
 
-use crate::audit::audit;
-use crate::cli::{AuditArgs, OutputArgs};
+use pep508_rs::pep440_rs::{Operator, VersionSpecifiers};
+
+use crate::check::audit::{Selection, audit};
+use crate::cli::{AuditArgs, OutputArgs, TargetArgs};
 use crate::commands::ExitStatus;
+use crate::commands::inputs::Inputs;
 use crate::commands::session::{Session, emit_report};
+use crate::lockfile::{self, LockFormat, Lockfile, Selector};
 use crate::progress::with_progress;
 use crate::report::Report;
-use crate::reqfile;
 
 pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let file = reqfile::parse_file(&args.file)?;
-    let session = Session::new(&args.index, Some(&args.target), None)?;
+    let lockfile = lockfile::read(&args.file, args.lock.lock_format)?;
+    // The index the lock was made against, below the command line. A requirements file's own
+    // `--index-url` is a finding instead: pip would use it, and it needs checking itself.
+    let recorded = Inputs {
+        index_url: lockfile.indexes.first().cloned(),
+        extra_index_urls: lockfile.indexes.iter().skip(1).cloned().collect(),
+        ..Inputs::default()
+    };
+    let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
+    let mut session = Session::new(&args.index, Some(&target_for(&lockfile, &args.target)), indexes)?;
+    session.enable_builds(&args.build)?;
     let source = session.source();
-    let (lock, findings) = with_progress(output.quiet, || source.status(), || audit(&file, &source, &session.target))?;
+    let selection = Selection {
+        selectors: args
+            .lock
+            .group
+            .iter()
+            .map(|name| Selector::group(name))
+            .chain(args.lock.extra.iter().map(|name| Selector::extra(name)))
+            .collect(),
+    };
+    let (lock, findings) =
+        with_progress(output.quiet, || source.status(), || audit(&lockfile, &selection, &source, &session.target))?;
     session.summarize(&source, &lock, started, output.verbose);
-    emit_report(&Report::new(&lock, &findings, &session.target, session.indexes(), &file.format_control), &args.report)
+    emit_report(
+        &Report::new(&lock, &findings, &session.target, session.indexes(), &lockfile.format_control),
+        &args.report,
+    )
+}
+
+/// The environments to audit for: as given; else every one a universal lock covers (from its
+/// lowest Python); else the Python a single-environment lock names, on this platform.
+fn target_for(lockfile: &Lockfile, given: &TargetArgs) -> TargetArgs {
+    let chosen = given.universal || given.python_version.is_some() || given.python_platform.is_some();
+    if chosen {
+        return given.clone();
+    }
+    if lockfile.universal {
+        let lowest = lockfile.requires_python.as_deref().and_then(lowest_minor);
+        return TargetArgs { universal: true, python_version: lowest, python_platform: None };
+    }
+    TargetArgs { python_version: lockfile.python_version.clone(), ..given.clone() }
+}
+
+/// `X.Y` of the lowest Python a `requires-python` admits (`>=3.9`, `~=3.10.1`, `==3.11.*`).
+fn lowest_minor(requires_python: &str) -> Option<String> {
+    let specifiers: VersionSpecifiers = requires_python.parse().ok()?;
+    specifiers
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.operator(),
+                Operator::GreaterThanEqual
+                    | Operator::GreaterThan
+                    | Operator::TildeEqual
+                    | Operator::Equal
+                    | Operator::EqualStar
+                    | Operator::ExactEqual
+            )
+        })
+        .map(|s| s.version().release().iter().copied().chain([0, 0]).take(2).collect::<Vec<u64>>())
+        .max()
+        .map(|release| format!("{}.{}", release[0], release[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_universal_lock_is_audited_from_the_lowest_python_it_admits() {
+        assert_eq!(lowest_minor(">=3.9").as_deref(), Some("3.9"));
+        assert_eq!(lowest_minor(">=3.8, <4").as_deref(), Some("3.8"));
+        assert_eq!(lowest_minor("~=3.10.1").as_deref(), Some("3.10"));
+        assert_eq!(lowest_minor(">=3").as_deref(), Some("3.0"));
+        assert_eq!(lowest_minor("<3.13"), None);
+    }
 }

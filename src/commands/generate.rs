@@ -5,15 +5,15 @@ use std::time::Instant;
 use crate::cli::{GenerateArgs, OutputArgs};
 use anyhow::Context;
 
+use crate::check::findings::{Code, check_lock};
 use crate::commands::session::{Session, emit, format_for_path, lock_build_requirements};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
-use crate::findings::{Code, check_lock};
+use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
 use crate::output::line::escape;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
-use crate::reqfile::FormatControl;
 
 /// The hashed build requirements of every sdist the target builds, resolved together (pip
 /// applies one set of build constraints to every build), as a requirements file.

@@ -7,7 +7,7 @@ use pep508_rs::{Requirement, VersionOrUrl};
 
 use crate::cli::InputArgs;
 use crate::index::http::redact_text;
-use crate::reqfile::{self, EntryKind, Opt};
+use crate::lockfile::requirements::{self, EntryKind, Opt};
 use crate::resolve::RootRequirement;
 
 #[derive(Clone, Debug, Default)]
@@ -47,7 +47,7 @@ impl Inputs {
     }
 
     fn add_file(&mut self, path: &Path, as_constraints: bool) -> anyhow::Result<()> {
-        let mut file = reqfile::parse_file(path)?;
+        let mut file = requirements::parse_file(path)?;
         // Ignoring these would resolve a file meant for local-only installs from the index.
         if let Some(option) = file.options.iter().find(|o| matches!(o.opt, Opt::NoIndex | Opt::FindLinks)) {
             bail!(

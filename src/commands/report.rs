@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
+use crate::check::findings::check_lock;
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::commands::session::{Session, emit_report};
 use crate::commands::{ExitStatus, Inputs};
-use crate::findings::check_lock;
+use crate::lockfile::requirements::FormatControl;
 use crate::report::Report;
-use crate::reqfile::FormatControl;
 
 pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();

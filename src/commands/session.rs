@@ -8,10 +8,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use pep508_rs::Requirement;
 
+use crate::check::findings::{TargetFile, target_file};
 use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::dist::{DistFilename, Formats};
-use crate::findings::{TargetFile, target_file};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::lock::Lock;
@@ -235,7 +235,7 @@ pub fn emit_report(report: &Report, options: &ReportOptions) -> anyhow::Result<E
     Ok(status_for(report, options.fail_on))
 }
 
-pub fn status_for(report: &Report, fail_on: crate::findings::Severity) -> ExitStatus {
+pub fn status_for(report: &Report, fail_on: crate::check::findings::Severity) -> ExitStatus {
     match report.worst() {
         Some(worst) if worst >= fail_on => ExitStatus::Findings,
         _ => ExitStatus::Success,

@@ -1,32 +1,25 @@
-//! `hashlock verify FILE PATH...`: local distribution files against the requirements file and
-//! (unless `--offline`) the index.
+//! `hashlock verify LOCKFILE PATH...`: local distribution files against a lockfile of any format
+//! and (unless `--offline`) the index.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use pep508_rs::PackageName;
 
+use crate::check::verify::{algorithms_used, hash_files, list_files, verify};
 use crate::cli::{OutputArgs, VerifyArgs};
 use crate::commands::ExitStatus;
 use crate::commands::session::{Session, emit_report};
 use crate::dist::{DistFile, DistFilename};
 use crate::index::{IndexError, Project};
+use crate::lockfile::{self, Package};
 use crate::report::Report;
-use crate::reqfile::{self, Entry, EntryKind};
 use crate::resolve::Source;
-use crate::verify::{algorithms_used, hash_files, list_files, verify};
 
 pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus> {
-    let requirements = reqfile::parse_file(&args.file)?;
-    let locals = hash_files(&list_files(&args.paths)?, &algorithms_used(&requirements))?;
-    let names: Vec<&PackageName> = requirements
-        .entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Named(r) => Some(&r.name),
-            _ => None,
-        })
-        .collect();
+    let lockfile = lockfile::read(&args.file, args.lock_format)?;
+    let locals = hash_files(&list_files(&args.paths)?, &algorithms_used(&lockfile))?;
+    let names: BTreeSet<&PackageName> = lockfile.packages.iter().map(|p| &p.name).collect();
 
     // Without --offline, the index's published hashes are the second opinion.
     let session = if args.index.cache.offline { None } else { Some(Session::new(&args.index, None, None)?) };
@@ -46,21 +39,21 @@ pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus
             }
         }
     }
-    let published = |entry: &Entry, filename: &str| -> Vec<DistFile> {
-        let EntryKind::Named(requirement) = &entry.kind else { return Vec::new() };
-        let Some(project) = projects.get(&requirement.name) else { return Vec::new() };
+    let published = |package: &Package, filename: &str| -> Vec<DistFile> {
+        let Some(project) = projects.get(&package.name) else { return Vec::new() };
         let named = |f: &&DistFile| f.filename == filename;
         // Only the release the filename names is decoded; every file only for a name that does not parse.
-        match DistFilename::parse(filename, &requirement.name) {
+        match DistFilename::parse(filename, &package.name) {
             Some(parsed) => project.release(parsed.version()).files().filter(named).cloned().collect(),
             None => project.files().filter(named).cloned().collect(),
         }
     };
-    let findings = verify(&requirements, &locals, session.is_some().then_some(&published));
+    let findings = verify(&lockfile, &locals, session.is_some().then_some(&published));
 
     let indexes = session.as_ref().map(Session::indexes).unwrap_or_default();
+    let lock = lockfile.format.describe();
     let checked_against =
-        if session.is_some() { "the requirements file and the index" } else { "the requirements file (offline)" };
+        if session.is_some() { format!("the {lock} and the index") } else { format!("the {lock} (offline)") };
     let label = format!("{} local file(s) checked against {checked_against}", locals.len());
     emit_report(&Report::of_findings(&findings, label, indexes), &args.report)
 }

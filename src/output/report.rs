@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::line;
-use crate::findings::{Finding, Severity};
+use crate::check::findings::{Finding, Severity};
 use crate::metadata::build::BuildSystem;
 use crate::report::{FileReport, PackageReport, Report, distinct};
 
@@ -82,9 +82,9 @@ fn hashes_cell(package: &PackageReport, separator: &str) -> String {
 
 fn target_cell(package: &PackageReport) -> &'static str {
     match package.target_file {
-        crate::findings::TargetFile::Wheel => "wheel",
-        crate::findings::TargetFile::SdistOnly => "sdist (build)",
-        crate::findings::TargetFile::None => "none",
+        crate::check::findings::TargetFile::Wheel => "wheel",
+        crate::check::findings::TargetFile::SdistOnly => "sdist (build)",
+        crate::check::findings::TargetFile::None => "none",
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Code {
     UncoveredFile,
     NoLocalFile,
     FileOption,
+    EmptyLock,
+    SizeMismatch,
 }
 
 impl Code {
@@ -79,6 +81,8 @@ impl Code {
             Self::UncoveredFile => "uncovered-file",
             Self::NoLocalFile => "no-local-file",
             Self::FileOption => "file-option",
+            Self::EmptyLock => "empty-lock",
+            Self::SizeMismatch => "size-mismatch",
         }
     }
 
@@ -87,9 +91,12 @@ impl Code {
     pub fn severity(self) -> Severity {
         match self {
             Self::MixedAlgorithms => Severity::Info,
-            Self::Yanked | Self::SdistOnly | Self::IncompleteHashes | Self::UncoveredFile | Self::NoLocalFile => {
-                Severity::Warning
-            }
+            Self::Yanked
+            | Self::EmptyLock
+            | Self::SdistOnly
+            | Self::IncompleteHashes
+            | Self::UncoveredFile
+            | Self::NoLocalFile => Severity::Warning,
             _ => Severity::Error,
         }
     }

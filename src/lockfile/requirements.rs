@@ -2,38 +2,18 @@
 //! per-requirement `--hash` options, and global options. Keeps file and line for messages.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use pep508_rs::{PackageName, Requirement};
+use pep508_rs::pep440_rs::{Operator, Version};
+use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 
+use crate::check::findings::{Code, Finding, Severity};
 use crate::dist::Formats;
 use crate::index::http::redact_text;
-
-/// A line in a requirements file, for messages: `requirements.txt:12`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Location {
-    pub file: PathBuf,
-    /// 1-based; for a requirement split over continuation lines, its first line.
-    pub line: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
-    }
-}
-
-/// One `--hash=alg:hex` option. The algorithm is lowercased; the hex is kept as written,
-/// lowercased (pip compares case-insensitively).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hash {
-    pub algorithm: String,
-    pub hex: String,
-    pub location: Location,
-}
+use crate::lock::PIP_ALGORITHMS;
+use crate::lockfile::{Artifact, Hash, Location, LockFormat, Lockfile, LockfileError, Package};
 
 /// A `--hash` option on a line of its own that pip never attaches to a requirement, because a
 /// comment line (or a blank line) ended the continuation before it.
@@ -162,7 +142,7 @@ impl RequirementsFile {
 /// See [`RequirementsFile::as_written`]. Values are matched ignoring ASCII case (hashes are
 /// lowercased), longest first; values under four characters are not secrets and are left, so
 /// that `${PY}` = `3` does not turn every 3 of a message into `${PY}`.
-fn as_written(text: &str, expanded: &BTreeMap<String, String>) -> String {
+pub(crate) fn as_written(text: &str, expanded: &BTreeMap<String, String>) -> String {
     let mut values: Vec<(&String, &String)> = expanded.iter().filter(|(value, _)| value.len() >= 4).collect();
     values.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
     let mut text = text.to_string();
@@ -181,9 +161,184 @@ fn as_written(text: &str, expanded: &BTreeMap<String, String>) -> String {
     text
 }
 
+/// Reads `path` (with its includes) into the lockfile model.
+pub fn read(path: &Path) -> Result<Lockfile, LockfileError> {
+    Ok(parse_file(path)?.into_lockfile(path))
+}
+
+/// Parses `text` as the contents of `path` into the lockfile model.
+pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
+    Ok(parse_str(text, path)?.into_lockfile(path))
+}
+
+impl RequirementsFile {
+    /// The model of the file: one package per requirement line (its `--hash` options stand for
+    /// any file of the version), and the findings the file alone gives.
+    pub fn into_lockfile(self, path: &Path) -> Lockfile {
+        let mut lockfile = Lockfile::new(path, LockFormat::Requirements);
+        lockfile.findings = static_checks(&self);
+        lockfile.packages = self
+            .entries
+            .iter()
+            .filter(|entry| !entry.constraint)
+            .filter_map(|entry| {
+                let EntryKind::Named(requirement) = &entry.kind else { return None };
+                let artifacts = (!entry.hashes.is_empty()).then(|| Artifact {
+                    filename: None,
+                    url: None,
+                    hashes: entry.hashes.clone(),
+                    size: None,
+                    upload_time: None,
+                    location: entry.location.clone(),
+                });
+                Some(Package {
+                    name: requirement.name.clone(),
+                    version: pinned_version(requirement),
+                    marker: requirement.marker.clone(),
+                    extras: requirement.extras.clone(),
+                    index: None,
+                    artifacts: artifacts.into_iter().collect(),
+                    dependencies: None,
+                    groups: BTreeSet::new(),
+                    non_index_source: None,
+                    location: entry.location.clone(),
+                })
+            })
+            .collect();
+        lockfile.indexes = self.index_url.iter().chain(&self.extra_index_urls).cloned().collect();
+        lockfile.format_control = self.format_control;
+        lockfile.expanded = self.expanded;
+        lockfile
+    }
+}
+
+/// `==X` (without a wildcard) or `===X`: the only forms pip's hash checking accepts.
+fn pinned_version(requirement: &Requirement) -> Option<Version> {
+    let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url else { return None };
+    let mut iter = specifiers.iter();
+    let (Some(only), None) = (iter.next(), iter.next()) else { return None };
+    matches!(only.operator(), Operator::Equal | Operator::ExactEqual).then(|| only.version().clone())
+}
+
+/// Findings that need only the file itself.
+fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = file.options.iter().map(|option| option_finding(option, None)).collect();
+    let hashed_file = file.require_hashes || file.entries.iter().any(|e| !e.hashes.is_empty());
+    for entry in file.entries.iter().filter(|e| !e.constraint) {
+        let (name, display) = match &entry.kind {
+            EntryKind::Named(requirement) => (Some(&requirement.name), requirement.to_string()),
+            EntryKind::Editable(what) | EntryKind::Url(what) => {
+                findings.push(
+                    Finding::new(
+                        Code::Unhashable,
+                        None,
+                        format!(
+                            "`{}`: editable, VCS, URL or directory requirements cannot be hash-checked",
+                            redact_text(what)
+                        ),
+                    )
+                    .at(&entry.location),
+                );
+                continue;
+            }
+        };
+        if matches!(&entry.kind, EntryKind::Named(r) if pinned_version(r).is_none()) {
+            findings.push(
+                Finding::new(
+                    Code::Unpinned,
+                    name,
+                    format!("`{display}` is not pinned with == (pip --require-hashes refuses it)"),
+                )
+                .at(&entry.location),
+            );
+        }
+        if entry.hashes.is_empty() {
+            let consequence = if hashed_file {
+                "in a file that uses hashes (pip refuses the whole file)"
+            } else {
+                "(nor does any line: pip installs whatever the index serves, unchecked)"
+            };
+            findings.push(
+                Finding::new(Code::UnhashedRequirement, name, format!("`{display}` has no --hash {consequence}"))
+                    .at(&entry.location),
+            );
+        }
+        findings.extend(entry.options.iter().map(|option| option_finding(option, name)));
+        for hash in &entry.hashes {
+            if !PIP_ALGORITHMS.contains(&hash.algorithm.as_str()) {
+                findings.push(
+                    Finding::new(
+                        Code::WeakHashOnly,
+                        name,
+                        format!(
+                            "--hash={}:… uses {}, which pip rejects (allowed: sha256, sha384, sha512)",
+                            hash.algorithm, hash.algorithm
+                        ),
+                    )
+                    .at(&hash.location),
+                );
+            }
+        }
+    }
+    for orphan in &file.orphaned_hashes {
+        // The requirement it was cut from: the last one above it in the same file.
+        let owner = file
+            .entries
+            .iter()
+            .filter(|e| e.location.file == orphan.hash.location.file && e.location.line < orphan.hash.location.line)
+            .max_by_key(|e| e.location.line);
+        let (name, from) = match owner.map(|e| &e.kind) {
+            Some(EntryKind::Named(requirement)) => {
+                (Some(&requirement.name), format!("`{requirement}` (line {})", owner.map_or(0, |e| e.location.line)))
+            }
+            _ => (None, "its requirement".to_string()),
+        };
+        findings.push(
+            Finding::new(
+                Code::OrphanedHash,
+                name,
+                format!(
+                    "--hash={}:{}… is cut off from {from} (a comment line or a line break ends that requirement first); pip ignores it silently",
+                    orphan.hash.algorithm,
+                    orphan.hash.hex.get(..12).unwrap_or(&orphan.hash.hex)
+                ),
+            )
+            .at(&orphan.hash.location),
+        );
+    }
+    findings
+}
+
+/// An option that makes pip fetch from, trust or build with something this audit did not check.
+fn option_finding(option: &FileOption, package: Option<&PackageName>) -> Finding {
+    let (severity, effect) = match option.opt {
+        Opt::IndexUrl | Opt::ExtraIndexUrl => (Severity::Error, "pip fetches from an index this audit did not check"),
+        Opt::NoIndex => (Severity::Error, "pip ignores the index and takes files from --find-links locations only"),
+        Opt::FindLinks => (Severity::Error, "pip also takes files from a location this audit did not check"),
+        Opt::TrustedHost => (Severity::Error, "pip accepts that host without a verified certificate"),
+        Opt::GlobalOption | Opt::InstallOption | Opt::ConfigSettings => {
+            (Severity::Error, "passed to the build of the package, which runs with it")
+        }
+        Opt::NoBinary => {
+            (Severity::Warning, "pip builds these from sdists, and build dependencies are not hash-checked")
+        }
+        Opt::Pre => (Severity::Warning, "pip may pick pre-releases"),
+        Opt::OnlyBinary | Opt::PreferBinary => (Severity::Info, "changes which file pip picks"),
+        _ => (Severity::Warning, "changes what pip does"),
+    };
+    let written = if option.value.is_empty() {
+        option.opt.name().to_string()
+    } else {
+        format!("{} {}", option.opt.name(), redact_text(&option.value))
+    };
+    let mut finding = Finding::new(Code::FileOption, package, format!("`{written}`: {effect}")).at(&option.location);
+    finding.severity = severity;
+    finding
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReqFileError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Read { path: String, source: std::io::Error },
     #[error("{location}: {message}")]
     Syntax { location: Location, message: String },

@@ -10,10 +10,10 @@ use rayon::prelude::*;
 use sha2::digest::DynDigest;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::check::findings::{Code, Finding};
 use crate::dist::{DistFile, DistFilename, Hashes, lower_hex};
-use crate::findings::{Code, Finding};
 use crate::lock::PIP_ALGORITHMS;
-use crate::reqfile::{Entry, EntryKind, RequirementsFile};
+use crate::lockfile::{Lockfile, Package};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalFile {
@@ -30,7 +30,7 @@ impl LocalFile {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{path}")]
 pub struct LocalFileError {
     pub path: String,
     pub source: std::io::Error,
@@ -59,10 +59,10 @@ pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LocalFileError> {
     Ok(files)
 }
 
-/// The algorithms pip accepts that the requirements file uses: besides sha256, local files
-/// need the sha384/sha512 hashlock writes for files the index gave no sha256.
-pub fn algorithms_used(requirements: &RequirementsFile) -> BTreeSet<&'static str> {
-    let hashes = || requirements.entries.iter().flat_map(|e| &e.hashes);
+/// The algorithms pip accepts that the lock uses: besides sha256, local files need the
+/// sha384/sha512 hashlock writes for files the index gave no sha256.
+pub fn algorithms_used(lockfile: &Lockfile) -> BTreeSet<&'static str> {
+    let hashes = || lockfile.packages.iter().flat_map(|p| &p.artifacts).flat_map(|a| &a.hashes);
     PIP_ALGORITHMS.into_iter().filter(|algorithm| hashes().any(|h| h.algorithm == *algorithm)).collect()
 }
 
@@ -108,8 +108,8 @@ fn hasher(algorithm: &str) -> Box<dyn DynDigest + Send> {
     }
 }
 
-/// The files the index lists under a filename for a requirement's project.
-pub type Published<'a> = &'a dyn Fn(&Entry, &str) -> Vec<DistFile>;
+/// The files the index lists under a filename for a package's project.
+pub type Published<'a> = &'a dyn Fn(&Package, &str) -> Vec<DistFile>;
 
 /// Findings for local files: `local-mismatch` (none of its hashes is among the requirement's
 /// hashes, the message saying whether the index agrees with the file or with nothing; or,
@@ -118,87 +118,89 @@ pub type Published<'a> = &'a dyn Fn(&Entry, &str) -> Vec<DistFile>;
 /// it), `no-local-file` (a requirement with no file).
 /// `published`: the index's files for a filename's project; `None` when not checking against
 /// the index.
-pub fn verify(requirements: &RequirementsFile, locals: &[LocalFile], published: Option<Published<'_>>) -> Vec<Finding> {
-    let pinned: Vec<(&Entry, &pep508_rs::Requirement)> = requirements
-        .entries
-        .iter()
-        .filter(|e| !e.constraint)
-        .filter_map(|e| match &e.kind {
-            EntryKind::Named(requirement) => Some((e, requirement)),
-            _ => None,
-        })
-        .collect();
+pub fn verify(lockfile: &Lockfile, locals: &[LocalFile], published: Option<Published<'_>>) -> Vec<Finding> {
+    let lock = lockfile.format.describe();
     let mut findings = Vec::new();
     let mut covered: BTreeSet<usize> = BTreeSet::new();
     for local in locals {
-        let owner = pinned.iter().enumerate().find_map(|(i, (entry, requirement))| {
-            let parsed = DistFilename::parse(&local.filename, &requirement.name)?;
-            requirement
-                .version_or_url
-                .as_ref()
-                .is_none_or(|v| match v {
-                    pep508_rs::VersionOrUrl::VersionSpecifier(specifiers) => specifiers.contains(parsed.version()),
-                    pep508_rs::VersionOrUrl::Url(_) => false,
-                })
-                .then_some((i, *entry, *requirement))
+        let owner = lockfile.packages.iter().enumerate().find(|(_, package)| {
+            DistFilename::parse(&local.filename, &package.name)
+                .is_some_and(|parsed| package.version.as_ref().is_none_or(|version| version == parsed.version()))
         });
-        let Some((index, entry, requirement)) = owner else {
+        let Some((index, package)) = owner else {
             findings.push(Finding::new(
                 Code::UncoveredFile,
                 None,
-                format!("{}: no requirement in the file covers this file", local.path.display()),
+                format!("{}: no package in the {lock} covers this file", local.path.display()),
             ));
             continue;
         };
         covered.insert(index);
-        let in_requirements = matches_any(local, entry.hashes.iter().map(|h| (&h.algorithm, &h.hex)));
-        let on_index = published.map(|published| IndexSays::of(local, published(entry, &local.filename).iter()));
-        let verdict = match (in_requirements, on_index) {
+        // Hashes the lock records for this file: those of its filename, and those for any file.
+        let recorded: Vec<&crate::lockfile::Hash> = package
+            .artifacts
+            .iter()
+            .filter(|a| a.filename.as_deref().is_none_or(|name| name == local.filename))
+            .flat_map(|a| &a.hashes)
+            .collect();
+        let in_lock = matches_any(local, recorded.iter().map(|h| (&h.algorithm, &h.hex)));
+        let on_index = published.map(|published| IndexSays::of(local, published(package, &local.filename).iter()));
+        let verdict = match (in_lock, on_index) {
             (true, None | Some(IndexSays::Agrees)) => continue,
-            (true, Some(IndexSays::NoSuchFile)) => "the requirements file agrees, but the index has no such file",
-            (true, Some(IndexSays::Differs)) => {
-                "the requirements file agrees, but the index does not: the file was altered and the requirements \
-                 file edited to match, or the index changed"
-            }
+            (true, Some(IndexSays::NoSuchFile)) => format!("the {lock} agrees, but the index has no such file"),
+            (true, Some(IndexSays::Differs)) => format!(
+                "the {lock} agrees, but the index does not: the file was altered and the {lock} edited to match, or the index changed"
+            ),
             (true, Some(IndexSays::Uncomparable)) => {
-                "the requirements file agrees, but the index publishes no sha256, sha384 or sha512 of it to compare"
+                format!("the {lock} agrees, but the index publishes no sha256, sha384 or sha512 of it to compare")
             }
-            (false, Some(IndexSays::Agrees)) => "it matches the index, so the requirements file is stale",
+            (false, Some(IndexSays::Agrees)) => format!("it matches the index, so the {lock} is stale"),
             (false, Some(IndexSays::Differs)) => {
-                "it matches neither the requirements file nor the index: the file was altered or corrupted"
+                format!("it matches neither the {lock} nor the index: the file was altered or corrupted")
             }
             (false, Some(IndexSays::NoSuchFile)) => {
-                "it matches no hash in the requirements file, and the index has no such file"
+                format!("it matches no hash in the {lock}, and the index has no such file")
             }
-            (false, None | Some(IndexSays::Uncomparable)) => "it matches no hash in the requirements file",
+            (false, None | Some(IndexSays::Uncomparable)) => format!("it matches no hash in the {lock}"),
         };
-        // Named by the algorithm the requirement uses, sha256 when it has one.
-        let (algorithm, hex) = entry
-            .hashes
+        // Named by the algorithm the lock uses, sha256 when it has one.
+        let (algorithm, hex) = recorded
             .iter()
             .filter_map(|h| local.hashes.get(&h.algorithm).map(|hex| (h.algorithm.as_str(), hex.as_str())))
             .min()
             .unwrap_or(("sha256", local.sha256()));
-        let is = if in_requirements { "is" } else { "is not" };
+        let is = if in_lock { "is" } else { "is not" };
         findings.push(
             Finding::new(
                 Code::LocalMismatch,
-                Some(&requirement.name),
-                format!("{}: {algorithm} {hex} {is} a hash of {}: {verdict}", local.path.display(), requirement),
+                Some(&package.name),
+                format!("{}: {algorithm} {hex} {is} a hash of {}: {verdict}", local.path.display(), describe(package)),
             )
-            .at(&entry.location),
+            .at(&package.location),
         );
     }
-    for (i, (entry, requirement)) in pinned.iter().enumerate() {
+    for (i, package) in lockfile.packages.iter().enumerate() {
         if !covered.contains(&i) {
             findings.push(
-                Finding::new(Code::NoLocalFile, Some(&requirement.name), format!("no local file for {requirement}"))
-                    .at(&entry.location),
+                Finding::new(
+                    Code::NoLocalFile,
+                    Some(&package.name),
+                    format!("no local file for {}", describe(package)),
+                )
+                .at(&package.location),
             );
         }
     }
     findings.sort();
     findings
+}
+
+/// `name==version`, or the name alone when the lock pins no version.
+fn describe(package: &Package) -> String {
+    match &package.version {
+        Some(version) => format!("{}=={version}", package.name),
+        None => package.name.to_string(),
+    }
 }
 
 /// What the index publishes for a local file's filename.

@@ -1,0 +1,516 @@
+//! Auditing a lockfile of any format: what an installer checking hashes would do with it,
+//! compared with what the index publishes, for one target or (universal) for every
+//! environment, reading the markers the lock records.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use pep508_rs::pep440_rs::Version;
+use pep508_rs::{MarkerTree, PackageName};
+
+use crate::check::findings::{Code, Finding, Severity, check_lock, check_lock_with};
+use crate::dist::{DistFile, DistFilename, Formats};
+use crate::index::{IndexError, Project};
+use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version, sources_of_version};
+use crate::lockfile::{Artifact, LockFormat, Lockfile, Package, Selector};
+use crate::resolve::Source;
+use crate::resolve::markers::{display, normalize, python_at_least};
+use crate::target::Target;
+
+/// A package of the lock pinned to one version.
+struct Pin<'a> {
+    package: &'a Package,
+    version: &'a Version,
+}
+
+/// Which of a lock's groups and extras to audit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Empty: every package of the lock. Otherwise the project's own dependencies and these.
+    pub selectors: BTreeSet<Selector>,
+}
+
+impl Selection {
+    fn includes(&self, package: &Package) -> bool {
+        self.selectors.is_empty()
+            || package.groups.is_empty()
+            || package.groups.iter().any(|group| *group == Selector::Default || self.selectors.contains(group))
+    }
+}
+
+/// The lock the file describes (its pinned packages with their published files), and every
+/// finding about it. Index errors other than "not found" abort the audit.
+pub fn audit(
+    lockfile: &Lockfile,
+    selection: &Selection,
+    source: &dyn Source,
+    target: &Target,
+) -> Result<(Lock, Vec<Finding>), IndexError> {
+    let mut findings = lockfile.findings.clone();
+    let selected: Vec<&Package> = lockfile.packages.iter().filter(|p| selection.includes(p)).collect();
+    if selected.is_empty() {
+        let what = if lockfile.packages.is_empty() { "no packages" } else { "no packages in the groups selected" };
+        findings.push(Finding::new(
+            Code::EmptyLock,
+            None,
+            format!(
+                "{}: the {} records {what}: nothing was checked",
+                lockfile.path.display(),
+                lockfile.format.describe()
+            ),
+        ));
+    }
+    let pins: Vec<Pin> = selected
+        .iter()
+        .filter(|p| p.non_index_source.is_none())
+        .filter_map(|package| package.version.as_ref().map(|version| Pin { package, version }))
+        .collect();
+
+    // Ask for every page at once (the source fetches them on its I/O pool), then collect.
+    for pin in &pins {
+        source.prefetch_project(&pin.package.name);
+    }
+    let mut projects: BTreeMap<PackageName, Arc<Project>> = BTreeMap::new();
+    for pin in &pins {
+        if projects.contains_key(&pin.package.name) {
+            continue;
+        }
+        match source.project(&pin.package.name) {
+            Ok(project) => {
+                projects.insert(pin.package.name.clone(), project);
+            }
+            Err(IndexError::NotFound { .. }) => findings.push(
+                Finding::new(
+                    Code::NotOnIndex,
+                    Some(&pin.package.name),
+                    format!("{} is not on the index", pin.package.name),
+                )
+                .at(&pin.package.location),
+            ),
+            Err(error) => return Err(error),
+        }
+    }
+
+    let mut located: Vec<(&Pin, LockedPackage)> = Vec::new();
+    for pin in &pins {
+        let Some(project) = projects.get(&pin.package.name) else { continue };
+        let files = files_of_version(project, pin.version);
+        if files.is_empty() {
+            findings.push(
+                Finding::new(
+                    Code::NotOnIndex,
+                    Some(&pin.package.name),
+                    format!("{} {} is not on the index", pin.package.name, pin.version),
+                )
+                .at(&pin.package.location),
+            );
+            continue;
+        }
+        source.prefetch_metadata(project, pin.version);
+        let package = LockedPackage {
+            name: pin.package.name.clone(),
+            version: pin.version.clone(),
+            marker: pin.package.marker.clone(),
+            required_by: BTreeSet::new(),
+            files,
+            sources: sources_of_version(project, pin.version),
+        };
+        let formats = lockfile.format_control.allowed(&package.name);
+        findings.extend(any_file_hash_checks(pin, &package, target, formats));
+        findings.extend(
+            pin.package.artifacts.iter().filter(|a| a.filename.is_some()).flat_map(|a| artifact_checks(a, &package)),
+        );
+        if lockfile.format != LockFormat::Requirements {
+            findings.extend(recorded_file_checks(pin, &package, target));
+        }
+        located.push((pin, package));
+    }
+
+    findings.extend(missing_dependencies(&located, &projects, &selected, source, target));
+
+    let mut packages = Vec::new();
+    for (pin, package) in &located {
+        // The published-hash evidence, located at the package's line.
+        let single = Lock { packages: vec![package.clone()] };
+        findings.extend(
+            check_lock_with(&single, target, &|name| lockfile.format_control.allowed(name))
+                .into_iter()
+                .filter(|f| f.package.is_some())
+                .map(|f| f.at(&pin.package.location)),
+        );
+        packages.push(package.clone());
+    }
+    packages.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
+    let lock = Lock { packages };
+    findings.extend(check_lock(&lock, target).into_iter().filter(|f| f.package.is_none()));
+    for finding in &mut findings {
+        finding.message = lockfile.as_written(&finding.message);
+        finding.location = finding.location.as_deref().map(|location| lockfile.as_written(location));
+    }
+    findings.sort();
+    findings.dedup();
+    Ok((lock, findings))
+}
+
+/// Hashes recorded for any file of the version (requirements files, Pipfile.lock) that match
+/// nothing published, and published files none of them covers. `formats`: what pip may
+/// install of the package.
+fn any_file_hash_checks(pin: &Pin, package: &LockedPackage, target: &Target, formats: Formats) -> Vec<Finding> {
+    let name = Some(&package.name);
+    let what = format!("{} {}", package.name, package.version);
+    let mut findings = Vec::new();
+    let recorded: Vec<&crate::lockfile::Hash> =
+        pin.package.artifacts.iter().filter(|a| a.filename.is_none()).flat_map(|a| &a.hashes).collect();
+    if recorded.is_empty() {
+        return findings;
+    }
+    let published: BTreeSet<(&str, &str)> =
+        package.files.iter().flat_map(|f| f.hashes.iter().map(|(alg, hex)| (alg.as_str(), hex.as_str()))).collect();
+    for hash in &recorded {
+        if !published.contains(&(hash.algorithm.as_str(), hash.hex.as_str())) {
+            findings.push(
+                Finding::new(
+                    Code::HashMismatch,
+                    name,
+                    format!(
+                        "{what}: {}:{} matches no published file of this version (stale or tampered)",
+                        hash.algorithm, hash.hex
+                    ),
+                )
+                .at(&hash.location),
+            );
+        }
+    }
+    let in_file: BTreeSet<(&str, &str)> = recorded.iter().map(|h| (h.algorithm.as_str(), h.hex.as_str())).collect();
+    let lacking: Vec<&DistFile> = package
+        .files
+        .iter()
+        .filter(|f| {
+            !f.hashes.is_empty() && !f.hashes.iter().any(|(alg, hex)| in_file.contains(&(alg.as_str(), hex.as_str())))
+        })
+        .collect();
+    if !lacking.is_empty() {
+        let environments = target.environments();
+        let broken = environments
+            .iter()
+            .find(|env| lacking.iter().any(|f| preferred_for_target(package, &f.filename, env, formats)));
+        let names: Vec<&str> = lacking.iter().map(|f| f.filename.as_str()).collect();
+        let platforms = platforms_of(package, &lacking);
+        let mut finding = Finding::new(
+            Code::IncompleteHashes,
+            name,
+            format!(
+                "{what}: no hash for {} published file(s), so an installer fails where it picks them ({}): {}",
+                lacking.len(),
+                platforms,
+                names.join(", ")
+            ),
+        )
+        .at(&pin.package.location);
+        if let Some(env) = broken {
+            finding.severity = Severity::Error;
+            finding.message.push_str(&format!(" — including the file {} installs", env.describe()));
+        }
+        findings.push(finding);
+    }
+    findings
+}
+
+/// A recorded file against the index's file of that name: present, its hashes and size the
+/// published ones, and a hash an installer accepts.
+fn artifact_checks(artifact: &Artifact, package: &LockedPackage) -> Vec<Finding> {
+    let name = Some(&package.name);
+    let filename = artifact.filename.as_deref().unwrap_or_default();
+    let mut findings = Vec::new();
+    if artifact.hashes.is_empty() {
+        findings.push(
+            Finding::new(Code::MissingHash, name, format!("{filename}: the lock records no hash for this file"))
+                .at(&artifact.location),
+        );
+    } else if !artifact.hashes.iter().any(|h| PIP_ALGORITHMS.contains(&h.algorithm.as_str())) {
+        let algorithms: BTreeSet<&str> = artifact.hashes.iter().map(|h| h.algorithm.as_str()).collect();
+        findings.push(
+            Finding::new(
+                Code::WeakHashOnly,
+                name,
+                format!(
+                    "{filename}: the lock records only {} for this file, which installers reject (they need sha256, sha384 or sha512)",
+                    algorithms.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .at(&artifact.location),
+        );
+    }
+    let published: Vec<&DistFile> = package.files.iter().filter(|f| f.filename == filename).collect();
+    if published.is_empty() {
+        findings.push(
+            Finding::new(
+                Code::NotOnIndex,
+                name,
+                format!("{filename}: {} {} has no such file on the index any more", package.name, package.version),
+            )
+            .at(&artifact.location),
+        );
+        return findings;
+    }
+    for hash in &artifact.hashes {
+        let differs = published.iter().all(|file| file.hashes.get(&hash.algorithm).is_some_and(|hex| *hex != hash.hex));
+        if differs {
+            let theirs = published.iter().find_map(|f| f.hashes.get(&hash.algorithm)).map_or("", String::as_str);
+            findings.push(
+                Finding::new(
+                    Code::HashMismatch,
+                    name,
+                    format!(
+                        "{filename}: the lock records {}:{}, the index publishes {}:{theirs} (stale or tampered)",
+                        hash.algorithm, hash.hex, hash.algorithm
+                    ),
+                )
+                .at(&hash.location),
+            );
+        }
+    }
+    if let Some(size) = artifact.size {
+        let sizes: BTreeSet<u64> = published.iter().filter_map(|f| f.size).collect();
+        if !sizes.is_empty() && !sizes.contains(&size) {
+            let theirs = sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(" or ");
+            findings.push(
+                Finding::new(
+                    Code::SizeMismatch,
+                    name,
+                    format!(
+                        "{filename}: the lock records {size} bytes, the index publishes {theirs} (stale or tampered)"
+                    ),
+                )
+                .at(&artifact.location),
+            );
+        }
+    }
+    findings
+}
+
+/// A lock that records files (not only hashes) must record one an installer can use in every
+/// environment the package applies to.
+fn recorded_file_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Finding> {
+    let recorded: Vec<&DistFile> = pin
+        .package
+        .artifacts
+        .iter()
+        .filter_map(|a| a.filename.as_deref())
+        .filter_map(|filename| package.files.iter().find(|f| f.filename == filename))
+        .collect();
+    if pin.package.artifacts.iter().all(|a| a.filename.is_none()) {
+        return if pin.package.artifacts.is_empty() {
+            vec![
+                Finding::new(
+                    Code::MissingHash,
+                    Some(&package.name),
+                    format!("{} {}: the lock records no file and no hash", package.name, package.version),
+                )
+                .at(&pin.package.location),
+            ]
+        } else {
+            Vec::new()
+        };
+    }
+    let recorded_only = LockedPackage { files: recorded.into_iter().cloned().collect(), ..package.clone() };
+    let lowest = target.lowest_python();
+    target
+        .environments()
+        .iter()
+        .filter(|env| {
+            !target.is_universal() || {
+                let mut applies = python_at_least(&lowest);
+                applies.and(normalize(&pin.package.marker, &[]));
+                pin.package.marker.evaluate(&env.marker_environment(), &[]) && !applies.is_false()
+            }
+        })
+        .find(|env| {
+            !recorded_only.files.iter().any(|f| preferred_for_target(&recorded_only, &f.filename, env, Formats::ANY))
+        })
+        .map(|env| {
+            Finding::new(
+                Code::NoFileForTarget,
+                Some(&package.name),
+                format!(
+                    "{} {}: the lock records no file that installs on {} (an installer fails there)",
+                    package.name,
+                    package.version,
+                    env.describe()
+                ),
+            )
+            .at(&pin.package.location)
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Whether pip on the target would pick `filename`: the best-ranked compatible wheel, or the
+/// sdist when no wheel fits (or `formats` allows none).
+fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target, formats: Formats) -> bool {
+    let parsed: Vec<(String, DistFilename)> = package
+        .files
+        .iter()
+        .filter_map(|f| DistFilename::parse(&f.filename, &package.name).map(|p| (f.filename.clone(), p)))
+        .collect();
+    let best_wheel = parsed
+        .iter()
+        .filter_map(|(name, p)| match p {
+            DistFilename::Wheel(w) if formats.wheel => target.wheel_priority(w).map(|rank| (rank, name)),
+            _ => None,
+        })
+        .min();
+    match best_wheel {
+        Some((_, best)) => best == filename,
+        None => formats.sdist && parsed.iter().any(|(name, p)| !p.is_wheel() && name == filename),
+    }
+}
+
+/// Human summary of the platforms some files serve: `sdist`, `manylinux_2_17_x86_64`, ….
+fn platforms_of(package: &LockedPackage, files: &[&crate::dist::DistFile]) -> String {
+    let platforms: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| DistFilename::parse(&f.filename, &package.name))
+        .flat_map(|p| match p {
+            DistFilename::Wheel(w) => w.platform_tags,
+            DistFilename::Sdist(_) => vec!["sdist".to_string()],
+        })
+        .collect();
+    platforms.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// Dependencies of pinned packages (from the index's metadata), active for the target, that
+/// the lock does not list. For a universal target, a dependency is missing where its marker
+/// (and its dependent's marker) holds but no package of the lock for it does.
+fn missing_dependencies(
+    located: &[(&Pin, LockedPackage)],
+    projects: &BTreeMap<PackageName, Arc<Project>>,
+    selected: &[&Package],
+    source: &dyn Source,
+    target: &Target,
+) -> Vec<Finding> {
+    let environment = target.marker_environment();
+    // For one target, a package counts only where it is installed: its marker true there.
+    let listed: BTreeSet<&PackageName> =
+        selected.iter().filter(|p| p.marker.evaluate(&environment, &[])).map(|p| &p.name).collect();
+    let mut provided: BTreeMap<&PackageName, MarkerTree> = BTreeMap::new();
+    for package in selected {
+        provided.entry(&package.name).or_insert(MarkerTree::FALSE).or(normalize(&package.marker, &[]));
+    }
+    let lowest = target.lowest_python();
+    let mut findings = Vec::new();
+    for (pin, package) in located {
+        let locked = pin.package;
+        // An installer skips a package whose marker is false for the target, and its dependencies with it.
+        if !target.is_universal() && !locked.marker.evaluate(&environment, &[]) {
+            continue;
+        }
+        let Some(project) = projects.get(&package.name) else { continue };
+        let metadata = match source.metadata(project, &package.version) {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                findings.push(
+                    Finding::new(
+                        Code::MissingDependency,
+                        Some(&package.name),
+                        format!("cannot check the dependencies of {} {}: {error}", package.name, package.version),
+                    )
+                    .at(&locked.location),
+                );
+                continue;
+            }
+        };
+        for dependency in &metadata.requires_dist {
+            if target.is_universal() {
+                let mut missing = python_at_least(&lowest);
+                missing.and(normalize(&locked.marker, &[]));
+                missing.and(normalize(&dependency.marker, &locked.extras));
+                missing.and(provided.get(&dependency.name).map_or(MarkerTree::TRUE, MarkerTree::negate));
+                if missing.is_false() {
+                    continue;
+                }
+                let environments = match display(&missing, &lowest) {
+                    Some(marker) => format!("where `{marker}`"),
+                    None => "in every environment".to_string(),
+                };
+                findings.push(
+                    Finding::new(
+                        Code::MissingDependency,
+                        Some(&dependency.name),
+                        format!(
+                            "{} {} requires `{dependency}`, which the lock lacks {environments} (a hash-checked install fails there)",
+                            package.name, package.version
+                        ),
+                    )
+                    .at(&locked.location),
+                );
+            } else if dependency.evaluate_markers(&environment, &locked.extras) && !listed.contains(&dependency.name) {
+                findings.push(
+                    Finding::new(
+                        Code::MissingDependency,
+                        Some(&dependency.name),
+                        format!(
+                            "{} {} requires `{dependency}`, which is not in the lock (a hash-checked install fails on {})",
+                            package.name,
+                            package.version,
+                            target.describe()
+                        ),
+                    )
+                    .at(&locked.location),
+                );
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::resolve::tests::FakeIndex;
+
+    /// The missing-dependency messages of a universal audit of `text`.
+    fn missing(index: &FakeIndex, text: &str) -> Vec<String> {
+        missing_for(index, text, &Target::universal(Some("3.11")).expect("target"))
+    }
+
+    fn missing_for(index: &FakeIndex, text: &str, target: &Target) -> Vec<String> {
+        let lockfile = crate::lockfile::requirements::parse(text, Path::new("requirements.txt")).expect("parses");
+        let (_, findings) = audit(&lockfile, &Selection::default(), index, target).expect("audits");
+        findings.into_iter().filter(|f| f.code == Code::MissingDependency).map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn a_line_whose_marker_is_false_for_the_target_provides_nothing() {
+        let mut index = FakeIndex::default();
+        index.release("app", "1.0", &["helper ; platform_system == 'Windows'"]).release("helper", "1.0", &[]);
+        let windows = Target::from_options(Some("3.11"), Some("windows")).expect("target");
+        let linux = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let wrong_marker = "app==1.0\nhelper==1.0 ; sys_platform == 'linux'\n";
+        let messages = missing_for(&index, wrong_marker, &windows);
+        assert!(messages.len() == 1 && messages[0].contains("requires `helper"), "{messages:?}");
+        assert_eq!(missing_for(&index, wrong_marker, &linux), Vec::<String>::new());
+        // A pin pip skips on the target brings no requirements of its own there.
+        let skipped_app = "app==1.0 ; sys_platform == 'darwin'\n";
+        assert_eq!(missing_for(&index, skipped_app, &windows), Vec::<String>::new());
+    }
+
+    #[test]
+    fn universal_audit_names_the_environments_a_dependency_is_missing_in() {
+        let mut index = FakeIndex::default();
+        index.release("app", "1.0", &["helper ; platform_system == 'Windows'", "newlib ; python_version >= '3.13'"]);
+        index.release("helper", "1.0", &[]).release("newlib", "1.0", &[]);
+
+        let complete = "app==1.0\nhelper==1.0 ; sys_platform == 'win32'\nnewlib==1.0 ; python_version >= '3.13'\n";
+        assert_eq!(missing(&index, complete), Vec::<String>::new());
+
+        let gaps = "app==1.0\nnewlib==1.0 ; python_version >= '3.14'\n";
+        let messages = missing(&index, gaps);
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("`helper ; platform_system == 'Windows'`"), "{}", messages[0]);
+        assert!(messages[0].contains("where `sys_platform == 'win32'`"), "{}", messages[0]);
+        assert!(messages[1].contains("where `python_full_version == '3.13.*'`"), "{}", messages[1]);
+    }
+}

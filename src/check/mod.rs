@@ -1,0 +1,5 @@
+//! Checks: what stands between a lock and a trustworthy hash-checked install, as findings.
+
+pub mod audit;
+pub mod findings;
+pub mod verify;
