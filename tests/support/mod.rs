@@ -1188,7 +1188,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 20] = [
+pub const FINDING_CODES: [&str; 22] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1209,6 +1209,8 @@ pub const FINDING_CODES: [&str; 20] = [
     "uncovered-file",
     "no-local-file",
     "file-option",
+    "empty-lock",
+    "size-mismatch",
 ];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
