@@ -121,12 +121,12 @@ pub fn audit(
             pin.package.artifacts.iter().filter(|a| a.filename.is_some()).flat_map(|a| artifact_checks(a, &package)),
         );
         if lockfile.format != LockFormat::Requirements {
-            findings.extend(recorded_file_checks(pin, &package, target));
+            findings.extend(recorded_file_checks(pin, &package, target, &lockfile.environments));
         }
         located.push((pin, package));
     }
 
-    findings.extend(missing_dependencies(&located, &projects, &selected, source, target));
+    findings.extend(missing_dependencies(&located, &projects, &selected, source, target, &lockfile.environments));
 
     let mut packages = Vec::new();
     for (pin, package) in &located {
@@ -291,7 +291,12 @@ fn artifact_checks(artifact: &Artifact, package: &LockedPackage) -> Vec<Finding>
 
 /// A lock that records files (not only hashes) must record one an installer can use in every
 /// environment the package applies to.
-fn recorded_file_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Finding> {
+fn recorded_file_checks(
+    pin: &Pin,
+    package: &LockedPackage,
+    target: &Target,
+    environments: &[MarkerTree],
+) -> Vec<Finding> {
     let recorded: Vec<&DistFile> = pin
         .package
         .artifacts
@@ -314,16 +319,13 @@ fn recorded_file_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> 
         };
     }
     let recorded_only = LockedPackage { files: recorded.into_iter().cloned().collect(), ..package.clone() };
-    let lowest = target.lowest_python();
     target
         .environments()
         .iter()
+        // Where the package's marker (or the lock's environments) rule it out, nothing is installed.
         .filter(|env| {
-            !target.is_universal() || {
-                let mut applies = python_at_least(&lowest);
-                applies.and(normalize(&pin.package.marker, &[]));
-                pin.package.marker.evaluate(&env.marker_environment(), &[]) && !applies.is_false()
-            }
+            let environment = env.marker_environment();
+            pin.package.marker.evaluate(&environment, &[]) && lockfile_covers(environments, &environment)
         })
         .find(|env| {
             !recorded_only.files.iter().any(|f| preferred_for_target(&recorded_only, &f.filename, env, Formats::ANY))
@@ -379,6 +381,11 @@ fn platforms_of(package: &LockedPackage, files: &[&crate::dist::DistFile]) -> St
     platforms.into_iter().collect::<Vec<_>>().join(", ")
 }
 
+/// Whether a lock made for `environments` (empty: every one) is meant for `environment`.
+fn lockfile_covers(environments: &[MarkerTree], environment: &pep508_rs::MarkerEnvironment) -> bool {
+    environments.is_empty() || environments.iter().any(|marker| marker.evaluate(environment, &[]))
+}
+
 /// Dependencies of pinned packages (from the index's metadata), active for the target, that
 /// the lock does not list. For a universal target, a dependency is missing where its marker
 /// (and its dependent's marker) holds but no package of the lock for it does.
@@ -388,8 +395,13 @@ fn missing_dependencies(
     selected: &[&Package],
     source: &dyn Source,
     target: &Target,
+    environments: &[MarkerTree],
 ) -> Vec<Finding> {
     let environment = target.marker_environment();
+    let mut covered = if environments.is_empty() { MarkerTree::TRUE } else { MarkerTree::FALSE };
+    for marker in environments {
+        covered.or(normalize(marker, &[]));
+    }
     // For one target, a package counts only where it is installed: its marker true there.
     let listed: BTreeSet<&PackageName> =
         selected.iter().filter(|p| p.marker.evaluate(&environment, &[])).map(|p| &p.name).collect();
@@ -423,6 +435,7 @@ fn missing_dependencies(
         for dependency in &metadata.requires_dist {
             if target.is_universal() {
                 let mut missing = python_at_least(&lowest);
+                missing.and(covered.clone());
                 missing.and(normalize(&locked.marker, &[]));
                 missing.and(normalize(&dependency.marker, &locked.extras));
                 missing.and(provided.get(&dependency.name).map_or(MarkerTree::TRUE, MarkerTree::negate));
