@@ -526,4 +526,87 @@ mod tests {
         assert!(messages[0].contains("where `sys_platform == 'win32'`"), "{}", messages[0]);
         assert!(messages[1].contains("where `python_full_version == '3.13.*'`"), "{}", messages[1]);
     }
+
+    /// A lock that records files, as uv, Poetry, PDM and pylock.toml do: each file is checked
+    /// against the index's file of that name, at the line the lock records it.
+    #[test]
+    fn recorded_files_are_checked_against_the_index_file_of_that_name() {
+        use crate::lockfile::{Artifact, Hash, Location, Package};
+        let published = |filename: &str, sha256: &str, size: u64| {
+            let mut dist = crate::resolve::candidates::tests::file(filename, None, false);
+            dist.hashes.insert("sha256".into(), sha256.into());
+            dist.size = Some(size);
+            dist
+        };
+        let mut index = FakeIndex::default();
+        index.release_file("app", "1.0", &[], published("app-1.0-py3-none-any.whl", &"b".repeat(64), 12));
+        index.release_file(
+            "winonly",
+            "1.0",
+            &[],
+            published("winonly-1.0-cp311-cp311-win_amd64.whl", &"c".repeat(64), 5),
+        );
+        index.release_file("bare", "1.0", &[], published("bare-1.0-py3-none-any.whl", &"d".repeat(64), 5));
+        let at = |line| Location { file: "uv.lock".into(), line };
+        let hash = |algorithm: &str, hex: String, line| Hash { algorithm: algorithm.into(), hex, location: at(line) };
+        let artifact = |filename: &str, hashes, size, line| Artifact {
+            filename: Some(filename.into()),
+            url: None,
+            hashes,
+            size,
+            upload_time: None,
+            location: at(line),
+        };
+        let package = |name: &str, artifacts, line| Package {
+            name: name.parse().expect("name"),
+            version: Some("1.0".parse().expect("version")),
+            marker: MarkerTree::TRUE,
+            extras: Vec::new(),
+            index: None,
+            artifacts,
+            dependencies: None,
+            groups: BTreeSet::new(),
+            non_index_source: None,
+            location: at(line),
+        };
+        let mut lockfile = Lockfile::new(Path::new("uv.lock"), LockFormat::Uv);
+        lockfile.packages = vec![
+            package(
+                "app",
+                vec![
+                    artifact("app-1.0-py3-none-any.whl", vec![hash("sha256", "a".repeat(64), 3)], Some(10), 2),
+                    artifact("app-1.0.tar.gz", vec![hash("sha256", "e".repeat(64), 5)], None, 4),
+                ],
+                1,
+            ),
+            package(
+                "winonly",
+                vec![artifact("winonly-1.0-cp311-cp311-win_amd64.whl", vec![hash("md5", "f".repeat(32), 7)], None, 7)],
+                6,
+            ),
+            package("bare", Vec::new(), 8),
+        ];
+        let target = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let (_, findings) = audit(&lockfile, &Selection::default(), &index, &target).expect("audits");
+        let found: BTreeSet<(String, String, String)> = findings
+            .iter()
+            .map(|f| {
+                (f.code.to_string(), f.package.clone().unwrap_or_default(), f.location.clone().unwrap_or_default())
+            })
+            .collect();
+        let expected: BTreeSet<(String, String, String)> = [
+            ("hash-mismatch", "app", "uv.lock:3"),
+            ("size-mismatch", "app", "uv.lock:2"),
+            ("not-on-index", "app", "uv.lock:4"),
+            ("weak-hash-only", "winonly", "uv.lock:7"),
+            ("no-file-for-target", "winonly", "uv.lock:6"),
+            ("missing-hash", "bare", "uv.lock:8"),
+        ]
+        .into_iter()
+        .map(|(code, package, location)| (code.to_string(), package.to_string(), location.to_string()))
+        .collect();
+        let unexpected: Vec<_> = found.difference(&expected).collect();
+        let absent: Vec<_> = expected.difference(&found).collect();
+        assert!(unexpected.is_empty() && absent.is_empty(), "unexpected {unexpected:#?}, absent {absent:#?}");
+    }
 }
