@@ -75,11 +75,18 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Write the requirements file here (atomically) instead of stdout.
+    /// Write the lock here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Write the file even when a pinned file has no usable hash (pip will then refuse it).
+    /// What to write: a requirements file, or a PEP 751 lock for `pip install -r pylock.toml`
+    /// [default: pylock.toml when -o names pylock.toml or pylock.NAME.toml, else
+    /// requirements.txt].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::output::LockOutput>,
+
+    /// Write the file even when a pinned file has no usable hash (pip will then refuse it; a
+    /// pylock.toml leaves the file out).
     #[arg(long)]
     pub allow_missing_hashes: bool,
 

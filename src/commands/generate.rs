@@ -10,7 +10,9 @@ use crate::commands::session::{Session, emit, format_for_path, lock_build_requir
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
 use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
+use crate::output::LockOutput;
 use crate::output::line::escape;
+use crate::output::pylock;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
@@ -47,6 +49,8 @@ fn build_constraints(
 
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    // Before resolving: a name pip would read as the other format is a mistake to say at once.
+    let format = LockOutput::choose(args.format, args.output.as_deref()).map_err(anyhow::Error::msg)?;
     let mut inputs = Inputs::read(&args.input)?;
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
@@ -88,7 +92,16 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         target: session.target.describe(),
         indexes: session.indexes(),
     };
-    let requirements = render(&lock, &header)?;
+    let written = match format {
+        LockOutput::Requirements => render(&lock, &header)?,
+        LockOutput::Pylock => {
+            let pylock = pylock::render(&lock, &header, &session.target)?;
+            for left_out in pylock.left_out.iter().filter(|_| !output.quiet) {
+                eprintln!("hashlock: warning: {}", escape(left_out));
+            }
+            pylock.text
+        }
+    };
     let wanted = args.report.is_some() || args.build_constraints.is_some();
     let builds = if wanted { session.build_systems(&lock, args.build_constraints.is_some())? } else { Vec::new() };
     let build_constraints = match args.build_constraints.as_deref() {
@@ -103,8 +116,8 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         }
         None => None,
     };
-    // The requirements file first: if it cannot be written, no other file claims it was.
-    emit(&requirements, args.output.as_deref())?;
+    // The lock first: if it cannot be written, no other file claims it was.
+    emit(&written, args.output.as_deref())?;
     for (path, text) in build_constraints.into_iter().chain(report) {
         emit(&text, Some(path))?;
     }
