@@ -56,7 +56,7 @@ pub enum Command {
     )]
     Audit(AuditArgs),
     /// Audit a lockfile of any format, then write its pins as a `--require-hashes`
-    /// requirements file with every hash the index publishes for them.
+    /// requirements file (or a pylock.toml) with every hash the index publishes for them.
     #[command(
         after_help = "Example:\n  hashlock export poetry.lock -o requirements.txt\n  pip install --require-hashes -r requirements.txt"
     )]
@@ -159,9 +159,14 @@ pub struct ExportArgs {
     #[arg(value_name = "LOCKFILE")]
     pub file: PathBuf,
 
-    /// Write the requirements file here (atomically) instead of stdout.
+    /// Write the file here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// What to write, as for `generate` [default: pylock.toml when -o names pylock.toml or
+    /// pylock.NAME.toml, else requirements.txt].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::output::LockOutput>,
 
     #[command(flatten)]
     pub lock: LockArgs,

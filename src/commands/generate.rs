@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::check::findings::{Code, check_lock};
 use crate::commands::session::{Session, emit, format_for_path, lock_build_requirements};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
+use crate::lock::Lock;
 use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
 use crate::output::LockOutput;
@@ -16,6 +17,7 @@ use crate::output::pylock;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
+use crate::target::Target;
 
 /// The hashed build requirements of every sdist the target builds, resolved together (pip
 /// applies one set of build constraints to every build), as a requirements file.
@@ -92,16 +94,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         target: session.target.describe(),
         indexes: session.indexes(),
     };
-    let written = match format {
-        LockOutput::Requirements => render(&lock, &header)?,
-        LockOutput::Pylock => {
-            let pylock = pylock::render(&lock, &header, &session.target)?;
-            for left_out in pylock.left_out.iter().filter(|_| !output.quiet) {
-                eprintln!("hashlock: warning: {}", escape(left_out));
-            }
-            pylock.text
-        }
-    };
+    let written = render_lock(format, &lock, &header, &session.target, output.quiet)?;
     let wanted = args.report.is_some() || args.build_constraints.is_some();
     let builds = if wanted { session.build_systems(&lock, args.build_constraints.is_some())? } else { Vec::new() };
     let build_constraints = match args.build_constraints.as_deref() {
@@ -124,4 +117,25 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
 
     session.summarize(&source, &lock, started, output.verbose);
     Ok(ExitStatus::Success)
+}
+
+/// The lock as a requirements file or a pylock.toml; for the latter, files it cannot list are
+/// said on stderr (unless `quiet`).
+pub fn render_lock(
+    format: LockOutput,
+    lock: &Lock,
+    header: &Header,
+    target: &Target,
+    quiet: bool,
+) -> anyhow::Result<String> {
+    Ok(match format {
+        LockOutput::Requirements => render(lock, header)?,
+        LockOutput::Pylock => {
+            let pylock = pylock::render(lock, header, target)?;
+            for left_out in pylock.left_out.iter().filter(|_| !quiet) {
+                eprintln!("hashlock: warning: {}", escape(left_out));
+            }
+            pylock.text
+        }
+    })
 }

@@ -71,7 +71,7 @@ impl LockFormat {
             "poetry.lock" => Self::Poetry,
             "pdm.lock" => Self::Pdm,
             "pipfile.lock" => Self::Pipfile,
-            _ if name == "pylock.toml" || (name.starts_with("pylock.") && name.ends_with(".toml")) => Self::Pylock,
+            _ if is_lock_name(path) => Self::Pylock,
             _ => Self::Requirements,
         }
     }
@@ -86,6 +86,14 @@ impl LockFormat {
             Self::Pipfile => "Pipfile.lock",
         }
     }
+}
+
+/// Whether pip reads a file of this name as a PEP 751 lock (`pylock.toml`, `pylock.NAME.toml`
+/// with no dot in NAME, exactly so): any other name it reads as a requirements file.
+pub fn is_lock_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else { return false };
+    let named = name.strip_prefix("pylock.").and_then(|rest| rest.strip_suffix(".toml"));
+    name == "pylock.toml" || named.is_some_and(|named| !named.is_empty() && !named.contains('.'))
 }
 
 /// A lockfile as written, in any format.
@@ -289,8 +297,27 @@ mod tests {
         assert_eq!(format("Pipfile.lock"), LockFormat::Pipfile);
         assert_eq!(format("pylock.toml"), LockFormat::Pylock);
         assert_eq!(format("pylock.dev.toml"), LockFormat::Pylock);
+        assert_eq!(format("pylock.a.b.toml"), LockFormat::Requirements, "as pip reads it");
         assert_eq!(format("pylock-toml"), LockFormat::Requirements);
         assert_eq!(format("requirements.lock"), LockFormat::Requirements);
+    }
+
+    #[test]
+    fn pip_reads_only_these_names_as_locks() {
+        for name in ["pylock.toml", "pylock.dev.toml", "dir.d/pylock.a-b_c.toml"] {
+            assert!(is_lock_name(Path::new(name)), "{name}");
+        }
+        for name in [
+            "pylock..toml",
+            "pylock.a.b.toml",
+            "PYLOCK.TOML",
+            "Pylock.toml",
+            "pylock.toml.txt",
+            "lock.toml",
+            "pylock.toml/",
+        ] {
+            assert_eq!(is_lock_name(Path::new(name)), name == "pylock.toml/", "{name}");
+        }
     }
 
     #[test]

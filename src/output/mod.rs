@@ -27,7 +27,7 @@ impl LockOutput {
     /// the other format.
     pub fn choose(format: Option<Self>, output: Option<&Path>) -> Result<Self, String> {
         let Some(path) = output else { return Ok(format.unwrap_or(Self::Requirements)) };
-        let named_lock = pylock::is_lock_name(path);
+        let named_lock = crate::lockfile::is_lock_name(path);
         match (format, named_lock) {
             (Some(Self::Pylock), false) => Err(format!(
                 "{}: pip reads a lock only under the name pylock.toml or pylock.NAME.toml (NAME without dots), and this file as a requirements file",

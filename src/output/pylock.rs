@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
-use std::path::Path;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
@@ -40,14 +39,6 @@ pub enum Refused {
         "{package} {version}: no file to write: pylock.toml takes wheels and .tar.gz or .zip sdists, with a sha256, sha384 or sha512 hash"
     )]
     NoFile { package: String, version: String },
-}
-
-/// Whether pip reads a file of this name as a PEP 751 lock (`pylock.toml`, `pylock.NAME.toml`
-/// with no dot in NAME, exactly so): any other name it reads as a requirements file.
-pub fn is_lock_name(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|name| name.to_str()) else { return false };
-    let named = name.strip_prefix("pylock.").and_then(|rest| rest.strip_suffix(".toml"));
-    name == "pylock.toml" || named.is_some_and(|named| !named.is_empty() && !named.contains('.'))
 }
 
 /// The lock for `target`, packages in lock order (by name, then version).
@@ -557,24 +548,6 @@ mod tests {
         assert!(!parses("a-1.0-py3.3x-none-any.whl", "a"));
         assert!(parses("a-b-1.0.tar.gz", "a-b") && parses("a-1.0.zip", "a"));
         assert!(!parses("a-1.0.tgz", "a") && !parses("a-1.0.tar.bz2", "a"));
-    }
-
-    #[test]
-    fn pip_reads_only_these_names_as_locks() {
-        for name in ["pylock.toml", "pylock.dev.toml", "dir.d/pylock.a-b_c.toml"] {
-            assert!(is_lock_name(Path::new(name)), "{name}");
-        }
-        for name in [
-            "pylock..toml",
-            "pylock.a.b.toml",
-            "PYLOCK.TOML",
-            "Pylock.toml",
-            "pylock.toml.txt",
-            "lock.toml",
-            "pylock.toml/",
-        ] {
-            assert_eq!(is_lock_name(Path::new(name)), name == "pylock.toml/", "{name}");
-        }
     }
 
     proptest! {
