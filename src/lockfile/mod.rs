@@ -8,6 +8,7 @@ pub mod pdm;
 pub mod pipfile;
 pub mod poetry;
 pub mod pylock;
+mod reader;
 pub mod requirements;
 pub mod uv;
 
