@@ -122,7 +122,8 @@ pub struct Lockfile {
     pub findings: Vec<Finding>,
     /// pip's `--no-binary` / `--only-binary` as the file sets them (requirements files only).
     pub format_control: FormatControl,
-    /// `${NAME}` references a requirements file expanded, by the value they expanded to: see
+    /// `${NAME}` references the file expanded (requirements files, Pipfile.lock source URLs),
+    /// by the value they expanded to: see
     /// [`Lockfile::as_written`].
     pub(crate) expanded: BTreeMap<String, String>,
 }
