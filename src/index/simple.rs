@@ -261,7 +261,7 @@ fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
 }
 
 /// The URL's last path segment, percent-decoded: a link's filename.
-fn last_segment(url: &Url) -> Option<String> {
+pub(crate) fn last_segment(url: &Url) -> Option<String> {
     let segment = url.path_segments()?.next_back().filter(|s| !s.is_empty())?;
     Some(percent_decode(segment))
 }
