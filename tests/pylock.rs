@@ -217,3 +217,62 @@ fn pip_installs_a_universal_lock() {
     let listed = venv.python("import importlib.util; print(importlib.util.find_spec('colorama') is None)");
     assert_eq!(text(&listed.stdout).trim(), "True", "colorama is for Windows only");
 }
+
+/// What hashlock writes, hashlock reads back clean: the audit of its own pylock.toml (single
+/// target, and universal with markers) finds nothing, and a flipped digit in it is a
+/// hash-mismatch at that line.
+#[test]
+fn hashlock_audits_its_own_pylock_toml_clean() {
+    let server = IndexServer::start(tree());
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&[][..], &["--universal"][..]] {
+        let mut command = if args.is_empty() {
+            generate(&server.index_url(), &[])
+        } else {
+            let mut universal = hashlock();
+            universal.args(["generate", "--universal", "--python-version", "3.11", "--no-cache"]);
+            universal.args(["--index-url", &server.index_url()]);
+            universal
+        };
+        command.args(["app", "-o", "pylock.toml"]).current_dir(dir.path()).assert().success();
+        // No target options: the lock says which environments it is for.
+        let audit = |dir: &Path| {
+            let mut command = hashlock();
+            command.args([
+                "audit",
+                "pylock.toml",
+                "--format",
+                "json",
+                "--no-cache",
+                "--index-url",
+                &server.index_url(),
+            ]);
+            Ran::of(command.current_dir(dir), &[dir])
+        };
+        let ran = audit(dir.path());
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stdout);
+        // The tree has a file published with sha512 only: that (info) is all there is to say.
+        let summary = &ran.json()["summary"];
+        assert_eq!((&summary["errors"], &summary["warnings"]), (&0.into(), &0.into()), "{args:?}: {}", ran.stdout);
+
+        let lock = read(&dir.path().join("pylock.toml"));
+        let sha256 = server.registry().file("lib-1.0-cp311-cp311-win_amd64.whl").unwrap().hashes["sha256"].clone();
+        let flipped = format!("{}{}", if sha256.starts_with('0') { "1" } else { "0" }, &sha256[1..]);
+        std::fs::write(dir.path().join("pylock.toml"), lock.replace(&sha256, &flipped)).unwrap();
+        let line = lock.lines().position(|l| l.contains(&sha256)).unwrap() + 1;
+        let ran = audit(dir.path());
+        assert_eq!(ran.code, 1, "{args:?}: {}", ran.stdout);
+        let findings = ran.json()["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["findings"].as_array().unwrap().clone())
+            .collect::<Vec<_>>();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["code"] == "hash-mismatch" && f["location"] == format!("pylock.toml:{line}").as_str()),
+            "{args:?}: {findings:#?}"
+        );
+    }
+}
