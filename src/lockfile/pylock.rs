@@ -10,7 +10,6 @@ use std::path::Path;
 
 use pep508_rs::MarkerTree;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use toml::Spanned;
 
 use crate::check::findings::Finding;
@@ -29,7 +28,7 @@ struct Header {
 #[serde(rename_all = "kebab-case")]
 struct Document {
     requires_python: Option<String>,
-    environments: Option<IgnoredAny>,
+    environments: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     default_groups: Vec<String>,
     #[serde(default)]
@@ -101,6 +100,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
     lockfile.universal =
         document.environments.is_some() || document.packages.iter().any(|table| table.get_ref().marker.is_some());
     lockfile.requires_python = document.requires_python;
+    for environment in document.environments.iter().flatten() {
+        lockfile.environments.push(file.marker(environment.get_ref(), environment.span().start)?);
+    }
     let default_groups: BTreeSet<Selector> = document.default_groups.iter().map(|name| Selector::group(name)).collect();
     for table in document.packages {
         let location = file.location(table.span().start);
@@ -709,6 +711,12 @@ marker = "python_version >= '3.11'"
     fn a_lock_for_several_environments_is_universal() {
         let lock = read("lock-version = \"1.0\"\nenvironments = [\"sys_platform == 'linux'\"]\n").unwrap();
         assert!(lock.universal);
+        // The audit is bounded by them: what Windows alone needs is not missing from this lock.
+        let environments: Vec<String> =
+            lock.environments.iter().filter_map(MarkerTree::contents).map(|m| m.to_string()).collect();
+        assert_eq!(environments, ["sys_platform == 'linux'"]);
+        let error = read("lock-version = \"1.0\"\n\nenvironments = [\"sys_platform ==\"]\n").unwrap_err().to_string();
+        assert!(error.starts_with("pylock.toml:3: "), "{error}");
     }
 
     proptest! {

@@ -26,6 +26,9 @@ struct Header {
 #[serde(rename_all = "kebab-case")]
 struct Document {
     requires_python: Option<String>,
+    /// The environments `[tool.uv] environments` limits the lock to.
+    #[serde(default)]
+    supported_markers: Vec<Spanned<String>>,
     #[serde(default, rename = "package")]
     packages: Vec<Spanned<PackageTable>>,
 }
@@ -111,6 +114,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
     let mut lockfile = Lockfile::new(path, LockFormat::Uv);
     lockfile.universal = true;
     lockfile.requires_python = document.requires_python;
+    for environment in &document.supported_markers {
+        lockfile.environments.push(file.marker(environment.get_ref(), environment.span().start)?);
+    }
 
     let mut packages = Vec::with_capacity(document.packages.len());
     let mut tables = Vec::with_capacity(document.packages.len());
@@ -533,6 +539,14 @@ socks = [
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn supported_markers_bound_the_environments() {
+        let lock = read("version = 1\nrevision = 3\nsupported-markers = [\"sys_platform == 'darwin'\", \"sys_platform == 'linux'\"]\n").unwrap();
+        let environments: Vec<String> =
+            lock.environments.iter().filter_map(MarkerTree::contents).map(|m| m.to_string()).collect();
+        assert_eq!(environments, ["sys_platform == 'darwin'", "sys_platform == 'linux'"]);
     }
 
     #[test]
