@@ -2,7 +2,6 @@
 //! dependencies and files (by name, or by URL with `static_urls`). PDM writes a package
 //! installed with extras twice, once with an `extras` key; the two are one package here.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -12,7 +11,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::index::http::redact_text;
-use crate::lockfile::reader::{FileEntry, LockText, SourceKeys, any_of, selector, unhashable};
+use crate::lockfile::reader::{
+    ExtrasRequest, FileEntry, LockText, SourceKeys, add_requested_extras, any_of, selector, unhashable,
+};
 use crate::lockfile::{LockFormat, Lockfile, LockfileError, Package, Selector};
 
 /// What decides whether the rest can be read, read first so that a newer format is refused
@@ -30,7 +31,7 @@ struct HeaderMetadata {
 #[derive(Deserialize)]
 struct PdmLock {
     #[serde(default)]
-    package: Vec<PdmPackage>,
+    package: Vec<Spanned<PdmPackage>>,
     metadata: Metadata,
 }
 
@@ -95,11 +96,12 @@ fn read(text: &LockText, lock: &PdmLock) -> Result<Lockfile, LockfileError> {
     };
     // Each package with whether its source is a local directory (the user's own tree).
     let mut packages: Vec<(Package, bool)> = Vec::new();
-    let mut requested: BTreeMap<PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
-    for raw in &lock.package {
-        let (package, asked) = package(text, raw)?;
+    let mut requested: Vec<ExtrasRequest> = Vec::new();
+    for spanned in &lock.package {
+        let raw = spanned.get_ref();
+        let (package, asked) = package(text, raw, spanned.span().start)?;
         for (name, extras) in asked {
-            requested.entry(name).or_default().extend(extras);
+            requested.push(ExtrasRequest { marker: package.marker.clone(), name, extras });
         }
         let local_tree = raw.source.is_local_tree();
         match packages.iter_mut().find(|(seen, _)| seen.name == package.name && seen.version == package.version) {
@@ -107,21 +109,20 @@ fn read(text: &LockText, lock: &PdmLock) -> Result<Lockfile, LockfileError> {
             None => packages.push((package, local_tree)),
         }
     }
-    for (mut package, local_tree) in packages {
-        let mut extras: BTreeSet<ExtraName> = package.extras.drain(..).collect();
-        extras.extend(requested.get(&package.name).into_iter().flatten().cloned());
-        package.extras = extras.into_iter().collect();
+    for (package, local_tree) in packages {
         lockfile.findings.extend(unhashable(&package, local_tree));
         lockfile.packages.push(package);
     }
+    add_requested_extras(&mut lockfile.packages, &requested);
     Ok(lockfile)
 }
 
 /// The extras an entry asks of its dependencies (`name[extra]`), by dependency.
 type AskedExtras = Vec<(PackageName, Vec<ExtraName>)>;
 
-/// The package an entry describes, and the extras it asks of its dependencies.
-fn package(text: &LockText, raw: &PdmPackage) -> Result<(Package, AskedExtras), LockfileError> {
+/// The package an entry (its table starting at `at`) describes, and the extras it asks of its
+/// dependencies.
+fn package(text: &LockText, raw: &PdmPackage, at: usize) -> Result<(Package, AskedExtras), LockfileError> {
     let name = text.name(raw.name.get_ref(), raw.name.span().start)?;
     let marker = match &raw.marker {
         Some(marker) => text.marker(marker.get_ref(), marker.span().start)?,
@@ -159,7 +160,7 @@ fn package(text: &LockText, raw: &PdmPackage) -> Result<(Package, AskedExtras), 
         dependencies: Some(dependencies),
         groups,
         non_index_source: raw.source.non_index_source(),
-        location: text.location(raw.name.span().start),
+        location: text.location(at),
         name,
     };
     Ok((package, asked))
@@ -358,7 +359,7 @@ groups = ["default"]
         // Either target: the lowest Python of the two.
         assert_eq!(lock.requires_python.as_deref(), Some(">=3.9"));
         let colorama = package(&lock, "colorama");
-        assert_eq!(colorama.location.line, line_of(LOCK, "name = \"colorama\""));
+        assert_eq!(colorama.location.line, line_of(LOCK, "name = \"colorama\"") - 1, "its [[package]] line");
         assert_eq!(colorama.marker.try_to_string().as_deref(), Some("sys_platform == 'win32'"));
         assert_eq!(colorama.groups, [Selector::group("dev"), Selector::extra("dev")].into());
         let artifact = &colorama.artifacts[0];
@@ -383,7 +384,7 @@ groups = ["default"]
         let [requests] = requests.as_slice() else { panic!("{requests:?}") };
         // At the first entry.
         let first = LOCK.find("name = \"requests\"").unwrap();
-        assert_eq!(requests.location.line, LOCK[..first].lines().count() + 1);
+        assert_eq!(requests.location.line, LOCK[..first].lines().count(), "its [[package]] line");
         assert_eq!(names(&requests.extras), ["socks"]);
         // Installed everywhere by the first entry, in the groups of both.
         assert!(requests.marker.is_true());
@@ -412,13 +413,13 @@ groups = ["default"]
                     Code::Unhashable,
                     Severity::Info,
                     Some("local-tools"),
-                    Some(format!("pdm.lock:{}", line_of(LOCK, "name = \"local-tools\"")))
+                    Some(format!("pdm.lock:{}", line_of(LOCK, "name = \"local-tools\"") - 1))
                 ),
                 (
                     Code::Unhashable,
                     Severity::Error,
                     Some("vendored"),
-                    Some(format!("pdm.lock:{}", line_of(LOCK, "name = \"vendored\"")))
+                    Some(format!("pdm.lock:{}", line_of(LOCK, "name = \"vendored\"") - 1))
                 ),
             ]
         );

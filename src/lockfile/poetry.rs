@@ -7,12 +7,14 @@ use std::path::Path;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerTree, PackageName};
+use pep508_rs::{MarkerTree, PackageName};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::dist::DistFilename;
-use crate::lockfile::reader::{FileEntry, LockText, any_of, note_index, selector, unhashable};
+use crate::lockfile::reader::{
+    ExtrasRequest, FileEntry, LockText, add_requested_extras, any_of, note_index, selector, unhashable,
+};
 use crate::lockfile::{LockFormat, Lockfile, LockfileError, Package, Selector};
 
 /// What decides whether the rest can be read, read first so that a newer format is refused
@@ -31,7 +33,7 @@ struct HeaderMetadata {
 #[derive(Deserialize)]
 struct PoetryLock {
     #[serde(default)]
-    package: Vec<PoetryPackage>,
+    package: Vec<Spanned<PoetryPackage>>,
     /// The project's extras, by the names of the packages each installs.
     #[serde(default)]
     extras: BTreeMap<String, Vec<String>>,
@@ -110,10 +112,12 @@ impl Reader<'_> {
         let mut lockfile = Lockfile::new(self.text.path, LockFormat::Poetry);
         lockfile.universal = true;
         lockfile.requires_python = self.lock.metadata.python_versions.as_deref().and_then(requires_python);
-        let extras = self.extras_of_dependencies()?;
         let files = self.files_by_name();
-        for raw in &self.lock.package {
-            let package = self.package(raw, &extras, &files)?;
+        let mut requested = Vec::new();
+        for spanned in &self.lock.package {
+            let raw = spanned.get_ref();
+            let package = self.package(raw, spanned.span().start, &files)?;
+            requested.extend(self.extras_requested(raw, &package.marker)?);
             if let Some(index) = &package.index {
                 note_index(&mut lockfile.indexes, index);
             }
@@ -123,13 +127,15 @@ impl Reader<'_> {
             lockfile.findings.extend(unhashable(&package, local_tree));
             lockfile.packages.push(package);
         }
+        add_requested_extras(&mut lockfile.packages, &requested);
         Ok(lockfile)
     }
 
+    /// The package `raw`, whose table starts at `at`.
     fn package(
         &self,
         raw: &PoetryPackage,
-        extras: &BTreeMap<PackageName, BTreeSet<ExtraName>>,
+        at: usize,
         files: &BTreeMap<PackageName, &Vec<Spanned<FileEntry>>>,
     ) -> Result<Package, LockfileError> {
         let name = self.text.name(raw.name.get_ref(), raw.name.span().start)?;
@@ -160,13 +166,13 @@ impl Reader<'_> {
             .collect::<Result<_, _>>()?;
         Ok(Package {
             marker: self.marker(raw)?,
-            extras: extras.get(&name).into_iter().flatten().cloned().collect(),
+            extras: Vec::new(),
             index,
             artifacts,
             dependencies: Some(dependencies.into_iter().collect()),
             groups: self.groups(raw, &name),
             non_index_source,
-            location: self.text.location(raw.name.span().start),
+            location: self.text.location(at),
             name,
             version: Some(version),
         })
@@ -227,21 +233,19 @@ impl Reader<'_> {
         }
     }
 
-    /// The extras each package is installed with: those its dependents ask for.
-    fn extras_of_dependencies(&self) -> Result<BTreeMap<PackageName, BTreeSet<ExtraName>>, LockfileError> {
-        let mut extras: BTreeMap<PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
-        for (dependency, constraint) in self.lock.package.iter().flat_map(|raw| &raw.dependencies) {
+    /// The extras `raw` (which applies where `marker` holds) asks of its dependencies.
+    fn extras_requested(&self, raw: &PoetryPackage, marker: &MarkerTree) -> Result<Vec<ExtrasRequest>, LockfileError> {
+        let mut requests = Vec::new();
+        for (dependency, constraint) in &raw.dependencies {
             let at = constraint.span().start;
             let asked = requested_extras(constraint.get_ref());
             if asked.is_empty() {
                 continue;
             }
-            let entry = extras.entry(self.text.name(dependency, at)?).or_default();
-            for extra in asked {
-                entry.insert(self.text.extra(extra, at)?);
-            }
+            let extras = asked.into_iter().map(|extra| self.text.extra(extra, at)).collect::<Result<_, _>>()?;
+            requests.push(ExtrasRequest { marker: marker.clone(), name: self.text.name(dependency, at)?, extras });
         }
-        Ok(extras)
+        Ok(requests)
     }
 
     /// `[metadata.files]` by normalised name (a key that is no name belongs to no package).
@@ -585,7 +589,7 @@ PySocks = [
         );
 
         let certifi = package(&lock, "certifi", "2026.10.19.post1");
-        assert_eq!(certifi.location.line, 4);
+        assert_eq!(certifi.location.line, 3, "its [[package]] line");
         assert_eq!((marker(certifi), groups(certifi)), (None, vec![Selector::Default]));
         let files: Vec<(Option<&str>, usize, &str, &str, usize)> = certifi
             .artifacts
@@ -633,7 +637,7 @@ PySocks = [
         assert_eq!(git.index, None);
         let [finding] = lock.findings.as_slice() else { panic!("{:?}", lock.findings) };
         assert_eq!(finding.code, Code::Unhashable);
-        assert_eq!(finding.location, Some(format!("poetry.lock:{}", line_of(LOCK_2_1, "name = \"git-helper\""))));
+        assert_eq!(finding.location, Some(format!("poetry.lock:{}", line_of(LOCK_2_1, "name = \"git-helper\"") - 1)));
         assert!(finding.message.contains("git https://***@git.example/org/git-helper.git"), "{}", finding.message);
         assert!(!finding.message.contains("s3cr3t"));
 
@@ -668,7 +672,7 @@ PySocks = [
         assert_eq!(filenames(old), ["idna-2.10-py2.py3-none-any.whl", "idna-2.10.tar.gz"]);
         assert_eq!(filenames(new), ["idna-3.4-py3-none-any.whl", "idna-3.4.tar.gz"]);
         assert_eq!(new.artifacts[1].hashes[0].location.line, line_of(LOCK_1_1, "idna-3.4.tar.gz"));
-        assert_eq!((old.location.line, new.location.line), (2, 10));
+        assert_eq!((old.location.line, new.location.line), (1, 9), "their [[package]] lines");
         assert_eq!(groups(old), [Selector::Default]);
         // `[metadata.files]` keys are names as written; a file name that is no distribution's
         // is kept.

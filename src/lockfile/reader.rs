@@ -2,6 +2,7 @@
 //! records (names, versions, markers, hashes, files, sources) turned into the model, each error
 //! one line at the line of the value.
 
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::path::Path;
 use std::str::FromStr;
@@ -333,6 +334,30 @@ pub(super) fn rejected_algorithm(hash: &Hash, package: Option<&PackageName>) -> 
     })
 }
 
+/// Extras a locked package asks of a dependency, where that package applies.
+pub(super) struct ExtrasRequest {
+    pub marker: MarkerTree,
+    pub name: PackageName,
+    pub extras: Vec<ExtraName>,
+}
+
+/// Gives each package the extras its dependents ask of its name, from those dependents that can
+/// be installed beside it (their markers can both hold): a dependent only Python 3.9 installs
+/// asks nothing of the version locked for 3.10 and up.
+pub(super) fn add_requested_extras(packages: &mut [Package], requests: &[ExtrasRequest]) {
+    for package in packages {
+        let mut extras: BTreeSet<ExtraName> = package.extras.drain(..).collect();
+        for request in requests.iter().filter(|request| request.name == package.name) {
+            let mut both = request.marker.clone();
+            both.and(package.marker.clone());
+            if !both.is_false() {
+                extras.extend(request.extras.iter().cloned());
+            }
+        }
+        package.extras = extras.into_iter().collect();
+    }
+}
+
 /// The group a lock names, where `default` is the name the tool gives the project's own
 /// dependencies.
 pub(super) fn selector(group: &str, default: &str) -> Selector {
@@ -607,5 +632,33 @@ mod tests {
         let message = lock.marker("python_version >< 'é'", 2).unwrap_err().to_string();
         assert!(message.starts_with("x.lock:2: `python_version >< 'é'` is not a PEP 508 marker: "), "{message}");
         assert!(!message.contains('\n'));
+    }
+
+    /// Poetry's `textual` (Python 3.9 only) asks `markdown-it-py[linkify]`: the markdown-it-py
+    /// locked for 3.10 and up is not installed with that extra.
+    #[test]
+    fn extras_go_to_the_packages_their_dependent_is_installed_beside() {
+        let marker = |text: &str| parse_marker(text).expect("marker");
+        let package = |version: &str, applies: &str| Package {
+            name: "markdown-it-py".parse().expect("name"),
+            version: Some(version.parse().expect("version")),
+            marker: marker(applies),
+            extras: Vec::new(),
+            index: None,
+            artifacts: Vec::new(),
+            dependencies: None,
+            groups: BTreeSet::new(),
+            non_index_source: None,
+            location: Location { file: "poetry.lock".into(), line: 1 },
+        };
+        let mut packages = [package("3.0.0", "python_version < '3.10'"), package("4.3.0", "python_version >= '3.10'")];
+        let requests = [ExtrasRequest {
+            marker: marker("python_version == '3.9'"),
+            name: "markdown-it-py".parse().expect("name"),
+            extras: vec!["linkify".parse().expect("extra")],
+        }];
+        add_requested_extras(&mut packages, &requests);
+        let extras: Vec<usize> = packages.iter().map(|p| p.extras.len()).collect();
+        assert_eq!(extras, [1, 0]);
     }
 }
