@@ -181,6 +181,13 @@ impl UploadTime {
     }
 }
 
+/// Whether a lock's filename names the index's file: lock tools may write the project part
+/// normalised (uv writes `pyyaml-6.0.2-….whl` for the index's `PyYAML-6.0.2-….whl`), and
+/// indexes treat filenames case-insensitively.
+pub fn same_filename(recorded: &str, published: &str) -> bool {
+    recorded.eq_ignore_ascii_case(published)
+}
+
 /// Which kinds of file pip may install for a package (`--no-binary` / `--only-binary` narrow it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Formats {

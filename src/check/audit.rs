@@ -9,7 +9,7 @@ use pep508_rs::pep440_rs::Version;
 use pep508_rs::{MarkerTree, PackageName};
 
 use crate::check::findings::{Code, Finding, Severity, check_lock, check_lock_with};
-use crate::dist::{DistFile, DistFilename, Formats};
+use crate::dist::{DistFile, DistFilename, Formats, same_filename};
 use crate::index::{IndexError, Project};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version, sources_of_version};
 use crate::lockfile::{Artifact, LockFormat, Lockfile, Package, Selector};
@@ -59,6 +59,14 @@ pub fn audit(
                 lockfile.format.describe()
             ),
         ));
+    }
+    if lockfile.format != LockFormat::Requirements {
+        findings.extend(
+            selected
+                .iter()
+                .filter(|p| p.version.is_none() && p.non_index_source.is_none())
+                .map(|p| unpinned(p, lockfile, target)),
+        );
     }
     let pins: Vec<Pin> = selected
         .iter()
@@ -152,6 +160,28 @@ pub fn audit(
     Ok((lock, findings))
 }
 
+/// A tool's lock entry without one version: an error where an audited environment installs it
+/// (unpinned and unhashed), else a note (Pipenv writes `*` for a package its markers exclude
+/// from the environment it locked for).
+fn unpinned(package: &Package, lockfile: &Lockfile, target: &Target) -> Finding {
+    let installed_on = target.environments().into_iter().find(|env| {
+        let environment = env.marker_environment();
+        package.marker.evaluate(&environment, &[]) && lockfile_covers(&lockfile.environments, &environment)
+    });
+    let (severity, consequence) = match installed_on {
+        Some(env) => (Severity::Error, format!("{} installs it: unpinned and unhashed", env.describe())),
+        None => (Severity::Info, format!("its marker excludes {}", target.describe())),
+    };
+    let mut finding = Finding::new(
+        Code::Unpinned,
+        Some(&package.name),
+        format!("{} is locked without a version; {consequence}", package.name),
+    )
+    .at(&package.location);
+    finding.severity = severity;
+    finding
+}
+
 /// Hashes recorded for any file of the version (requirements files, Pipfile.lock) that match
 /// nothing published, and published files none of them covers. `formats`: what pip may
 /// install of the package.
@@ -241,7 +271,7 @@ fn artifact_checks(artifact: &Artifact, package: &LockedPackage) -> Vec<Finding>
             .at(&artifact.location),
         );
     }
-    let published: Vec<&DistFile> = package.files.iter().filter(|f| f.filename == filename).collect();
+    let published: Vec<&DistFile> = package.files.iter().filter(|f| same_filename(filename, &f.filename)).collect();
     if published.is_empty() {
         findings.push(
             Finding::new(
@@ -302,7 +332,7 @@ fn recorded_file_checks(
         .artifacts
         .iter()
         .filter_map(|a| a.filename.as_deref())
-        .filter_map(|filename| package.files.iter().find(|f| f.filename == filename))
+        .filter_map(|filename| package.files.iter().find(|f| same_filename(filename, &f.filename)))
         .collect();
     if pin.package.artifacts.iter().all(|a| a.filename.is_none()) {
         return if pin.package.artifacts.is_empty() {
@@ -652,5 +682,51 @@ mod tests {
         // Not in the lock at all: missing, whatever is selected.
         lockfile.packages.remove(1);
         assert_eq!(missing(&dev, &lockfile), 1);
+    }
+
+    /// uv writes `pyyaml-6.0.2-….whl` for the index's `PyYAML-6.0.2-….whl`: the same file.
+    #[test]
+    fn a_normalised_filename_in_the_lock_names_the_index_file() {
+        use crate::lockfile::{Artifact, Hash};
+        let mut index = FakeIndex::default();
+        let mut dist = crate::resolve::candidates::tests::file("PyYAML-1.0-py3-none-any.whl", None, false);
+        dist.hashes.insert("sha256".into(), "b".repeat(64));
+        index.release_file("pyyaml", "1.0", &[], dist);
+        let mut lockfile = Lockfile::new(Path::new("pylock.toml"), LockFormat::Pylock);
+        let mut package = locked("pyyaml", "pylock.toml", 1);
+        let location = package.location.clone();
+        package.artifacts = vec![Artifact {
+            filename: Some("pyyaml-1.0-py3-none-any.whl".into()),
+            url: None,
+            hashes: vec![Hash { algorithm: "sha256".into(), hex: "b".repeat(64), location: location.clone() }],
+            size: None,
+            upload_time: None,
+            location,
+        }];
+        lockfile.packages = vec![package];
+        let target = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let (_, findings) = audit(&lockfile, &Selection::default(), &index, &target).expect("audits");
+        assert_eq!(findings, Vec::new());
+    }
+
+    /// Pipenv locks a package its markers exclude as `*`: a note where the audited
+    /// environment does not install it, an error where it does.
+    #[test]
+    fn a_package_locked_without_a_version_is_an_error_where_it_is_installed() {
+        let index = FakeIndex::default();
+        let mut lockfile = Lockfile::new(Path::new("Pipfile.lock"), LockFormat::Pipfile);
+        let mut winonly = locked("winonly", "Pipfile.lock", 7);
+        winonly.version = None;
+        winonly.marker = crate::requirement::parse("winonly ; sys_platform == 'win32'").expect("marker").marker;
+        lockfile.packages = vec![winonly];
+        let severity = |platform: &str| {
+            let target = Target::from_options(Some("3.11"), Some(platform)).expect("target");
+            let (_, findings) = audit(&lockfile, &Selection::default(), &index, &target).expect("audits");
+            let found: Vec<_> = findings.iter().map(|f| (f.code, f.severity, f.location.clone())).collect();
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!((found[0].0, found[0].2.as_deref()), (Code::Unpinned, Some("Pipfile.lock:7")));
+            found[0].1
+        };
+        assert_eq!((severity("linux"), severity("windows")), (Severity::Info, Severity::Error));
     }
 }

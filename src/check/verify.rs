@@ -11,7 +11,7 @@ use sha2::digest::DynDigest;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::check::findings::{Code, Finding};
-use crate::dist::{DistFile, DistFilename, Hashes, lower_hex};
+use crate::dist::{DistFile, DistFilename, Hashes, lower_hex, same_filename};
 use crate::lock::PIP_ALGORITHMS;
 use crate::lockfile::{Lockfile, Package};
 
@@ -140,7 +140,7 @@ pub fn verify(lockfile: &Lockfile, locals: &[LocalFile], published: Option<Publi
         let recorded: Vec<&crate::lockfile::Hash> = package
             .artifacts
             .iter()
-            .filter(|a| a.filename.as_deref().is_none_or(|name| name == local.filename))
+            .filter(|a| a.filename.as_deref().is_none_or(|name| same_filename(name, &local.filename)))
             .flat_map(|a| &a.hashes)
             .collect();
         let in_lock = matches_any(local, recorded.iter().map(|h| (&h.algorithm, &h.hex)));

@@ -82,15 +82,17 @@ impl Audited {
 /// The environments to audit for: as given; else every one a universal lock covers (from its
 /// lowest Python); else the Python a single-environment lock names, on this platform.
 fn target_for(lockfile: &Lockfile, given: &TargetArgs) -> TargetArgs {
-    let chosen = given.universal || given.python_version.is_some() || given.python_platform.is_some();
-    if chosen {
+    if given.universal {
         return given.clone();
     }
-    if lockfile.universal {
+    if lockfile.universal && given.python_version.is_none() && given.python_platform.is_none() {
         let lowest = lockfile.requires_python.as_deref().and_then(lowest_minor);
         return TargetArgs { universal: true, python_version: lowest, python_platform: None };
     }
-    TargetArgs { python_version: lockfile.python_version.clone(), ..given.clone() }
+    TargetArgs {
+        python_version: given.python_version.clone().or_else(|| lockfile.python_version.clone()),
+        ..given.clone()
+    }
 }
 
 /// `X.Y` of the lowest Python a `requires-python` admits (`>=3.9`, `~=3.10.1`, `==3.11.*`).

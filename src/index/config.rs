@@ -212,11 +212,17 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
         Vec::new()
     };
     for url in &flags.file_extra_index_urls {
-        let url = parse_url(url, "--extra-index-url in a requirements file")?;
-        if !extra_index_urls.contains(&url) {
-            extra_index_urls.push(url);
-        }
+        extra_index_urls.push(parse_url(url, "--extra-index-url in a requirements file")?);
     }
+    // An index named twice (a lock's recorded index also given as -i) is asked once: asked
+    // twice, every file would be counted twice.
+    let same = |a: &Url, b: &Url| a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/');
+    let mut seen = vec![index_url.clone()];
+    extra_index_urls.retain(|url| {
+        let new = !seen.iter().any(|known| same(known, url));
+        seen.push(url.clone());
+        new
+    });
 
     let cert = flags
         .cert

@@ -9,8 +9,7 @@ use pep508_rs::MarkerTree;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::check::findings::{Code, Finding, Severity};
-use crate::index::http::redact_text;
+use crate::check::findings::Finding;
 use crate::lockfile::reader::{LockText, SourceKeys, note_index, rejected_algorithm, selector, unhashable};
 use crate::lockfile::{Artifact, LockFormat, Lockfile, LockfileError, Package};
 
@@ -65,7 +64,10 @@ fn parse_with_env(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Lockfil
         // serde_json ends its message with where: the line is said first instead.
         let message = error.to_string();
         let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(message, _)| message);
-        LockfileError::invalid(path, error.line().max(1), message)
+        // A string cut by a line break is reported at column 0 of the next line: it is the
+        // string's line that is wrong.
+        let line = if error.column() == 0 { error.line().saturating_sub(1) } else { error.line() };
+        LockfileError::invalid(path, line.max(1), message)
     })?;
     let Value::Object(sections) = &document else { return Err(lock_text.not_this_format("it is not a JSON object")) };
     let positions = json_positions(text);
@@ -105,7 +107,8 @@ fn parse_with_env(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Lockfil
     // `default` and `develop` first, then custom categories by name.
     let mut categories: Vec<(&String, &Value)> = sections.iter().filter(|(key, _)| !key.starts_with('_')).collect();
     categories.sort_by_key(|(category, _)| (*category != "default", *category != "develop", *category));
-    let reader = EntryReader { text: &lock_text, positions: &positions, index_urls: &index_urls };
+    let default_index = lockfile.indexes.first().cloned();
+    let reader = EntryReader { text: &lock_text, positions: &positions, index_urls: &index_urls, default_index };
     for (category, entries) in categories {
         let Value::Object(entries) = entries else { continue };
         for (name, entry) in entries {
@@ -123,6 +126,8 @@ struct EntryReader<'a> {
     positions: &'a HashMap<Vec<Step>, usize>,
     /// The URL of each source, by its name.
     index_urls: &'a BTreeMap<String, String>,
+    /// Pipenv takes a package without an `index` from the first source.
+    default_index: Option<String>,
 }
 
 impl EntryReader<'_> {
@@ -152,7 +157,10 @@ impl EntryReader<'_> {
                 None => MarkerTree::TRUE,
             },
             extras: entry.extras.iter().map(|extra| self.text.extra(extra, package_at)).collect::<Result<_, _>>()?,
-            index: entry.index.as_ref().map(|index| self.index_urls.get(index).unwrap_or(index).clone()),
+            index: match &entry.index {
+                Some(index) => Some(self.index_urls.get(index).unwrap_or(index).clone()),
+                None => self.default_index.clone(),
+            },
             // The hashes stand for any file of the version, as in a requirements file.
             artifacts: (!hashes.is_empty())
                 .then(|| Artifact {
@@ -174,41 +182,12 @@ impl EntryReader<'_> {
     }
 }
 
-/// What the file alone says about one package: not from an index, not pinned, or hashed with
-/// an algorithm pip refuses.
+/// What the file alone says about one package: not from an index, or hashed with an algorithm
+/// pip refuses. (Not pinned, as Pipenv writes `*` for a package whose markers exclude the
+/// environment it locked for, is for the audit to say: it knows the environments.)
 fn entry_findings(entry: &Entry, package: &Package) -> Vec<Finding> {
     let name = Some(&package.name);
     let mut findings: Vec<Finding> = unhashable(package, entry.source.is_local_tree()).into_iter().collect();
-    if package.non_index_source.is_none() && package.version.is_none() {
-        let finding = match (entry.version.as_deref(), &entry.markers) {
-            // Pipenv writes `*` for a package whose markers exclude the environment it locked for.
-            (Some("*"), Some(markers)) => {
-                let mut finding = Finding::new(
-                    Code::Unpinned,
-                    name,
-                    format!(
-                        "{} is locked as `*` (not for the environment of the lock): where `{markers}` holds, it installs unpinned and unhashed",
-                        package.name
-                    ),
-                );
-                finding.severity = Severity::Info;
-                finding
-            }
-            (written, _) => {
-                let written =
-                    written.map_or("without a version".to_string(), |version| format!("as `{}`", redact_text(version)));
-                Finding::new(
-                    Code::Unpinned,
-                    name,
-                    format!(
-                        "{} is locked {written}, not pinned with == (pip --require-hashes refuses it)",
-                        package.name
-                    ),
-                )
-            }
-        };
-        findings.push(finding.at(&package.location));
-    }
     let hashes = package.artifacts.iter().flat_map(|artifact| &artifact.hashes);
     findings.extend(hashes.filter_map(|hash| rejected_algorithm(hash, name)));
     findings
@@ -362,6 +341,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::check::findings::{Code, Severity};
     use crate::lockfile::Selector;
     use crate::lockfile::reader::test_support::{assert_errors_at, line_of, texts};
 
@@ -521,6 +501,8 @@ mod tests {
         );
         assert_eq!(package(&lock, "company-lib").index.as_deref(), Some(lock.indexes[1].as_str()));
         assert_eq!(package(&lock, "requests").index.as_deref(), Some("http://127.0.0.1:9/mirror/simple"));
+        // Without an `index`, Pipenv takes the first source.
+        assert_eq!(package(&lock, "certifi").index.as_deref(), Some("http://127.0.0.1:9/mirror/simple"));
         assert_eq!(
             lock.as_written("cannot fetch http://ci:s3cr3t-t0ken@127.0.0.1:9/private/simple/x/"),
             "cannot fetch http://ci:${PRIVATE_TOKEN}@127.0.0.1:9/private/simple/x/"
@@ -553,7 +535,7 @@ mod tests {
     }
 
     #[test]
-    fn findings_for_unpinned_unhashable_and_weak_entries() {
+    fn findings_for_unhashable_and_weak_entries() {
         let lock = read(LOCK);
         let found: Vec<(Code, Severity, &str, usize)> = lock
             .findings
@@ -569,10 +551,8 @@ mod tests {
             [
                 // `path = "."`: the project's own tree.
                 (Code::Unhashable, Severity::Info, "local-app", line_of(LOCK, "\"local-app\"")),
-                (Code::Unpinned, Severity::Info, "tomli", line_of(LOCK, "\"tomli\"")),
                 (Code::Unhashable, Severity::Error, "vendored", line_of(LOCK, "\"vendored\"")),
                 (Code::WeakHashOnly, Severity::Error, "pytest", line_of(LOCK, "md5:")),
-                (Code::Unpinned, Severity::Error, "sphinx", line_of(LOCK, "\"sphinx\"")),
             ]
         );
         assert!(lock.findings.iter().all(|f| !f.message.contains("t0ken")));
@@ -582,10 +562,8 @@ mod tests {
             "local-app comes from editable path .: it is built from the local source tree, which no hash covers"
         );
         assert_eq!((package(&lock, "tomli").version.as_ref(), package(&lock, "tomli").artifacts.len()), (None, 0));
-        assert_eq!(
-            lock.findings[4].message,
-            "sphinx is locked as `>=7`, not pinned with == (pip --require-hashes refuses it)"
-        );
+        // Not pinned to one version: the audit says so, for the environments it checks.
+        assert_eq!(package(&lock, "sphinx").version, None);
     }
 
     #[test]
