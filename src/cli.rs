@@ -48,11 +48,20 @@ pub enum Command {
         after_help = "Example:\n  hashlock report dds-cli --python-version 3.11 --python-platform linux --format markdown"
     )]
     Report(ReportArgs),
-    /// Check an existing requirements file against the index (for CI): pins, hashes,
-    /// dependencies, and what pip would silently ignore.
-    #[command(after_help = "Example:\n  hashlock audit requirements.txt --fail-on error")]
+    /// Check an existing lockfile against the index (for CI): pins, hashes, sizes, dependencies,
+    /// and what an installer would silently ignore. Reads requirements files, pylock.toml,
+    /// uv.lock, poetry.lock, pdm.lock and Pipfile.lock.
+    #[command(
+        after_help = "Examples:\n  hashlock audit requirements.txt --fail-on error\n  hashlock audit uv.lock --format json\n  hashlock audit poetry.lock --group dev"
+    )]
     Audit(AuditArgs),
-    /// Check downloaded distribution files against a requirements file and the index.
+    /// Audit a lockfile of any format, then write its pins as a `--require-hashes`
+    /// requirements file with every hash the index publishes for them.
+    #[command(
+        after_help = "Example:\n  hashlock export poetry.lock -o requirements.txt\n  pip install --require-hashes -r requirements.txt"
+    )]
+    Export(ExportArgs),
+    /// Check downloaded distribution files against a lockfile and the index.
     #[command(
         after_help = "Example:\n  pip download --no-deps --require-hashes -r requirements.txt -d dl\n  hashlock verify requirements.txt dl"
     )]
@@ -130,6 +139,30 @@ pub struct AuditArgs {
     /// Where the lock covers several environments (uv, Poetry, PDM, pylock.toml), it is
     /// audited for all of them; otherwise for this machine's Python and platform, or the
     /// Pipfile.lock's Python. These options override that.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The lockfile to export (any format `audit` reads).
+    #[arg(value_name = "LOCKFILE")]
+    pub file: PathBuf,
+
+    /// Write the requirements file here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// As for `audit`: the lock's own environments unless these say otherwise.
     #[command(flatten)]
     pub target: TargetArgs,
 

@@ -12,6 +12,7 @@ fn main() {
         Command::Generate(args) => commands::generate::run(args, &cli.output, &argv),
         Command::Report(args) => commands::report::run(args, &cli.output),
         Command::Audit(args) => commands::audit::run(args, &cli.output),
+        Command::Export(args) => commands::export::run(args, &cli.output, &argv),
         Command::Verify(args) => commands::verify::run(args, &cli.output),
         Command::Cache(args) => commands::cache::run(args),
     };

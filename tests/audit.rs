@@ -244,7 +244,26 @@ fn garbage_exits_2_naming_file_and_line() {
     }
     let ran = Ran::of(hashlock_at("audit", &server.index_url(), &["no-such-file.txt"]).current_dir(dir.path()), &[]);
     assert_eq!(ran.code, 2);
-    assert!(ran.stderr.contains("no-such-file.txt"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("no-such-file.txt: cannot read: "), "{}", ran.stderr);
+    // The OS error is said once, not once per layer of the error.
+    assert_eq!(ran.stderr.matches("os error").count(), 1, "{}", ran.stderr);
+}
+
+#[test]
+fn a_lock_with_no_packages_is_a_warning_not_all_clear() {
+    let server = IndexServer::start(tree());
+    let dir = tempfile::tempdir().unwrap();
+    for text in ["", "# only a comment\n\n"] {
+        std::fs::write(dir.path().join("requirements.txt"), text).unwrap();
+        let mut command = hashlock_at("audit", &server.index_url(), &["requirements.txt", "--format", "json"]);
+        let ran = Ran::of(command.current_dir(dir.path()), &[]);
+        assert_eq!(ran.code, 1, "{}", ran.stdout);
+        let findings = ran.json()["findings"].clone();
+        assert_eq!(findings[0]["code"], "empty-lock", "{findings}");
+        assert_eq!(findings[0]["severity"], "warning", "{findings}");
+        let mut command = hashlock_at("audit", &server.index_url(), &["requirements.txt", "--fail-on", "error"]);
+        assert_eq!(Ran::of(command.current_dir(dir.path()), &[]).code, 0, "a warning, below --fail-on error");
+    }
 }
 
 /// pip expands `${VAR}` in requirements files, and tokens live there: no report may echo one.

@@ -121,12 +121,12 @@ pub fn audit(
             pin.package.artifacts.iter().filter(|a| a.filename.is_some()).flat_map(|a| artifact_checks(a, &package)),
         );
         if lockfile.format != LockFormat::Requirements {
-            findings.extend(recorded_file_checks(pin, &package, target));
+            findings.extend(recorded_file_checks(pin, &package, target, &lockfile.environments));
         }
         located.push((pin, package));
     }
 
-    findings.extend(missing_dependencies(&located, &projects, &selected, source, target));
+    findings.extend(missing_dependencies(&located, &projects, &selected, source, target, &lockfile.environments));
 
     let mut packages = Vec::new();
     for (pin, package) in &located {
@@ -291,7 +291,12 @@ fn artifact_checks(artifact: &Artifact, package: &LockedPackage) -> Vec<Finding>
 
 /// A lock that records files (not only hashes) must record one an installer can use in every
 /// environment the package applies to.
-fn recorded_file_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> Vec<Finding> {
+fn recorded_file_checks(
+    pin: &Pin,
+    package: &LockedPackage,
+    target: &Target,
+    environments: &[MarkerTree],
+) -> Vec<Finding> {
     let recorded: Vec<&DistFile> = pin
         .package
         .artifacts
@@ -314,16 +319,13 @@ fn recorded_file_checks(pin: &Pin, package: &LockedPackage, target: &Target) -> 
         };
     }
     let recorded_only = LockedPackage { files: recorded.into_iter().cloned().collect(), ..package.clone() };
-    let lowest = target.lowest_python();
     target
         .environments()
         .iter()
+        // Where the package's marker (or the lock's environments) rule it out, nothing is installed.
         .filter(|env| {
-            !target.is_universal() || {
-                let mut applies = python_at_least(&lowest);
-                applies.and(normalize(&pin.package.marker, &[]));
-                pin.package.marker.evaluate(&env.marker_environment(), &[]) && !applies.is_false()
-            }
+            let environment = env.marker_environment();
+            pin.package.marker.evaluate(&environment, &[]) && lockfile_covers(environments, &environment)
         })
         .find(|env| {
             !recorded_only.files.iter().any(|f| preferred_for_target(&recorded_only, &f.filename, env, Formats::ANY))
@@ -379,6 +381,11 @@ fn platforms_of(package: &LockedPackage, files: &[&crate::dist::DistFile]) -> St
     platforms.into_iter().collect::<Vec<_>>().join(", ")
 }
 
+/// Whether a lock made for `environments` (empty: every one) is meant for `environment`.
+fn lockfile_covers(environments: &[MarkerTree], environment: &pep508_rs::MarkerEnvironment) -> bool {
+    environments.is_empty() || environments.iter().any(|marker| marker.evaluate(environment, &[]))
+}
+
 /// Dependencies of pinned packages (from the index's metadata), active for the target, that
 /// the lock does not list. For a universal target, a dependency is missing where its marker
 /// (and its dependent's marker) holds but no package of the lock for it does.
@@ -388,8 +395,13 @@ fn missing_dependencies(
     selected: &[&Package],
     source: &dyn Source,
     target: &Target,
+    environments: &[MarkerTree],
 ) -> Vec<Finding> {
     let environment = target.marker_environment();
+    let mut covered = if environments.is_empty() { MarkerTree::TRUE } else { MarkerTree::FALSE };
+    for marker in environments {
+        covered.or(normalize(marker, &[]));
+    }
     // For one target, a package counts only where it is installed: its marker true there.
     let listed: BTreeSet<&PackageName> =
         selected.iter().filter(|p| p.marker.evaluate(&environment, &[])).map(|p| &p.name).collect();
@@ -423,6 +435,7 @@ fn missing_dependencies(
         for dependency in &metadata.requires_dist {
             if target.is_universal() {
                 let mut missing = python_at_least(&lowest);
+                missing.and(covered.clone());
                 missing.and(normalize(&locked.marker, &[]));
                 missing.and(normalize(&dependency.marker, &locked.extras));
                 missing.and(provided.get(&dependency.name).map_or(MarkerTree::TRUE, MarkerTree::negate));
@@ -512,5 +525,88 @@ mod tests {
         assert!(messages[0].contains("`helper ; platform_system == 'Windows'`"), "{}", messages[0]);
         assert!(messages[0].contains("where `sys_platform == 'win32'`"), "{}", messages[0]);
         assert!(messages[1].contains("where `python_full_version == '3.13.*'`"), "{}", messages[1]);
+    }
+
+    /// A lock that records files, as uv, Poetry, PDM and pylock.toml do: each file is checked
+    /// against the index's file of that name, at the line the lock records it.
+    #[test]
+    fn recorded_files_are_checked_against_the_index_file_of_that_name() {
+        use crate::lockfile::{Artifact, Hash, Location, Package};
+        let published = |filename: &str, sha256: &str, size: u64| {
+            let mut dist = crate::resolve::candidates::tests::file(filename, None, false);
+            dist.hashes.insert("sha256".into(), sha256.into());
+            dist.size = Some(size);
+            dist
+        };
+        let mut index = FakeIndex::default();
+        index.release_file("app", "1.0", &[], published("app-1.0-py3-none-any.whl", &"b".repeat(64), 12));
+        index.release_file(
+            "winonly",
+            "1.0",
+            &[],
+            published("winonly-1.0-cp311-cp311-win_amd64.whl", &"c".repeat(64), 5),
+        );
+        index.release_file("bare", "1.0", &[], published("bare-1.0-py3-none-any.whl", &"d".repeat(64), 5));
+        let at = |line| Location { file: "uv.lock".into(), line };
+        let hash = |algorithm: &str, hex: String, line| Hash { algorithm: algorithm.into(), hex, location: at(line) };
+        let artifact = |filename: &str, hashes, size, line| Artifact {
+            filename: Some(filename.into()),
+            url: None,
+            hashes,
+            size,
+            upload_time: None,
+            location: at(line),
+        };
+        let package = |name: &str, artifacts, line| Package {
+            name: name.parse().expect("name"),
+            version: Some("1.0".parse().expect("version")),
+            marker: MarkerTree::TRUE,
+            extras: Vec::new(),
+            index: None,
+            artifacts,
+            dependencies: None,
+            groups: BTreeSet::new(),
+            non_index_source: None,
+            location: at(line),
+        };
+        let mut lockfile = Lockfile::new(Path::new("uv.lock"), LockFormat::Uv);
+        lockfile.packages = vec![
+            package(
+                "app",
+                vec![
+                    artifact("app-1.0-py3-none-any.whl", vec![hash("sha256", "a".repeat(64), 3)], Some(10), 2),
+                    artifact("app-1.0.tar.gz", vec![hash("sha256", "e".repeat(64), 5)], None, 4),
+                ],
+                1,
+            ),
+            package(
+                "winonly",
+                vec![artifact("winonly-1.0-cp311-cp311-win_amd64.whl", vec![hash("md5", "f".repeat(32), 7)], None, 7)],
+                6,
+            ),
+            package("bare", Vec::new(), 8),
+        ];
+        let target = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let (_, findings) = audit(&lockfile, &Selection::default(), &index, &target).expect("audits");
+        let found: BTreeSet<(String, String, String)> = findings
+            .iter()
+            .map(|f| {
+                (f.code.to_string(), f.package.clone().unwrap_or_default(), f.location.clone().unwrap_or_default())
+            })
+            .collect();
+        let expected: BTreeSet<(String, String, String)> = [
+            ("hash-mismatch", "app", "uv.lock:3"),
+            ("size-mismatch", "app", "uv.lock:2"),
+            ("not-on-index", "app", "uv.lock:4"),
+            ("weak-hash-only", "winonly", "uv.lock:7"),
+            ("no-file-for-target", "winonly", "uv.lock:6"),
+            ("missing-hash", "bare", "uv.lock:8"),
+        ]
+        .into_iter()
+        .map(|(code, package, location)| (code.to_string(), package.to_string(), location.to_string()))
+        .collect();
+        let unexpected: Vec<_> = found.difference(&expected).collect();
+        let absent: Vec<_> = expected.difference(&found).collect();
+        assert!(unexpected.is_empty() && absent.is_empty(), "unexpected {unexpected:#?}, absent {absent:#?}");
     }
 }

@@ -1,48 +1,79 @@
 //! `hashlock audit LOCKFILE`: check an existing lockfile of any format against the index, for CI.
 
+use std::path::Path;
 use std::time::Instant;
 
 use pep508_rs::pep440_rs::{Operator, VersionSpecifiers};
 
 use crate::check::audit::{Selection, audit};
-use crate::cli::{AuditArgs, OutputArgs, TargetArgs};
+use crate::check::findings::Finding;
+use crate::cli::{AuditArgs, BuildArgs, IndexArgs, LockArgs, OutputArgs, TargetArgs};
 use crate::commands::ExitStatus;
 use crate::commands::inputs::Inputs;
 use crate::commands::session::{Session, emit_report};
+use crate::lock::Lock;
 use crate::lockfile::{self, LockFormat, Lockfile, Selector};
 use crate::progress::with_progress;
 use crate::report::Report;
 
 pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
-    let started = Instant::now();
-    let lockfile = lockfile::read(&args.file, args.lock.lock_format)?;
-    // The index the lock was made against, below the command line. A requirements file's own
-    // `--index-url` is a finding instead: pip would use it, and it needs checking itself.
-    let recorded = Inputs {
-        index_url: lockfile.indexes.first().cloned(),
-        extra_index_urls: lockfile.indexes.iter().skip(1).cloned().collect(),
-        ..Inputs::default()
-    };
-    let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
-    let mut session = Session::new(&args.index, Some(&target_for(&lockfile, &args.target)), indexes)?;
-    session.enable_builds(&args.build)?;
-    let source = session.source();
-    let selection = Selection {
-        selectors: args
-            .lock
-            .group
-            .iter()
-            .map(|name| Selector::group(name))
-            .chain(args.lock.extra.iter().map(|name| Selector::extra(name)))
-            .collect(),
-    };
-    let (lock, findings) =
-        with_progress(output.quiet, || source.status(), || audit(&lockfile, &selection, &source, &session.target))?;
-    session.summarize(&source, &lock, started, output.verbose);
+    let audited = Audited::run(&args.file, &args.lock, &args.build, &args.target, &args.index, output)?;
     emit_report(
-        &Report::new(&lock, &findings, &session.target, session.indexes(), &lockfile.format_control),
+        &Report::new(
+            &audited.lock,
+            &audited.findings,
+            &audited.session.target,
+            audited.session.indexes(),
+            &audited.lockfile.format_control,
+        ),
         &args.report,
     )
+}
+
+/// A lockfile, audited: what `audit` reports and `export` writes from.
+pub struct Audited {
+    pub lockfile: Lockfile,
+    pub session: Session,
+    /// The lock's pinned packages with the index's files of each.
+    pub lock: Lock,
+    pub findings: Vec<Finding>,
+}
+
+impl Audited {
+    pub fn run(
+        path: &Path,
+        lock_args: &LockArgs,
+        build: &BuildArgs,
+        target: &TargetArgs,
+        index: &IndexArgs,
+        output: &OutputArgs,
+    ) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let lockfile = lockfile::read(path, lock_args.lock_format)?;
+        // The index the lock was made against, below the command line. A requirements file's
+        // own `--index-url` is a finding instead: pip would use it, and it needs checking itself.
+        let recorded = Inputs {
+            index_url: lockfile.indexes.first().cloned(),
+            extra_index_urls: lockfile.indexes.iter().skip(1).cloned().collect(),
+            ..Inputs::default()
+        };
+        let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
+        let mut session = Session::new(index, Some(&target_for(&lockfile, target)), indexes)?;
+        session.enable_builds(build)?;
+        let source = session.source();
+        let selection = Selection {
+            selectors: lock_args
+                .group
+                .iter()
+                .map(|name| Selector::group(name))
+                .chain(lock_args.extra.iter().map(|name| Selector::extra(name)))
+                .collect(),
+        };
+        let (lock, findings) =
+            with_progress(output.quiet, || source.status(), || audit(&lockfile, &selection, &source, &session.target))?;
+        session.summarize(&source, &lock, started, output.verbose);
+        Ok(Self { lockfile, session, lock, findings })
+    }
 }
 
 /// The environments to audit for: as given; else every one a universal lock covers (from its

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod export;
 pub mod generate;
 mod inputs;
 pub mod report;

@@ -98,6 +98,9 @@ pub struct Lockfile {
     pub universal: bool,
     /// The lock's own `requires-python` (PEP 440 specifiers as written), when it records one.
     pub requires_python: Option<String>,
+    /// The environments the lock is for (pylock `environments`, uv `supported-markers`);
+    /// empty: every one.
+    pub environments: Vec<MarkerTree>,
     /// The Python version a single-environment lock was made for (Pipfile.lock
     /// `_meta.requires.python_version`), e.g. `3.11`.
     pub python_version: Option<String>,
@@ -202,6 +205,7 @@ impl Lockfile {
             universal: false,
             requires_python: None,
             python_version: None,
+            environments: Vec::new(),
             indexes: Vec::new(),
             packages: Vec::new(),
             findings: Vec::new(),

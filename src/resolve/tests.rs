@@ -34,7 +34,7 @@ impl FakeIndex {
         self.release_file(package, v, requires, file(&format!("{package}-{v}-py3-none-any.whl"), None, false))
     }
 
-    fn release_file(&mut self, package: &str, v: &str, requires: &[&str], dist: DistFile) -> &mut Self {
+    pub(crate) fn release_file(&mut self, package: &str, v: &str, requires: &[&str], dist: DistFile) -> &mut Self {
         let metadata = Metadata {
             name: name(package),
             version: version(v),
