@@ -55,37 +55,29 @@ struct Fixture {
     gamma_version: &'static str,
     /// The format's version as written, and a version no reader knows.
     format_version: (&'static str, &'static str),
+    /// What the audit is for when no target is given: every environment of a universal lock.
+    target: &'static str,
 }
 
-const UV: Fixture = Fixture {
-    file: "uv.lock",
-    json: false,
-    gamma_version: r#"version = "1.5""#,
-    format_version: ("version = 1", "version = 99"),
-};
-const PYLOCK: Fixture = Fixture {
-    file: "pylock.toml",
-    json: false,
-    gamma_version: r#"version = "1.5""#,
-    format_version: (r#"lock-version = "1.0""#, r#"lock-version = "9.0""#),
-};
-const POETRY: Fixture = Fixture {
-    file: "poetry.lock",
-    json: false,
-    gamma_version: r#"version = "1.5""#,
-    format_version: (r#"lock-version = "2.1""#, r#"lock-version = "9.1""#),
-};
-const PDM: Fixture = Fixture {
-    file: "pdm.lock",
-    json: false,
-    gamma_version: r#"version = "1.5""#,
-    format_version: (r#"lock_version = "4.5.1""#, r#"lock_version = "9.5.1""#),
-};
+impl Fixture {
+    /// A TOML lockfile, whose package tables write `version = "1.5"`.
+    const fn toml(file: &'static str, format_version: (&'static str, &'static str)) -> Self {
+        let target = "universal: CPython and PyPy >= 3.9 on Linux, macOS, Windows";
+        Self { file, json: false, gamma_version: r#"version = "1.5""#, format_version, target }
+    }
+}
+
+const UV: Fixture = Fixture::toml("uv.lock", ("version = 1", "version = 99"));
+const PYLOCK: Fixture = Fixture::toml("pylock.toml", (r#"lock-version = "1.0""#, r#"lock-version = "9.0""#));
+const POETRY: Fixture = Fixture::toml("poetry.lock", (r#"lock-version = "2.1""#, r#"lock-version = "9.1""#));
+const PDM: Fixture = Fixture::toml("pdm.lock", (r#"lock_version = "4.5.1""#, r#"lock_version = "9.5.1""#));
 const PIPFILE: Fixture = Fixture {
     file: "Pipfile.lock",
     json: true,
     gamma_version: r#""version": "==1.5""#,
     format_version: (r#""pipfile-spec": 6,"#, r#""pipfile-spec": 99,"#),
+    // Its `_meta.requires.python_version`, on this machine's platform.
+    target: "CPython 3.11, linux",
 };
 
 /// The fixture in a temporary directory, audited against a server with the same index.
@@ -178,6 +170,11 @@ fn sha256_of(filename: &str) -> String {
     registry().file(filename).unwrap_or_else(|| panic!("no {filename} on the index")).hashes["sha256"].clone()
 }
 
+fn assert_clean(ran: &Ran) {
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.findings(), Vec::new());
+}
+
 fn assert_found(ran: &Ran, code: &str, package: &str, location: &str) {
     assert_eq!(ran.code, 1, "{code} fails the audit:\n{}\n{}", ran.stdout, ran.stderr);
     let found = ran.findings();
@@ -200,8 +197,9 @@ const SPEEDUPS_WHEEL: &str = "speedups-1.2-py3-none-any.whl";
 fn is_clean(fixture: &'static Fixture) {
     let ws = Workspace::new(fixture);
     let ran = ws.audit(&ws.text, &[]);
-    assert_eq!((ran.code, ran.findings()), (0, Vec::new()), "{}\n{}", ran.stdout, ran.stderr);
+    assert_clean(&ran);
     let report = ran.json();
+    assert!(report["target"].as_str().unwrap().starts_with(fixture.target), "{}", report["target"]);
     let packages: Vec<&str> =
         report["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(packages.contains(&"gamma") && packages.contains(&"devtool"), "the dev group is audited too: {packages:?}");
@@ -213,7 +211,7 @@ fn is_clean(fixture: &'static Fixture) {
 fn uses_the_recorded_index(fixture: &'static Fixture) {
     let ws = Workspace::new(fixture);
     let ran = ws.audit_as_recorded(&ws.text, &["--format", "json"]);
-    assert_eq!((ran.code, ran.findings()), (0, Vec::new()), "{}\n{}", ran.stdout, ran.stderr);
+    assert_clean(&ran);
     assert_eq!(ran.json()["indexes"], serde_json::json!(["http://127.0.0.1:PORT/simple"]));
     assert!(ws.server.requests("/simple/gamma/") > 0, "the server was asked");
 }
@@ -226,7 +224,7 @@ fn uses_pips_index(fixture: &'static Fixture) {
     let mut command = hashlock();
     command.args(["audit", fixture.file, "--no-cache", "--format", "json"]).env("PIP_INDEX_URL", ws.server.index_url());
     let ran = Ran::of(command.current_dir(ws.dir.path()), &[]);
-    assert_eq!((ran.code, ran.findings()), (0, Vec::new()), "{}\n{}", ran.stdout, ran.stderr);
+    assert_clean(&ran);
     assert_eq!(ran.json()["indexes"], serde_json::json!(["http://127.0.0.1:PORT/simple"]));
 }
 
@@ -350,7 +348,8 @@ fn an_unlocked_windows_dependency_fails_on_windows(fixture: &'static Fixture) {
     assert!(winonly.iter().all(|(_, _, location)| *location == ws.at("\"winonly\": {")), "{winonly:#?}");
 }
 
-/// A module of tests for one fixture: each named function, called with it.
+/// A module of tests for one fixture: those every format has, and the named ones, each called
+/// with it.
 macro_rules! tests_of {
     ($module:ident, $fixture:expr, [$($test:ident),* $(,)?]) => {
         mod $module {
@@ -362,85 +361,52 @@ macro_rules! tests_of {
             )*
         }
     };
+    ($module:ident, $fixture:expr, also [$($test:ident),* $(,)?]) => {
+        tests_of!($module, $fixture, [
+            is_clean,
+            a_changed_hash_is_a_mismatch,
+            a_removed_dependency_is_missing,
+            an_md5_hash_is_weak,
+            malformed_exits_2_naming_file_and_line,
+            $($test),*
+        ]);
+    };
 }
 
-tests_of!(
-    uv,
-    super::UV,
-    [
-        is_clean,
-        uses_the_recorded_index,
-        a_changed_hash_is_a_mismatch,
-        a_removed_dependency_is_missing,
-        a_dependency_needed_only_on_old_pythons_is_missing,
-        a_removed_extra_dependency_is_missing,
-        an_md5_hash_is_weak,
-        a_file_gone_from_the_index_is_not_on_it,
-        a_wrong_size_is_a_size_mismatch,
-        malformed_exits_2_naming_file_and_line,
-    ]
-);
+tests_of!(uv, super::UV, also [
+    uses_the_recorded_index,
+    a_dependency_needed_only_on_old_pythons_is_missing,
+    a_removed_extra_dependency_is_missing,
+    a_file_gone_from_the_index_is_not_on_it,
+    a_wrong_size_is_a_size_mismatch,
+]);
 // pylock.toml and poetry.lock do not say which extras a package is installed with.
-tests_of!(
-    pylock,
-    super::PYLOCK,
-    [
-        is_clean,
-        uses_the_recorded_index,
-        a_changed_hash_is_a_mismatch,
-        a_removed_dependency_is_missing,
-        a_dependency_needed_only_on_old_pythons_is_missing,
-        an_md5_hash_is_weak,
-        a_file_gone_from_the_index_is_not_on_it,
-        a_wrong_size_is_a_size_mismatch,
-        malformed_exits_2_naming_file_and_line,
-    ]
-);
-tests_of!(
-    poetry,
-    super::POETRY,
-    [
-        is_clean,
-        uses_the_recorded_index,
-        a_changed_hash_is_a_mismatch,
-        a_removed_dependency_is_missing,
-        a_dependency_needed_only_on_old_pythons_is_missing,
-        an_md5_hash_is_weak,
-        a_file_gone_from_the_index_is_not_on_it,
-        malformed_exits_2_naming_file_and_line,
-    ]
-);
-tests_of!(
-    pdm,
-    super::PDM,
-    [
-        is_clean,
-        uses_pips_index,
-        a_changed_hash_is_a_mismatch,
-        a_removed_dependency_is_missing,
-        a_dependency_needed_only_on_old_pythons_is_missing,
-        a_removed_extra_dependency_is_missing,
-        an_md5_hash_is_weak,
-        a_file_gone_from_the_index_is_not_on_it,
-        malformed_exits_2_naming_file_and_line,
-    ]
-);
-// Pipfile.lock is for one environment (Python 3.11 here, on Linux): backport is not in it.
-tests_of!(
-    pipfile,
-    super::PIPFILE,
-    [
-        is_clean,
-        uses_the_recorded_index,
-        a_changed_hash_is_a_mismatch,
-        a_removed_dependency_is_missing,
-        a_removed_extra_dependency_is_missing,
-        an_md5_hash_is_weak,
-        a_file_gone_from_the_index_leaves_its_hash_unmatched,
-        malformed_exits_2_naming_file_and_line,
-        an_unlocked_windows_dependency_fails_on_windows,
-    ]
-);
+tests_of!(pylock, super::PYLOCK, also [
+    uses_the_recorded_index,
+    a_dependency_needed_only_on_old_pythons_is_missing,
+    a_file_gone_from_the_index_is_not_on_it,
+    a_wrong_size_is_a_size_mismatch,
+]);
+// poetry.lock and pdm.lock record no sizes.
+tests_of!(poetry, super::POETRY, also [
+    uses_the_recorded_index,
+    a_dependency_needed_only_on_old_pythons_is_missing,
+    a_file_gone_from_the_index_is_not_on_it,
+]);
+tests_of!(pdm, super::PDM, also [
+    uses_pips_index,
+    a_dependency_needed_only_on_old_pythons_is_missing,
+    a_removed_extra_dependency_is_missing,
+    a_file_gone_from_the_index_is_not_on_it,
+]);
+// Pipfile.lock is for one environment (Python 3.11 on Linux here), without backport, and
+// records hashes per package, not per file.
+tests_of!(pipfile, super::PIPFILE, also [
+    uses_the_recorded_index,
+    a_removed_extra_dependency_is_missing,
+    a_file_gone_from_the_index_leaves_its_hash_unmatched,
+    an_unlocked_windows_dependency_fails_on_windows,
+]);
 
 // --- regenerating the fixtures -----------------------------------------------------------------
 
