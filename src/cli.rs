@@ -212,9 +212,24 @@ pub struct InputArgs {
     #[arg(value_name = "REQUIREMENT")]
     pub requirements: Vec<String>,
 
-    /// Read requirements from a pip requirements file (repeatable).
+    /// Read requirements from a pip requirements file, or from a project's `pyproject.toml`
+    /// (its `[project] dependencies`; told by the file name) (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirement_files: Vec<PathBuf>,
+
+    /// Add this extra of the pyproject.toml's `[project.optional-dependencies]` (repeatable;
+    /// with several pyproject.toml files, of those that declare it).
+    #[arg(long, value_name = "NAME")]
+    pub extra: Vec<String>,
+
+    /// Add every extra of the pyproject.toml.
+    #[arg(long, conflicts_with = "extra")]
+    pub all_extras: bool,
+
+    /// Add this PEP 735 dependency group of the pyproject.toml's `[dependency-groups]`
+    /// (repeatable; with several pyproject.toml files, of those that declare it).
+    #[arg(long, value_name = "NAME")]
+    pub group: Vec<String>,
 
     /// Limit versions with a constraints file, without adding packages (repeatable).
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]

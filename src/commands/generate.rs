@@ -47,9 +47,10 @@ fn build_constraints(
 
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let inputs = Inputs::read(&args.input)?;
+    let mut inputs = Inputs::read(&args.input)?;
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
+    inputs.build_projects(&session)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output)?;
 
