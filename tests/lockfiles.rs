@@ -103,6 +103,8 @@ impl Workspace {
         std::fs::write(self.dir.path().join(self.fixture.file), text).unwrap();
         let mut command = hashlock();
         command.args(["audit", self.fixture.file, "--no-cache"]).args(args).current_dir(self.dir.path());
+        // Any index but the lock's or `-i`'s would be pip's: a closed port, not the internet.
+        command.env("PIP_INDEX_URL", format!("{PLACEHOLDER_BASE}/simple"));
         Ran::of(&mut command, &[self.dir.path()])
     }
 
