@@ -543,6 +543,18 @@ impl IndexServer {
         file.bytes = Some(bytes);
     }
 
+    /// Takes a file off the index (its page entry, bytes and metadata), as a deletion does.
+    pub fn remove_file(&self, filename: &str) {
+        let mut state = self.state();
+        let files = state
+            .registry
+            .projects
+            .values_mut()
+            .find(|files| files.iter().any(|f| f.filename == filename))
+            .unwrap_or_else(|| panic!("no file {filename} on the test index"));
+        files.retain(|f| f.filename != filename);
+    }
+
     /// Flips one byte in the middle of a served file (its published hashes stay).
     pub fn tamper(&self, filename: &str) {
         let mut bytes = self
@@ -1178,6 +1190,22 @@ impl Ran {
             serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout));
         check_report_schema(&value);
         value
+    }
+
+    /// Every finding of the JSON report, the packages' and the file's, as `(code, package,
+    /// location)` (`""` for none).
+    pub fn findings(&self) -> Vec<(String, String, String)> {
+        let report = self.json();
+        let of_packages = report["packages"].as_array().into_iter().flatten().filter_map(|p| p["findings"].as_array());
+        let of_file = report["findings"].as_array().into_iter();
+        of_packages
+            .chain(of_file)
+            .flatten()
+            .map(|f| {
+                let field = |key: &str| f[key].as_str().unwrap_or_default().to_string();
+                (field("code"), field("package"), field("location"))
+            })
+            .collect()
     }
 }
 
