@@ -135,8 +135,17 @@ impl EntryReader<'_> {
     fn package(&self, category: &str, name: &str, value: &Value) -> Result<(Package, Entry), LockfileError> {
         let step = |key: &str| Step::Key(key.to_string());
         let package_at = self.positions.get([step(category), step(name)].as_slice()).copied().unwrap_or(0);
-        let entry: Entry = serde_json::from_value(value.clone())
-            .map_err(|error| self.text.invalid(package_at, format!("`{name}`: {error}")))?;
+        let entry: Entry = serde_json::from_value(value.clone()).map_err(|error| {
+            // serde_json's values keep no positions: the key whose value alone fails is the one.
+            let culprit = value.as_object().into_iter().flatten().find(|(key, field)| {
+                let alone = Value::Object([((*key).clone(), (*field).clone())].into_iter().collect());
+                serde_json::from_value::<Entry>(alone).is_err()
+            });
+            let at = culprit
+                .and_then(|(key, _)| self.positions.get([step(category), step(name), step(key)].as_slice()).copied())
+                .unwrap_or(package_at);
+            self.text.invalid(at, format!("`{name}`: {error}"))
+        })?;
         let hashes = entry
             .hashes
             .iter()
