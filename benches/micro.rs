@@ -152,6 +152,7 @@ impl RecordedSource {
                     yanked: file["yanked"].as_bool().filter(|y| *y).map(|_| String::new()),
                     core_metadata: CoreMetadata::Absent,
                     size: file["size"].as_u64(),
+                    upload_time: None,
                     filename,
                 }
             });

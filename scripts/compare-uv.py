@@ -9,6 +9,9 @@ differing lines.
 
 A CASE is `REQUIREMENTS|FLAGS` (requirements separated by spaces), e.g. `'requests[socks]|--universal --python-version 3.8'` or
 `'docopt|--python-version 3.11 --python-platform linux'`; without cases, the trees issue 9 names.
+REQUIREMENTS may instead be the path of a project's pyproject.toml, which both tools read (run
+in its directory, where uv's `--group` looks), e.g.
+`'demo/pyproject.toml|--extra socks --group dev --python-version 3.11 --python-platform linux'`.
 Both tools use the same index: hashlock learns it from pip, uv gets it as UV_INDEX_URL.
 Needs the network; never run by the tests.
 """
@@ -52,9 +55,9 @@ def parse(text: str) -> dict[str, set[str]]:
     return pins
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+def run(command: list[str], env: dict[str, str], cwd: Path | None) -> tuple[float, subprocess.CompletedProcess]:
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
     return time.monotonic() - started, done
 
 
@@ -71,11 +74,15 @@ def main() -> None:
         requirements, _, flags = case.partition("|")
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            (tmp / "in.txt").write_text("\n".join(requirements.split()) + "\n")
-            ours = [args.hashlock, "generate", "-r", str(tmp / "in.txt"), "-q", "--cache-dir", str(tmp / "h")]
-            theirs = [uv, "pip", "compile", str(tmp / "in.txt"), "--generate-hashes", "-q", "--no-header"]
-            hashlock_time, hashlock = run(ours + shlex.split(flags), env)
-            uv_time, uv_done = run(theirs + shlex.split(flags), {**env, "UV_CACHE_DIR": str(tmp / "u")})
+            project = Path(requirements).resolve() if requirements.endswith("pyproject.toml") else None
+            if project is None:
+                (tmp / "in.txt").write_text("\n".join(requirements.split()) + "\n")
+            source = "pyproject.toml" if project else str(tmp / "in.txt")
+            cwd = project.parent if project else None
+            ours = [args.hashlock, "generate", "-r", source, "-q", "--cache-dir", str(tmp / "h")]
+            theirs = [uv, "pip", "compile", source, "--generate-hashes", "-q", "--no-header"]
+            hashlock_time, hashlock = run(ours + shlex.split(flags), env, cwd)
+            uv_time, uv_done = run(theirs + shlex.split(flags), {**env, "UV_CACHE_DIR": str(tmp / "u")}, cwd)
         title = f"{requirements} {flags}"
         if hashlock.returncode or uv_done.returncode:
             print(f"{title}: hashlock exit {hashlock.returncode} ({hashlock_time:.1f}s), uv exit {uv_done.returncode} ({uv_time:.1f}s)")

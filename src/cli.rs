@@ -56,7 +56,7 @@ pub enum Command {
     )]
     Audit(AuditArgs),
     /// Audit a lockfile of any format, then write its pins as a `--require-hashes`
-    /// requirements file with every hash the index publishes for them.
+    /// requirements file (or a pylock.toml) with every hash the index publishes for them.
     #[command(
         after_help = "Example:\n  hashlock export poetry.lock -o requirements.txt\n  pip install --require-hashes -r requirements.txt"
     )]
@@ -75,11 +75,18 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Write the requirements file here (atomically) instead of stdout.
+    /// Write the lock here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Write the file even when a pinned file has no usable hash (pip will then refuse it).
+    /// What to write: a requirements file, or a PEP 751 lock for `pip install -r pylock.toml`
+    /// [default: pylock.toml when -o names pylock.toml or pylock.NAME.toml, else
+    /// requirements.txt].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::output::LockOutput>,
+
+    /// Write the file even when a pinned file has no usable hash (pip will then refuse it; a
+    /// pylock.toml leaves the file out).
     #[arg(long)]
     pub allow_missing_hashes: bool,
 
@@ -152,9 +159,14 @@ pub struct ExportArgs {
     #[arg(value_name = "LOCKFILE")]
     pub file: PathBuf,
 
-    /// Write the requirements file here (atomically) instead of stdout.
+    /// Write the file here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// What to write, as for `generate` [default: pylock.toml when -o names pylock.toml or
+    /// pylock.NAME.toml, else requirements.txt].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::output::LockOutput>,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -212,9 +224,24 @@ pub struct InputArgs {
     #[arg(value_name = "REQUIREMENT")]
     pub requirements: Vec<String>,
 
-    /// Read requirements from a pip requirements file (repeatable).
+    /// Read requirements from a pip requirements file, or from a project's `pyproject.toml`
+    /// (its `[project] dependencies`; told by the file name) (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirement_files: Vec<PathBuf>,
+
+    /// Add this extra of the pyproject.toml's `[project.optional-dependencies]` (repeatable;
+    /// with several pyproject.toml files, of those that declare it).
+    #[arg(long, value_name = "NAME")]
+    pub extra: Vec<String>,
+
+    /// Add every extra of the pyproject.toml.
+    #[arg(long, conflicts_with = "extra")]
+    pub all_extras: bool,
+
+    /// Add this PEP 735 dependency group of the pyproject.toml's `[dependency-groups]`
+    /// (repeatable; with several pyproject.toml files, of those that declare it).
+    #[arg(long, value_name = "NAME")]
+    pub group: Vec<String>,
 
     /// Limit versions with a constraints file, without adding packages (repeatable).
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]

@@ -124,12 +124,60 @@ pub struct DistFile {
     pub yanked: Option<String>,
     pub core_metadata: CoreMetadata,
     pub size: Option<u64>,
+    /// PEP 700 `upload-time`, which only JSON pages give.
+    pub upload_time: Option<UploadTime>,
 }
 
 impl DistFile {
     /// The sha256 digest, when the index published one.
     pub fn sha256(&self) -> Option<&str> {
         self.hashes.get("sha256").map(String::as_str)
+    }
+}
+
+/// When a file was uploaded, as a PEP 700 page gives it (`2024-01-02T03:04:05.123456Z`), kept
+/// only when it is a real UTC date and time: it is written as a bare TOML datetime, where text
+/// that is not one would break the file (or add to it), and Python's TOML reader rejects a
+/// leap second, year 0 or a 30th of February.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadTime(String);
+
+impl UploadTime {
+    /// `YYYY-MM-DDTHH:MM:SS`, then optionally `.` and 1 to 9 digits, then `Z` or `+00:00`;
+    /// kept with `Z`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let utc = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
+        let (time, fraction) = match utc.split_once('.') {
+            Some((time, fraction)) => (time, Some(fraction)),
+            None => (utc, None),
+        };
+        if fraction.is_some_and(|f| !(1..=9).contains(&f.len()) || !f.bytes().all(|b| b.is_ascii_digit())) {
+            return None;
+        }
+        let bytes = time.as_bytes();
+        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+        if bytes.len() != 19 || separators.iter().any(|&(at, separator)| bytes[at] != separator) {
+            return None;
+        }
+        let number = |from: usize, to: usize| {
+            bytes[from..to].iter().try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
+        };
+        let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+        let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            1..=12 => 31,
+            _ => return None,
+        };
+        let valid = year >= 1 && (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60;
+        valid.then(|| Self(format!("{utc}Z")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -358,6 +406,49 @@ mod tests {
             }
             if let Ok(project) = PackageName::from_str(&other) {
                 proptest::prop_assert_eq!(is_normalized_as(&name, &project), normalized == project.as_ref());
+            }
+        }
+    }
+
+    #[test]
+    fn upload_times_are_real_utc_times() {
+        let parsed = |text: &str| UploadTime::parse(text).map(|time| time.as_str().to_string());
+        assert_eq!(parsed("2024-02-29T23:59:59.123456Z").as_deref(), Some("2024-02-29T23:59:59.123456Z"));
+        assert_eq!(parsed("2000-02-29T00:00:00+00:00").as_deref(), Some("2000-02-29T00:00:00Z"));
+        assert_eq!(parsed("0001-01-01T00:00:00.1Z").as_deref(), Some("0001-01-01T00:00:00.1Z"));
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00+01:00",
+            "2024-01-01 00:00:00Z",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00.1234567890Z",
+            "2024-1-01T00:00:00Z",
+            "+024-01-01T00:00:00Z",
+            "2024-01-01T00:00:00Z\n[[packages]]",
+            "2024-01-01T00:00:00.1\nx=1Z",
+            "2024-01-01T00:00:0é",
+        ] {
+            assert_eq!(parsed(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text: no panic, and what is kept is a TOML datetime as written.
+        #[test]
+        fn upload_time_parse_never_panics_and_keeps_only_toml_datetimes(
+            text in r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,10})?(Z|\+00:00|.{0,3})|.{0,30}"
+        ) {
+            if let Some(time) = UploadTime::parse(&text) {
+                let document: toml::Table = toml::from_str(&format!("t = {}", time.as_str())).unwrap();
+                proptest::prop_assert!(matches!(document["t"], toml::Value::Datetime(_)), "{}", time.as_str());
             }
         }
     }

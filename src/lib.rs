@@ -14,6 +14,7 @@ pub mod lockfile;
 pub mod metadata;
 pub mod output;
 pub mod progress;
+pub mod pyproject;
 pub mod report;
 pub mod requirement;
 pub mod resolve;

@@ -51,3 +51,26 @@ fn a_lock_with_errors_is_not_exported_and_an_existing_output_is_kept() {
     assert!(ran.stderr.contains("no file written"), "{}", ran.stderr);
     assert_eq!(std::fs::read_to_string(dir.path().join("requirements.txt")).unwrap(), "# an older export\n");
 }
+
+#[test]
+fn a_lock_exports_as_a_pylock_toml_that_pip_installs() {
+    let server = IndexServer::start(support::layered_tree());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requirements.lock"), one_hash_lock(&server)).unwrap();
+    let mut command = hashlock_at("export", &server.index_url(), &["requirements.lock", "-o", "pylock.toml"]);
+    let ran = Ran::of(command.current_dir(dir.path()), &[dir.path()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let text = std::fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(text.starts_with("lock-version = \"1.0\"\n"), "{text}");
+    let registry = server.registry();
+    for name in ["app", "lib", "core", "tool"] {
+        let version = if name == "core" { "2.0" } else { "1.0" };
+        for sha256 in registry.sha256s(name, version) {
+            assert!(text.contains(&sha256), "{name}: every published hash, {sha256} too:\n{text}");
+        }
+    }
+
+    let Some(venv) = Venv::with_recent_pip() else { return };
+    let installed = venv.install_require_hashes(&server.index_url(), &dir.path().join("pylock.toml"), &["--no-index"]);
+    assert!(installed.status.success(), "pip: {}", String::from_utf8_lossy(&installed.stderr));
+}

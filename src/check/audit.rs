@@ -126,7 +126,7 @@ pub fn audit(
         located.push((pin, package));
     }
 
-    findings.extend(missing_dependencies(&located, &projects, &selected, source, target, &lockfile.environments));
+    findings.extend(missing_dependencies(&located, &projects, &selected, lockfile, source, target));
 
     let mut packages = Vec::new();
     for (pin, package) in &located {
@@ -393,11 +393,17 @@ fn missing_dependencies(
     located: &[(&Pin, LockedPackage)],
     projects: &BTreeMap<PackageName, Arc<Project>>,
     selected: &[&Package],
+    lockfile: &Lockfile,
     source: &dyn Source,
     target: &Target,
-    environments: &[MarkerTree],
 ) -> Vec<Finding> {
+    let environments = &lockfile.environments;
     let environment = target.marker_environment();
+    // A lock records the extras a package is installed with for the whole lock, not per group:
+    // when groups are selected, a dependency only an extra brings counts as locked if the lock
+    // has it at all.
+    let narrowed = selected.len() < lockfile.packages.len();
+    let in_lock: BTreeSet<&PackageName> = lockfile.packages.iter().map(|p| &p.name).collect();
     let mut covered = if environments.is_empty() { MarkerTree::TRUE } else { MarkerTree::FALSE };
     for marker in environments {
         covered.or(normalize(marker, &[]));
@@ -433,6 +439,10 @@ fn missing_dependencies(
             }
         };
         for dependency in &metadata.requires_dist {
+            let by_extra = normalize(&dependency.marker, &[]) != normalize(&dependency.marker, &locked.extras);
+            if narrowed && by_extra && in_lock.contains(&dependency.name) {
+                continue;
+            }
             if target.is_universal() {
                 let mut missing = python_at_least(&lowest);
                 missing.and(covered.clone());
@@ -531,7 +541,7 @@ mod tests {
     /// against the index's file of that name, at the line the lock records it.
     #[test]
     fn recorded_files_are_checked_against_the_index_file_of_that_name() {
-        use crate::lockfile::{Artifact, Hash, Location, Package};
+        use crate::lockfile::{Artifact, Hash, Location};
         let published = |filename: &str, sha256: &str, size: u64| {
             let mut dist = crate::resolve::candidates::tests::file(filename, None, false);
             dist.hashes.insert("sha256".into(), sha256.into());
@@ -557,18 +567,7 @@ mod tests {
             upload_time: None,
             location: at(line),
         };
-        let package = |name: &str, artifacts, line| Package {
-            name: name.parse().expect("name"),
-            version: Some("1.0".parse().expect("version")),
-            marker: MarkerTree::TRUE,
-            extras: Vec::new(),
-            index: None,
-            artifacts,
-            dependencies: None,
-            groups: BTreeSet::new(),
-            non_index_source: None,
-            location: at(line),
-        };
+        let package = |name: &str, artifacts, line| Package { artifacts, ..locked(name, "uv.lock", line) };
         let mut lockfile = Lockfile::new(Path::new("uv.lock"), LockFormat::Uv);
         lockfile.packages = vec![
             package(
@@ -608,5 +607,50 @@ mod tests {
         let unexpected: Vec<_> = found.difference(&expected).collect();
         let absent: Vec<_> = expected.difference(&found).collect();
         assert!(unexpected.is_empty() && absent.is_empty(), "unexpected {unexpected:#?}, absent {absent:#?}");
+    }
+
+    /// A package pinned at 1.0 at `file:line`, with nothing else recorded.
+    fn locked(name: &str, file: &str, line: usize) -> Package {
+        Package {
+            name: name.parse().expect("name"),
+            version: Some("1.0".parse().expect("version")),
+            marker: MarkerTree::TRUE,
+            extras: Vec::new(),
+            index: None,
+            artifacts: Vec::new(),
+            dependencies: None,
+            groups: BTreeSet::new(),
+            non_index_source: None,
+            location: crate::lockfile::Location { file: file.into(), line },
+        }
+    }
+
+    /// The extras a lock records hold for the whole lock: with a group selected, what only an
+    /// extra brings is not missing when the lock has it (under the extra's selection).
+    #[test]
+    fn a_selected_group_does_not_need_what_another_selections_extra_brings() {
+        let mut index = FakeIndex::default();
+        index.release("lib", "1.0", &["pysocks ; extra == 'socks'"]).release("pysocks", "1.0", &[]);
+        index.release("pytest", "1.0", &[]);
+        let mut lockfile = Lockfile::new(Path::new("uv.lock"), LockFormat::Uv);
+        let mut lib = locked("lib", "uv.lock", 1);
+        lib.extras = vec!["socks".parse().expect("extra")];
+        lib.groups = [Selector::Default, Selector::group("dev")].into();
+        let mut pysocks = locked("pysocks", "uv.lock", 2);
+        pysocks.groups = [Selector::extra("socks")].into();
+        let mut pytest = locked("pytest", "uv.lock", 3);
+        pytest.groups = [Selector::group("dev")].into();
+        lockfile.packages = vec![lib, pysocks, pytest];
+        let target = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let missing = |selection: &Selection, lockfile: &Lockfile| {
+            let (_, findings) = audit(lockfile, selection, &index, &target).expect("audits");
+            findings.into_iter().filter(|f| f.code == Code::MissingDependency).count()
+        };
+        let dev = Selection { selectors: [Selector::group("dev")].into() };
+        assert_eq!(missing(&dev, &lockfile), 0);
+        assert_eq!(missing(&Selection::default(), &lockfile), 0);
+        // Not in the lock at all: missing, whatever is selected.
+        lockfile.packages.remove(1);
+        assert_eq!(missing(&dev, &lockfile), 1);
     }
 }

@@ -52,11 +52,14 @@ impl Audited {
         let lockfile = lockfile::read(path, lock_args.lock_format)?;
         // The index the lock was made against, below the command line. A requirements file's
         // own `--index-url` is a finding instead: pip would use it, and it needs checking itself.
-        let recorded = Inputs {
-            index_url: lockfile.indexes.first().cloned(),
-            extra_index_urls: lockfile.indexes.iter().skip(1).cloned().collect(),
-            ..Inputs::default()
+        // Packages recorded without an index (Poetry's default source beside a `legacy` one)
+        // come from the configured index: the lock's indexes are then added to it.
+        let beside_default = lockfile.packages.iter().any(|p| p.index.is_none() && p.non_index_source.is_none());
+        let (primary, extra) = match lockfile.indexes.split_first() {
+            Some((first, rest)) if !beside_default => (Some(first.clone()), rest.to_vec()),
+            _ => (None, lockfile.indexes.clone()),
         };
+        let recorded = Inputs { index_url: primary, extra_index_urls: extra, ..Inputs::default() };
         let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
         let mut session = Session::new(index, Some(&target_for(&lockfile, target)), indexes)?;
         session.enable_builds(build)?;

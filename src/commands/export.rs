@@ -8,13 +8,17 @@ use pep508_rs::PackageName;
 use crate::check::findings::{Code, Severity};
 use crate::cli::{ExportArgs, OutputArgs};
 use crate::commands::audit::Audited;
+use crate::commands::generate::render_lock;
 use crate::commands::session::emit;
 use crate::commands::{ExitStatus, command_line_for_header};
 use crate::lockfile::Lockfile;
+use crate::output::LockOutput;
 use crate::output::line::escape;
-use crate::output::requirements::{Header, render};
+use crate::output::requirements::Header;
 
 pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
+    // Before auditing: a name pip would read as the other format is a mistake to say at once.
+    let format = LockOutput::choose(args.format, args.output.as_deref()).map_err(anyhow::Error::msg)?;
     let mut audited = Audited::run(&args.file, &args.lock, &args.build, &args.target, &args.index, output)?;
     let mut blocked = false;
     for finding in &audited.findings {
@@ -42,7 +46,8 @@ pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::R
         target: format!("{} (exported from {})", audited.session.target.describe(), audited.lockfile.format.describe()),
         indexes: audited.session.indexes(),
     };
-    emit(&render(&audited.lock, &header)?, args.output.as_deref())?;
+    let written = render_lock(format, &audited.lock, &header, &audited.session.target, output.quiet)?;
+    emit(&written, args.output.as_deref())?;
     Ok(ExitStatus::Success)
 }
 

@@ -8,12 +8,16 @@ use anyhow::Context;
 use crate::check::findings::{Code, check_lock};
 use crate::commands::session::{Session, emit, format_for_path, lock_build_requirements};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
+use crate::lock::Lock;
 use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
+use crate::output::LockOutput;
 use crate::output::line::escape;
+use crate::output::pylock;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
+use crate::target::Target;
 
 /// The hashed build requirements of every sdist the target builds, resolved together (pip
 /// applies one set of build constraints to every build), as a requirements file.
@@ -47,9 +51,12 @@ fn build_constraints(
 
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let inputs = Inputs::read(&args.input)?;
+    // Before resolving: a name pip would read as the other format is a mistake to say at once.
+    let format = LockOutput::choose(args.format, args.output.as_deref()).map_err(anyhow::Error::msg)?;
+    let mut inputs = Inputs::read(&args.input)?;
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
+    inputs.build_projects(&session)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output)?;
 
@@ -87,7 +94,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         target: session.target.describe(),
         indexes: session.indexes(),
     };
-    let requirements = render(&lock, &header)?;
+    let written = render_lock(format, &lock, &header, &session.target, output.quiet)?;
     let wanted = args.report.is_some() || args.build_constraints.is_some();
     let builds = if wanted { session.build_systems(&lock, args.build_constraints.is_some())? } else { Vec::new() };
     let build_constraints = match args.build_constraints.as_deref() {
@@ -102,12 +109,33 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         }
         None => None,
     };
-    // The requirements file first: if it cannot be written, no other file claims it was.
-    emit(&requirements, args.output.as_deref())?;
+    // The lock first: if it cannot be written, no other file claims it was.
+    emit(&written, args.output.as_deref())?;
     for (path, text) in build_constraints.into_iter().chain(report) {
         emit(&text, Some(path))?;
     }
 
     session.summarize(&source, &lock, started, output.verbose);
     Ok(ExitStatus::Success)
+}
+
+/// The lock as a requirements file or a pylock.toml; for the latter, files it cannot list are
+/// said on stderr (unless `quiet`).
+pub fn render_lock(
+    format: LockOutput,
+    lock: &Lock,
+    header: &Header,
+    target: &Target,
+    quiet: bool,
+) -> anyhow::Result<String> {
+    Ok(match format {
+        LockOutput::Requirements => render(lock, header)?,
+        LockOutput::Pylock => {
+            let pylock = pylock::render(lock, header, target)?;
+            for left_out in pylock.left_out.iter().filter(|_| !quiet) {
+                eprintln!("hashlock: warning: {}", escape(left_out));
+            }
+            pylock.text
+        }
+    })
 }

@@ -11,9 +11,10 @@ use crate::report::Report;
 
 pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let inputs = Inputs::read(&args.input)?;
+    let mut inputs = Inputs::read(&args.input)?;
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
+    inputs.build_projects(&session)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output)?;
     let findings = check_lock(&lock, &session.target);

@@ -366,6 +366,7 @@ mod tests {
             yanked: None,
             core_metadata: CoreMetadata::Absent,
             size: None,
+            upload_time: None,
         }
     }
 

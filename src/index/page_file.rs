@@ -3,21 +3,22 @@
 //! several times faster than JSON with field names, and needs no URL parsing at all.
 //!
 //! ```text
-//! hashlock page 1
+//! hashlock page 2
 //! fetched_at 1795597826
 //! max_age -                   (or seconds)
 //! name six
 //! url https://index.example/simple/six/
 //! format json                 (or html)
 //! files 2
-//! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t SIZE
+//! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t UPLOAD-TIME \t SIZE
 //! …
 //! end
 //! ```
 //!
 //! HASHES and CORE-METADATA's hashes are `alg=hex` joined by `,`; SOURCE is `json`, `html` or
 //! `none`; REQUIRES-PYTHON and YANKED are empty for none, else `=` and the value; CORE-METADATA
-//! is `-` when absent, else `=` and its hashes; SIZE is empty or a number. Text is escaped
+//! is `-` when absent, else `=` and its hashes; UPLOAD-TIME is empty or a PEP 700 time as
+//! [`UploadTime`] keeps it; SIZE is empty or a number. Text is escaped
 //! (`\\`, `\t`, `\n`, `\r`, `\c` for `,`, `\e` for `=`). Anything else, a wrong file count or a
 //! missing `end` line (a truncated write) makes the whole entry unreadable.
 
@@ -28,10 +29,10 @@ use std::str::FromStr;
 use pep508_rs::PackageName;
 use reqwest::Url;
 
-use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes};
+use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes, UploadTime};
 use crate::index::{PageFormat, ProjectPage};
 
-const MAGIC: &str = "hashlock page 1";
+const MAGIC: &str = "hashlock page 2";
 
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
     let mut out = String::with_capacity(64 + page.files.len() * 160);
@@ -61,12 +62,13 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
         };
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}",
+            "{}\t{}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}",
             escape(&file.filename),
             escape(&file.url),
             encode_hashes(&file.hashes),
             optional(&file.requires_python),
             optional(&file.yanked),
+            file.upload_time.as_ref().map_or("", UploadTime::as_str),
             file.size.map_or(String::new(), |size| size.to_string()),
         );
     }
@@ -88,8 +90,8 @@ pub struct CachedPage {
 /// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
-    /// Start of each of the eight fields, then the end of the line.
-    bounds: [u32; 9],
+    /// Start of each of the nine fields, then the end of the line.
+    bounds: [u32; 10],
     hash_source: HashSource,
     size: Option<u64>,
 }
@@ -103,6 +105,7 @@ enum Field {
     RequiresPython = 4,
     Yanked,
     CoreMetadata,
+    UploadTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,8 +151,8 @@ pub fn decode(text: String) -> Option<CachedEntry> {
 }
 
 fn check_line(line: &str, start: usize) -> Option<Line> {
-    let mut bounds = [0u32; 9];
-    let mut fields = [""; 8];
+    let mut bounds = [0u32; 10];
+    let mut fields = [""; 9];
     let mut offset = start;
     let mut parts = line.split('\t');
     for (i, field) in fields.iter_mut().enumerate() {
@@ -160,8 +163,8 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
     if parts.next().is_some() {
         return None;
     }
-    bounds[8] = u32::try_from(start + line.len()).ok()?;
-    let [_, _, hashes, source, requires_python, yanked, core_metadata, size] = fields;
+    bounds[9] = u32::try_from(start + line.len()).ok()?;
+    let [_, _, hashes, source, requires_python, yanked, core_metadata, upload_time, size] = fields;
     let hash_source = match source {
         "json" => HashSource::JsonPage,
         "html" => HashSource::HtmlFragment,
@@ -171,7 +174,9 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
     let optional_ok = |field: &str| field.is_empty() || field.starts_with('=');
     let hashes_ok = |field: &str| field.is_empty() || field.split(',').all(|pair| pair.contains('='));
     let core_metadata_ok = core_metadata == "-" || core_metadata.strip_prefix('=').is_some_and(hashes_ok);
-    if !(hashes_ok(hashes) && optional_ok(requires_python) && optional_ok(yanked) && core_metadata_ok) {
+    let upload_time_ok = upload_time.is_empty() || UploadTime::parse(upload_time).is_some();
+    if !(hashes_ok(hashes) && optional_ok(requires_python) && optional_ok(yanked) && core_metadata_ok && upload_time_ok)
+    {
         return None;
     }
     let size = match size {
@@ -226,6 +231,7 @@ impl CachedPage {
             yanked: optional(Field::Yanked),
             core_metadata,
             size: line.size,
+            upload_time: UploadTime::parse(self.field(index, Field::UploadTime)),
         }
     }
 
@@ -323,6 +329,7 @@ mod tests {
             yanked: Some("broken\tbuild, see\nissue = 12 \\o/".into()),
             core_metadata: CoreMetadata::Present([("sha256".to_string(), "ef".repeat(32))].into_iter().collect()),
             size: Some(1234),
+            upload_time: UploadTime::parse("2024-01-02T03:04:05.678901Z"),
         }
     }
 
@@ -335,6 +342,7 @@ mod tests {
             yanked: Some(String::new()),
             core_metadata: CoreMetadata::Present(Hashes::new()),
             size: None,
+            upload_time: None,
             ..file("demo_pkg-1.0.tar.gz")
         };
         let page = page(vec![file("demo_pkg-1.0-py3-none-any.whl"), bare]);
@@ -357,7 +365,9 @@ mod tests {
         assert_eq!(decode(text.replace("\thtml\t", "\tweird\t")), None);
         assert_eq!(decode(text.replace("\t=broken", "\tbroken")), None, "an optional field without its `=`");
         assert_eq!(decode(text.replace("sha256=", "sha256:")), None, "a hash without `=`");
-        assert_eq!(decode(text.replace("hashlock page 1", "hashlock page 9")), None);
+        assert_eq!(decode(text.replace("hashlock page 2", "hashlock page 9")), None);
+        assert_eq!(decode(text.replace("hashlock page 2", "hashlock page 1")), None, "an entry without upload times");
+        assert_eq!(decode(text.replace("2024-01-02T", "2024-02-30T")), None, "an upload time that is none");
         assert_eq!(decode(format!("{text}trailing\n")), None);
     }
 

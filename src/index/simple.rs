@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use std::collections::BTreeMap;
 
-use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes};
+use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes, UploadTime};
 
 /// The `Accept` header hashlock sends for project pages (JSON preferred, HTML accepted).
 pub const ACCEPT: &str =
@@ -115,6 +115,9 @@ struct JsonFile {
     dist_info_metadata: Option<JsonMetadata>,
     #[serde(default)]
     size: Option<u64>,
+    /// PEP 700; any value, since one that is not a time is dropped rather than failing the page.
+    #[serde(default, rename = "upload-time")]
+    upload_time: Option<serde_json::Value>,
 }
 
 /// `yanked`: `true`/`false` or the reason (which means yanked).
@@ -166,6 +169,7 @@ fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
                 yanked,
                 core_metadata,
                 size: file.size,
+                upload_time: file.upload_time.as_ref().and_then(serde_json::Value::as_str).and_then(UploadTime::parse),
             })
         })
         .collect()
@@ -257,11 +261,12 @@ fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
         yanked: attribute("data-yanked"),
         core_metadata,
         size: None,
+        upload_time: None,
     })
 }
 
 /// The URL's last path segment, percent-decoded: a link's filename.
-fn last_segment(url: &Url) -> Option<String> {
+pub(crate) fn last_segment(url: &Url) -> Option<String> {
     let segment = url.path_segments()?.next_back().filter(|s| !s.is_empty())?;
     Some(percent_decode(segment))
 }
@@ -510,9 +515,10 @@ mod tests {
              "core-metadata": {"sha256": "FEED"}, "dist-info-metadata": false, "size": 1234,
              "upload-time": "2024-01-01T00:00:00Z"},
             {"filename": "demo-0.9.tar.gz", "url": "https://files.example/demo-0.9.tar.gz",
-             "hashes": {}, "yanked": "broken build", "dist-info-metadata": true},
+             "hashes": {}, "yanked": "broken build", "dist-info-metadata": true,
+             "upload-time": "2024-01-01T00:00:00Z\n[[packages]]"},
             {"filename": "demo-0.8.tar.gz", "url": "https://files.example/demo-0.8.tar.gz",
-             "hashes": {"md5": "0123"}, "requires-python": null, "yanked": true}
+             "hashes": {"md5": "0123"}, "requires-python": null, "yanked": true, "upload-time": 1704067200}
           ],
           "versions": ["0.8", "0.9", "1.0"]
         }"#;
@@ -527,16 +533,19 @@ mod tests {
         assert_eq!(wheel.yanked, None);
         assert_eq!(wheel.core_metadata, CoreMetadata::Present(Hashes::from([("sha256".into(), "feed".into())])));
         assert_eq!(wheel.size, Some(1234));
+        assert_eq!(wheel.upload_time.as_ref().map(UploadTime::as_str), Some("2024-01-01T00:00:00Z"));
 
         assert_eq!(sdist.hash_source, HashSource::None);
         assert!(sdist.hashes.is_empty());
         assert_eq!(sdist.yanked.as_deref(), Some("broken build"));
         assert_eq!(sdist.core_metadata, CoreMetadata::Present(Hashes::new()));
+        assert_eq!(sdist.upload_time, None, "not a time: dropped");
 
         assert_eq!(old.hashes, Hashes::from([("md5".into(), "0123".into())]));
         assert_eq!(old.yanked.as_deref(), Some(""));
         assert_eq!(old.requires_python, None);
         assert_eq!(old.core_metadata, CoreMetadata::Absent);
+        assert_eq!(old.upload_time, None, "not a string: dropped, the page still read");
     }
 
     /// A digest is written after `--hash=` as the page gave it: anything but hex (a path, a

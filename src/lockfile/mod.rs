@@ -8,6 +8,7 @@ pub mod pdm;
 pub mod pipfile;
 pub mod poetry;
 pub mod pylock;
+mod reader;
 pub mod requirements;
 pub mod uv;
 
@@ -71,7 +72,7 @@ impl LockFormat {
             "poetry.lock" => Self::Poetry,
             "pdm.lock" => Self::Pdm,
             "pipfile.lock" => Self::Pipfile,
-            _ if name == "pylock.toml" || (name.starts_with("pylock.") && name.ends_with(".toml")) => Self::Pylock,
+            _ if is_lock_name(path) => Self::Pylock,
             _ => Self::Requirements,
         }
     }
@@ -86,6 +87,14 @@ impl LockFormat {
             Self::Pipfile => "Pipfile.lock",
         }
     }
+}
+
+/// Whether pip reads a file of this name as a PEP 751 lock (`pylock.toml`, `pylock.NAME.toml`
+/// with no dot in NAME, exactly so): any other name it reads as a requirements file.
+pub fn is_lock_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else { return false };
+    let named = name.strip_prefix("pylock.").and_then(|rest| rest.strip_suffix(".toml"));
+    name == "pylock.toml" || named.is_some_and(|named| !named.is_empty() && !named.contains('.'))
 }
 
 /// A lockfile as written, in any format.
@@ -113,7 +122,8 @@ pub struct Lockfile {
     pub findings: Vec<Finding>,
     /// pip's `--no-binary` / `--only-binary` as the file sets them (requirements files only).
     pub format_control: FormatControl,
-    /// `${NAME}` references a requirements file expanded, by the value they expanded to: see
+    /// `${NAME}` references the file expanded (requirements files, Pipfile.lock source URLs),
+    /// by the value they expanded to: see
     /// [`Lockfile::as_written`].
     pub(crate) expanded: BTreeMap<String, String>,
 }
@@ -289,8 +299,27 @@ mod tests {
         assert_eq!(format("Pipfile.lock"), LockFormat::Pipfile);
         assert_eq!(format("pylock.toml"), LockFormat::Pylock);
         assert_eq!(format("pylock.dev.toml"), LockFormat::Pylock);
+        assert_eq!(format("pylock.a.b.toml"), LockFormat::Requirements, "as pip reads it");
         assert_eq!(format("pylock-toml"), LockFormat::Requirements);
         assert_eq!(format("requirements.lock"), LockFormat::Requirements);
+    }
+
+    #[test]
+    fn pip_reads_only_these_names_as_locks() {
+        for name in ["pylock.toml", "pylock.dev.toml", "dir.d/pylock.a-b_c.toml"] {
+            assert!(is_lock_name(Path::new(name)), "{name}");
+        }
+        for name in [
+            "pylock..toml",
+            "pylock.a.b.toml",
+            "PYLOCK.TOML",
+            "Pylock.toml",
+            "pylock.toml.txt",
+            "lock.toml",
+            "pylock.toml/",
+        ] {
+            assert_eq!(is_lock_name(Path::new(name)), name == "pylock.toml/", "{name}");
+        }
     }
 
     #[test]

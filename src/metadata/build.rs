@@ -1,7 +1,8 @@
 //! PEP 517 metadata builds, for sdists whose dependencies are not static: the sdist is
 //! downloaded whole and checked against the index's sha256 before anything in it runs, unpacked
 //! into a temporary directory, and its backend asked for the metadata in a throwaway virtual
-//! environment, with the target's interpreter when the machine has it. The build requirements
+//! environment, with the target's interpreter when the machine has it. A local project's source
+//! tree (`-r pyproject.toml` with dynamic dependencies) is built the same way, in place. The build requirements
 //! (`[build-system] requires`, then what `get_requires_for_build_wheel` adds) are resolved by
 //! hashlock ([`LockBuildRequirements`]) and installed with `pip install --require-hashes`, so
 //! nothing unchecked runs. Results are cached under the sdist's verified sha256.
@@ -164,7 +165,7 @@ impl Builder {
             let _slot = self.slot();
             self.build(http, file, sdist, &sha256, want_metadata).map_err(|failure| {
                 if !failure.tail.is_empty() {
-                    report_tail(sdist, &failure);
+                    report_tail(&format_args!("{} {}", sdist.name, sdist.version), &failure);
                 }
                 failed(failure.why)
             })?
@@ -213,11 +214,46 @@ impl Builder {
         let work = tempfile::tempdir().map_err(|e| plain(format!("cannot make a build directory: {e}")))?;
         let tree = unpack(archive, sdist.extension, &file.filename, &work.path().join("src")).map_err(plain)?;
         let system = read_build_system(&tree).map_err(|e| plain(format!("{}: {e}", file.filename)))?;
+        self.build_tree(&tree, system, work.path(), deadline, want_metadata)
+    }
 
+    /// The `METADATA` a build of the local source tree `tree` (a project's directory, built in
+    /// place, as pip and uv build one) gives. Not cached: the tree may change between runs.
+    pub fn source_tree_metadata(&self, tree: &Path) -> Result<Vec<u8>, String> {
+        if self.options.no_build {
+            return Err("--no-build forbids building it".into());
+        }
+        if self.options.offline {
+            return Err("building it needs the network, and --offline forbids it".into());
+        }
+        let deadline = Instant::now() + self.options.timeout;
+        let work = tempfile::tempdir().map_err(|e| format!("cannot make a build directory: {e}"))?;
+        let system = read_build_system(tree)?;
+        let _slot = self.slot();
+        let built = self.build_tree(tree, system, work.path(), deadline, true).map_err(|failure| {
+            if !failure.tail.is_empty() {
+                report_tail(&tree.display(), &failure);
+            }
+            failure.why
+        })?;
+        Ok(built.metadata.unwrap_or_default().into_bytes())
+    }
+
+    /// Builds what `want_metadata` asks of the source tree `tree` in a new virtual environment
+    /// under `work`: the build requirements installed, then the backend's hooks run.
+    fn build_tree(
+        &self,
+        tree: &Path,
+        system: SourceBuildSystem,
+        work: &Path,
+        deadline: Instant,
+        want_metadata: bool,
+    ) -> Result<Built, Failed> {
+        let plain = |why: String| Failed { why, tail: Vec::new() };
         let (python, target) =
             self.interpreter.get_or_init(|| interpreter(self.options.python)).as_ref().map_err(|e| plain(e.clone()))?;
-        let env = work.path().join("env");
-        let log = work.path().join("log");
+        let env = work.join("env");
+        let log = work.join("log");
         let step = |command: &mut Command, what: &str| run(command, &log, deadline, self.options.timeout, what);
         // Without pip of its own (seconds saved per build): the building interpreter's pip
         // installs into it with `--python`.
@@ -235,22 +271,22 @@ impl Builder {
         }
         let env_python = env.join("bin").join("python");
         let pip = Pip { python, env_python: &env_python };
-        let hook_file = work.path().join("hook.py");
+        let hook_file = work.join("hook.py");
         std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
-        self.install(&system.requires, target, work.path(), &pip, &step)?;
+        self.install(&system.requires, target, work, &pip, &step)?;
 
         let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
         let hook = |name: &str| -> Result<Vec<u8>, Failed> {
-            let out = work.path().join(format!("{name}.out"));
+            let out = work.join(format!("{name}.out"));
             let mut command = Command::new(&env_python);
-            command.arg(&hook_file).args([name, &system.backend, &backend_path]).arg(&out).current_dir(&tree);
+            command.arg(&hook_file).args([name, &system.backend, &backend_path]).arg(&out).current_dir(tree);
             step(without_pip_settings(&mut command), &format!("the backend's {name} hook"))?;
             std::fs::read(&out).map_err(|e| plain(format!("the {name} hook left no answer: {e}")))
         };
         let extra: Vec<String> = serde_json::from_slice(&hook("requires")?)
             .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
         let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
-        self.install(&extra, target, work.path(), &pip, &step)?;
+        self.install(&extra, target, work, &pip, &step)?;
         let metadata = match want_metadata {
             true => Some(String::from_utf8_lossy(&hook("metadata")?).into_owned()),
             false => None,
@@ -322,9 +358,10 @@ fn file_sha256(file: &mut File) -> std::io::Result<String> {
     Ok(lower_hex(&hasher.finalize()))
 }
 
-/// The error line's detail, shown once, when a step fails: which build, why, and its last lines.
-fn report_tail(sdist: &SdistFilename, failure: &Failed) {
-    eprintln!("hashlock: {} {}: {}; its last lines:", sdist.name, sdist.version, failure.why);
+/// The error line's detail, shown once, when a step fails: which build (`what`), why, and its
+/// last lines.
+fn report_tail(what: &dyn std::fmt::Display, failure: &Failed) {
+    eprintln!("hashlock: {what}: {}; its last lines:", failure.why);
     for line in &failure.tail {
         eprintln!("    | {}", crate::output::line::escape(line));
     }

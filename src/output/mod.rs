@@ -1,12 +1,47 @@
-//! Rendering: the `--require-hashes` requirements file and the reports, and writing them
-//! without ever leaving a partial file behind.
+//! Rendering: the `--require-hashes` requirements file, the PEP 751 lock and the reports, and
+//! writing them without ever leaving a partial file behind.
 
 pub mod line;
+pub mod pylock;
 pub mod report;
 pub mod requirements;
 
 use std::io::Write;
 use std::path::Path;
+
+/// What `generate` writes, named as uv's `--format` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LockOutput {
+    /// A pip requirements file with `--hash` options.
+    #[value(name = "requirements.txt")]
+    Requirements,
+    /// A PEP 751 lock.
+    #[value(name = "pylock.toml")]
+    Pylock,
+}
+
+impl LockOutput {
+    /// `format`, else what the output's name says (pip reads `pylock.toml` and
+    /// `pylock.NAME.toml` as locks, any other name as a requirements file); a requirements
+    /// file to stdout. A format the name contradicts is refused: pip would read the file as
+    /// the other format.
+    pub fn choose(format: Option<Self>, output: Option<&Path>) -> Result<Self, String> {
+        let Some(path) = output else { return Ok(format.unwrap_or(Self::Requirements)) };
+        let named_lock = crate::lockfile::is_lock_name(path);
+        match (format, named_lock) {
+            (Some(Self::Pylock), false) => Err(format!(
+                "{}: pip reads a lock only under the name pylock.toml or pylock.NAME.toml (NAME without dots), and this file as a requirements file",
+                path.display()
+            )),
+            (Some(Self::Requirements), true) => Err(format!(
+                "{}: pip reads a file of this name as a PEP 751 lock, not as a requirements file; name it otherwise, or pass --format pylock.toml",
+                path.display()
+            )),
+            _ if named_lock => Ok(Self::Pylock),
+            _ => Ok(Self::Requirements),
+        }
+    }
+}
 
 /// Writes `contents` to `path` via a temporary file in the same directory and a rename, so a
 /// reader sees the old file or the new one, never a mix, and a failed run leaves it untouched.

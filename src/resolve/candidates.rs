@@ -127,6 +127,7 @@ pub(crate) mod tests {
             yanked: yanked.then(String::new),
             core_metadata: CoreMetadata::Absent,
             size: None,
+            upload_time: None,
         }
     }
 

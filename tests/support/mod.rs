@@ -26,6 +26,8 @@ pub use build::{Built, normalise, sha256_hex};
 
 pub const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 pub const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
+/// The PEP 700 `upload-time` JSON pages give every file with bytes (HTML pages have none).
+pub const UPLOADED: &str = "2025-01-02T03:04:05.678901Z";
 
 // --- the model ---------------------------------------------------------------------------------
 
@@ -63,6 +65,8 @@ pub struct File {
     /// Zero bytes served after `bytes`, generated while sending (ranges are ignored): a large
     /// file that costs no memory. The published hashes stay those of `bytes`.
     pub padding: u64,
+    /// PEP 700 `upload-time` on JSON pages, as served (not checked).
+    pub upload_time: Option<String>,
 }
 
 impl File {
@@ -79,6 +83,7 @@ impl File {
             yanked: None,
             metadata: None,
             padding: 0,
+            upload_time: Some(UPLOADED.into()),
         }
     }
 
@@ -343,6 +348,7 @@ impl Registry {
                     metadata: f.metadata.map(String::into_bytes),
                     size: f.size,
                     padding: 0,
+                    upload_time: None,
                 };
                 registry.add(&project, file);
             }
@@ -830,6 +836,9 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
                 }
                 if let Some(size) = f.bytes.as_ref().map(|b| b.len() as u64 + f.padding).or(f.size) {
                     entry["size"] = size.into();
+                }
+                if let Some(time) = &f.upload_time {
+                    entry["upload-time"] = time.as_str().into();
                 }
                 if let Some(hash) = metadata_hash(f) {
                     entry["core-metadata"] = serde_json::json!({ "sha256": hash });
