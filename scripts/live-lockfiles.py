@@ -179,6 +179,18 @@ class LockKind:
     def find(self, text: str, name: str) -> list[Entry]:
         return [e for e in self.entries(text.splitlines()) if e.name == normalize(name)]
 
+    def versions(self, text: str, name: str) -> list[str]:
+        """The versions the lock pins `name` at."""
+        lines = text.splitlines()
+        found = []
+        for entry in self.find(text, name):
+            for line in lines[entry.start : entry.end]:
+                match = re.match(r'\s*"?version"?\s*[:=]\s*"(?:==)?([^"]+)"', line)
+                if match:
+                    found.append(match.group(1))
+                    break
+        return found
+
 
 KINDS = {
     "uv.lock": LockKind("uv.lock", lambda lines: toml_entries(lines, "package")),
@@ -292,10 +304,13 @@ def make_locks(work: Path, env: dict[str, str], python_version: str) -> dict[str
                 (project / name).write_text(contents)
         done = run(command, env, project)
         made = done.code == 0 and (project / filename).exists()
+        pins = ""
         if made:
-            texts[filename] = (project / filename).read_text()
-        rows.append([filename, " ".join(command), str(done.code), f"{done.seconds:.1f}s", "" if made else done.first_error_line()])
-    print_table(["lockfile", "command", "exit", "time", "error"], rows)
+            text = texts[filename] = (project / filename).read_text()
+            kind = KINDS[filename]
+            pins = f"{len(kind.entries(text.splitlines()))} entries, dds-cli {' '.join(kind.versions(text, 'dds-cli'))}"
+        rows.append([filename, " ".join(command), str(done.code), f"{done.seconds:.1f}s", pins or done.first_error_line()])
+    print_table(["lockfile", "command", "exit", "time", "locked (or error)"], rows)
     return texts
 
 
@@ -311,6 +326,17 @@ class Case:
 
 def findings_of(report: dict) -> list[dict]:
     return report.get("findings", []) + [f for p in report.get("packages", []) for f in p.get("findings", [])]
+
+
+def summarized(findings: list[dict]) -> list[str]:
+    """One line per (code, package): how many, the first one's location and message."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for finding in findings:
+        groups.setdefault((str(finding.get("code")), str(finding.get("package"))), []).append(finding)
+    return [
+        f"{code} {package} ×{len(group)}, first at {group[0].get('location')}: {group[0].get('message')}"
+        for (code, package), group in groups.items()
+    ]
 
 
 def audit(hashlock: str, case: Case, work: Path, env: dict[str, str]) -> list[str]:
@@ -339,7 +365,7 @@ def audit(hashlock: str, case: Case, work: Path, env: dict[str, str]) -> list[st
     if done.code not in (0, 1):
         case.notes.append(done.first_error_line())
     elif not verdict:
-        case.notes += [f"{f.get('code')} {f.get('package')} {f.get('location')}: {f.get('message')}" for f in findings[:6]]
+        case.notes += summarized(findings)
     return [
         case.lockfile,
         case.name,
