@@ -4,25 +4,17 @@
 //! `'cli' in extras`), which a PEP 508 marker cannot hold: those tests become the package's
 //! groups and the rest its marker ([`split_marker`]).
 //!
-//! The TOML helpers at the end ([`TomlFile`] and the functions after it) serve the uv.lock
-//! reader too.
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
-use std::str::FromStr;
 
-use pep508_rs::pep440_rs::Version;
-use pep508_rs::{MarkerExpression, MarkerTree, PackageName};
-use reqwest::Url;
+use pep508_rs::MarkerTree;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
 use toml::Spanned;
 
-use crate::check::findings::{Code, Finding};
-use crate::index::http::redact_text;
-use crate::index::simple::last_segment;
-use crate::lockfile::{Artifact, Hash, LineIndex, Location, LockFormat, Lockfile, LockfileError, Package, Selector};
+use crate::check::findings::Finding;
+use crate::lockfile::reader::{LockText, as_text, file_name, note_index, parse_marker, unhashable, without_extras};
+use crate::lockfile::{Artifact, Location, LockFormat, Lockfile, LockfileError, Package, Selector};
 
 /// Read first, on its own, so that a lock of another version is refused for its version and
 /// not for whatever else it changed.
@@ -36,7 +28,7 @@ struct Header {
 #[serde(rename_all = "kebab-case")]
 struct Document {
     requires_python: Option<String>,
-    environments: Option<IgnoredAny>,
+    environments: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     default_groups: Vec<String>,
     #[serde(default)]
@@ -94,26 +86,26 @@ struct FileTable {
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
-    let file = TomlFile::new(text, path);
-    file.check_format_version(
-        file.deserialize::<Header>()?.lock_version,
-        "lock-version",
-        "a pylock.toml",
-        "pylock lock-version 1.x",
-        |version| {
-            let toml::Value::String(text) = version else { return false };
-            let mut parts = text.split('.');
-            parts.next() == Some("1") && parts.all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-        },
-    )?;
-    let document: Document = file.deserialize()?;
+    let file = LockText::new(text, path, LockFormat::Pylock);
+    let Some(lock_version) = file.toml::<Header>()?.lock_version else {
+        return Err(file.not_this_format("no lock-version"));
+    };
+    file.check_format_version(&lock_version, "lock-version", "pylock lock-version 1.x", |version| {
+        let toml::Value::String(text) = version else { return false };
+        let mut parts = text.split('.');
+        parts.next() == Some("1") && parts.all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    })?;
+    let document: Document = file.toml()?;
     let mut lockfile = Lockfile::new(path, LockFormat::Pylock);
     lockfile.universal =
         document.environments.is_some() || document.packages.iter().any(|table| table.get_ref().marker.is_some());
     lockfile.requires_python = document.requires_python;
+    for environment in document.environments.iter().flatten() {
+        lockfile.environments.push(file.marker(environment.get_ref(), environment.span().start)?);
+    }
     let default_groups: BTreeSet<Selector> = document.default_groups.iter().map(|name| Selector::group(name)).collect();
     for table in document.packages {
-        let location = file.location(&table.span());
+        let location = file.location(table.span().start);
         let package = read_package(&file, table.into_inner(), location, &default_groups, &mut lockfile.findings)?;
         if let Some(index) = &package.index {
             note_index(&mut lockfile.indexes, index);
@@ -124,27 +116,31 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
 }
 
 fn read_package(
-    file: &TomlFile,
+    file: &LockText,
     table: PackageTable,
     location: Location,
     default_groups: &BTreeSet<Selector>,
     findings: &mut Vec<Finding>,
 ) -> Result<Package, LockfileError> {
-    let name = file.package_name(&table.name)?;
-    let version = table.version.as_ref().map(|version| file.version(version)).transpose()?;
+    let name = file.name(table.name.get_ref(), table.name.span().start)?;
+    let version =
+        table.version.as_ref().map(|version| file.version(version.get_ref(), version.span().start)).transpose()?;
     let split = match &table.marker {
         Some(marker) => split_marker(marker.get_ref(), default_groups)
-            .map_err(|error| file.invalid(&marker.span(), format!("invalid marker `{}`: {error}", marker.get_ref())))?,
+            .map_err(|error| file.invalid_marker(marker.get_ref(), marker.span().start, &error))?,
         None => SplitMarker { marker: MarkerTree::TRUE, groups: BTreeSet::new() },
     };
     // An entry without a name (PEP 751 asks only for enough keys to tell the package) names
     // nothing the model can hold.
     let dependencies = table
         .dependencies
-        .map(|dependencies| dependencies.iter().filter_map(|d| d.name.as_ref()).map(|n| file.package_name(n)).collect())
+        .map(|dependencies| {
+            let names = dependencies.iter().filter_map(|d| d.name.as_ref());
+            names.map(|name| file.name(name.get_ref(), name.span().start)).collect()
+        })
         .transpose()?;
     let mut artifacts: Vec<Artifact> =
-        table.sdist.iter().chain(&table.wheels).map(|spanned| artifact(file, spanned)).collect();
+        table.sdist.iter().chain(&table.wheels).map(|spanned| artifact(file, spanned)).collect::<Result<_, _>>()?;
     let non_index_source = if let Some(vcs) = &table.vcs {
         let mut source = format!(
             "vcs {}+{}",
@@ -159,18 +155,14 @@ fn read_package(
         let editable = if directory.editable { " (editable)" } else { "" };
         Some(format!("directory {}{editable}", directory.path.as_deref().unwrap_or_default()))
     } else if let Some(archive) = &table.archive {
-        let archive = artifact(file, archive);
+        let archive = artifact(file, archive)?;
         let source = format!("archive {}", archive.url.as_deref().unwrap_or_default());
         artifacts.push(archive);
         Some(source)
     } else {
         None
     };
-    if let Some(source) = &non_index_source {
-        let hashed = artifacts.iter().any(|artifact| !artifact.hashes.is_empty());
-        findings.push(unhashable(&name, source, hashed, &location));
-    }
-    Ok(Package {
+    let package = Package {
         name,
         version,
         marker: split.marker,
@@ -181,28 +173,29 @@ fn read_package(
         groups: split.groups,
         non_index_source,
         location,
-    })
+    };
+    // A directory is the user's own tree (`uv export` writes the project so); a VCS checkout or
+    // an archive is code from elsewhere.
+    let local_tree = table.vcs.is_none() && table.directory.is_some();
+    findings.extend(unhashable(&package, local_tree));
+    Ok(package)
 }
 
-fn artifact(file: &TomlFile, spanned: &Spanned<FileTable>) -> Artifact {
+fn artifact(file: &LockText, spanned: &Spanned<FileTable>) -> Result<Artifact, LockfileError> {
     let table = spanned.get_ref();
     let mut hashes: Vec<_> = table.hashes.iter().collect();
     hashes.sort_by_key(|(algorithm, _)| algorithm.span().start);
-    Artifact {
+    Ok(Artifact {
         filename: table.name.clone().or_else(|| file_name(table.url.as_deref(), table.path.as_deref())),
         url: table.url.clone().or_else(|| table.path.clone()),
         hashes: hashes
             .iter()
-            .map(|(algorithm, hex)| Hash {
-                algorithm: algorithm.get_ref().to_ascii_lowercase(),
-                hex: hex.get_ref().to_ascii_lowercase(),
-                location: file.location(&algorithm.span()),
-            })
-            .collect(),
+            .map(|(algorithm, hex)| file.hash_of(algorithm.get_ref(), hex.get_ref(), algorithm.span().start))
+            .collect::<Result<_, _>>()?,
         size: table.size,
         upload_time: table.upload_time.as_ref().map(as_text),
-        location: file.location(&spanned.span()),
-    }
+        location: file.location(spanned.span().start),
+    })
 }
 
 // --- markers that test extras and dependency groups --------------------------------------------
@@ -440,145 +433,12 @@ impl MarkerParser<'_> {
     }
 }
 
-// --- shared with the uv.lock reader ------------------------------------------------------------
-
-/// A TOML lockfile being read: where its byte offsets are, for locations and errors.
-pub(super) struct TomlFile<'a> {
-    pub(super) path: &'a Path,
-    text: &'a str,
-    lines: LineIndex,
-}
-
-impl<'a> TomlFile<'a> {
-    pub(super) fn new(text: &'a str, path: &'a Path) -> Self {
-        Self { path, text, lines: LineIndex::new(text) }
-    }
-
-    pub(super) fn location(&self, span: &Range<usize>) -> Location {
-        Location { file: self.path.to_path_buf(), line: self.lines.line(span.start) }
-    }
-
-    pub(super) fn invalid(&self, span: &Range<usize>, message: impl Into<String>) -> LockfileError {
-        LockfileError::invalid(self.path, self.lines.line(span.start), message)
-    }
-
-    /// The whole file as `T`; a TOML syntax error, or a value of the wrong type, is an error of
-    /// its line.
-    pub(super) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, LockfileError> {
-        toml::from_str(self.text).map_err(|error| {
-            let line = error.span().map_or(1, |span| self.lines.line(span.start));
-            // serde names the Rust type it expected (`expected struct FileTable`): say what it is.
-            let message = error.message().lines().next().unwrap_or_default();
-            let message = match message.find("expected struct ") {
-                Some(at) => format!("{}expected a table", &message[..at]),
-                None => message.to_string(),
-            };
-            LockfileError::invalid(self.path, line, message)
-        })
-    }
-
-    /// Refuses the lock unless its header records a format version (under `key`) that is
-    /// `supported`; `format` is what the file should be, `reads` the versions hashlock reads.
-    pub(super) fn check_format_version(
-        &self,
-        version: Option<Spanned<toml::Value>>,
-        key: &str,
-        format: &str,
-        reads: &str,
-        supported: impl Fn(&toml::Value) -> bool,
-    ) -> Result<(), LockfileError> {
-        let Some(version) = version else {
-            return Err(LockfileError::invalid(
-                self.path,
-                1,
-                format!("does not look like {format}: no {key}; pass --lock-format if it is another format"),
-            ));
-        };
-        if supported(version.get_ref()) {
-            return Ok(());
-        }
-        Err(self.invalid(
-            &version.span(),
-            format!("{key} {} is not supported: hashlock reads {reads}", as_text(version.get_ref())),
-        ))
-    }
-
-    pub(super) fn package_name(&self, name: &Spanned<String>) -> Result<PackageName, LockfileError> {
-        PackageName::from_str(name.get_ref())
-            .map_err(|error| self.invalid(&name.span(), format!("invalid package name `{}`: {error}", name.get_ref())))
-    }
-
-    pub(super) fn version(&self, version: &Spanned<String>) -> Result<Version, LockfileError> {
-        Version::from_str(version.get_ref())
-            .map_err(|error| self.invalid(&version.span(), format!("invalid version `{}`: {error}", version.get_ref())))
-    }
-}
-
-/// A PEP 508 marker. Parsed as the marker of a requirement, whose parser guards against the
-/// inputs pep508_rs panics on.
-pub(super) fn parse_marker(text: &str) -> Result<MarkerTree, String> {
-    crate::requirement::parse(&format!("marker ; {text}")).map(|requirement| requirement.marker)
-}
-
-/// `marker` with its `extra` tests taken as true where they appear (each conjunction of its
-/// disjunctive form without them): the lock's markers must describe environments only, and a
-/// wider marker keeps a package in the audit where a narrower one could drop it.
-pub(super) fn without_extras(marker: &MarkerTree) -> MarkerTree {
-    // The disjunctive form of true is empty, as that of false.
-    if marker.is_true() {
-        return MarkerTree::TRUE;
-    }
-    let mut environments = MarkerTree::FALSE;
-    for conjunction in marker.to_dnf() {
-        let mut term = MarkerTree::TRUE;
-        for expression in conjunction.into_iter().filter(|e| !matches!(e, MarkerExpression::Extra { .. })) {
-            term.and(MarkerTree::expression(expression));
-        }
-        environments.or(term);
-    }
-    environments
-}
-
-/// The name of the file a URL (percent-decoded) or a path ends in.
-pub(super) fn file_name(url: Option<&str>, path: Option<&str>) -> Option<String> {
-    let path_tail = |path: &str| path.rsplit(['/', '\\']).next().filter(|tail| !tail.is_empty()).map(str::to_string);
-    let from_url = url.and_then(|url| Url::parse(url).ok().map_or_else(|| path_tail(url), |url| last_segment(&url)));
-    from_url.or_else(|| path.and_then(path_tail))
-}
-
-/// A string as itself, a TOML datetime (pylock's `upload-time`) or another value as TOML.
-pub(super) fn as_text(value: &toml::Value) -> String {
-    match value {
-        toml::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Adds `index` to the lock's indexes, which keep the order each is first seen in.
-pub(super) fn note_index(indexes: &mut Vec<String>, index: &str) {
-    if !indexes.iter().any(|known| known == index) {
-        indexes.push(index.to_string());
-    }
-}
-
-/// The finding for a package from `source`, which no index can vouch for; `hashed`: the lock
-/// records hashes of its file.
-pub(super) fn unhashable(name: &PackageName, source: &str, hashed: bool, location: &Location) -> Finding {
-    let why = if hashed {
-        "is not on an index: its recorded hashes pin it, but hashlock cannot check them against an index"
-    } else {
-        "cannot be hash-checked"
-    };
-    Finding::new(Code::Unhashable, Some(name), format!("`{name}`: {} {why}", redact_text(source))).at(location)
-}
-
 #[cfg(test)]
 pub(super) mod tests {
-    use std::fmt::Write;
-
     use proptest::prelude::*;
 
     use super::*;
+    use crate::lockfile::reader::test_support::{fragment, summary};
 
     pub(in crate::lockfile) const SAMPLE: &str = r#"lock-version = "1.0"
 environments = ["sys_platform == 'linux'", "sys_platform == 'win32'"]
@@ -655,119 +515,6 @@ marker = "python_version >= '3.11'"
         parse(text, Path::new("pylock.toml"))
     }
 
-    /// The model of a lock, one line per package, artifact, hash and finding, for snapshots.
-    pub(in crate::lockfile) fn summary(lockfile: &Lockfile) -> String {
-        let mut out = format!(
-            "universal={} requires-python={} indexes={:?}\n",
-            lockfile.universal,
-            lockfile.requires_python.as_deref().unwrap_or("-"),
-            lockfile.indexes
-        );
-        for package in &lockfile.packages {
-            let groups: Vec<String> = package
-                .groups
-                .iter()
-                .map(|group| match group {
-                    Selector::Default => "default".to_string(),
-                    Selector::Group(name) => format!("group:{name}"),
-                    Selector::Extra(name) => format!("extra:{name}"),
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "{}: {} {} marker=[{}] groups={groups:?} extras={:?} index={} source={} dependencies={:?}",
-                package.location.line,
-                package.name,
-                package.version.as_ref().map_or("-".to_string(), ToString::to_string),
-                package.marker.try_to_string().unwrap_or_else(|| "true".to_string()),
-                package.extras.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                package.index.as_deref().unwrap_or("-"),
-                package.non_index_source.as_deref().unwrap_or("-"),
-                package.dependencies.as_ref().map(|names| names.iter().map(ToString::to_string).collect::<Vec<_>>()),
-            );
-            for artifact in &package.artifacts {
-                let _ = writeln!(
-                    out,
-                    "  {}: {} url={} size={:?} upload-time={}",
-                    artifact.location.line,
-                    artifact.filename.as_deref().unwrap_or("-"),
-                    artifact.url.as_deref().unwrap_or("-"),
-                    artifact.size,
-                    artifact.upload_time.as_deref().unwrap_or("-"),
-                );
-                for hash in &artifact.hashes {
-                    let _ = writeln!(
-                        out,
-                        "    {}: {}:{}",
-                        hash.location.line,
-                        hash.algorithm,
-                        hash.hex.get(..12).unwrap_or(&hash.hex)
-                    );
-                }
-            }
-        }
-        for finding in &lockfile.findings {
-            let _ = writeln!(
-                out,
-                "{} {} {}: {}",
-                finding.severity,
-                finding.code,
-                finding.location.as_deref().unwrap_or("-"),
-                finding.message
-            );
-        }
-        out
-    }
-
-    /// Text that TOML and marker parsers treat specially, to splice into samples.
-    pub(in crate::lockfile) fn fragment() -> impl Strategy<Value = &'static str> {
-        prop::sample::select(vec![
-            "",
-            "\"",
-            "'",
-            "[",
-            "]",
-            "[[",
-            "{",
-            "}",
-            "=",
-            ",",
-            "\n",
-            "#",
-            "(",
-            ")",
-            " and ",
-            " or ",
-            " not in ",
-            "é",
-            "\u{2003}",
-            "version = 2",
-            "lock-version = \"2.0\"",
-            "marker = \"'a' in extras or (\"",
-            "marker = \"'x' not in dependency_groups and os_name == 'nt'\"",
-            "extra = [\"x\"]",
-            "hash = \"sha256\"",
-            "source = { editable = \".\" }",
-            "{ name = \"click\" }",
-            "size = -1",
-            "999999999999999999999",
-            "1979-05-27T07:32:00Z",
-        ])
-    }
-
-    /// `sample` with up to a few ranges replaced by fragments.
-    pub(in crate::lockfile) fn mutated(sample: &'static str) -> impl Strategy<Value = String> {
-        prop::collection::vec((0..sample.len(), 0usize..16, fragment()), 1..6).prop_map(move |edits| {
-            let mut text = sample.to_string();
-            for (at, removed, inserted) in edits {
-                let start = text.floor_char_boundary(at.min(text.len()));
-                let end = text.floor_char_boundary((start + removed).min(text.len()));
-                text.replace_range(start..end, inserted);
-            }
-            text
-        })
-    }
-
     #[test]
     fn a_universal_lock_reads_into_the_model() {
         insta::assert_snapshot!(summary(&read(SAMPLE).unwrap()), @r#"
@@ -793,9 +540,9 @@ marker = "python_version >= '3.11'"
               64: archived-2.0.tar.gz url=http://127.0.0.1:9/archives/archived-2.0.tar.gz size=Some(1234) upload-time=-
                 64: sha256:46744ae5869a
             66: nofiles 1.0 marker=[python_full_version >= '3.11'] groups=[] extras=[] index=- source=- dependencies=None
-            error unhashable pylock.toml:52: `gitdep`: vcs git+http://127.0.0.1:9/git/gitdep.git@0123abcd0123abcd0123abcd0123abcd0123abcd cannot be hash-checked
-            error unhashable pylock.toml:57: `localdir`: directory ./vendored/localdir (editable) cannot be hash-checked
-            error unhashable pylock.toml:61: `archived`: archive http://127.0.0.1:9/archives/archived-2.0.tar.gz is not on an index: its recorded hashes pin it, but hashlock cannot check them against an index
+            error unhashable pylock.toml:52: gitdep 0.3.0 comes from vcs git+http://127.0.0.1:9/git/gitdep.git@0123abcd0123abcd0123abcd0123abcd0123abcd: no index vouches for it, so its hashes cannot be checked
+            info unhashable pylock.toml:57: localdir comes from directory ./vendored/localdir (editable): it is built from the local source tree, which no hash covers
+            error unhashable pylock.toml:61: archived 2.0 comes from archive http://127.0.0.1:9/archives/archived-2.0.tar.gz: its recorded hashes pin it, but no index vouches for them, so hashlock cannot check them
             "#);
     }
 
@@ -908,7 +655,7 @@ marker = "python_version >= '3.11'"
         );
         assert_eq!(
             error("lock-version = \"1.0\"\n[[packages]]\nname = \"a\"\nmarker = \"os_name == 'nt' and\"\n"),
-            "pylock.toml:4: invalid marker `os_name == 'nt' and`: a comparison is missing"
+            "pylock.toml:4: `os_name == 'nt' and` is not a PEP 508 marker: a comparison is missing"
         );
         assert_eq!(
             error("lock-version = \"1.0\"\n[[packages]]\nname = \"a\"\nversion = \"one\"\n")
@@ -931,10 +678,32 @@ marker = "python_version >= '3.11'"
         );
         assert_eq!(
             error("version = 1\nrevision = 3\n"),
-            "pylock.toml:1: does not look like a pylock.toml: no lock-version; pass --lock-format if it is another format"
+            "pylock.toml:1: does not look like a pylock.toml (PEP 751): no lock-version; pass --lock-format if it is another format"
         );
         assert!(error("lock-version = \"1.x\"\n").contains("lock-version 1.x is not supported"));
         assert!(read("lock-version = \"1.1\"\n").is_ok_and(|lock| lock.packages.is_empty() && !lock.universal));
+    }
+
+    /// `uv export --format pylock.toml` writes the project itself as an editable directory: the
+    /// user's own tree is worth a note, code from a repository is an error.
+    #[test]
+    fn a_directory_is_info_and_a_vcs_checkout_an_error() {
+        let text = "lock-version = \"1.0\"\ncreated-by = \"uv\"\n\n[[packages]]\nname = \"project\"\n\
+                    directory = { path = \".\", editable = true }\n\n[[packages]]\nname = \"gitdep\"\nversion = \"0.3.0\"\n\
+                    vcs = { type = \"git\", path = \"../gitdep\", commit-id = \"0123abcd\" }\n";
+        let found: Vec<String> = read(text)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| format!("{} {}: {}", f.severity, f.location.as_deref().unwrap_or("-"), f.message))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "info pylock.toml:4: project comes from directory . (editable): it is built from the local source tree, which no hash covers",
+                "error pylock.toml:8: gitdep 0.3.0 comes from vcs git+../gitdep@0123abcd: no index vouches for it, so its hashes cannot be checked",
+            ]
+        );
     }
 
     // The reader's own never-panics property is in the uv.lock reader's tests, which try both.
@@ -942,6 +711,12 @@ marker = "python_version >= '3.11'"
     fn a_lock_for_several_environments_is_universal() {
         let lock = read("lock-version = \"1.0\"\nenvironments = [\"sys_platform == 'linux'\"]\n").unwrap();
         assert!(lock.universal);
+        // The audit is bounded by them: what Windows alone needs is not missing from this lock.
+        let environments: Vec<String> =
+            lock.environments.iter().filter_map(MarkerTree::contents).map(|m| m.to_string()).collect();
+        assert_eq!(environments, ["sys_platform == 'linux'"]);
+        let error = read("lock-version = \"1.0\"\n\nenvironments = [\"sys_platform ==\"]\n").unwrap_err().to_string();
+        assert!(error.starts_with("pylock.toml:3: "), "{error}");
     }
 
     proptest! {

@@ -1,32 +1,36 @@
-//! What the readers of tool lockfiles share: the text with its lines, and the values every lock
-//! records (names, versions, markers, hashes, files) turned into the model, each error one line
-//! at the line of the value.
+//! What the readers of lockfiles share: the text with its lines, and the values every lock
+//! records (names, versions, markers, hashes, files, sources) turned into the model, each error
+//! one line at the line of the value.
 
 use std::ops::Bound;
 use std::path::Path;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers, release_specifiers_to_ranges};
-use pep508_rs::{ExtraName, MarkerTree, PackageName};
+use pep508_rs::{ExtraName, MarkerExpression, MarkerTree, PackageName};
 use pubgrub::Ranges;
+use reqwest::Url;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 
-use crate::check::findings::{Code, Finding};
+use crate::check::findings::{Code, Finding, Severity};
 use crate::index::http::redact_text;
+use crate::index::simple::last_segment;
+use crate::lock::PIP_ALGORITHMS;
 use crate::lockfile::{Artifact, Hash, LineIndex, Location, LockFormat, LockfileError, Package, Selector};
 
-/// A lockfile's text, for locating what a reader finds in it.
+/// A lockfile's text, for reading it and locating what a reader finds in it.
 pub(super) struct LockText<'a> {
     pub path: &'a Path,
+    text: &'a str,
     format: LockFormat,
     lines: LineIndex,
 }
 
 impl<'a> LockText<'a> {
-    pub fn new(text: &str, path: &'a Path, format: LockFormat) -> Self {
-        Self { path, format, lines: LineIndex::new(text) }
+    pub fn new(text: &'a str, path: &'a Path, format: LockFormat) -> Self {
+        Self { path, text, format, lines: LineIndex::new(text) }
     }
 
     pub fn location(&self, offset: usize) -> Location {
@@ -51,15 +55,41 @@ impl<'a> LockText<'a> {
         )
     }
 
-    /// `text` as TOML into `T`; a syntax or type error at the line of its span.
-    pub fn toml<T: DeserializeOwned>(&self, text: &str) -> Result<T, LockfileError> {
-        toml::from_str(text).map_err(|error| {
-            if text.trim_start().starts_with('{') {
+    /// The whole text as TOML into `T`; a syntax or type error at the line of its span.
+    pub fn toml<T: DeserializeOwned>(&self) -> Result<T, LockfileError> {
+        toml::from_str(self.text).map_err(|error| {
+            if self.text.trim_start().starts_with('{') {
                 return self.not_this_format("it is JSON, not TOML");
             }
             let offset = error.span().map_or(0, |span| span.start);
-            self.invalid(offset, crate::requirement::one_line(&error.message()))
+            // serde names the Rust type it expected (`expected struct FileTable`): say what it is.
+            let message = crate::requirement::one_line(&error.message());
+            let message = match message.find("expected struct ") {
+                Some(at) => format!("{}expected a table", &message[..at]),
+                None => message,
+            };
+            self.invalid(offset, message)
         })
+    }
+
+    /// Refuses the lock unless the format version it records under `key` is `supported`;
+    /// `reads` says which versions hashlock reads.
+    pub fn check_format_version(
+        &self,
+        version: &Spanned<toml::Value>,
+        key: &str,
+        reads: &str,
+        supported: impl Fn(&toml::Value) -> bool,
+    ) -> Result<(), LockfileError> {
+        if supported(version.get_ref()) {
+            return Ok(());
+        }
+        Err(self.unsupported_version(version.span().start, key, &as_text(version.get_ref()), reads))
+    }
+
+    /// The format version `version`, recorded under `key` at `offset`, is not one hashlock reads.
+    pub fn unsupported_version(&self, offset: usize, key: &str, version: &str, reads: &str) -> LockfileError {
+        self.invalid(offset, format!("{key} {version} is not supported: hashlock reads {reads}"))
     }
 
     pub fn name(&self, name: &str, offset: usize) -> Result<PackageName, LockfileError> {
@@ -77,28 +107,40 @@ impl<'a> LockText<'a> {
             .map_err(|error| self.invalid(offset, format!("version `{version}` is not a PEP 440 version: {error}")))
     }
 
-    /// A PEP 508 environment marker, parsed as the marker of a requirement (whose parser does not
-    /// panic on untrusted text).
+    /// A PEP 508 environment marker ([`parse_marker`]).
     pub fn marker(&self, marker: &str, offset: usize) -> Result<MarkerTree, LockfileError> {
-        crate::requirement::parse(&format!("marker ; {marker}"))
-            .map(|requirement| requirement.marker)
-            .map_err(|error| self.invalid(offset, format!("`{marker}` is not a PEP 508 marker: {error}")))
+        parse_marker(marker).map_err(|error| self.invalid_marker(marker, offset, &error))
     }
 
-    /// `algorithm:hex`, as every lock tool writes hashes; lowercased.
+    /// `marker`, at `offset`, does not parse: `error` says why.
+    pub fn invalid_marker(&self, marker: &str, offset: usize, error: &str) -> LockfileError {
+        self.invalid(offset, format!("`{marker}` is not a PEP 508 marker: {error}"))
+    }
+
+    /// `algorithm:hex`, as most lock tools write hashes; lowercased.
     pub fn hash(&self, hash: &str, offset: usize) -> Result<Hash, LockfileError> {
-        let parts = hash.split_once(':').filter(|(algorithm, hex)| {
-            !algorithm.is_empty()
-                && algorithm.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                && !hex.is_empty()
-                && hex.chars().all(|c| c.is_ascii_hexdigit())
-        });
-        let Some((algorithm, hex)) = parts else {
-            return Err(
-                self.invalid(offset, format!("`{hash}` is not a hash: write it as algorithm:hex, like sha256:…"))
-            );
-        };
-        Ok(Hash {
+        hash.split_once(':').and_then(|(algorithm, hex)| self.valid_hash(algorithm, hex, offset)).ok_or_else(|| {
+            self.invalid(offset, format!("`{hash}` is not a hash: write it as algorithm:hex, like sha256:…"))
+        })
+    }
+
+    /// A hash written as an algorithm's name and its hex digest apart (pylock's `hashes`
+    /// table); lowercased.
+    pub fn hash_of(&self, algorithm: &str, hex: &str, offset: usize) -> Result<Hash, LockfileError> {
+        self.valid_hash(algorithm, hex, offset).ok_or_else(|| {
+            self.invalid(
+                offset,
+                format!("`{algorithm} = \"{hex}\"` is not a hash: write an algorithm = its hex digest"),
+            )
+        })
+    }
+
+    fn valid_hash(&self, algorithm: &str, hex: &str, offset: usize) -> Option<Hash> {
+        let valid = !algorithm.is_empty()
+            && algorithm.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !hex.is_empty()
+            && hex.chars().all(|c| c.is_ascii_hexdigit());
+        valid.then(|| Hash {
             algorithm: algorithm.to_ascii_lowercase(),
             hex: hex.to_ascii_lowercase(),
             location: self.location(offset),
@@ -112,10 +154,7 @@ impl<'a> LockText<'a> {
         let FileEntry { file, url, hash } = entry.get_ref();
         let filename = match (file, url) {
             (Some(file), _) => file.clone(),
-            (None, Some(url)) => reqwest::Url::parse(url)
-                .ok()
-                .as_ref()
-                .and_then(crate::index::simple::last_segment)
+            (None, Some(url)) => url_file_name(url)
                 .ok_or_else(|| self.invalid(at, format!("`{}` is not the URL of a file", redact_text(url))))?,
             (None, None) => return Err(self.invalid(at, "a file entry needs a `file` or a `url`")),
         };
@@ -131,6 +170,62 @@ impl<'a> LockText<'a> {
             upload_time: None,
             location: self.location(at),
         })
+    }
+}
+
+/// A PEP 508 marker. Parsed as the marker of a requirement, whose parser guards against the
+/// inputs pep508_rs panics on.
+pub(super) fn parse_marker(text: &str) -> Result<MarkerTree, String> {
+    crate::requirement::parse(&format!("marker ; {text}")).map(|requirement| requirement.marker)
+}
+
+/// `marker` with its `extra` tests taken as true where they appear (each conjunction of its
+/// disjunctive form without them): the lock's markers must describe environments only, and a
+/// wider marker keeps a package in the audit where a narrower one could drop it.
+pub(super) fn without_extras(marker: &MarkerTree) -> MarkerTree {
+    // The disjunctive form of true is empty, as that of false.
+    if marker.is_true() {
+        return MarkerTree::TRUE;
+    }
+    let mut environments = MarkerTree::FALSE;
+    for conjunction in marker.to_dnf() {
+        let mut term = MarkerTree::TRUE;
+        for expression in conjunction.into_iter().filter(|e| !matches!(e, MarkerExpression::Extra { .. })) {
+            term.and(MarkerTree::expression(expression));
+        }
+        environments.or(term);
+    }
+    environments
+}
+
+/// The name of the file a URL ends in, percent-decoded; none for text that is no URL.
+pub(super) fn url_file_name(url: &str) -> Option<String> {
+    Url::parse(url).ok().as_ref().and_then(last_segment)
+}
+
+/// The name of the file a URL (or text that is no URL, as a path) or else a path ends in.
+pub(super) fn file_name(url: Option<&str>, path: Option<&str>) -> Option<String> {
+    let from_url = url.and_then(|url| if Url::parse(url).is_ok() { url_file_name(url) } else { path_tail(url) });
+    from_url.or_else(|| path.and_then(path_tail))
+}
+
+/// The last component of a path, `/` or `\` separated.
+fn path_tail(path: &str) -> Option<String> {
+    path.rsplit(['/', '\\']).next().filter(|tail| !tail.is_empty()).map(str::to_string)
+}
+
+/// A string as itself, a TOML datetime (pylock's `upload-time`) or another value as TOML.
+pub(super) fn as_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Adds `index` to the lock's indexes, which keep the order each is first seen in.
+pub(super) fn note_index(indexes: &mut Vec<String>, index: &str) {
+    if !indexes.iter().any(|known| known == index) {
+        indexes.push(index.to_string());
     }
 }
 
@@ -166,44 +261,76 @@ pub(super) struct SourceKeys {
 }
 
 impl SourceKeys {
+    fn vcs(&self) -> [(&'static str, &Option<String>); 4] {
+        [("git", &self.git), ("hg", &self.hg), ("svn", &self.svn), ("bzr", &self.bzr)]
+    }
+
     /// Where the package comes from when not from an index, as written (`git URL`, `path DIR`, …).
     pub fn non_index_source(&self) -> Option<String> {
-        let sources = [
-            ("git", &self.git),
-            ("hg", &self.hg),
-            ("svn", &self.svn),
-            ("bzr", &self.bzr),
-            ("path", &self.path),
-            ("url", &self.url),
-            ("file", &self.file),
-        ];
-        let source = sources.iter().find_map(|(kind, value)| Some(format!("{kind} {}", value.as_ref()?)));
+        let mut sources =
+            self.vcs().into_iter().chain([("path", &self.path), ("url", &self.url), ("file", &self.file)]);
+        let source = sources.find_map(|(kind, value)| Some(format!("{kind} {}", value.as_ref()?)));
         match (source, self.editable) {
             (Some(source), true) => Some(format!("editable {source}")),
             (None, true) => Some("an editable install".to_string()),
             (source, false) => source,
         }
     }
+
+    /// Whether the source is a local directory (not a repository, and no archive file).
+    pub fn is_local_tree(&self) -> bool {
+        self.vcs().iter().all(|(_, value)| value.is_none()) && self.path.as_deref().is_some_and(is_source_tree)
+    }
+}
+
+/// The suffixes of the archives pip unpacks: a local path ending in one is a file, not a tree.
+const ARCHIVE_SUFFIXES: [&str; 12] =
+    [".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma"];
+
+/// Whether a local path names a source tree (a directory) rather than an archive file. A lock
+/// does not say which, and an archive could be swapped for another: only a path that ends in
+/// no archive suffix is a tree.
+pub(super) fn is_source_tree(path: &str) -> bool {
+    let name = path.trim_end_matches(['/', '\\']).to_ascii_lowercase();
+    !ARCHIVE_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
 }
 
 /// The finding for a package that does not come from an index, located at the package.
-pub(super) fn unhashable(package: &Package) -> Option<Finding> {
-    let source = package.non_index_source.as_deref()?;
+/// `local_tree`: its source is a local directory, the user's own code (typically the project
+/// itself), which is worth knowing but not an error.
+pub(super) fn unhashable(package: &Package, local_tree: bool) -> Option<Finding> {
+    let source = redact_text(package.non_index_source.as_deref()?);
     let what = match &package.version {
         Some(version) => format!("{} {version}", package.name),
         None => package.name.to_string(),
     };
-    Some(
+    let why = if local_tree {
+        "it is built from the local source tree, which no hash covers"
+    } else if package.artifacts.iter().any(|artifact| !artifact.hashes.is_empty()) {
+        "its recorded hashes pin it, but no index vouches for them, so hashlock cannot check them"
+    } else {
+        "no index vouches for it, so its hashes cannot be checked"
+    };
+    let mut finding = Finding::new(Code::Unhashable, Some(&package.name), format!("{what} comes from {source}: {why}"))
+        .at(&package.location);
+    if local_tree {
+        finding.severity = Severity::Info;
+    }
+    Some(finding)
+}
+
+/// The finding for a recorded hash whose algorithm pip refuses (md5, sha1), at the hash.
+pub(super) fn rejected_algorithm(hash: &Hash, package: Option<&PackageName>) -> Option<Finding> {
+    let algorithm = &hash.algorithm;
+    (!PIP_ALGORITHMS.contains(&algorithm.as_str())).then(|| {
+        let allowed = PIP_ALGORITHMS.join(", ");
         Finding::new(
-            Code::Unhashable,
-            Some(&package.name),
-            format!(
-                "{what} comes from {}: no index vouches for it, so its hashes cannot be checked",
-                redact_text(source)
-            ),
+            Code::WeakHashOnly,
+            package,
+            format!("{algorithm}:… uses {algorithm}, which pip rejects (allowed: {allowed})"),
         )
-        .at(&package.location),
-    )
+        .at(&hash.location)
+    })
 }
 
 /// The group a lock names, where `default` is the name the tool gives the project's own
@@ -230,18 +357,22 @@ pub(super) fn any_of(alternatives: &[String]) -> Option<String> {
     }
 }
 
-/// For the readers' tests: where a sample says something, and random edits of samples for the
-/// never-panic properties.
+/// For the readers' tests: where a sample says something, a summary of a read lock for
+/// snapshots, and random edits of samples for the never-panic properties.
 #[cfg(test)]
 pub(super) mod test_support {
+    use std::fmt::Write;
+
     use proptest::prelude::*;
+
+    use crate::lockfile::{Lockfile, Selector};
 
     /// Asserts that each of `cases` (a text, and the line of its fault) is an error of one line
     /// at that line of `file`.
     pub fn assert_errors_at<E: std::fmt::Display>(
         cases: &[(String, usize)],
         file: &str,
-        parse: impl Fn(&str) -> Result<crate::lockfile::Lockfile, E>,
+        parse: impl Fn(&str) -> Result<Lockfile, E>,
     ) {
         for (text, line) in cases {
             let message = match parse(text) {
@@ -261,15 +392,117 @@ pub(super) mod test_support {
         lines[0]
     }
 
-    /// Text replaced at a point, or a whole line dropped or doubled (which keeps the syntax, and
-    /// so reaches deeper).
-    pub type Edit = (prop::sample::Index, u8, String);
-
-    pub fn edits() -> impl Strategy<Value = Vec<Edit>> {
-        prop::collection::vec((any::<prop::sample::Index>(), 0..6u8, "[\"=\\[\\]{}#,.:\n a-z0-9é]{0,3}"), 1..6)
+    /// The model of a lock, one line per package, artifact, hash and finding, for snapshots.
+    pub fn summary(lockfile: &Lockfile) -> String {
+        let mut out = format!(
+            "universal={} requires-python={} indexes={:?}\n",
+            lockfile.universal,
+            lockfile.requires_python.as_deref().unwrap_or("-"),
+            lockfile.indexes
+        );
+        for package in &lockfile.packages {
+            let groups: Vec<String> = package
+                .groups
+                .iter()
+                .map(|group| match group {
+                    Selector::Default => "default".to_string(),
+                    Selector::Group(name) => format!("group:{name}"),
+                    Selector::Extra(name) => format!("extra:{name}"),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}: {} {} marker=[{}] groups={groups:?} extras={:?} index={} source={} dependencies={:?}",
+                package.location.line,
+                package.name,
+                package.version.as_ref().map_or("-".to_string(), ToString::to_string),
+                package.marker.try_to_string().unwrap_or_else(|| "true".to_string()),
+                package.extras.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                package.index.as_deref().unwrap_or("-"),
+                package.non_index_source.as_deref().unwrap_or("-"),
+                package.dependencies.as_ref().map(|names| names.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            );
+            for artifact in &package.artifacts {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} url={} size={:?} upload-time={}",
+                    artifact.location.line,
+                    artifact.filename.as_deref().unwrap_or("-"),
+                    artifact.url.as_deref().unwrap_or("-"),
+                    artifact.size,
+                    artifact.upload_time.as_deref().unwrap_or("-"),
+                );
+                for hash in &artifact.hashes {
+                    let _ = writeln!(
+                        out,
+                        "    {}: {}:{}",
+                        hash.location.line,
+                        hash.algorithm,
+                        hash.hex.get(..12).unwrap_or(&hash.hex)
+                    );
+                }
+            }
+        }
+        for finding in &lockfile.findings {
+            let _ = writeln!(
+                out,
+                "{} {} {}: {}",
+                finding.severity,
+                finding.code,
+                finding.location.as_deref().unwrap_or("-"),
+                finding.message
+            );
+        }
+        out
     }
 
-    pub fn apply(sample: &str, edits: &[Edit]) -> String {
+    /// Text that TOML, JSON and marker parsers treat specially, to splice into samples.
+    pub fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "",
+            "\"",
+            "'",
+            "[",
+            "]",
+            "[[",
+            "{",
+            "}",
+            "=",
+            ",",
+            ":",
+            "\n",
+            "#",
+            "(",
+            ")",
+            " and ",
+            " or ",
+            " not in ",
+            "é",
+            "\u{2003}",
+            "version = 2",
+            "lock-version = \"2.0\"",
+            "marker = \"'a' in extras or (\"",
+            "marker = \"'x' not in dependency_groups and os_name == 'nt'\"",
+            "extra = [\"x\"]",
+            "hash = \"sha256\"",
+            "source = { editable = \".\" }",
+            "{ name = \"click\" }",
+            "size = -1",
+            "999999999999999999999",
+            "1979-05-27T07:32:00Z",
+        ])
+    }
+
+    /// Up to 15 bytes replaced at a point (by a fragment or a few random characters), or a
+    /// whole line dropped or doubled (which keeps the syntax, and so reaches deeper).
+    type Edit = (prop::sample::Index, u8, String);
+
+    fn edits() -> impl Strategy<Value = Vec<Edit>> {
+        let inserted = prop_oneof![fragment().prop_map(str::to_string), "[\"=\\[\\]{}#,.:\n a-z0-9é]{0,3}"];
+        prop::collection::vec((any::<prop::sample::Index>(), 0..18u8, inserted), 1..6)
+    }
+
+    fn apply(sample: &str, edits: &[Edit]) -> String {
         let mut text = sample.to_string();
         for (at, kind, inserted) in edits {
             let start = text.floor_char_boundary(at.index(text.len() + 1));
@@ -289,13 +522,19 @@ pub(super) mod test_support {
         }
         text
     }
+
+    /// Any text, or one of `samples` with a few edits: what a reader must read without panicking.
+    pub fn texts(samples: Vec<&'static str>) -> impl Strategy<Value = String> {
+        let mutated = (prop::sample::select(samples), edits()).prop_map(|(sample, edits)| apply(sample, &edits));
+        prop_oneof![any::<String>(), mutated]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn text(source: &str) -> LockText<'static> {
+    fn text(source: &'static str) -> LockText<'static> {
         LockText::new(source, Path::new("x.lock"), LockFormat::Poetry)
     }
 
@@ -308,6 +547,43 @@ mod tests {
             let message = lock.hash(bad, 4).unwrap_err().to_string();
             assert_eq!(message, format!("x.lock:2: `{bad}` is not a hash: write it as algorithm:hex, like sha256:…"));
         }
+    }
+
+    #[test]
+    fn hashes_by_algorithm_are_hex() {
+        let lock = text("a\nsha256 = 'AB'\n");
+        let hash = lock.hash_of("SHA256", "AB", 2).unwrap();
+        assert_eq!((hash.algorithm.as_str(), hash.hex.as_str(), hash.location.line), ("sha256", "ab", 2));
+        assert_eq!(
+            lock.hash_of("sha256", "xyz", 2).unwrap_err().to_string(),
+            "x.lock:2: `sha256 = \"xyz\"` is not a hash: write an algorithm = its hex digest"
+        );
+    }
+
+    #[test]
+    fn only_paths_without_an_archive_suffix_are_source_trees() {
+        for tree in [".", "./tools", "../lib/", "C:\\src\\app", "pkg.d", "a.whl.d"] {
+            assert!(is_source_tree(tree), "{tree}");
+        }
+        for archive in ["dist/a-1.0-py3-none-any.whl", "a-1.0.tar.gz", "A-1.0.ZIP", "a.tgz", "a.tar.bz2", "a.tar"] {
+            assert!(!is_source_tree(archive), "{archive}");
+        }
+    }
+
+    #[test]
+    fn only_algorithms_pip_refuses_are_found() {
+        let lock = text("x\ny\n");
+        let name = PackageName::from_str("tool").unwrap();
+        let finding = rejected_algorithm(&lock.hash("md5:ab", 2).unwrap(), Some(&name)).unwrap();
+        assert_eq!(
+            (finding.code, finding.location.as_deref(), finding.message.as_str()),
+            (
+                Code::WeakHashOnly,
+                Some("x.lock:2"),
+                "md5:… uses md5, which pip rejects (allowed: sha256, sha384, sha512)"
+            )
+        );
+        assert_eq!(rejected_algorithm(&lock.hash("sha384:ab", 2).unwrap(), Some(&name)), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 use crate::check::findings::{Code, Finding, Severity};
 use crate::dist::Formats;
 use crate::index::http::redact_text;
-use crate::lock::PIP_ALGORITHMS;
+use crate::lockfile::reader::rejected_algorithm;
 use crate::lockfile::{Artifact, Hash, Location, LockFormat, Lockfile, LockfileError, Package};
 
 /// A `--hash` option on a line of its own that pip never attaches to a requirement, because a
@@ -264,21 +264,7 @@ fn static_checks(file: &RequirementsFile) -> Vec<Finding> {
             );
         }
         findings.extend(entry.options.iter().map(|option| option_finding(option, name)));
-        for hash in &entry.hashes {
-            if !PIP_ALGORITHMS.contains(&hash.algorithm.as_str()) {
-                findings.push(
-                    Finding::new(
-                        Code::WeakHashOnly,
-                        name,
-                        format!(
-                            "--hash={}:… uses {}, which pip rejects (allowed: sha256, sha384, sha512)",
-                            hash.algorithm, hash.algorithm
-                        ),
-                    )
-                    .at(&hash.location),
-                );
-            }
-        }
+        findings.extend(entry.hashes.iter().filter_map(|hash| rejected_algorithm(hash, name)));
     }
     for orphan in &file.orphaned_hashes {
         // The requirement it was cut from: the last one above it in the same file.

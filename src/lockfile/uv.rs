@@ -7,14 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
-use std::str::FromStr;
 
 use pep508_rs::{ExtraName, MarkerTree, PackageName};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::lockfile::pylock::{TomlFile, as_text, file_name, note_index, parse_marker, unhashable, without_extras};
-use crate::lockfile::{Artifact, Hash, LockFormat, Lockfile, LockfileError, Package, Selector};
+use crate::lockfile::reader::{LockText, as_text, file_name, is_source_tree, note_index, unhashable, without_extras};
+use crate::lockfile::{Artifact, LockFormat, Lockfile, LockfileError, Package, Selector};
 
 /// Read first, on its own, so that a lock of another version is refused for its version and
 /// not for whatever else it changed.
@@ -27,6 +26,9 @@ struct Header {
 #[serde(rename_all = "kebab-case")]
 struct Document {
     requires_python: Option<String>,
+    /// The environments `[tool.uv] environments` limits the lock to.
+    #[serde(default)]
+    supported_markers: Vec<Spanned<String>>,
     #[serde(default, rename = "package")]
     packages: Vec<Spanned<PackageTable>>,
 }
@@ -74,6 +76,13 @@ impl SourceTable {
             .into_iter()
             .find_map(|(kind, value)| value.as_ref().map(|value| format!("{kind} {value}")))
     }
+
+    /// A local directory (`directory`, or a `path` that is no archive): the user's own tree.
+    fn is_local_tree(&self) -> bool {
+        self.git.is_none()
+            && self.url.is_none()
+            && self.path.as_deref().map_or(self.directory.is_some(), is_source_tree)
+    }
 }
 
 #[derive(Deserialize)]
@@ -98,47 +107,41 @@ struct FileTable {
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
-    let file = TomlFile::new(text, path);
-    let version_1 = |version: &toml::Value| *version == toml::Value::Integer(1);
-    file.check_format_version(
-        file.deserialize::<Header>()?.version,
-        "version",
-        "a uv.lock",
-        "uv.lock version 1",
-        version_1,
-    )?;
-    let document: Document = file.deserialize()?;
+    let file = LockText::new(text, path, LockFormat::Uv);
+    let Some(version) = file.toml::<Header>()?.version else { return Err(file.not_this_format("no version")) };
+    file.check_format_version(&version, "version", "uv.lock version 1", |version| *version == toml::Value::Integer(1))?;
+    let document: Document = file.toml()?;
     let mut lockfile = Lockfile::new(path, LockFormat::Uv);
     lockfile.universal = true;
     lockfile.requires_python = document.requires_python;
+    for environment in &document.supported_markers {
+        lockfile.environments.push(file.marker(environment.get_ref(), environment.span().start)?);
+    }
 
     let mut packages = Vec::with_capacity(document.packages.len());
     let mut tables = Vec::with_capacity(document.packages.len());
     for spanned in document.packages {
-        let location = file.location(&spanned.span());
+        let location = file.location(spanned.span().start);
         let table = spanned.into_inner();
-        let name = file.package_name(&table.name)?;
-        let version = table.version.as_ref().map(|version| file.version(version)).transpose()?;
+        let name = file.name(table.name.get_ref(), table.name.span().start)?;
+        let version =
+            table.version.as_ref().map(|version| file.version(version.get_ref(), version.span().start)).transpose()?;
         let mut artifacts = Vec::new();
         for spanned in table.sdist.iter().chain(&table.wheels) {
             artifacts.push(artifact(&file, spanned, &table.source)?);
-        }
-        let non_index_source = table.source.describe_non_index();
-        if let Some(source) = &non_index_source {
-            let hashed = artifacts.iter().any(|artifact| !artifact.hashes.is_empty());
-            lockfile.findings.push(unhashable(&name, source, hashed, &location));
         }
         if let Some(registry) = &table.source.registry {
             note_index(&mut lockfile.indexes, registry);
         }
         let mut dependencies: Vec<PackageName> = Vec::new();
         for edge in &table.dependencies {
-            let dependency = file.package_name(&edge.get_ref().name)?;
+            let edge_name = &edge.get_ref().name;
+            let dependency = file.name(edge_name.get_ref(), edge_name.span().start)?;
             if !dependencies.contains(&dependency) {
                 dependencies.push(dependency);
             }
         }
-        packages.push(Package {
+        let package = Package {
             name,
             version,
             marker: MarkerTree::TRUE,
@@ -147,9 +150,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
             artifacts,
             dependencies: Some(dependencies),
             groups: BTreeSet::new(),
-            non_index_source,
+            non_index_source: table.source.describe_non_index(),
             location,
-        });
+        };
+        lockfile.findings.extend(unhashable(&package, table.source.is_local_tree()));
+        packages.push(package);
         tables.push(table);
     }
 
@@ -171,24 +176,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
 }
 
 /// A uv file entry; one without a URL or path of its own is the file of the package's source.
-fn artifact(file: &TomlFile, spanned: &Spanned<FileTable>, source: &SourceTable) -> Result<Artifact, LockfileError> {
+fn artifact(file: &LockText, spanned: &Spanned<FileTable>, source: &SourceTable) -> Result<Artifact, LockfileError> {
     let table = spanned.get_ref();
     let url = table.url.as_ref().or(table.path.as_ref()).or(source.url.as_ref()).or(source.path.as_ref());
-    let hashes = table
-        .hash
-        .iter()
-        .map(|hash| {
-            let (algorithm, hex) = hash
-                .get_ref()
-                .split_once(':')
-                .ok_or_else(|| file.invalid(&hash.span(), format!("hash `{}` is not ALGORITHM:HEX", hash.get_ref())))?;
-            Ok(Hash {
-                algorithm: algorithm.to_ascii_lowercase(),
-                hex: hex.to_ascii_lowercase(),
-                location: file.location(&hash.span()),
-            })
-        })
-        .collect::<Result<_, LockfileError>>()?;
+    let hashes =
+        table.hash.iter().map(|hash| file.hash(hash.get_ref(), hash.span().start)).collect::<Result<_, _>>()?;
     Ok(Artifact {
         filename: table.filename.clone().or_else(|| {
             file_name(table.url.as_deref().or(source.url.as_deref()), table.path.as_deref().or(source.path.as_deref()))
@@ -197,7 +189,7 @@ fn artifact(file: &TomlFile, spanned: &Spanned<FileTable>, source: &SourceTable)
         hashes,
         size: table.size,
         upload_time: table.upload_time.as_ref().map(as_text),
-        location: file.location(&spanned.span()),
+        location: file.location(spanned.span().start),
     })
 }
 
@@ -223,28 +215,22 @@ struct Edge {
     extras: Vec<ExtraName>,
 }
 
-fn graph(file: &TomlFile, packages: &[Package], tables: &[PackageTable]) -> Result<Vec<Node>, LockfileError> {
+fn graph(file: &LockText, packages: &[Package], tables: &[PackageTable]) -> Result<Vec<Node>, LockfileError> {
     let mut by_name: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
     for (index, package) in packages.iter().enumerate() {
         by_name.entry(&package.name).or_default().push(index);
     }
     let edge = |spanned: &Spanned<EdgeTable>| -> Result<Edge, LockfileError> {
         let table = spanned.get_ref();
-        let invalid = |message: String| file.invalid(&spanned.span(), message);
-        let name = file.package_name(&table.name)?;
-        let version = table.version.as_ref().map(|version| file.version(version)).transpose()?;
+        let at = spanned.span().start;
+        let name = file.name(table.name.get_ref(), table.name.span().start)?;
+        let version =
+            table.version.as_ref().map(|version| file.version(version.get_ref(), version.span().start)).transpose()?;
         let marker = match &table.marker {
-            Some(marker) => parse_marker(marker.get_ref())
-                .map_err(|error| invalid(format!("invalid marker `{}`: {error}", marker.get_ref())))?,
+            Some(marker) => file.marker(marker.get_ref(), at)?,
             None => MarkerTree::TRUE,
         };
-        let extras = table
-            .extra
-            .iter()
-            .map(|extra| {
-                ExtraName::from_str(extra).map_err(|error| invalid(format!("invalid extra `{extra}`: {error}")))
-            })
-            .collect::<Result<_, _>>()?;
+        let extras = table.extra.iter().map(|extra| file.extra(extra, at)).collect::<Result<_, _>>()?;
         let named = by_name.get(&name).map(Vec::as_slice).unwrap_or_default();
         let matches = |&&index: &&usize| {
             version.as_ref().is_none_or(|version| packages[index].version.as_ref() == Some(version))
@@ -265,8 +251,7 @@ fn graph(file: &TomlFile, packages: &[Package], tables: &[PackageTable]) -> Resu
         .map(|table| {
             let mut node_tables = vec![(Table::Dependencies, edges(&table.dependencies)?)];
             for (extra, list) in &table.optional_dependencies {
-                let extra = ExtraName::from_str(extra)
-                    .map_err(|error| file.invalid(&table.name.span(), format!("invalid extra `{extra}`: {error}")))?;
+                let extra = file.extra(extra, table.name.span().start)?;
                 node_tables.push((Table::Optional(extra), edges(list)?));
             }
             for (group, list) in &table.dev_dependencies {
@@ -398,7 +383,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::lockfile::pylock::tests::{self as pylock, mutated, summary};
+    use crate::check::findings::Severity;
+    use crate::lockfile::pylock::tests as pylock;
+    use crate::lockfile::reader::test_support::{summary, texts};
 
     const SAMPLE: &str = r#"version = 1
 revision = 3
@@ -555,6 +542,14 @@ socks = [
     }
 
     #[test]
+    fn supported_markers_bound_the_environments() {
+        let lock = read("version = 1\nrevision = 3\nsupported-markers = [\"sys_platform == 'darwin'\", \"sys_platform == 'linux'\"]\n").unwrap();
+        let environments: Vec<String> =
+            lock.environments.iter().filter_map(MarkerTree::contents).map(|m| m.to_string()).collect();
+        assert_eq!(environments, ["sys_platform == 'darwin'", "sys_platform == 'linux'"]);
+    }
+
+    #[test]
     fn a_universal_lock_reads_into_the_model() {
         insta::assert_snapshot!(summary(&read(SAMPLE).unwrap()), @r#"
             universal=true requires-python=>=3.9 indexes=["http://127.0.0.1:9/simple", "http://127.0.0.1:9/mirror/simple"]
@@ -587,9 +582,37 @@ socks = [
             115: urllib3 2.2.1 marker=[true] groups=["extra:socks"] extras=["socks"] index=http://127.0.0.1:9/simple source=- dependencies=Some([])
               120: urllib3-2.2.1-py3-none-any.whl url=http://127.0.0.1:9/files/urllib3-2.2.1-py3-none-any.whl size=Some(121067) upload-time=2024-02-18T19:04:13.41Z
                 120: sha256:019a8d88f911
-            error unhashable uv.lock:68: `direct`: url http://127.0.0.1:9/direct/direct-1.0%2Blocal.tar.gz is not on an index: its recorded hashes pin it, but hashlock cannot check them against an index
-            error unhashable uv.lock:74: `gitdep`: git http://127.0.0.1:9/git/gitdep.git?rev=v0.3#0123abcd0123abcd0123abcd0123abcd0123abcd cannot be hash-checked
+            error unhashable uv.lock:68: direct 1.0+local comes from url http://127.0.0.1:9/direct/direct-1.0%2Blocal.tar.gz: its recorded hashes pin it, but no index vouches for them, so hashlock cannot check them
+            error unhashable uv.lock:74: gitdep 0.3.0 comes from git http://127.0.0.1:9/git/gitdep.git?rev=v0.3#0123abcd0123abcd0123abcd0123abcd0123abcd: no index vouches for it, so its hashes cannot be checked
             "#);
+    }
+
+    /// A local directory is the user's own tree; a local archive file could be swapped, and a
+    /// repository is code from elsewhere.
+    #[test]
+    fn a_local_directory_is_info_and_an_archive_or_git_an_error() {
+        let text = "version = 1\n\n[[package]]\nname = \"tree\"\nversion = \"1.0\"\nsource = { directory = \"vendor/tree\" }\n\n\
+                    [[package]]\nname = \"pathtree\"\nversion = \"1.0\"\nsource = { path = \"../pathtree/\" }\n\n\
+                    [[package]]\nname = \"wheel\"\nversion = \"1.0\"\nsource = { path = \"dist/wheel-1.0-py3-none-any.WHL\" }\n\
+                    wheels = [{ hash = \"sha256:ab\" }]\n\n\
+                    [[package]]\nname = \"gitdep\"\nversion = \"0.3.0\"\nsource = { git = \"http://127.0.0.1:9/gitdep.git#0123\" }\n";
+        let lockfile = read(text).unwrap();
+        let found: Vec<(Option<&str>, Severity)> =
+            lockfile.findings.iter().map(|f| (f.package.as_deref(), f.severity)).collect();
+        assert_eq!(
+            found,
+            [
+                (Some("tree"), Severity::Info),
+                (Some("pathtree"), Severity::Info),
+                (Some("wheel"), Severity::Error),
+                (Some("gitdep"), Severity::Error)
+            ]
+        );
+        assert_eq!(
+            lockfile.findings[0].message,
+            "tree 1.0 comes from directory vendor/tree: it is built from the local source tree, which no hash covers"
+        );
+        assert_eq!(lockfile.packages[2].artifacts[0].filename.as_deref(), Some("wheel-1.0-py3-none-any.WHL"));
     }
 
     #[test]
@@ -679,13 +702,13 @@ source = { registry = "http://127.0.0.1:9/simple" }
 
     #[test]
     fn a_propagation_cut_short_takes_every_package_as_always_installed() {
-        let file = TomlFile::new(SAMPLE, Path::new("uv.lock"));
-        let document: Document = file.deserialize().unwrap();
+        let file = LockText::new(SAMPLE, Path::new("uv.lock"), LockFormat::Uv);
+        let document: Document = file.toml().unwrap();
         let tables: Vec<PackageTable> = document.packages.into_iter().map(Spanned::into_inner).collect();
         let packages: Vec<Package> = tables
             .iter()
             .map(|table| Package {
-                name: file.package_name(&table.name).unwrap(),
+                name: file.name(table.name.get_ref(), 0).unwrap(),
                 version: None,
                 marker: MarkerTree::TRUE,
                 extras: Vec::new(),
@@ -694,7 +717,7 @@ source = { registry = "http://127.0.0.1:9/simple" }
                 dependencies: None,
                 groups: BTreeSet::new(),
                 non_index_source: None,
-                location: file.location(&table.name.span()),
+                location: file.location(table.name.span().start),
             })
             .collect();
         let nodes = graph(&file, &packages, &tables).unwrap();
@@ -718,14 +741,14 @@ source = { registry = "http://127.0.0.1:9/simple" }
         );
         assert_eq!(
             error("version = 1\n[[package]]\nname = \"a\"\nsdist = { url = \"x.tar.gz\", hash = \"deadbeef\" }\n"),
-            "uv.lock:4: hash `deadbeef` is not ALGORITHM:HEX"
+            "uv.lock:4: `deadbeef` is not a hash: write it as algorithm:hex, like sha256:…"
         );
         assert_eq!(
             error("version = 1\n[[package]]\nname = \"a\"\ndependencies = [\n    { name = \"b\", marker = \"os_name ==\" },\n]\n")
                 .split(": ")
                 .take(2)
                 .collect::<Vec<_>>(),
-            ["uv.lock:5", "invalid marker `os_name ==`"]
+            ["uv.lock:5", "`os_name ==` is not a PEP 508 marker"]
         );
     }
 
@@ -749,7 +772,7 @@ source = { registry = "http://127.0.0.1:9/simple" }
     proptest! {
         /// Both TOML readers, on any text and on a few edits of either sample.
         #[test]
-        fn toml_readers_never_panic(text in prop_oneof![any::<String>(), mutated(SAMPLE), mutated(pylock::SAMPLE)]) {
+        fn toml_readers_never_panic(text in texts(vec![SAMPLE, pylock::SAMPLE])) {
             for format in [LockFormat::Uv, LockFormat::Pylock] {
                 let _ = crate::lockfile::parse(&text, Path::new("lock"), format);
             }
