@@ -355,6 +355,56 @@ fn an_unlocked_windows_dependency_fails_on_windows(fixture: &'static Fixture) {
 
 /// A module of tests for one fixture: those every format has, and the named ones, each called
 /// with it.
+/// `verify LOCKFILE DIR`: downloaded files the lock records pass; one changed byte is a
+/// `local-mismatch` naming the package.
+fn verify_checks_downloads_against_the_lock(fixture: &'static Fixture) {
+    let ws = Workspace::new(fixture);
+    std::fs::write(ws.dir.path().join(fixture.file), &ws.text).unwrap();
+    let downloads = ws.dir.path().join("dl");
+    std::fs::create_dir(&downloads).unwrap();
+    let registry = ws.server.registry();
+    let download = |filename: &str, change: bool| {
+        let mut bytes = registry.file(filename).and_then(|f| f.bytes.clone()).unwrap();
+        if change {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+        }
+        std::fs::write(downloads.join(filename), bytes).unwrap();
+    };
+    let verify = || {
+        let mut command = hashlock();
+        command.args(["verify", fixture.file, "dl", "--no-cache", "--fail-on", "error", "--format", "json"]);
+        command.args(["-i", &ws.server.index_url()]).current_dir(ws.dir.path());
+        Ran::of(&mut command, &[ws.dir.path()])
+    };
+    download(GAMMA_LINUX, false);
+    download(SPEEDUPS_WHEEL, false);
+    let ran = verify();
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    download(GAMMA_LINUX, true);
+    let ran = verify();
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    let found = ran.findings();
+    assert!(found.iter().any(|(code, package, _)| code == "local-mismatch" && package == "gamma"), "{found:#?}");
+}
+
+/// `export LOCKFILE`: the lock as a requirements file that pip installs with
+/// `--require-hashes` in a fresh virtualenv, from the loopback index.
+fn exports_what_pip_installs(fixture: &'static Fixture) {
+    let ws = Workspace::new(fixture);
+    std::fs::write(ws.dir.path().join(fixture.file), &ws.text).unwrap();
+    let mut command = hashlock();
+    command.args(["export", fixture.file, "-o", "requirements.txt", "--no-cache", "-i", &ws.server.index_url()]);
+    let ran = Ran::of(command.current_dir(ws.dir.path()), &[ws.dir.path()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let Some(venv) = support::pip::Venv::create() else { return };
+    let installed = venv.install_require_hashes(&ws.server.index_url(), &ws.dir.path().join("requirements.txt"), &[]);
+    let requirements = std::fs::read_to_string(ws.dir.path().join("requirements.txt")).unwrap();
+    assert!(installed.status.success(), "pip: {}\n{requirements}", String::from_utf8_lossy(&installed.stderr));
+    let imported = venv.python("import alpha, corelib, gamma");
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+}
+
 macro_rules! tests_of {
     ($module:ident, $fixture:expr, [$($test:ident),* $(,)?]) => {
         mod $module {
@@ -373,6 +423,8 @@ macro_rules! tests_of {
             a_removed_dependency_is_missing,
             an_md5_hash_is_weak,
             malformed_exits_2_naming_file_and_line,
+            verify_checks_downloads_against_the_lock,
+            exports_what_pip_installs,
             $($test),*
         ]);
     };
