@@ -11,8 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Hash-pinned Python requirements: resolve, lock every published hash, audit and explain.",
     long_about = "hashlock resolves Python requirements with their whole dependency tree against a \
 package index, collects every published hash of every pinned version, and writes a requirements \
-file that `pip install --require-hashes -r FILE` accepts. It reports packages whose hashes are \
-missing, weak or inconsistent.\n\nThe index is chosen as pip chooses it: --index-url, then \
+file that `pip install --require-hashes -r FILE` accepts (or a PEP 751 pylock.toml). It reports \
+packages whose hashes are missing, weak or inconsistent, and audits the lockfiles people have: \
+requirements files, pylock.toml, uv.lock, poetry.lock, pdm.lock and Pipfile.lock.\n\nThe index is chosen as pip chooses it: --index-url, then \
 PIP_INDEX_URL, then `index-url` in pip's configuration files, then pip's own default (asked of the \
 `pip` on PATH).",
     after_help = "Exit status: 0 success, 1 findings (e.g. a file without a usable hash), 2 usage or runtime error."
@@ -38,9 +39,9 @@ pub struct OutputArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Resolve requirements and write a `--require-hashes` requirements file.
+    /// Resolve requirements and write a `--require-hashes` requirements file or a pylock.toml.
     #[command(
-        after_help = "Examples:\n  hashlock generate dds-cli\n  hashlock generate -r requirements.in -o requirements.txt\n  hashlock generate 'requests[socks]>=2.31' --python-version 3.12 --python-platform windows\n  hashlock generate dds-cli --universal --python-version 3.9 -o requirements.txt"
+        after_help = "Examples:\n  hashlock generate dds-cli\n  hashlock generate -r requirements.in -o requirements.txt\n  hashlock generate 'requests[socks]>=2.31' --python-version 3.12 --python-platform windows\n  hashlock generate dds-cli --universal --python-version 3.9 -o requirements.txt\n  hashlock generate dds-cli -o pylock.toml\n  hashlock generate -r pyproject.toml --extra socks --group dev"
     )]
     Generate(GenerateArgs),
     /// Resolve like `generate` and report each package's hash evidence, with a verdict.
