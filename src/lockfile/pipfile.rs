@@ -634,7 +634,8 @@ mod tests {
                 LOCK.replace("\"version\": \"==8.3.4\"\n", "\"version\": \"==8.3.4\",\n"),
                 line_of(LOCK, "\"version\": \"==8.3.4\"") + 1,
             ),
-            (LOCK.replace("\"version\": \"==1.0\"", "\"version\": 1"), line_of(LOCK, "\"company-lib\"")),
+            // At the key whose value is of the wrong type.
+            (LOCK.replace("\"version\": \"==1.0\"", "\"version\": 1"), line_of(LOCK, "\"version\": \"==1.0\"")),
             (LOCK.replace("\"version\": \"==1.0\"", "\"version\": \"==one\""), line_of(LOCK, "\"company-lib\"")),
             (LOCK.replace("sha256:715d", "sha256:x15d"), line_of(LOCK, "sha256:715d")),
             (
@@ -649,7 +650,7 @@ mod tests {
             error(&LOCK.replace("\"version\": \"==1.0\"", "\"version\": 1")),
             format!(
                 "Pipfile.lock:{}: `company-lib`: invalid type: integer `1`, expected a string",
-                line_of(LOCK, "\"company-lib\"")
+                line_of(LOCK, "\"version\": \"==1.0\"")
             )
         );
     }
