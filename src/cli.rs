@@ -76,15 +76,8 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Write the lock here (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// What to write: a requirements file, or a PEP 751 lock for `pip install -r pylock.toml`
-    /// [default: pylock.toml when -o names pylock.toml or pylock.NAME.toml, else
-    /// requirements.txt].
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<crate::output::LockOutput>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 
     /// Write the file even when a pinned file has no usable hash (pip will then refuse it; a
     /// pylock.toml leaves the file out).
@@ -160,14 +153,8 @@ pub struct ExportArgs {
     #[arg(value_name = "LOCKFILE")]
     pub file: PathBuf,
 
-    /// Write the file here (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// What to write, as for `generate` [default: pylock.toml when -o names pylock.toml or
-    /// pylock.NAME.toml, else requirements.txt].
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<crate::output::LockOutput>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -263,6 +250,20 @@ pub struct BuildArgs {
     /// Seconds one sdist's metadata build may take, its environment and installs included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub build_timeout: u64,
+}
+
+/// Where and in which format `generate` and `export` write the lock.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Write the lock here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// What to write: a requirements file, or a PEP 751 lock for `pip install -r pylock.toml`
+    /// [default: pylock.toml when -o names pylock.toml or pylock.NAME.toml, else
+    /// requirements.txt].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::output::LockOutput>,
 }
 
 /// How to read a lockfile, and which of its groups to check.

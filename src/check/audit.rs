@@ -641,18 +641,8 @@ mod tests {
 
     /// A package pinned at 1.0 at `file:line`, with nothing else recorded.
     fn locked(name: &str, file: &str, line: usize) -> Package {
-        Package {
-            name: name.parse().expect("name"),
-            version: Some("1.0".parse().expect("version")),
-            marker: MarkerTree::TRUE,
-            extras: Vec::new(),
-            index: None,
-            artifacts: Vec::new(),
-            dependencies: None,
-            groups: BTreeSet::new(),
-            non_index_source: None,
-            location: crate::lockfile::Location { file: file.into(), line },
-        }
+        let location = crate::lockfile::Location { file: file.into(), line };
+        Package { version: Some("1.0".parse().expect("version")), ..Package::named(name, location) }
     }
 
     /// The extras a lock records hold for the whole lock: with a group selected, what only an

@@ -18,7 +18,7 @@ use crate::output::requirements::Header;
 
 pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     // Before auditing: a name pip would read as the other format is a mistake to say at once.
-    let format = LockOutput::choose(args.format, args.output.as_deref()).map_err(anyhow::Error::msg)?;
+    let format = LockOutput::choose(args.write.format, args.write.output.as_deref()).map_err(anyhow::Error::msg)?;
     let mut audited = Audited::run(&args.file, &args.lock, &args.build, &args.target, &args.index, output)?;
     let mut blocked = false;
     for finding in &audited.findings {
@@ -47,7 +47,7 @@ pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::R
         indexes: audited.session.indexes(),
     };
     let written = render_lock(format, &audited.lock, &header, &audited.session.target, output.quiet)?;
-    emit(&written, args.output.as_deref())?;
+    emit(&written, args.write.output.as_deref())?;
     Ok(ExitStatus::Success)
 }
 

@@ -52,7 +52,7 @@ fn build_constraints(
 pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     // Before resolving: a name pip would read as the other format is a mistake to say at once.
-    let format = LockOutput::choose(args.format, args.output.as_deref()).map_err(anyhow::Error::msg)?;
+    let format = LockOutput::choose(args.write.format, args.write.output.as_deref()).map_err(anyhow::Error::msg)?;
     let mut inputs = Inputs::read(&args.input)?;
     let mut session = Session::new(&args.index, Some(&args.target), Some(&inputs))?;
     session.enable_builds(&args.build)?;
@@ -110,7 +110,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         None => None,
     };
     // The lock first: if it cannot be written, no other file claims it was.
-    emit(&written, args.output.as_deref())?;
+    emit(&written, args.write.output.as_deref())?;
     for (path, text) in build_constraints.into_iter().chain(report) {
         emit(&text, Some(path))?;
     }

@@ -166,6 +166,25 @@ pub enum Selector {
     Extra(String),
 }
 
+impl Package {
+    /// A package of that name at `location` with nothing else recorded, for tests to fill.
+    #[cfg(test)]
+    pub(crate) fn named(name: &str, location: Location) -> Self {
+        Self {
+            name: name.parse().expect("a package name"),
+            version: None,
+            marker: MarkerTree::TRUE,
+            extras: Vec::new(),
+            index: None,
+            artifacts: Vec::new(),
+            dependencies: None,
+            groups: BTreeSet::new(),
+            non_index_source: None,
+            location,
+        }
+    }
+}
+
 impl Selector {
     /// A group by its name, normalised as PEP 735 (and PEP 503) normalise names.
     pub fn group(name: &str) -> Self {

@@ -640,16 +640,9 @@ mod tests {
     fn extras_go_to_the_packages_their_dependent_is_installed_beside() {
         let marker = |text: &str| parse_marker(text).expect("marker");
         let package = |version: &str, applies: &str| Package {
-            name: "markdown-it-py".parse().expect("name"),
             version: Some(version.parse().expect("version")),
             marker: marker(applies),
-            extras: Vec::new(),
-            index: None,
-            artifacts: Vec::new(),
-            dependencies: None,
-            groups: BTreeSet::new(),
-            non_index_source: None,
-            location: Location { file: "poetry.lock".into(), line: 1 },
+            ..Package::named("markdown-it-py", Location { file: "poetry.lock".into(), line: 1 })
         };
         let mut packages = [package("3.0.0", "python_version < '3.10'"), package("4.3.0", "python_version >= '3.10'")];
         let requests = [ExtrasRequest {

@@ -707,18 +707,7 @@ source = { registry = "http://127.0.0.1:9/simple" }
         let tables: Vec<PackageTable> = document.packages.into_iter().map(Spanned::into_inner).collect();
         let packages: Vec<Package> = tables
             .iter()
-            .map(|table| Package {
-                name: file.name(table.name.get_ref(), 0).unwrap(),
-                version: None,
-                marker: MarkerTree::TRUE,
-                extras: Vec::new(),
-                index: None,
-                artifacts: Vec::new(),
-                dependencies: None,
-                groups: BTreeSet::new(),
-                non_index_source: None,
-                location: file.location(table.name.span().start),
-            })
+            .map(|table| Package::named(table.name.get_ref(), file.location(table.name.span().start)))
             .collect();
         let nodes = graph(&file, &packages, &tables).unwrap();
         assert!(budget(&nodes) > nodes.len());
