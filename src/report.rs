@@ -149,9 +149,10 @@ impl Report {
         }
     }
 
-    /// Every finding, package ones first (in package order), then the lock-wide ones.
+    /// Every finding once, package ones first (in package order), then the lock-wide ones. (A
+    /// name locked at two versions, under disjoint markers, lists its findings under both.)
     pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.packages.iter().flat_map(|p| p.findings.iter()).chain(self.findings.iter())
+        distinct(self.packages.iter().flat_map(|p| p.findings.iter()).chain(self.findings.iter())).into_iter()
     }
 
     /// The worst severity found, if any.

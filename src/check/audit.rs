@@ -128,7 +128,9 @@ pub fn audit(
         findings.extend(
             pin.package.artifacts.iter().filter(|a| a.filename.is_some()).flat_map(|a| artifact_checks(a, &package)),
         );
-        if lockfile.format != LockFormat::Requirements {
+        // For one target, what its marker keeps out needs no file there.
+        let installed = installed_on(pin.package, target);
+        if lockfile.format != LockFormat::Requirements && installed {
             findings.extend(recorded_file_checks(pin, &package, target, &lockfile.environments));
         }
         located.push((pin, package));
@@ -138,11 +140,15 @@ pub fn audit(
 
     let mut packages = Vec::new();
     for (pin, package) in &located {
-        // The published-hash evidence, located at the package's line.
+        // The published-hash evidence, located at the package's line; for one target, only of
+        // what it installs.
+        let installed = installed_on(pin.package, target);
         let single = Lock { packages: vec![package.clone()] };
         findings.extend(
-            check_lock_with(&single, target, &|name| lockfile.format_control.allowed(name))
+            installed
+                .then(|| check_lock_with(&single, target, &|name| lockfile.format_control.allowed(name)))
                 .into_iter()
+                .flatten()
                 .filter(|f| f.package.is_some())
                 .map(|f| f.at(&pin.package.location)),
         );
@@ -158,6 +164,12 @@ pub fn audit(
     findings.sort();
     findings.dedup();
     Ok((lock, findings))
+}
+
+/// Whether `target` installs `package`: always for a universal audit, which judges every
+/// environment by the package's marker; for one target, where its marker holds.
+fn installed_on(package: &Package, target: &Target) -> bool {
+    target.is_universal() || package.marker.evaluate(&target.marker_environment(), &[])
 }
 
 /// A tool's lock entry without one version: an error where an audited environment installs it
@@ -283,7 +295,26 @@ fn artifact_checks(artifact: &Artifact, package: &LockedPackage) -> Vec<Finding>
         );
         return findings;
     }
+    let weak_only = !artifact.hashes.iter().any(|h| PIP_ALGORITHMS.contains(&h.algorithm.as_str()));
     for hash in &artifact.hashes {
+        // An installer accepts the file on any hash the lock lists: one the index cannot vouch
+        // for would let another file pass.
+        if !published.iter().any(|file| file.hashes.contains_key(&hash.algorithm)) {
+            if !weak_only {
+                findings.push(
+                    Finding::new(
+                        Code::UnverifiableHash,
+                        name,
+                        format!(
+                            "{filename}: the lock records {}:{}, and the index publishes no {} of this file to check it against (an installer accepts the file on it)",
+                            hash.algorithm, hash.hex, hash.algorithm
+                        ),
+                    )
+                    .at(&hash.location),
+                );
+            }
+            continue;
+        }
         let differs = published.iter().all(|file| file.hashes.get(&hash.algorithm).is_some_and(|hex| *hex != hash.hex));
         if differs {
             let theirs = published.iter().find_map(|f| f.hashes.get(&hash.algorithm)).map_or("", String::as_str);
@@ -718,5 +749,43 @@ mod tests {
             found[0].1
         };
         assert_eq!((severity("linux"), severity("windows")), (Severity::Info, Severity::Error));
+    }
+
+    /// An installer accepts a file on any hash the lock lists; a hash the index cannot check is
+    /// an error. And for one target, a package its marker keeps out is not judged there.
+    #[test]
+    fn every_recorded_hash_must_be_one_the_index_vouches_for() {
+        use crate::lockfile::{Artifact, Hash};
+        let mut index = FakeIndex::default();
+        let mut dist = crate::resolve::candidates::tests::file("app-1.0-py3-none-any.whl", None, false);
+        dist.hashes.insert("sha256".into(), "b".repeat(64));
+        index.release_file("app", "1.0", &[], dist);
+        index.release_file(
+            "winonly",
+            "1.0",
+            &[],
+            crate::resolve::candidates::tests::file("winonly-1.0-cp311-cp311-win_amd64.whl", None, false),
+        );
+        let mut app = locked("app", "pylock.toml", 1);
+        let at = |line| crate::lockfile::Location { file: "pylock.toml".into(), line };
+        app.artifacts = vec![Artifact {
+            filename: Some("app-1.0-py3-none-any.whl".into()),
+            url: None,
+            hashes: vec![
+                Hash { algorithm: "sha256".into(), hex: "b".repeat(64), location: at(2) },
+                Hash { algorithm: "sha512".into(), hex: "a".repeat(128), location: at(3) },
+            ],
+            size: None,
+            upload_time: None,
+            location: at(2),
+        }];
+        let mut winonly = locked("winonly", "pylock.toml", 5);
+        winonly.marker = crate::requirement::parse("winonly ; sys_platform == 'win32'").expect("marker").marker;
+        let mut lockfile = Lockfile::new(Path::new("pylock.toml"), LockFormat::Pylock);
+        lockfile.packages = vec![app, winonly];
+        let target = Target::from_options(Some("3.11"), Some("linux")).expect("target");
+        let (_, findings) = audit(&lockfile, &Selection::default(), &index, &target).expect("audits");
+        let found: Vec<_> = findings.iter().map(|f| (f.code, f.location.clone().unwrap_or_default())).collect();
+        assert_eq!(found, [(Code::UnverifiableHash, "pylock.toml:3".to_string())]);
     }
 }

@@ -62,6 +62,7 @@ pub enum Code {
     FileOption,
     EmptyLock,
     SizeMismatch,
+    UnverifiableHash,
 }
 
 impl Code {
@@ -89,6 +90,7 @@ impl Code {
             Self::FileOption => "file-option",
             Self::EmptyLock => "empty-lock",
             Self::SizeMismatch => "size-mismatch",
+            Self::UnverifiableHash => "unverifiable-hash",
         }
     }
 

@@ -14,7 +14,7 @@ use crate::index::http::redact_text;
 use crate::lockfile::reader::{
     ExtrasRequest, FileEntry, LockText, SourceKeys, add_requested_extras, any_of, selector, unhashable,
 };
-use crate::lockfile::{LockFormat, Lockfile, LockfileError, Package, Selector};
+use crate::lockfile::{Artifact, LockFormat, Lockfile, LockfileError, Package, Selector};
 
 /// What decides whether the rest can be read, read first so that a newer format is refused
 /// for its version rather than for a key it changed.
@@ -179,8 +179,17 @@ fn merge((seen, seen_local_tree): &mut (Package, bool), (other, other_local_tree
             }
         }
     }
-    if seen.artifacts.is_empty() {
-        seen.artifacts = other.artifacts;
+    // Every entry's files are audited: a hash only the extras entry records is a hash too. The
+    // same file with the same hashes (at other lines) is one.
+    let recorded = |artifact: &Artifact| {
+        let hashes: Vec<(String, String)> =
+            artifact.hashes.iter().map(|h| (h.algorithm.clone(), h.hex.clone())).collect();
+        (artifact.filename.clone(), hashes)
+    };
+    for artifact in other.artifacts {
+        if !seen.artifacts.iter().any(|known| recorded(known) == recorded(&artifact)) {
+            seen.artifacts.push(artifact);
+        }
     }
     if seen.non_index_source.is_none() {
         seen.non_index_source = other.non_index_source;
@@ -390,6 +399,15 @@ groups = ["default"]
         assert!(requests.marker.is_true());
         assert_eq!(requests.groups, [Selector::Default, Selector::group("dev"), Selector::extra("dev")].into());
         assert_eq!(requests.artifacts.len(), 2);
+        // A hash only the extras entry records is audited too, at its own line.
+        let tampered_hash = format!("sha256:{}", "ef".repeat(32));
+        let second = LOCK.rfind("hash = \"sha256:9f66").unwrap();
+        let tampered = format!("{}hash = \"{tampered_hash}\"{}", &LOCK[..second], &LOCK[second + 80..]);
+        let merged = read(&tampered);
+        let hexes: Vec<&str> =
+            package(&merged, "requests").artifacts.iter().flat_map(|a| &a.hashes).map(|h| h.hex.as_str()).collect();
+        assert_eq!(hexes.len(), 3, "{hexes:?}");
+        assert!(hexes.contains(&"ef".repeat(32).as_str()));
         assert_eq!(names(requests.dependencies.as_deref().unwrap()), ["certifi", "urllib3", "pysocks"]);
         // The extras asked of a dependency are its extras, with or without an entry of its own.
         let tomli = package(&lock, "tomli");

@@ -1225,7 +1225,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 22] = [
+pub const FINDING_CODES: [&str; 23] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1248,6 +1248,7 @@ pub const FINDING_CODES: [&str; 22] = [
     "file-option",
     "empty-lock",
     "size-mismatch",
+    "unverifiable-hash",
 ];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
