@@ -153,6 +153,7 @@ impl RecordedSource {
                     core_metadata: CoreMetadata::Absent,
                     size: file["size"].as_u64(),
                     upload_time: None,
+                    provenance: None,
                     filename,
                 }
             });

@@ -126,6 +126,8 @@ pub struct DistFile {
     pub size: Option<u64>,
     /// PEP 700 `upload-time`, which only JSON pages give.
     pub upload_time: Option<UploadTime>,
+    /// Absolute URL of the file's PEP 740 provenance object, when the page lists one.
+    pub provenance: Option<String>,
 }
 
 impl DistFile {

@@ -13,6 +13,10 @@
 //!
 //!   Both are a `sha256:<hex of the rest>` line, then the raw core metadata, kept forever
 //!   (files are immutable).
+//! - `provenance/<sha256 of the distribution file>.json`: the file's PEP 740 provenance object,
+//!   after the same integrity line; kept forever (its attestations are made when the file is
+//!   uploaded, and they sign its sha256), but not read with `--refresh`, since an index may
+//!   add attestations later.
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
 //! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
@@ -116,9 +120,28 @@ impl Cache {
     }
 
     pub fn write_metadata(&self, key: &MetadataKey, metadata: &[u8]) {
-        let mut bytes = format!("{CHECK_PREFIX}{}\n", sha256_hex(metadata)).into_bytes();
-        bytes.extend_from_slice(metadata);
-        write_atomic(&self.metadata_path(key), &bytes);
+        write_atomic(&self.metadata_path(key), &with_check(metadata));
+    }
+
+    /// The provenance object stored for the distribution file with this sha256; none with
+    /// `--refresh`, or for a key that is not a sha256 in lowercase hex.
+    pub fn read_provenance(&self, file_sha256: &str) -> Option<Vec<u8>> {
+        if self.freshness == Freshness::Refresh {
+            return None;
+        }
+        let path = self.provenance_path(file_sha256)?;
+        let bytes = std::fs::read(&path).ok()?;
+        let content = split_checked(&bytes).map(|(_, content)| content.to_vec());
+        if content.is_none() {
+            discard(&path);
+        }
+        content
+    }
+
+    pub fn write_provenance(&self, file_sha256: &str, provenance: &[u8]) {
+        if let Some(path) = self.provenance_path(file_sha256) {
+            write_atomic(&path, &with_check(provenance));
+        }
     }
 
     /// A small text value under the cache root (e.g. pip's default index URL).
@@ -138,8 +161,9 @@ impl Cache {
         dir_size(&self.root)
     }
 
-    /// Removes hashlock's own entries (`pages/`, `metadata/`, the text values, leftover temp
-    /// files) and nothing else: `--cache-dir` may name a directory that holds other files.
+    /// Removes hashlock's own entries (`pages/`, `metadata/`, `provenance/`, the text values,
+    /// leftover temp files) and nothing else: `--cache-dir` may name a directory that holds
+    /// other files.
     pub fn clean(&self) -> std::io::Result<()> {
         let entries = match std::fs::read_dir(&self.root) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -150,7 +174,7 @@ impl Cache {
             let name = entry.file_name();
             let kind = entry.file_type()?;
             let ours = match name.to_str() {
-                Some("pages" | "metadata") => true,
+                Some("pages" | "metadata" | "provenance") => true,
                 Some(name) => TEXT_KEYS.contains(&name) || (name.starts_with(TEMP_PREFIX) && kind.is_file()),
                 None => false,
             };
@@ -175,6 +199,11 @@ impl Cache {
             MetadataKey::FromFile(digest) => dir.join("from-file").join(format!("{digest}.metadata")),
             MetadataKey::Built(digest) => dir.join("built").join(format!("{digest}.json")),
         }
+    }
+
+    /// Keyed by a digest only, so that no text from an index becomes a path.
+    fn provenance_path(&self, file_sha256: &str) -> Option<PathBuf> {
+        is_sha256_hex(file_sha256).then(|| self.root.join("provenance").join(format!("{file_sha256}.json")))
     }
 
     /// Text keys are plain file names under the root; anything path-like is refused.
@@ -257,6 +286,13 @@ impl CachePolicy {
 
 /// First line of a metadata entry: `sha256:<hex of the rest>`.
 const CHECK_PREFIX: &str = "sha256:";
+
+/// `content` after its integrity line.
+fn with_check(content: &[u8]) -> Vec<u8> {
+    let mut bytes = format!("{CHECK_PREFIX}{}\n", sha256_hex(content)).into_bytes();
+    bytes.extend_from_slice(content);
+    bytes
+}
 
 /// The sha256 and the content after a valid integrity line, or `None` when the entry is
 /// damaged.
@@ -367,6 +403,7 @@ mod tests {
             core_metadata: CoreMetadata::Absent,
             size: None,
             upload_time: None,
+            provenance: None,
         }
     }
 
@@ -519,6 +556,7 @@ mod tests {
             // A digest that is not hex names no verified entry at all.
             f.core_metadata = CoreMetadata::Present(Hashes::from([("sha256".into(), key.into())]));
             assert_eq!(MetadataKey::verified(&f), None);
+            c.write_provenance(key, b"null");
             c.write_text(key, "x");
         }
         for index in ["https://index.example/../../escape/", "https://index.example/%2e%2e/%2e%2e/", "file:///etc/"] {
@@ -583,6 +621,7 @@ mod tests {
         let c = cache(root, Freshness::Normal);
         store(&c, None);
         c.write_metadata(&MetadataKey::read_from(&file(Some(&"ab".repeat(32)))), b"Name: demo\n");
+        c.write_provenance(&"ab".repeat(32), b"null");
         c.write_text("pip-default-index", "https://index.example/simple/");
         std::fs::write(root.join(".tmpAb12Cd"), b"left by a killed write").unwrap();
         // What a user keeps in a directory passed as --cache-dir (e.g. the home directory).
@@ -596,6 +635,7 @@ mod tests {
         assert_eq!(left, [".bashrc", "notes.txt", "projects"]);
         assert!(root.join("projects").join("pages").exists());
         assert_eq!(c.read_text("pip-default-index"), None);
+        assert_eq!(c.read_provenance(&"ab".repeat(32)), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Talking to Python package indexes: which index ([`config`]), HTTP ([`http`]),
-//! project pages ([`simple`]) and the on-disk cache ([`cache`]).
+//! project pages ([`simple`]), files' PEP 740 provenance ([`provenance`]) and the on-disk
+//! cache ([`cache`]).
 
 pub mod cache;
 pub mod config;
 pub mod http;
 mod page_file;
+pub mod provenance;
 pub mod simple;
 
 use std::borrow::Cow;

@@ -3,22 +3,22 @@
 //! several times faster than JSON with field names, and needs no URL parsing at all.
 //!
 //! ```text
-//! hashlock page 2
+//! hashlock page 3
 //! fetched_at 1795597826
 //! max_age -                   (or seconds)
 //! name six
 //! url https://index.example/simple/six/
 //! format json                 (or html)
 //! files 2
-//! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t UPLOAD-TIME \t SIZE
+//! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t UPLOAD-TIME \t PROVENANCE \t SIZE
 //! …
 //! end
 //! ```
 //!
 //! HASHES and CORE-METADATA's hashes are `alg=hex` joined by `,`; SOURCE is `json`, `html` or
-//! `none`; REQUIRES-PYTHON and YANKED are empty for none, else `=` and the value; CORE-METADATA
-//! is `-` when absent, else `=` and its hashes; UPLOAD-TIME is empty or a PEP 700 time as
-//! [`UploadTime`] keeps it; SIZE is empty or a number. Text is escaped
+//! `none`; REQUIRES-PYTHON, YANKED and PROVENANCE (the PEP 740 URL) are empty for none, else
+//! `=` and the value; CORE-METADATA is `-` when absent, else `=` and its hashes; UPLOAD-TIME is
+//! empty or a PEP 700 time as [`UploadTime`] keeps it; SIZE is empty or a number. Text is escaped
 //! (`\\`, `\t`, `\n`, `\r`, `\c` for `,`, `\e` for `=`). Anything else, a wrong file count or a
 //! missing `end` line (a truncated write) makes the whole entry unreadable.
 
@@ -32,7 +32,7 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes, UploadTime};
 use crate::index::{PageFormat, ProjectPage};
 
-const MAGIC: &str = "hashlock page 2";
+const MAGIC: &str = "hashlock page 3";
 
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
     let mut out = String::with_capacity(64 + page.files.len() * 160);
@@ -62,13 +62,14 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
         };
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}",
+            "{}\t{}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}\t{}",
             escape(&file.filename),
             escape(&file.url),
             encode_hashes(&file.hashes),
             optional(&file.requires_python),
             optional(&file.yanked),
             file.upload_time.as_ref().map_or("", UploadTime::as_str),
+            optional(&file.provenance),
             file.size.map_or(String::new(), |size| size.to_string()),
         );
     }
@@ -90,8 +91,8 @@ pub struct CachedPage {
 /// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
-    /// Start of each of the nine fields, then the end of the line.
-    bounds: [u32; 10],
+    /// Start of each of the ten fields, then the end of the line.
+    bounds: [u32; FIELDS + 1],
     hash_source: HashSource,
     size: Option<u64>,
 }
@@ -106,7 +107,11 @@ enum Field {
     Yanked,
     CoreMetadata,
     UploadTime,
+    Provenance,
 }
+
+/// Fields on a file line: the [`Field`]s, then the size.
+const FIELDS: usize = 10;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedEntry {
@@ -151,8 +156,8 @@ pub fn decode(text: String) -> Option<CachedEntry> {
 }
 
 fn check_line(line: &str, start: usize) -> Option<Line> {
-    let mut bounds = [0u32; 10];
-    let mut fields = [""; 9];
+    let mut bounds = [0u32; FIELDS + 1];
+    let mut fields = [""; FIELDS];
     let mut offset = start;
     let mut parts = line.split('\t');
     for (i, field) in fields.iter_mut().enumerate() {
@@ -163,8 +168,8 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
     if parts.next().is_some() {
         return None;
     }
-    bounds[9] = u32::try_from(start + line.len()).ok()?;
-    let [_, _, hashes, source, requires_python, yanked, core_metadata, upload_time, size] = fields;
+    bounds[FIELDS] = u32::try_from(start + line.len()).ok()?;
+    let [_, _, hashes, source, requires_python, yanked, core_metadata, upload_time, provenance, size] = fields;
     let hash_source = match source {
         "json" => HashSource::JsonPage,
         "html" => HashSource::HtmlFragment,
@@ -175,8 +180,8 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
     let hashes_ok = |field: &str| field.is_empty() || field.split(',').all(|pair| pair.contains('='));
     let core_metadata_ok = core_metadata == "-" || core_metadata.strip_prefix('=').is_some_and(hashes_ok);
     let upload_time_ok = upload_time.is_empty() || UploadTime::parse(upload_time).is_some();
-    if !(hashes_ok(hashes) && optional_ok(requires_python) && optional_ok(yanked) && core_metadata_ok && upload_time_ok)
-    {
+    let optionals_ok = [requires_python, yanked, provenance].into_iter().all(optional_ok);
+    if !(hashes_ok(hashes) && optionals_ok && core_metadata_ok && upload_time_ok) {
         return None;
     }
     let size = match size {
@@ -232,6 +237,7 @@ impl CachedPage {
             core_metadata,
             size: line.size,
             upload_time: UploadTime::parse(self.field(index, Field::UploadTime)),
+            provenance: optional(Field::Provenance),
         }
     }
 
@@ -330,6 +336,7 @@ mod tests {
             core_metadata: CoreMetadata::Present([("sha256".to_string(), "ef".repeat(32))].into_iter().collect()),
             size: Some(1234),
             upload_time: UploadTime::parse("2024-01-02T03:04:05.678901Z"),
+            provenance: Some(format!("https://files.example/{filename}.provenance?a=1&b=2")),
         }
     }
 
@@ -343,6 +350,7 @@ mod tests {
             core_metadata: CoreMetadata::Present(Hashes::new()),
             size: None,
             upload_time: None,
+            provenance: None,
             ..file("demo_pkg-1.0.tar.gz")
         };
         let page = page(vec![file("demo_pkg-1.0-py3-none-any.whl"), bare]);
@@ -365,8 +373,9 @@ mod tests {
         assert_eq!(decode(text.replace("\thtml\t", "\tweird\t")), None);
         assert_eq!(decode(text.replace("\t=broken", "\tbroken")), None, "an optional field without its `=`");
         assert_eq!(decode(text.replace("sha256=", "sha256:")), None, "a hash without `=`");
-        assert_eq!(decode(text.replace("hashlock page 2", "hashlock page 9")), None);
-        assert_eq!(decode(text.replace("hashlock page 2", "hashlock page 1")), None, "an entry without upload times");
+        assert_eq!(decode(text.replace("hashlock page 3", "hashlock page 9")), None);
+        assert_eq!(decode(text.replace("hashlock page 3", "hashlock page 2")), None, "an entry without provenance");
+        assert_eq!(decode(text.replace("\t=https", "\thttps")), None, "a provenance URL without its `=`");
         assert_eq!(decode(text.replace("2024-01-02T", "2024-02-30T")), None, "an upload time that is none");
         assert_eq!(decode(format!("{text}trailing\n")), None);
     }
@@ -376,7 +385,8 @@ mod tests {
         fn text_fields_survive_any_characters(text in "\\PC*", reason in proptest::option::of(".*")) {
             let mut odd = file("demo_pkg-1.0-py3-none-any.whl");
             odd.filename = text.clone();
-            odd.requires_python = Some(text);
+            odd.requires_python = Some(text.clone());
+            odd.provenance = Some(text);
             odd.yanked = reason;
             let page = page(vec![odd]);
             prop_assert_eq!(decode(encode(0, None, &page)).map(|e| e.page.into_page()), Some(page));

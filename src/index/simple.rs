@@ -118,6 +118,10 @@ struct JsonFile {
     /// PEP 700; any value, since one that is not a time is dropped rather than failing the page.
     #[serde(default, rename = "upload-time")]
     upload_time: Option<serde_json::Value>,
+    /// PEP 740 (API version 1.3): the provenance object's URL, or null. Any value, since drafts
+    /// of the PEP put a digest or the object itself here, which is no URL and not read.
+    #[serde(default)]
+    provenance: Option<serde_json::Value>,
 }
 
 /// `yanked`: `true`/`false` or the reason (which means yanked).
@@ -138,11 +142,11 @@ enum JsonMetadata {
 
 fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
     let page: JsonPage = serde_json::from_slice(body).map_err(|e| PageError::new(format!("invalid JSON page: {e}")))?;
-    match page.meta.api_version {
+    let minor = match page.meta.api_version {
         Some(serde_json::Value::String(version)) => check_api_version(&version)?,
         Some(other) => check_api_version(&other.to_string())?,
-        None => {}
-    }
+        None => 0,
+    };
     page.files
         .into_iter()
         .map(|file| {
@@ -150,6 +154,10 @@ fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
                 .ok_or_else(|| PageError::new(format!("bad URL `{}` for {}", file.url, file.filename)))?;
             url.set_fragment(None);
             let hashes = clean_hashes(file.hashes);
+            let provenance = match file.provenance {
+                Some(serde_json::Value::String(href)) if minor >= PROVENANCE_MINOR => provenance_url(page_url, &href),
+                _ => None,
+            };
             let yanked = match file.yanked {
                 None | Some(JsonYanked::Flag(false)) => None,
                 Some(JsonYanked::Flag(true)) => Some(String::new()),
@@ -170,6 +178,7 @@ fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
                 core_metadata,
                 size: file.size,
                 upload_time: file.upload_time.as_ref().and_then(serde_json::Value::as_str).and_then(UploadTime::parse),
+                provenance,
             })
         })
         .collect()
@@ -203,20 +212,36 @@ fn parse_alg_hex(value: &str) -> Option<(String, String)> {
     (FRAGMENT_ALGORITHMS.contains(&alg.as_str()) && is_hex(digest)).then(|| (alg, digest.to_ascii_lowercase()))
 }
 
-/// Resolves a link against the page (or `<base>`) URL.
 /// PEP 629/691: a client refuses a repository API major version it does not know (only 1
-/// exists); newer minor versions are compatible.
-fn check_api_version(version: &str) -> Result<(), PageError> {
-    let major = version.trim().split('.').next().and_then(|major| major.parse::<u64>().ok());
-    match major {
-        Some(1) => Ok(()),
+/// exists); newer minor versions are compatible. Returns the minor version (0 when it is not
+/// a number), which says what the page may carry.
+fn check_api_version(version: &str) -> Result<u64, PageError> {
+    let mut parts = version.trim().split('.');
+    match parts.next().and_then(|major| major.parse::<u64>().ok()) {
+        Some(1) => Ok(parts.next().and_then(|minor| minor.parse().ok()).unwrap_or(0)),
         // Escaped: the value comes from the index and the message is one line.
         _ => Err(PageError::new(format!("unsupported repository API version {}", version.escape_debug()))),
     }
 }
 
+/// The repository API minor version that defines a file's provenance URL (PEP 740); older
+/// pages, and pages that declare no version (1.0), carry none.
+const PROVENANCE_MINOR: u64 = 3;
+
+/// Resolves a link against the page (or `<base>`) URL.
 fn resolve(base: &Url, href: &str) -> Option<Url> {
     base.join(href.trim()).ok()
+}
+
+/// A provenance URL as a page gives it, resolved; one that does not parse is no provenance
+/// rather than a broken page, as it only matters to the files that have it.
+fn provenance_url(base: &Url, href: &str) -> Option<String> {
+    if href.trim().is_empty() {
+        return None;
+    }
+    let mut url = resolve(base, href)?;
+    url.set_fragment(None);
+    Some(url.into())
 }
 
 fn parse_html(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
@@ -228,14 +253,14 @@ fn parse_html(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
         return Err(PageError::new("not an HTML page (no markup)"));
     }
     let document = scan_html(&text);
-    if let Some(version) = &document.repository_version {
-        check_api_version(version)?;
-    }
+    let minor = document.repository_version.as_deref().map(check_api_version).transpose()?.unwrap_or(0);
     let base = document.base.as_deref().and_then(|href| resolve(page_url, href)).unwrap_or_else(|| page_url.clone());
-    Ok(document.anchors.into_iter().filter_map(|anchor| anchor_to_file(&base, anchor)).collect())
+    let with_provenance = minor >= PROVENANCE_MINOR;
+    Ok(document.anchors.into_iter().filter_map(|anchor| anchor_to_file(&base, anchor, with_provenance)).collect())
 }
 
-fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
+/// `with_provenance`: whether the page's version defines `data-provenance`.
+fn anchor_to_file(base: &Url, anchor: Anchor, with_provenance: bool) -> Option<DistFile> {
     let attribute = |name: &str| anchor.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     let href = attribute("href").filter(|h| !h.trim().is_empty())?;
     let mut url = resolve(base, &href)?;
@@ -262,6 +287,9 @@ fn anchor_to_file(base: &Url, anchor: Anchor) -> Option<DistFile> {
         core_metadata,
         size: None,
         upload_time: None,
+        provenance: attribute("data-provenance")
+            .filter(|_| with_provenance)
+            .and_then(|href| provenance_url(base, &href)),
     })
 }
 
@@ -680,6 +708,48 @@ mod tests {
         }
     }
 
+    /// PEP 740: a URL (resolved like any link) from API version 1.3 on; null, a value of a draft
+    /// of the PEP (a digest, an object), or an older page: none, the page still read.
+    #[test]
+    fn provenance_urls_from_api_version_1_3() {
+        let json = |version: &str, provenance: serde_json::Value| {
+            let body = serde_json::json!({"meta": {"api-version": version}, "files": [{
+                "filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "provenance": provenance
+            }]});
+            parse(JSON, &body.to_string()).unwrap().files[0].provenance.clone()
+        };
+        let absolute = "https://files.example/demo-1.0.tar.gz.provenance";
+        assert_eq!(json("1.3", absolute.into()).as_deref(), Some(absolute));
+        assert_eq!(json("1.4", absolute.into()).as_deref(), Some(absolute));
+        let relative = json("1.3", "../../files/demo-1.0.tar.gz.provenance#x".into());
+        assert_eq!(relative.as_deref(), Some("https://index.example/files/demo-1.0.tar.gz.provenance"));
+        for (version, value) in [
+            ("1.3", serde_json::Value::Null),
+            ("1.3", "".into()),
+            ("1.3", serde_json::json!({"version": 1, "attestation_bundles": []})),
+            ("1.3", "http://[::1".into()),
+            ("1.2", absolute.into()),
+            ("1", absolute.into()),
+        ] {
+            assert_eq!(json(version, value.clone()), None, "{version} {value}");
+        }
+
+        let html = |head: &str, attribute: &str| {
+            let body = format!("<html><head>{head}</head><a href=\"demo-1.0.tar.gz\" {attribute}>demo-1.0.tar.gz</a>");
+            parse(HTML, &body).unwrap().files[0].provenance.clone()
+        };
+        let meta = r#"<meta name="pypi:repository-version" content="1.3">"#;
+        let attribute = r#"data-provenance="https://files.example/demo-1.0.tar.gz.provenance?a=1&amp;b=2""#;
+        let expected = "https://files.example/demo-1.0.tar.gz.provenance?a=1&b=2";
+        assert_eq!(html(meta, attribute).as_deref(), Some(expected));
+        let based = html(&format!(r#"{meta}<base href="https://mirror.example/p/">"#), r#"data-provenance="x""#);
+        assert_eq!(based.as_deref(), Some("https://mirror.example/p/x"));
+        assert_eq!(html("", attribute), None, "a page without a version is 1.0");
+        assert_eq!(html(r#"<meta name="pypi:repository-version" content="1.1">"#, attribute), None);
+        assert_eq!(html(meta, r#"data-provenance="""#), None);
+        assert_eq!(html(meta, ""), None);
+    }
+
     #[test]
     fn entities_are_decoded_and_unknown_ones_kept() {
         assert_eq!(
@@ -698,7 +768,7 @@ mod tests {
 
         #[test]
         fn html_scanner_never_panics_on_tag_soup(
-            body in r#"(<a |<A\t|<base |href=|HREF ?= ?|data-yanked|data-core-metadata=|"|'|&#x?[0-9a-f]{0,8};?|&amp;|>|</a>|<!--|-->|#sha256=|[a-zé€ /.=]){0,60}"#
+            body in r#"(<a |<A\t|<base |href=|HREF ?= ?|data-yanked|data-core-metadata=|data-provenance=|<meta name=pypi:repository-version content=1.3>|"|'|&#x?[0-9a-f]{0,8};?|&amp;|>|</a>|<!--|-->|#sha256=|[a-zé€ /.=]){0,60}"#
         ) {
             let _ = parse(HTML, &body);
         }

@@ -261,6 +261,7 @@ mod tests {
             core_metadata: CoreMetadata::Absent,
             size: Some(filename.len() as u64 * 100),
             upload_time: UploadTime::parse("2024-05-06T07:08:09.101112Z"),
+            provenance: None,
         }
     }
 

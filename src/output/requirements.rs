@@ -98,6 +98,7 @@ mod tests {
             core_metadata: CoreMetadata::Absent,
             size: None,
             upload_time: None,
+            provenance: None,
         }
     }
 

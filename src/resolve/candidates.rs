@@ -128,6 +128,7 @@ pub(crate) mod tests {
             core_metadata: CoreMetadata::Absent,
             size: None,
             upload_time: None,
+            provenance: None,
         }
     }
 

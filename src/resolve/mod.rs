@@ -17,14 +17,17 @@ use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement};
 
 use pubgrub::PubGrubError;
 
+use crate::dist::DistFile;
+use crate::index::provenance::Fetched;
 use crate::index::{IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
 use crate::target::Target;
 pub use explain::Note;
 use provider::{Edge, Failure, Package, Provider, Scope};
 
-/// Where the resolver gets candidates and their metadata. [`source::IndexSource`] is the real
-/// one (index + metadata fetch + prefetch on an I/O pool); tests may use an in-memory one.
+/// Where the resolver gets candidates and their metadata (and a check, files' provenance).
+/// [`source::IndexSource`] is the real one (index + metadata fetch + prefetch on an I/O pool);
+/// tests may use an in-memory one.
 pub trait Source: Sync {
     fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError>;
     /// Metadata for `version` of `project`, chosen from its files by the target's preference
@@ -38,6 +41,13 @@ pub trait Source: Sync {
     fn prefetch_project(&self, _name: &PackageName) {}
     /// A hint that this version's metadata will likely be needed soon.
     fn prefetch_metadata(&self, _project: &Arc<Project>, _version: &Version) {}
+    /// The PEP 740 provenance its index lists for `file`; an in-memory source (tests,
+    /// benchmarks) has none.
+    fn provenance(&self, _file: &DistFile) -> Fetched {
+        Ok(None)
+    }
+    /// A hint that this file's provenance will be needed soon.
+    fn prefetch_provenance(&self, _file: &DistFile) {}
 }
 
 #[derive(Clone, Debug, Default)]

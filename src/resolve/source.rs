@@ -1,6 +1,6 @@
-//! [`IndexSource`]: the real [`Source`](super::Source): pages and metadata from the index,
-//! each fetched once, on a rayon pool of `jobs` threads, with a speculative walk ahead of the
-//! resolver.
+//! [`IndexSource`]: the real [`Source`](super::Source): pages, metadata and files' provenance
+//! from the index, each fetched once, on a rayon pool of `jobs` threads, with a speculative walk
+//! ahead of the resolver.
 //!
 //! The source owns its state behind an [`Arc`], so fetches run in the background: a prefetch
 //! hint starts its fetch at once. Each page that arrives starts the metadata fetch of its
@@ -22,15 +22,17 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::candidates::{Candidate, candidates, likely_pick, metadata_file};
 use crate::dist::{DistFile, DistFilename};
+use crate::index::provenance::Fetched;
 use crate::index::{IndexClient, IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
 use crate::resolve::Source;
 use crate::target::Target;
 
-/// The two fetches [`IndexSource`] schedules; [`IndexClient`] does them for real.
+/// The fetches [`IndexSource`] schedules; [`IndexClient`] does them for real.
 pub trait Fetch: Send + Sync {
     fn project(&self, name: &PackageName) -> Result<Arc<Project>, IndexError>;
     fn metadata(&self, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError>;
+    fn provenance(&self, file: &DistFile) -> Fetched;
 }
 
 impl Fetch for IndexClient {
@@ -40,6 +42,10 @@ impl Fetch for IndexClient {
 
     fn metadata(&self, file: &DistFile, filename: &DistFilename) -> Result<Metadata, MetadataError> {
         crate::metadata::fetch(self, file, filename)
+    }
+
+    fn provenance(&self, file: &DistFile) -> Fetched {
+        crate::index::provenance::fetch(self, file)
     }
 }
 
@@ -70,6 +76,8 @@ struct State<F: ?Sized> {
     /// several times, and a project can list thousands of files.
     candidates: Mutex<HashMap<PackageName, Arc<[Candidate]>>>,
     metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
+    /// Files' provenance, by the URL their page lists.
+    provenance: Mutex<HashMap<String, Arc<OnceLock<Fetched>>>>,
     /// Wants the walk has acted on, by project and [`Want::key`].
     wanted: Mutex<HashSet<(PackageName, String)>>,
     in_flight: AtomicUsize,
@@ -86,6 +94,7 @@ enum Job {
         want: Want,
     },
     Metadata(Box<MetadataJob>),
+    Provenance(Box<DistFile>),
 }
 
 /// What a requirement met on the walk asks of a project: the specifiers its version must
@@ -146,6 +155,7 @@ impl<F: Fetch + ?Sized + 'static> IndexSource<F> {
                 pages: Mutex::default(),
                 candidates: Mutex::default(),
                 metadata: Mutex::default(),
+                provenance: Mutex::default(),
                 wanted: Mutex::default(),
                 in_flight: AtomicUsize::new(0),
                 pending: AtomicUsize::new(0),
@@ -195,6 +205,7 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
                     }
                 }
                 Job::Metadata(job) => drop(state.metadata(&job)),
+                Job::Provenance(file) => drop(state.provenance(&file)),
             }
         };
         match &self.pool {
@@ -236,6 +247,12 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
             }
         }
         result.clone()
+    }
+
+    /// The file's provenance, fetched here unless it is already there or being fetched.
+    fn provenance(&self, file: &DistFile) -> Fetched {
+        let Some(url) = &file.provenance else { return Ok(None) };
+        cell(&self.provenance, url).get_or_init(|| self.counted(|| self.client.provenance(file))).clone()
     }
 
     /// Follows a requirement met on the walk, once per project and want.
@@ -344,6 +361,20 @@ impl<F: Fetch + ?Sized + 'static> Source for IndexSource<F> {
             self.state.spawn(job);
         }
     }
+
+    fn provenance(&self, file: &DistFile) -> Fetched {
+        let Some(url) = &file.provenance else { return Ok(None) };
+        let fetched = lock(&self.state.provenance).get(url).and_then(|cell| cell.get().cloned());
+        fetched.unwrap_or_else(|| self.wait(|| self.state.provenance(file)))
+    }
+
+    fn prefetch_provenance(&self, file: &DistFile) {
+        if let Some(url) = &file.provenance
+            && claim(&self.state.provenance, url)
+        {
+            self.state.spawn(Job::Provenance(Box::new(file.clone())));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -361,6 +392,7 @@ mod tests {
         requires: HashMap<String, Vec<&'static str>>,
         page_fetches: Mutex<Vec<String>>,
         metadata_fetches: Mutex<Vec<String>>,
+        provenance_fetches: Mutex<Vec<String>>,
         running: AtomicUsize,
         most_at_once: AtomicUsize,
     }
@@ -414,6 +446,12 @@ mod tests {
                 dynamic: Vec::new(),
             })
         }
+
+        fn provenance(&self, file: &DistFile) -> Fetched {
+            self.busy();
+            lock(&self.provenance_fetches).push(file.filename.clone());
+            Ok(None)
+        }
     }
 
     fn name(text: &str) -> PackageName {
@@ -459,6 +497,31 @@ mod tests {
         assert_eq!(metadata.name, name("c"));
         assert_eq!((fetch.pages().len(), fetch.metadata().len()), (3, 3), "pages and metadata are memoised");
         assert_eq!(source.stats(), SourceStats::default(), "prefetched answers cost the resolver no wait");
+    }
+
+    #[test]
+    fn provenance_is_fetched_on_the_pool_once_per_listed_url() {
+        let fetch = Arc::new(CountingFetch::default());
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 4);
+        let listed = |filename: &str| DistFile {
+            provenance: Some(format!("http://127.0.0.1/files/{filename}.provenance")),
+            ..wheel(filename, "1.0")
+        };
+        let files = [listed("a"), listed("b"), listed("c"), wheel("unlisted", "1.0")];
+        for file in files.iter().chain(&files) {
+            source.prefetch_provenance(file);
+        }
+        settle(&source);
+        let mut fetched = lock(&fetch.provenance_fetches).clone();
+        fetched.sort();
+        let expected = ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl", "c-1.0-py3-none-any.whl"];
+        assert_eq!(fetched, expected, "each listed URL once; a file that lists none costs nothing");
+        assert!(fetch.most_at_once.load(Ordering::SeqCst) >= 2, "fetches overlap on the pool");
+        for file in &files {
+            assert!(matches!(source.provenance(file), Ok(None)));
+        }
+        assert_eq!(lock(&fetch.provenance_fetches).len(), 3, "answers are memoised");
+        assert_eq!(source.stats(), SourceStats::default(), "prefetched answers cost no wait");
     }
 
     #[test]

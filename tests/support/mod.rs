@@ -1,5 +1,6 @@
 //! Test support shared by the integration tests: a loopback Python package index
 //! ([`IndexServer`] over a [`Registry`]), real distributions built in memory ([`build`]),
+//! real PEP 740 attestations to serve ([`provenance`]),
 //! a parser for the requirements files hashlock writes ([`LockFile`]), and the hashlock
 //! command with a clean environment.
 //!
@@ -8,6 +9,7 @@
 
 pub mod build;
 pub mod pip;
+pub mod provenance;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,6 +28,10 @@ pub use build::{Built, normalise, sha256_hex};
 
 pub const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 pub const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
+/// The media type of PEP 740 provenance objects.
+pub const INTEGRITY_TYPE: &str = "application/vnd.pypi.integrity.v1+json";
+/// The repository API version pages declare: 1.3 defines files' provenance URLs.
+pub const API_VERSION: &str = "1.3";
 /// The PEP 700 `upload-time` JSON pages give every file with bytes (HTML pages have none).
 pub const UPLOADED: &str = "2025-01-02T03:04:05.678901Z";
 
@@ -67,6 +73,9 @@ pub struct File {
     pub padding: u64,
     /// PEP 700 `upload-time` on JSON pages, as served (not checked).
     pub upload_time: Option<String>,
+    /// A PEP 740 provenance object, served (as these bytes) at `<file URL>.provenance` and
+    /// listed on the pages.
+    pub provenance: Option<Vec<u8>>,
 }
 
 impl File {
@@ -84,6 +93,7 @@ impl File {
             metadata: None,
             padding: 0,
             upload_time: Some(UPLOADED.into()),
+            provenance: None,
         }
     }
 
@@ -128,6 +138,12 @@ impl File {
 
     pub fn yanked(mut self, reason: &str) -> Self {
         self.yanked = Some(reason.into());
+        self
+    }
+
+    /// Serves `provenance` (a provenance object, or anything else a test needs) for the file.
+    pub fn with_provenance(mut self, provenance: impl Into<Vec<u8>>) -> Self {
+        self.provenance = Some(provenance.into());
         self
     }
 
@@ -349,6 +365,7 @@ impl Registry {
                     size: f.size,
                     padding: 0,
                     upload_time: None,
+                    provenance: None,
                 };
                 registry.add(&project, file);
             }
@@ -410,12 +427,14 @@ pub struct Config {
     pub pep658: bool,
     /// Honour `Range`; off: 200 with the whole body.
     pub range: bool,
+    /// List and serve files' provenance objects; off: pages list none, and their URLs are 404.
+    pub provenance: bool,
     pub fail: Option<Fail>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { json: true, pep658: true, range: true, fail: None }
+        Self { json: true, pep658: true, range: true, provenance: true, fail: None }
     }
 }
 
@@ -501,6 +520,11 @@ impl IndexServer {
         format!("{}/files/{filename}", self.base)
     }
 
+    /// Where the pages say the file's provenance object is.
+    pub fn provenance_url(&self, filename: &str) -> String {
+        format!("{}.provenance", self.file_url(filename))
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -519,6 +543,10 @@ impl IndexServer {
 
     pub fn set_range(&self, on: bool) {
         self.configure(|c| c.range = on);
+    }
+
+    pub fn set_provenance(&self, on: bool) {
+        self.configure(|c| c.provenance = on);
     }
 
     pub fn set_fail(&self, fail: Option<Fail>) {
@@ -781,6 +809,12 @@ fn route(state: &State, path: &str, accept: Option<&str>, range: Option<&str>, b
             _ => Reply::not_found(),
         };
     }
+    if let Some(attested) = filename.strip_suffix(".provenance") {
+        return match state.registry.file(attested).and_then(|f| f.provenance.as_ref()) {
+            Some(provenance) if config.provenance => Reply::new(200, INTEGRITY_TYPE, provenance.clone()),
+            _ => Reply::not_found(),
+        };
+    }
     match state.registry.file(filename) {
         Some(File { bytes: Some(bytes), padding: padding @ 1.., .. }) => {
             Reply { padding: *padding, ..Reply::new(200, "application/octet-stream", bytes.clone()) }
@@ -812,7 +846,7 @@ fn html_type(json_enabled: bool) -> &'static str {
 fn root_page(registry: &Registry, json: bool, json_enabled: bool) -> Reply {
     if json {
         let projects: Vec<_> = registry.projects.keys().map(|name| serde_json::json!({ "name": name })).collect();
-        let body = serde_json::json!({ "meta": { "api-version": "1.1" }, "projects": projects });
+        let body = serde_json::json!({ "meta": { "api-version": API_VERSION }, "projects": projects });
         return Reply::new(200, JSON_TYPE, body.to_string());
     }
     let mut body = String::from("<!DOCTYPE html><html><body>\n");
@@ -825,6 +859,9 @@ fn root_page(registry: &Registry, json: bool, json_enabled: bool) -> Reply {
 
 fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Config) -> Reply {
     let metadata_hash = |f: &File| f.metadata.as_ref().filter(|_| config.pep658).map(|metadata| sha256_hex(metadata));
+    let provenance_url = |f: &File| {
+        f.provenance.as_ref().filter(|_| config.provenance).map(|_| format!("{base}/files/{}.provenance", f.filename))
+    };
     if json {
         let mut versions: Vec<&str> = Vec::new();
         let entries: Vec<serde_json::Value> = files
@@ -856,11 +893,13 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
                     entry["core-metadata"] = serde_json::json!({ "sha256": hash });
                     entry["dist-info-metadata"] = serde_json::json!({ "sha256": hash });
                 }
+                // Null when there is none, as the index does.
+                entry["provenance"] = provenance_url(f).into();
                 entry
             })
             .collect();
         let body = serde_json::json!({
-            "meta": { "api-version": "1.1" },
+            "meta": { "api-version": API_VERSION },
             "name": name,
             "versions": versions,
             "files": entries,
@@ -868,7 +907,7 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
         return Reply::new(200, JSON_TYPE, body.to_string());
     }
     let mut body = format!(
-        "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\">\
+        "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\
          <title>Links for {name}</title></head><body><h1>Links for {name}</h1>\n"
     );
     for f in files {
@@ -889,6 +928,9 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
         }
         if let Some(hash) = metadata_hash(f) {
             body.push_str(&format!(" data-core-metadata=\"sha256={hash}\" data-dist-info-metadata=\"sha256={hash}\""));
+        }
+        if let Some(url) = provenance_url(f) {
+            body.push_str(&format!(" data-provenance=\"{}\"", escape_html(&url)));
         }
         body.push_str(&format!(">{}</a><br/>\n", escape_html(&f.filename)));
     }

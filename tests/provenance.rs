@@ -1,0 +1,204 @@
+//! PEP 740 provenance through the index client: the loopback index lists each file's provenance
+//! URL (JSON and HTML pages) and serves the real attestations of `tests/fixtures/provenance/`;
+//! hashlock fetches them on its I/O pool, caches them by the file's sha256, reads 404 and `null`
+//! as none, and reports a body it cannot read as an error naming the URL.
+
+mod support;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use hashlock::dist::DistFile;
+use hashlock::index::IndexClient;
+use hashlock::index::cache::{Cache, Freshness};
+use hashlock::index::http::{HttpClient, HttpOptions};
+use hashlock::index::provenance::{
+    Attestation, AttestationVerifier, Fetched, FileProvenance, Provenance, Publisher, Subject, judge,
+};
+use hashlock::resolve::Source;
+use hashlock::resolve::source::IndexSource;
+use hashlock::target::Target;
+use pep508_rs::PackageName;
+use reqwest::Url;
+use support::provenance::{Attested, published, registry, staging};
+use support::{File, IndexServer, sha256_hex};
+
+/// A run of hashlock against `server`: a fresh client (with `cache_dir`, if any) and source.
+fn source(server: &IndexServer, cache_dir: Option<&Path>) -> IndexSource {
+    let http = HttpClient::new(HttpOptions::default()).expect("an HTTP client");
+    let cache = cache_dir.map(|dir| Cache::new(dir.to_path_buf(), Freshness::Normal));
+    let client = IndexClient::new(http, vec![Url::parse(&server.index_url()).expect("a URL")], cache);
+    let target = Target::from_options(Some("3.11"), Some("linux")).expect("a target");
+    IndexSource::new(Arc::new(client), target, 4)
+}
+
+/// The file as the index lists it.
+fn listed(source: &IndexSource, project: &str, filename: &str) -> DistFile {
+    let project = source.project(&PackageName::from_str(project).expect("a name")).expect("the page");
+    let file = project.files().find(|file| file.filename == filename).cloned();
+    file.unwrap_or_else(|| panic!("{filename} is not on the page"))
+}
+
+/// Every file's provenance, all asked for at once (on the pool), then collected.
+fn fetch_all(source: &IndexSource, attested: &[Attested]) -> Vec<(DistFile, Fetched)> {
+    let files: Vec<DistFile> = attested.iter().map(|a| listed(source, a.project, a.filename)).collect();
+    for file in &files {
+        source.prefetch_provenance(file);
+    }
+    files
+        .into_iter()
+        .map(|file| {
+            let fetched = source.provenance(&file);
+            (file, fetched)
+        })
+        .collect()
+}
+
+fn provenance_requests(server: &IndexServer) -> usize {
+    server.log().iter().filter(|request| request.path.ends_with(".provenance")).count()
+}
+
+fn as_json(provenance: &Provenance) -> serde_json::Value {
+    serde_json::to_value(provenance).expect("serialisable")
+}
+
+/// Accepts every attestation, recording what the seam handed it.
+#[derive(Default)]
+struct Recording(Mutex<Vec<(String, String, String)>>);
+
+impl AttestationVerifier for Recording {
+    fn verify(&self, _: &Attestation, publisher: &Publisher, subject: &Subject<'_>) -> Result<(), String> {
+        let seen = (publisher.kind.clone(), subject.filename.to_string(), subject.sha256.to_string());
+        self.0.lock().expect("not poisoned").push(seen);
+        Ok(())
+    }
+}
+
+#[test]
+fn json_and_html_pages_list_each_files_provenance_which_is_fetched_as_served() {
+    let attested: Vec<Attested> = published().into_iter().chain([staging()]).collect();
+    let server = IndexServer::start(registry(&attested));
+    for json in [true, false] {
+        server.set_json(json);
+        let source = source(&server, None);
+        let fetched = fetch_all(&source, &attested);
+        for ((file, fetched), expected) in fetched.iter().zip(&attested) {
+            let what = format!("{} (JSON pages: {json})", expected.filename);
+            assert_eq!(file.provenance.as_deref(), Some(server.provenance_url(expected.filename).as_str()), "{what}");
+            let provenance = fetched.as_ref().unwrap_or_else(|e| panic!("{what}: {e}")).as_ref();
+            let provenance = provenance.unwrap_or_else(|| panic!("{what}: none"));
+            assert_eq!(as_json(provenance), expected.provenance, "{what}: read whole, as served");
+        }
+    }
+    let asked = server.log().into_iter().filter(|request| request.path.ends_with(".provenance"));
+    for request in asked {
+        assert_eq!(request.accept.as_deref(), Some("application/vnd.pypi.integrity.v1+json"), "{}", request.path);
+    }
+}
+
+/// What the verification step is handed: each bundle's publisher as the index claims it, and
+/// the file as the index lists it, with the sha256 the index publishes for its bytes.
+#[test]
+fn the_verification_seam_gets_the_listed_file_and_the_claimed_publisher() {
+    let attested = published();
+    let server = IndexServer::start(registry(&attested));
+    let source = source(&server, None);
+    let verifier = Recording::default();
+    for ((file, fetched), expected) in fetch_all(&source, &attested).iter().zip(&attested) {
+        let FileProvenance::Verified { publishers } = judge(file, fetched, &verifier) else {
+            panic!("{}: not verified by a verifier that accepts everything", expected.filename)
+        };
+        let publishers: Vec<serde_json::Value> =
+            publishers.iter().map(|p| serde_json::to_value(p).expect("JSON")).collect();
+        assert_eq!(publishers, [expected.publisher().clone()], "{}", expected.filename);
+    }
+    let kinds_and_subjects: Vec<(String, String, String)> = attested
+        .iter()
+        .map(|a| {
+            let kind = a.publisher()["kind"].as_str().expect("a kind").to_string();
+            (kind, a.filename.to_string(), sha256_hex(&a.bytes))
+        })
+        .collect();
+    assert_eq!(*verifier.0.lock().expect("not poisoned"), kinds_and_subjects);
+}
+
+#[test]
+fn the_switch_omits_provenance_from_pages_and_index() {
+    let attested = published();
+    let server = IndexServer::start(registry(&attested));
+    server.set_provenance(false);
+    for json in [true, false] {
+        server.set_json(json);
+        let source = source(&server, None);
+        for (file, fetched) in fetch_all(&source, &attested) {
+            assert_eq!(file.provenance, None, "{}", file.filename);
+            assert!(matches!(fetched, Ok(None)), "{}: {fetched:?}", file.filename);
+            assert_eq!(judge(&file, &fetched, &Recording::default()), FileProvenance::Absent);
+        }
+    }
+    assert_eq!(provenance_requests(&server), 0, "nothing listed, nothing asked");
+}
+
+#[test]
+fn a_listed_provenance_the_index_no_longer_serves_is_none() {
+    let attested = published();
+    let server = IndexServer::start(registry(&attested));
+    let source = source(&server, None);
+    let files: Vec<DistFile> = attested.iter().map(|a| listed(&source, a.project, a.filename)).collect();
+    // The pages were read while provenance was listed; now its URLs answer 404.
+    server.set_provenance(false);
+    for file in &files {
+        assert!(file.provenance.is_some());
+        assert!(matches!(source.provenance(file), Ok(None)), "{}", file.filename);
+    }
+    assert_eq!(provenance_requests(&server), files.len());
+}
+
+#[test]
+fn cached_by_the_files_sha256_so_a_second_run_does_not_fetch_again() {
+    let attested = published();
+    let server = IndexServer::start(registry(&attested));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let first: Vec<_> = fetch_all(&source(&server, Some(dir.path())), &attested);
+    assert_eq!(provenance_requests(&server), attested.len());
+    for one in &attested {
+        let entry = dir.path().join("provenance").join(format!("{}.json", sha256_hex(&one.bytes)));
+        assert!(entry.exists(), "{}", entry.display());
+    }
+    let second = fetch_all(&source(&server, Some(dir.path())), &attested);
+    assert_eq!(provenance_requests(&server), attested.len(), "the second run asked for none");
+    for ((_, before), (file, after)) in first.iter().zip(&second) {
+        let (before, after) = (before.as_ref().expect("fetched"), after.as_ref().expect("cached"));
+        assert_eq!(before, after, "{}", file.filename);
+    }
+}
+
+#[test]
+fn null_is_none_and_an_unreadable_or_oversized_body_is_an_error_naming_the_url() {
+    let server = IndexServer::start(support::Registry::new());
+    let bodies: [(&str, Vec<u8>); 3] = [
+        ("null", b"null".to_vec()),
+        ("garbage", b"<html><body>Please log in</body></html>".to_vec()),
+        ("oversized", format!("{{\"version\": 1, \"pad\": \"{}\"}}", "x".repeat(2 << 20)).into_bytes()),
+    ];
+    for (project, body) in &bodies {
+        let filename = format!("{project}-1.0.tar.gz");
+        server.add_file(project, File::new(&filename, "1.0", b"bytes".to_vec()).with_provenance(body.clone()));
+    }
+    let source = source(&server, None);
+    let fetched = |project: &str| source.provenance(&listed(&source, project, &format!("{project}-1.0.tar.gz")));
+    assert!(matches!(fetched("null"), Ok(None)));
+    let garbage = fetched("garbage").expect_err("not a provenance object").to_string();
+    let url = server.provenance_url("garbage-1.0.tar.gz");
+    assert!(garbage.starts_with(&format!("{url}: not a provenance object: ")), "{garbage}");
+    let oversized = fetched("oversized").expect_err("too large").to_string();
+    let url = server.provenance_url("oversized-1.0.tar.gz");
+    assert_eq!(oversized, format!("{url}: the response is larger than 1 MiB, refused"));
+    let FileProvenance::Invalid { reason } =
+        judge(&listed(&source, "garbage", "garbage-1.0.tar.gz"), &fetched("garbage"), &Recording::default())
+    else {
+        panic!("a provenance that cannot be read is invalid")
+    };
+    assert_eq!(reason, garbage, "the verification step reports the fetch error as the reason");
+}
