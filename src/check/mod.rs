@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod findings;
+pub mod provenance;
 pub mod verify;
