@@ -202,3 +202,51 @@ fn null_is_none_and_an_unreadable_or_oversized_body_is_an_error_naming_the_url()
     };
     assert_eq!(reason, garbage, "the verification step reports the fetch error as the reason");
 }
+
+/// Sigstore's checks and hashlock's, end to end: the four files published by Trusted Publishers
+/// verify and name their publishers; the staging-made one does not verify against the
+/// public-good root; a claim naming another repository is refused.
+#[test]
+fn the_sigstore_verifier_accepts_the_published_and_refuses_staging_and_false_claims() {
+    use hashlock::check::provenance::{SigstoreVerifier, TrustedRoot};
+    let root = TrustedRoot::public_good().expect("the embedded root");
+    let verifier = SigstoreVerifier { root: &root };
+    let mut attested: Vec<Attested> = published().into_iter().collect();
+    attested.push(staging());
+    let mut false_claim = support::provenance::github();
+    false_claim.provenance["attestation_bundles"][0]["publisher"]["repository"] = "someone/else".into();
+    let server = IndexServer::start(registry(&attested));
+    let index = source(&server, None);
+    let verdicts: Vec<(String, FileProvenance)> = fetch_all(&index, &attested)
+        .iter()
+        .map(|(file, fetched)| (file.filename.clone(), judge(file, fetched, &verifier)))
+        .collect();
+    let kinds: Vec<(&str, Option<String>)> = verdicts
+        .iter()
+        .map(|(filename, verdict)| {
+            let kind = match verdict {
+                FileProvenance::Verified { publishers } => Some(publishers[0].kind.clone()),
+                _ => None,
+            };
+            (filename.as_str(), kind)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("pypi_attestations-0.0.19.tar.gz", Some("GitHub".to_string())),
+            ("gitlab_oidc_project-0.0.3.tar.gz", Some("GitLab".to_string())),
+            ("gcb_attestation_test-0.0.0.tar.gz", Some("Google".to_string())),
+            ("circleci_sign_publish_example-0.0.1.dev137-py3-none-any.whl", Some("CircleCI".to_string())),
+            ("rfc8785-0.1.2-py3-none-any.whl", None),
+        ]
+    );
+
+    let server = IndexServer::start(registry(std::slice::from_ref(&false_claim)));
+    let index = source(&server, None);
+    let (file, fetched) = fetch_all(&index, std::slice::from_ref(&false_claim)).remove(0);
+    let FileProvenance::Invalid { reason } = judge(&file, &fetched, &verifier) else {
+        panic!("a false claim verified")
+    };
+    assert!(reason.contains("not the publisher the index claims"), "{reason}");
+}

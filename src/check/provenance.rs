@@ -41,6 +41,9 @@ use sigstore_verify::types::{Bundle, Sha256Hash, SignatureContent, Statement};
 use sigstore_verify::{VerificationPolicy, Verifier};
 
 use crate::dist::DistFilename;
+use crate::index::provenance::{
+    Attestation as IndexAttestation, AttestationVerifier, Publisher as IndexPublisher, Subject,
+};
 
 /// Why an attestation does not verify, as one line for a report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -347,6 +350,50 @@ fn workflow_of(config: &str, prefix: &str, revisions: [&Option<String>; 2]) -> R
         .ok_or_else(|| Invalid::new(format!("the build config URI {config} is not at the certificate's ref or commit")))
 }
 
+/// The verifier the index's provenance fetch hands each attestation to
+/// ([`crate::index::provenance::judge`]): Sigstore's checks and hashlock's, then the bundle's
+/// claimed publisher against the one the certificate names.
+pub struct SigstoreVerifier<'r> {
+    pub root: &'r TrustedRoot,
+}
+
+impl AttestationVerifier for SigstoreVerifier<'_> {
+    fn verify(
+        &self,
+        attestation: &IndexAttestation,
+        claim: &IndexPublisher,
+        subject: &Subject<'_>,
+    ) -> Result<(), String> {
+        let project = project_of(subject.filename)
+            .ok_or_else(|| format!("{}: not a distribution's filename", subject.filename))?;
+        let json = serde_json::to_vec(attestation).map_err(|e| e.to_string())?;
+        let verified = verify_attestation(&json, &project, subject.filename, subject.sha256, self.root)
+            .map_err(|invalid| invalid.to_string())?;
+        let claimed: Publisher = serde_json::to_value(claim)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("the index's publisher claim is not one hashlock knows: {e}"))?;
+        if verified.publisher.satisfies(&claimed) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the certificate names {}, not the publisher the index claims",
+                serde_json::to_string(&verified.publisher).unwrap_or_default()
+            ))
+        }
+    }
+}
+
+/// The project a wheel's or an sdist's filename names (the text before the version).
+fn project_of(filename: &str) -> Option<PackageName> {
+    let name = if filename.ends_with(".whl") {
+        filename.split('-').next()?
+    } else {
+        let stem = filename.strip_suffix(".tar.gz").or_else(|| filename.strip_suffix(".zip"))?;
+        stem.rsplit_once('-')?.0
+    };
+    name.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -368,7 +415,7 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            include_bytes!(concat!("../../tests/fixtures/provenance-spike/", $name))
+            include_bytes!(concat!("../../tests/fixtures/provenance/", $name))
         };
     }
 
