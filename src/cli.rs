@@ -94,6 +94,9 @@ pub struct GenerateArgs {
     pub build_constraints: Option<PathBuf>,
 
     #[command(flatten)]
+    pub provenance: ProvenanceArgs,
+
+    #[command(flatten)]
     pub build: BuildArgs,
 
     #[command(flatten)]
@@ -110,6 +113,9 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub report: ReportOptions,
+
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 
     #[command(flatten)]
     pub build: BuildArgs,
@@ -135,6 +141,9 @@ pub struct AuditArgs {
     pub report: ReportOptions,
 
     #[command(flatten)]
+    pub provenance: ProvenanceArgs,
+
+    #[command(flatten)]
     pub build: BuildArgs,
 
     /// Where the lock covers several environments (uv, Poetry, PDM, pylock.toml), it is
@@ -158,6 +167,9 @@ pub struct ExportArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 
     #[command(flatten)]
     pub build: BuildArgs,
@@ -238,6 +250,20 @@ pub struct InputArgs {
     /// Allow pre-release versions everywhere (by default only where a specifier names one).
     #[arg(long)]
     pub pre: bool,
+}
+
+/// PEP 740 provenance: every file's attestations are verified where the index serves them.
+#[derive(Debug, Args)]
+pub struct ProvenanceArgs {
+    /// Fail unless every file has verified PEP 740 provenance: a file without it is a
+    /// `provenance-missing` error (an info otherwise), and `generate` writes nothing.
+    #[arg(long)]
+    pub require_provenance: bool,
+
+    /// Verify attestations against this Sigstore trusted root (`trusted_root.json`) [default: the
+    /// Sigstore public-good instance's, embedded in hashlock].
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,11 @@ pub enum Code {
     EmptyLock,
     SizeMismatch,
     UnverifiableHash,
+    ProvenanceInvalid,
+    ProvenanceMissing,
+    ProvenanceDropped,
+    PublisherChanged,
+    PublisherMismatch,
 }
 
 impl Code {
@@ -91,6 +96,11 @@ impl Code {
             Self::EmptyLock => "empty-lock",
             Self::SizeMismatch => "size-mismatch",
             Self::UnverifiableHash => "unverifiable-hash",
+            Self::ProvenanceInvalid => "provenance-invalid",
+            Self::ProvenanceMissing => "provenance-missing",
+            Self::ProvenanceDropped => "provenance-dropped",
+            Self::PublisherChanged => "publisher-changed",
+            Self::PublisherMismatch => "publisher-mismatch",
         }
     }
 
@@ -98,13 +108,16 @@ impl Code {
     /// Warning: it works here but is fragile or risky. Info: worth knowing.
     pub fn severity(self) -> Severity {
         match self {
-            Self::MixedAlgorithms => Severity::Info,
+            // `--require-provenance` raises a missing one to an error.
+            Self::MixedAlgorithms | Self::ProvenanceMissing => Severity::Info,
             Self::Yanked
             | Self::EmptyLock
             | Self::SdistOnly
             | Self::IncompleteHashes
             | Self::UncoveredFile
-            | Self::NoLocalFile => Severity::Warning,
+            | Self::NoLocalFile
+            | Self::ProvenanceDropped
+            | Self::PublisherChanged => Severity::Warning,
             _ => Severity::Error,
         }
     }

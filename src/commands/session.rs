@@ -8,8 +8,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use pep508_rs::Requirement;
 
+use crate::check::attestations::{Assessment, Identities, assess};
 use crate::check::findings::{TargetFile, target_file};
-use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ReportOptions, TargetArgs};
+use crate::check::provenance::{SigstoreVerifier, TrustedRoot};
+use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ProvenanceArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::dist::{DistFilename, Formats};
 use crate::index::IndexClient;
@@ -26,6 +28,25 @@ use crate::resolve::source::IndexSource;
 use crate::resolve::{Note, ResolveOptions, RootRequirement, Source, resolve};
 use crate::settings::Settings;
 use crate::target::Target;
+
+/// The PEP 740 provenance of every file of `lock` and of the release before each pin, verified
+/// against `--trusted-root` or the embedded public-good root. `locked`: the publishers a lock
+/// records for a package.
+pub fn check_provenance(
+    source: &dyn Source,
+    lock: &Lock,
+    args: &ProvenanceArgs,
+    locked: &Identities<'_>,
+) -> anyhow::Result<Assessment> {
+    let root = match &args.trusted_root {
+        Some(path) => {
+            let json = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            TrustedRoot::from_json(&json).with_context(|| path.display().to_string())?
+        }
+        None => TrustedRoot::public_good()?,
+    };
+    Ok(assess(lock, source, &SigstoreVerifier { root: &root }, args.require_provenance, locked))
+}
 
 pub struct Session {
     pub settings: Settings,

@@ -1267,7 +1267,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 23] = [
+pub const FINDING_CODES: [&str; 28] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1291,6 +1291,11 @@ pub const FINDING_CODES: [&str; 23] = [
     "empty-lock",
     "size-mismatch",
     "unverifiable-hash",
+    "provenance-invalid",
+    "provenance-missing",
+    "provenance-dropped",
+    "publisher-changed",
+    "publisher-mismatch",
 ];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
@@ -1358,6 +1363,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
         "files_with_sha256",
         "files_without_hash",
         "weak_only_files",
+        "files_with_verified_provenance",
         "packages_with_findings",
         "yanked",
         "sdist_only",
@@ -1372,7 +1378,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
     let mut severities: Vec<String> = Vec::new();
     let packages = array(&top, "packages", "report");
     let (mut files, mut wheels, mut sdists, mut with_findings, mut yanked, mut sdist_only) = (0, 0, 0, 0, 0, 0);
-    let (mut with_sha256, mut without_hash, mut weak_only) = (0, 0, 0);
+    let (mut with_sha256, mut without_hash, mut weak_only, mut verified) = (0, 0, 0, 0);
     for (i, package) in packages.iter().enumerate() {
         let what = format!("packages[{i}]");
         let p = object(package, &what);
@@ -1410,6 +1416,26 @@ pub fn check_report_schema(report: &serde_json::Value) {
             }
             one_of(string(&f, "hash_source", &what), &["json-page", "html-fragment", "none"], &what);
             boolean(&f, "yanked", &what);
+            // Left out only where provenance was not checked.
+            if let Some(provenance) = f.get("provenance") {
+                let what = format!("{what}.provenance");
+                let v = object(provenance, &what);
+                let status = one_of(string(&v, "status", &what), &["verified", "invalid", "absent"], &what);
+                verified += u64::from(status == "verified");
+                let keys: BTreeSet<&str> = v.keys().map(String::as_str).collect();
+                let expected = match status.as_str() {
+                    "verified" => BTreeSet::from(["status", "publisher"]),
+                    "invalid" => BTreeSet::from(["status", "reason"]),
+                    _ => BTreeSet::from(["status"]),
+                };
+                assert_eq!(keys, expected, "{what} keys");
+                if let Some(publisher) = v.get("publisher") {
+                    string(&object(publisher, &what), "kind", &format!("{what}.publisher"));
+                }
+            }
+        }
+        for (j, publisher) in array(&p, "publishers", &what).iter().enumerate() {
+            string(&object(publisher, &what), "kind", &format!("{what}.publishers[{j}]"));
         }
         let findings = array(&p, "findings", &what);
         with_findings += u64::from(!findings.is_empty());
@@ -1431,6 +1457,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
         ("files_with_sha256", with_sha256),
         ("files_without_hash", without_hash),
         ("weak_only_files", weak_only),
+        ("files_with_verified_provenance", verified),
         ("packages_with_findings", with_findings),
         ("yanked", yanked),
         ("sdist_only", sdist_only),
