@@ -290,6 +290,13 @@ fn report(server: &IndexServer, requirements: &[&str], args: &[&str]) -> (i32, s
     (output.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
+/// Base64 text with its middle digit changed: still base64, other bytes.
+fn one_digit_changed(text: &str) -> String {
+    let middle = text.len() / 2;
+    let swapped = if &text[middle..=middle] == "A" { "B" } else { "A" };
+    format!("{}{swapped}{}", &text[..middle], &text[middle + 1..])
+}
+
 /// Each file's `provenance` in a JSON report, by filename.
 fn provenance_by_file(report: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
     let packages = report["packages"].as_array().expect("packages");
@@ -334,11 +341,7 @@ fn staging_made_and_altered_attestations_are_invalid() {
         .into_iter()
         .map(|mut attested| {
             let envelope = &mut attested.provenance["attestation_bundles"][0]["attestations"][0]["envelope"];
-            let signature = envelope["signature"].as_str().expect("a signature").to_string();
-            // Another base64 digit in the middle: still base64, another signature.
-            let middle = signature.len() / 2;
-            let swapped = if &signature[middle..=middle] == "A" { "B" } else { "A" };
-            envelope["signature"] = format!("{}{swapped}{}", &signature[..middle], &signature[middle + 1..]).into();
+            envelope["signature"] = one_digit_changed(envelope["signature"].as_str().expect("a signature")).into();
             attested
         })
         .collect();
@@ -483,4 +486,23 @@ fn the_trusted_root_can_be_replaced() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(name), "{stderr}");
     }
+}
+
+/// Every attestation of a bundle must verify: the publish attestation and the SLSA provenance
+/// beside it; one changed byte in the second is enough to refuse the file.
+#[test]
+fn every_attestation_of_a_bundle_is_verified() {
+    let both = support::provenance::github_with_slsa();
+    let server = IndexServer::start(with_stand_ins(registry(std::slice::from_ref(&both))));
+    let (code, json, stderr) = report(&server, &["pypi-attestations==0.0.19"], &["--fail-on", "error"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(provenance_by_file(&json)["pypi_attestations-0.0.19.tar.gz"]["status"], "verified");
+
+    let mut altered = both;
+    let statement = &mut altered.provenance["attestation_bundles"][0]["attestations"][1]["envelope"]["statement"];
+    *statement = one_digit_changed(statement.as_str().expect("a statement")).into();
+    let server = IndexServer::start(with_stand_ins(registry(&[altered])));
+    let (code, json, _) = report(&server, &["pypi-attestations==0.0.19"], &["--fail-on", "error"]);
+    assert_eq!(code, 1);
+    assert_eq!(provenance_by_file(&json)["pypi_attestations-0.0.19.tar.gz"]["status"], "invalid");
 }
