@@ -50,7 +50,8 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
-    /// Whether `pip install --require-hashes` can install this tree today: no error findings.
+    /// Whether `pip install --require-hashes` can install this tree today: no error findings
+    /// but provenance ones.
     pub require_hashes_feasible: bool,
 }
 
@@ -193,7 +194,8 @@ impl Report {
                 Severity::Info => summary.infos += 1,
             }
         }
-        summary.require_hashes_feasible = summary.errors == 0;
+        summary.require_hashes_feasible =
+            !findings.iter().any(|f| f.severity == Severity::Error && !f.code.is_provenance());
         let unfiled = findings
             .iter()
             .filter(|f| f.package.as_ref().is_none_or(|name| !packages.iter().any(|p| &p.name == name)))

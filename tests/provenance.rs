@@ -352,6 +352,8 @@ fn staging_made_and_altered_attestations_are_invalid() {
     assert_eq!(verdict["status"], "invalid", "{verdict}");
     assert!(verdict["reason"].as_str().is_some_and(|r| !r.is_empty()), "{verdict}");
     assert!(codes(&json).contains("provenance-invalid"));
+    assert_eq!(json["summary"]["require_hashes_feasible"], true, "pip checks hashes, not attestations");
+    assert_eq!(json["summary"]["errors"], 1);
 
     let server = IndexServer::start(with_stand_ins(registry(&altered)));
     let (code, json, stderr) = report(&server, &PUBLISHED, &[]);

@@ -216,7 +216,10 @@ pub fn package_findings(
         verdicts().filter(|(_, v)| **v == FileProvenance::Absent).map(|(f, _)| f.filename.as_str()).collect();
     if !absent.is_empty() {
         let which = if absent.len() == package.files.len() {
-            format!("none of its {} file(s) has provenance", absent.len())
+            match absent.len() {
+                1 => "its file has no provenance".to_string(),
+                n => format!("none of its {n} files has provenance"),
+            }
         } else {
             format!("{} of its {} files have no provenance: {}", absent.len(), package.files.len(), absent.join(", "))
         };

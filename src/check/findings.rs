@@ -104,6 +104,19 @@ impl Code {
         }
     }
 
+    /// About who published a file (PEP 740), not about its hashes: no such finding stops
+    /// `pip install --require-hashes`.
+    pub fn is_provenance(self) -> bool {
+        matches!(
+            self,
+            Self::ProvenanceInvalid
+                | Self::ProvenanceMissing
+                | Self::ProvenanceDropped
+                | Self::PublisherChanged
+                | Self::PublisherMismatch
+        )
+    }
+
     /// Error: pip with `--require-hashes` fails, or installs something unchecked.
     /// Warning: it works here but is fragile or risky. Info: worth knowing.
     pub fn severity(self) -> Severity {

@@ -142,6 +142,17 @@ fn builds(report: &Report) -> Vec<String> {
 
 fn verdict(report: &Report) -> String {
     let s = &report.summary;
+    let errors = |provenance: bool| -> Vec<&Finding> {
+        report
+            .all_findings()
+            .filter(|f| f.severity == Severity::Error && f.code.is_provenance() == provenance)
+            .collect()
+    };
+    let provenance_errors = errors(true);
+    let provenance = match provenance_errors.len() {
+        0 => String::new(),
+        n => format!(" Provenance: {n} error finding(s): {}.", by_package(&provenance_errors)),
+    };
     if s.require_hashes_feasible && report.packages.is_empty() {
         // A report of findings alone (verify): nothing was resolved to count.
         return match s.warnings + s.infos {
@@ -151,28 +162,31 @@ fn verdict(report: &Report) -> String {
     }
     if s.require_hashes_feasible {
         return format!(
-            "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).",
+            "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).{provenance}",
             s.packages, s.files_with_sha256, s.files
         );
     }
-    // What stands in the way: each package (or the file itself) with its error codes.
-    let errors: Vec<&Finding> = report.all_findings().filter(|f| f.severity == Severity::Error).collect();
-    let who = |f: &Finding| f.package.clone().unwrap_or_else(|| "(file)".into());
-    let blockers: Vec<String> = distinct(errors.iter().map(|f| who(f)))
-        .into_iter()
-        .map(|name| {
-            let codes = distinct(errors.iter().filter(|f| who(f) == name).map(|f| f.code.to_string()));
-            format!("{name} ({})", codes.join(", "))
-        })
-        .collect();
+    let blockers = errors(false);
     format!(
-        "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.",
-        s.errors,
-        blockers.join("; ")
+        "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.{provenance}",
+        blockers.len(),
+        by_package(&blockers)
     )
 }
 
-/// `N packages for TARGET`, or just the subject when no packages were resolved (verify).
+/// Each package (or the file itself) with its finding codes: `lib (hash-mismatch); (file) (unpinned)`.
+fn by_package(findings: &[&Finding]) -> String {
+    let who = |f: &Finding| f.package.clone().unwrap_or_else(|| "(file)".into());
+    let named: Vec<String> = distinct(findings.iter().map(|f| who(f)))
+        .into_iter()
+        .map(|name| {
+            let codes = distinct(findings.iter().filter(|f| who(f) == name).map(|f| f.code.to_string()));
+            format!("{name} ({})", codes.join(", "))
+        })
+        .collect();
+    named.join("; ")
+}
+
 fn title(report: &Report) -> String {
     if report.packages.is_empty() {
         report.target.clone()
