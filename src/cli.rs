@@ -324,7 +324,7 @@ pub struct IndexArgs {
     #[arg(short, long, value_name = "N", default_value_t = 32)]
     pub jobs: usize,
 
-    /// Seconds to wait for a response before retrying.
+    /// Seconds one attempt at a request may take, its whole body included, before a retry.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
 }

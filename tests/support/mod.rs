@@ -430,11 +430,26 @@ pub struct Config {
     /// List and serve files' provenance objects; off: pages list none, and their URLs are 404.
     pub provenance: bool,
     pub fail: Option<Fail>,
+    /// Send every body one byte at a time, this far apart (a trickling index).
+    pub trickle: Option<Duration>,
+    /// Answer the first request for each path with 429 and `Retry-After: <this many seconds>`.
+    pub throttle: Option<u64>,
+    /// Bytes of filler in every JSON project page (an ignored key): a page of tens of MB.
+    pub page_padding: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { json: true, pep658: true, range: true, provenance: true, fail: None }
+        Self {
+            json: true,
+            pep658: true,
+            range: true,
+            provenance: true,
+            fail: None,
+            trickle: None,
+            throttle: None,
+            page_padding: 0,
+        }
     }
 }
 
@@ -648,11 +663,13 @@ struct Reply {
     body: Vec<u8>,
     /// Zero bytes sent after `body` ([`File::padding`]).
     padding: u64,
+    /// [`Config::trickle`].
+    trickle: Option<Duration>,
 }
 
 impl Reply {
     fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Self { status, content_type, headers: Vec::new(), body: body.into(), padding: 0 }
+        Self { status, content_type, headers: Vec::new(), body: body.into(), padding: 0, trickle: None }
     }
 
     fn len(&self) -> u64 {
@@ -737,7 +754,11 @@ fn send_body(writer: &mut TcpStream, reply: &Reply, path: &str, state: &Mutex<St
     let padding = (0..reply.padding).step_by(CHUNK).map(|at| &zeros[..CHUNK.min((reply.padding - at) as usize)]);
     let mut sent = 0;
     let mut alive = true;
-    for chunk in reply.body.chunks(CHUNK).chain(padding) {
+    let chunk_len = if reply.trickle.is_some() { 1 } else { CHUNK };
+    for chunk in reply.body.chunks(chunk_len).chain(padding) {
+        if let Some(pause) = reply.trickle {
+            std::thread::sleep(pause);
+        }
         if writer.write_all(chunk).is_err() {
             alive = false;
             break;
@@ -753,11 +774,19 @@ fn serve(request: &Request, path: &str, state: &Mutex<State>, base: &str) -> Rep
     let (accept, range) = (request.header("Accept"), request.header("Range"));
     let method = request.method.clone();
     let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let reply = if matches!(method.as_str(), "GET" | "HEAD") {
-        route(&state, path, accept.as_deref(), range.as_deref(), base)
-    } else {
-        Reply::new(405, "text/plain", "method not allowed\n")
+    let throttled = state.config.throttle.filter(|_| !state.log.iter().any(|l| l.path == path));
+    let mut reply = match throttled {
+        Some(seconds) => {
+            let mut reply = Reply::new(429, "text/plain", "too many requests\n");
+            reply.headers.push(("Retry-After", seconds.to_string()));
+            reply
+        }
+        None if matches!(method.as_str(), "GET" | "HEAD") => {
+            route(&state, path, accept.as_deref(), range.as_deref(), base)
+        }
+        None => Reply::new(405, "text/plain", "method not allowed\n"),
     };
+    reply.trickle = state.config.trickle;
     state.log.push(Logged {
         method,
         path: path.to_string(),
@@ -898,12 +927,15 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
                 entry
             })
             .collect();
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "meta": { "api-version": API_VERSION },
             "name": name,
             "versions": versions,
             "files": entries,
         });
+        if config.page_padding > 0 {
+            body["x-padding"] = " ".repeat(config.page_padding).into();
+        }
         return Reply::new(200, JSON_TYPE, body.to_string());
     }
     let mut body = format!(
