@@ -84,6 +84,12 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub allow_missing_hashes: bool,
 
+    /// For pinned files whose index publishes no sha256 (only md5 or sha1, or no hash),
+    /// download them, check any hash the index does publish, and write the sha256 computed
+    /// (trust on first use: a `computed-hash` warning says so).
+    #[arg(long)]
+    pub compute_missing_hashes: bool,
+
     /// Also write the report there (format from the extension: .json, .md, else text).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -7,7 +7,7 @@ use std::fmt;
 use pep508_rs::PackageName;
 use serde::Serialize;
 
-use crate::dist::{DistFilename, Formats};
+use crate::dist::{DistFilename, Formats, HashSource};
 use crate::lock::{Lock, LockedPackage, pip_hash};
 use crate::target::Target;
 
@@ -63,6 +63,7 @@ pub enum Code {
     EmptyLock,
     SizeMismatch,
     UnverifiableHash,
+    ComputedHash,
 }
 
 impl Code {
@@ -91,6 +92,7 @@ impl Code {
             Self::EmptyLock => "empty-lock",
             Self::SizeMismatch => "size-mismatch",
             Self::UnverifiableHash => "unverifiable-hash",
+            Self::ComputedHash => "computed-hash",
         }
     }
 
@@ -103,6 +105,7 @@ impl Code {
             | Self::EmptyLock
             | Self::SdistOnly
             | Self::IncompleteHashes
+            | Self::ComputedHash
             | Self::UncoveredFile
             | Self::NoLocalFile => Severity::Warning,
             _ => Severity::Error,
@@ -175,6 +178,16 @@ fn check_package(package: &LockedPackage, target: &Target, formats: Formats) -> 
     let mut findings = Vec::new();
 
     for file in &package.files {
+        if file.hash_source == HashSource::Computed {
+            findings.push(Finding::new(
+                Code::ComputedHash,
+                name,
+                format!(
+                    "{what}: the index publishes no sha256 of {}; hashlock computed it from one download (trust on first use)",
+                    file.filename
+                ),
+            ));
+        }
         if file.hashes.is_empty() {
             findings.push(Finding::new(
                 Code::MissingHash,

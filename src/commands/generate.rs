@@ -58,7 +58,13 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     session.enable_builds(&args.build)?;
     inputs.build_projects(&session)?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output)?;
+    let mut lock = session.lock(&source, &inputs, output)?;
+    if args.compute_missing_hashes {
+        let computed = crate::computed::fill_missing(&session.client, &mut lock, session.settings.jobs)?;
+        if computed > 0 && !output.quiet {
+            eprintln!("hashlock: warning: computed the sha256 of {computed} files the index publishes none for");
+        }
+    }
 
     let findings = check_lock(&lock, &session.target);
     let (mut unhashed, mut disagreeing) = (false, false);
@@ -84,7 +90,12 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         disagreeing = true;
     }
     if unhashed || disagreeing {
-        let hint = if unhashed { "; pass --allow-missing-hashes to write it anyway" } else { "" };
+        let hint = match unhashed {
+            true => {
+                "; pass --compute-missing-hashes to download those files and write their sha256 (trust on first use), or --allow-missing-hashes to write it anyway"
+            }
+            false => "",
+        };
         eprintln!("hashlock: no file written{hint}");
         return Ok(ExitStatus::Findings);
     }

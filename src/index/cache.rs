@@ -17,6 +17,10 @@
 //!   after the same integrity line; kept forever (its attestations are made when the file is
 //!   uploaded, and they sign its sha256), but not read with `--refresh`, since an index may
 //!   add attestations later.
+//! - `computed/<sha256 of the file URL and its size>.hashes`: digests hashlock computed from a
+//!   download (`--compute-missing-hashes`), after the same integrity line: `size`, `sha256`,
+//!   `md5` and `sha1` lines. Found only for the same URL (without credentials) and the same
+//!   published size; the weak hashes a page publishes are checked against it on every use.
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
 //! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
@@ -144,6 +148,22 @@ impl Cache {
         }
     }
 
+    /// Digests computed before for the file at this URL and size, as `decode` reads them
+    /// (`None`: malformed, and the entry is discarded).
+    pub fn read_computed<T>(&self, key: &ComputedKey, decode: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+        let path = self.computed_path(key);
+        let bytes = std::fs::read(&path).ok()?;
+        let value = split_checked(&bytes).and_then(|(_, content)| decode(std::str::from_utf8(content).ok()?));
+        if value.is_none() {
+            discard(&path);
+        }
+        value
+    }
+
+    pub fn write_computed(&self, key: &ComputedKey, text: &str) {
+        write_atomic(&self.computed_path(key), &with_check(text.as_bytes()));
+    }
+
     /// A small text value under the cache root (e.g. pip's default index URL).
     pub fn read_text(&self, key: &str) -> Option<String> {
         let path = self.text_path(key)?;
@@ -174,7 +194,7 @@ impl Cache {
             let name = entry.file_name();
             let kind = entry.file_type()?;
             let ours = match name.to_str() {
-                Some("pages" | "metadata" | "provenance") => true,
+                Some("pages" | "metadata" | "provenance" | "computed") => true,
                 Some(name) => TEXT_KEYS.contains(&name) || (name.starts_with(TEMP_PREFIX) && kind.is_file()),
                 None => false,
             };
@@ -199,6 +219,10 @@ impl Cache {
             MetadataKey::FromFile(digest) => dir.join("from-file").join(format!("{digest}.metadata")),
             MetadataKey::Built(digest) => dir.join("built").join(format!("{digest}.json")),
         }
+    }
+
+    fn computed_path(&self, key: &ComputedKey) -> PathBuf {
+        self.root.join("computed").join(format!("{}.hashes", key.0))
     }
 
     /// Keyed by a digest only, so that no text from an index becomes a path.
@@ -241,6 +265,18 @@ impl MetadataKey {
     pub fn read_from(file: &DistFile) -> Self {
         let url = Url::parse(&file.url).map_or_else(|_| file.url.clone(), |url| without_credentials(&url).to_string());
         Self::FromFile(sha256_hex(format!("{url}\n{}", file.sha256().unwrap_or_default()).as_bytes()))
+    }
+}
+
+/// What computed digests are stored under: the sha256 of the file's URL (without
+/// credentials) and its published size, so no text from an index becomes a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComputedKey(String);
+
+impl ComputedKey {
+    pub fn of(url: &Url, size: Option<u64>) -> Self {
+        let size = size.map_or_else(|| "unknown".to_string(), |size| size.to_string());
+        Self(sha256_hex(format!("{}\n{size}", without_credentials(url)).as_bytes()))
     }
 }
 

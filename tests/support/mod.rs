@@ -43,8 +43,12 @@ pub enum Published {
     /// The real sha256 of the bytes.
     Sha256,
     None,
-    /// Only an md5 digest, which pip rejects.
+    /// Only an md5 digest, which pip rejects (and which matches nothing).
     Md5Only,
+    /// Only the real md5 of the bytes, as some Nexus set-ups publish.
+    RealMd5,
+    /// Only the real sha1 of the bytes.
+    RealSha1,
     /// Only the real sha512.
     Sha512Only,
     /// A well-formed sha256 that matches nothing.
@@ -121,6 +125,16 @@ impl File {
             Published::Sha256 => BTreeMap::from([("sha256".into(), sha256_hex(bytes))]),
             Published::None => BTreeMap::new(),
             Published::Md5Only => BTreeMap::from([("md5".into(), "0".repeat(32))]),
+            Published::RealMd5 => {
+                use md5::Digest;
+                let hex = md5::Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                BTreeMap::from([("md5".into(), hex)])
+            }
+            Published::RealSha1 => {
+                use sha1::Digest;
+                let hex = sha1::Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                BTreeMap::from([("sha1".into(), hex)])
+            }
             Published::Sha512Only => {
                 use sha2::Digest;
                 let hex = sha2::Sha512::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
@@ -1299,7 +1313,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 23] = [
+pub const FINDING_CODES: [&str; 24] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1323,7 +1337,11 @@ pub const FINDING_CODES: [&str; 23] = [
     "empty-lock",
     "size-mismatch",
     "unverifiable-hash",
+    "computed-hash",
 ];
+
+/// The README's values of a file's `hash_source`.
+const HASH_SOURCES: [&str; 4] = ["json-page", "html-fragment", "none", "computed"];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
 /// `schema_version` 1): every key there, with its type and, for enums, its allowed values;
@@ -1421,7 +1439,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
         sorted.dedup();
         assert_eq!(algorithms, sorted, "{what}.algorithms are sorted and distinct");
         for source in strings(&p, "hash_sources", &what) {
-            one_of(source, &["json-page", "html-fragment", "none"], &format!("{what}.hash_sources"));
+            one_of(source, &HASH_SOURCES, &format!("{what}.hash_sources"));
         }
         for (j, file) in array(&p, "files", &what).iter().enumerate() {
             let what = format!("{what}.files[{j}]");
@@ -1440,7 +1458,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
                 assert!(algorithms.contains(&algorithm), "{what}: {algorithm} missing from the package's algorithms");
                 assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{what}.hashes.{algorithm} is not hex");
             }
-            one_of(string(&f, "hash_source", &what), &["json-page", "html-fragment", "none"], &what);
+            one_of(string(&f, "hash_source", &what), &HASH_SOURCES, &what);
             boolean(&f, "yanked", &what);
         }
         let findings = array(&p, "findings", &what);

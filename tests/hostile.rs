@@ -1,0 +1,302 @@
+//! Hostile and partial indexes: weak or missing hashes (`--compute-missing-hashes`), bodies
+//! that trickle, rate limits, archive and page bombs.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use support::pip::Venv;
+use support::{File, IndexServer, LockFile, Published, Registry, Release, sha256_hex};
+
+/// An app with an sdist and wheels for three platforms, and a dependency: every file of a pin
+/// must get its sha256.
+fn tree() -> Registry {
+    Registry::new().with([
+        Release::new("app", "1.0").requires(&["lib"]).with_sdist(),
+        Release::new("lib", "1.0")
+            .wheels(&["py3-none-any", "cp311-cp311-win_amd64", "cp311-cp311-macosx_11_0_arm64"])
+            .with_sdist(),
+    ])
+}
+
+/// `registry` with every file publishing `published` instead of its sha256.
+fn publishing(mut registry: Registry, published: Published) -> Registry {
+    for file in registry.projects.values_mut().flatten() {
+        *file = file.clone().publish(published);
+    }
+    registry
+}
+
+/// The sha256 of the bytes of every file of a version (what the index does not say).
+fn real_sha256s(registry: &Registry, project: &str, version: &str) -> BTreeSet<String> {
+    registry.files_of(project, version).iter().map(|f| sha256_hex(f.bytes.as_ref().unwrap())).collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn an_md5_only_index_with_compute_missing_hashes_gets_every_sha256_and_pip_installs_it() {
+    let registry = publishing(tree(), Published::RealMd5);
+    let index = IndexServer::start(registry.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = (dir.path().join("requirements.txt"), dir.path().join("report.json"));
+    let mut command = support::generate(&index.index_url(), &["app", "--compute-missing-hashes", "--report"]);
+    command.arg(&report).arg("-o").arg(&out);
+    let output = command.assert().success().get_output().clone();
+    assert!(text(&output.stderr).contains("computed the sha256 of 6 files"), "{}", text(&output.stderr));
+
+    let lock = LockFile::read(&out);
+    assert_eq!(lock.pins(), [("app".into(), "1.0".into()), ("lib".into(), "1.0".into())]);
+    for (name, files) in [("app", 2), ("lib", 4)] {
+        let entry = lock.entry(name);
+        assert_eq!(entry.sha256s(), real_sha256s(&registry, name, "1.0"), "{name}");
+        assert_eq!(entry.hashes.len(), files, "{name}: only sha256, one per file");
+    }
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    support::check_report_schema(&report);
+    let files = report["packages"].as_array().unwrap().iter().flat_map(|p| p["files"].as_array().unwrap().clone());
+    assert!(files.clone().all(|f| f["hash_source"] == "computed"), "{report:#}");
+    let computed: Vec<_> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["findings"].as_array().unwrap().clone())
+        .filter(|f| f["code"] == "computed-hash" && f["severity"] == "warning")
+        .collect();
+    assert_eq!(computed.len(), 6, "{report:#}");
+
+    let Some(venv) = Venv::create() else { return };
+    let installed = venv.install_require_hashes(&index.index_url(), &out, &[]);
+    assert!(installed.status.success(), "{}\n{}", text(&installed.stdout), text(&installed.stderr));
+    let check = venv.python("import app, lib; print(app.__version__, lib.__version__)");
+    assert_eq!(text(&check.stdout).trim(), "1.0 1.0", "{}", text(&check.stderr));
+}
+
+#[test]
+fn without_the_flag_the_refusal_names_it_and_writes_nothing() {
+    let index = IndexServer::start(publishing(tree(), Published::RealMd5));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("requirements.txt");
+    let output = support::generate(&index.index_url(), &["app", "-o"]).arg(&out).assert().code(1).get_output().clone();
+    let stderr = text(&output.stderr);
+    assert!(stderr.lines().last().unwrap().contains("pass --compute-missing-hashes"), "{stderr}");
+    assert!(!out.exists());
+}
+
+/// No hash at all, or only sha1, on JSON and HTML pages; and a second run with the cache reads
+/// the digests computed before, downloading nothing.
+#[test]
+fn hashless_and_sha1_only_files_get_their_sha256_and_the_digests_are_cached() {
+    for (published, json) in [(Published::None, true), (Published::RealSha1, false)] {
+        let registry = publishing(tree(), published);
+        let index = IndexServer::start(registry.clone());
+        index.set_json(json);
+        let cache = tempfile::tempdir().unwrap();
+        let run = || {
+            let mut command = support::hashlock();
+            command.args(["generate", "app", "--compute-missing-hashes", "--index-url", &index.index_url()]);
+            command.args(["--python-version", "3.11", "--python-platform", "linux", "--cache-dir"]).arg(cache.path());
+            support::lock_from_stdout(&mut command)
+        };
+        let lock = run();
+        assert_eq!(lock.entry("lib").sha256s(), real_sha256s(&registry, "lib", "1.0"), "{published:?}");
+        index.clear_log();
+        assert_eq!(run().entries, lock.entries, "{published:?}");
+        let downloads: Vec<_> = index.log().into_iter().filter(|l| l.path.starts_with("/files/")).collect();
+        assert!(downloads.is_empty(), "{published:?}: {downloads:#?}");
+    }
+}
+
+/// An md5 the bytes do not have: the file is not the one the index describes.
+#[test]
+fn a_weak_hash_that_does_not_match_the_download_stops_the_run() {
+    let mut registry = publishing(tree(), Published::RealMd5);
+    let lib = registry.projects.get_mut("lib").unwrap();
+    lib[1] = lib[1].clone().publish(Published::Md5Only);
+    let filename = lib[1].filename.clone();
+    let index = IndexServer::start(registry);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("requirements.txt");
+    let mut command = support::generate(&index.index_url(), &["app", "--compute-missing-hashes", "-o"]);
+    let output = command.arg(&out).assert().code(2).get_output().clone();
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let expected = format!(
+        "hashlock: error: {filename}: the index publishes md5 {}, but the file downloaded from {} has md5 ",
+        "0".repeat(32),
+        index.file_url(&filename)
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(!out.exists());
+}
+
+/// A page sent a byte every 0.2 s never gets a read timeout; `--timeout 1` ends each attempt
+/// after a second, and the four attempts within the README's bound.
+#[test]
+fn a_trickling_page_ends_within_the_timeout_bound() {
+    let index = IndexServer::start(tree());
+    index.configure(|c| c.trickle = Some(Duration::from_millis(200)));
+    let started = Instant::now();
+    let output =
+        support::generate(&index.index_url(), &["app", "--timeout", "1"]).assert().code(2).get_output().clone();
+    let took = started.elapsed();
+    // 4 × 1 s + 0.2 + 0.4 + 0.8 s of backoff, and the process's own start.
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with(&format!("hashlock: error: {}/app/: ", index.index_url())), "{stderr}");
+    assert!(stderr.trim_end().ends_with("(after 4 attempts)"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn retry_after_on_429_is_honoured() {
+    let registry = tree();
+    let index = IndexServer::start(registry.clone());
+    index.configure(|c| c.throttle = Some(1));
+    let started = Instant::now();
+    support::lock_from_stdout(&mut support::generate(&index.index_url(), &["app"]))
+        .assert_pins_and_hashes(&registry, &["app==1.0", "lib==1.0"]);
+    // Each request waits the second asked for; two levels of the tree, at least.
+    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    let log = index.log();
+    for path in ["/simple/app/", "/simple/lib/"] {
+        let statuses: Vec<u16> = log.iter().filter(|l| l.path == path).map(|l| l.status).collect();
+        assert_eq!(statuses, [429, 200], "{path}");
+    }
+}
+
+// --- bombs -------------------------------------------------------------------------------------
+
+const GIB: u64 = 1 << 30;
+
+/// A raw deflate stream of `prefix`, then `size` bytes of `A`: one compressed MiB repeated
+/// (each piece flushed to a byte boundary and referring only to itself), so a member that
+/// inflates to a GiB costs a MiB to make and to serve.
+fn deflate_bomb(prefix: &[u8], size: u64) -> Vec<u8> {
+    fn flushed(bytes: &[u8]) -> Vec<u8> {
+        let mut compress = flate2::Compress::new(flate2::Compression::best(), false);
+        let mut out = Vec::with_capacity(bytes.len() + 1024);
+        compress.compress_vec(bytes, &mut out, flate2::FlushCompress::Sync).unwrap();
+        assert_eq!(compress.total_in(), bytes.len() as u64);
+        out
+    }
+    const MIB: u64 = 1 << 20;
+    let mut stream = if prefix.is_empty() { Vec::new() } else { flushed(prefix) };
+    let piece = flushed(&[b'A'; MIB as usize]);
+    for _ in 0..size / MIB {
+        stream.extend_from_slice(&piece);
+    }
+    // A final, empty stored block.
+    stream.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
+    stream
+}
+
+/// A wheel whose only member, its METADATA, inflates to a GiB; its zip headers declare that
+/// size, or (`lying`) a kilobyte. (The CRC is not that of the data: nothing reads that far.)
+fn bomb_wheel(lying: bool) -> Vec<u8> {
+    let name = b"bomb-1.0.dist-info/METADATA";
+    let data = deflate_bomb(b"", GIB);
+    let declared: u32 = if lying { 1024 } else { GIB as u32 };
+    let le16 = |v: u16| v.to_le_bytes();
+    let le32 = |v: u32| v.to_le_bytes();
+    let mut zip = Vec::new();
+    zip.extend_from_slice(&le32(0x0403_4b50));
+    for field in [20, 0, 8, 0, 0x21] {
+        zip.extend_from_slice(&le16(field));
+    }
+    for field in [0, data.len() as u32, declared] {
+        zip.extend_from_slice(&le32(field));
+    }
+    zip.extend_from_slice(&le16(name.len() as u16));
+    zip.extend_from_slice(&le16(0));
+    zip.extend_from_slice(name);
+    zip.extend_from_slice(&data);
+    let central = zip.len() as u32;
+    zip.extend_from_slice(&le32(0x0201_4b50));
+    for field in [20, 20, 0, 8, 0, 0x21] {
+        zip.extend_from_slice(&le16(field));
+    }
+    for field in [0, data.len() as u32, declared] {
+        zip.extend_from_slice(&le32(field));
+    }
+    for field in [name.len() as u16, 0, 0, 0, 0] {
+        zip.extend_from_slice(&le16(field));
+    }
+    zip.extend_from_slice(&le32(0));
+    zip.extend_from_slice(&le32(0));
+    zip.extend_from_slice(name);
+    let central_len = zip.len() as u32 - central;
+    zip.extend_from_slice(&le32(0x0605_4b50));
+    for field in [0, 0, 1, 1] {
+        zip.extend_from_slice(&le16(field));
+    }
+    zip.extend_from_slice(&le32(central_len));
+    zip.extend_from_slice(&le32(central));
+    zip.extend_from_slice(&le16(0));
+    zip
+}
+
+/// An sdist whose `PKG-INFO` is a GiB of `A`: a tar header, then the bomb, gzipped.
+fn bomb_sdist() -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.set_path("bomb-1.0/PKG-INFO").unwrap();
+    header.set_size(GIB);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    gz.extend_from_slice(&deflate_bomb(header.as_bytes(), GIB));
+    gz.extend_from_slice(&[0; 8]);
+    gz
+}
+
+fn assert_one_error(output: &std::process::Output, parts: &[&str]) {
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("hashlock: error: "), "{stderr}");
+    for part in parts {
+        assert!(stderr.contains(part), "{part:?} not in {stderr}");
+    }
+    assert!(output.stdout.is_empty());
+}
+
+/// Through range requests and through a whole download, with the size declared or hidden: one
+/// error naming the wheel and the member, the cap holding the memory.
+#[test]
+fn a_wheel_whose_metadata_inflates_to_a_gib_is_refused() {
+    const WHEEL: &str = "bomb-1.0-py3-none-any.whl";
+    for lying in [false, true] {
+        for range in [true, false] {
+            let mut registry = Registry::new();
+            registry.add("bomb", File::new(WHEEL, "1.0", bomb_wheel(lying)));
+            let index = IndexServer::start(registry);
+            index.set_range(range);
+            let output = support::generate(&index.index_url(), &["bomb"]).assert().code(2).get_output().clone();
+            assert_one_error(&output, &[WHEEL, "METADATA", "16777216 bytes"]);
+        }
+    }
+}
+
+#[test]
+fn an_sdist_whose_pkg_info_inflates_to_a_gib_is_refused() {
+    const SDIST: &str = "bomb-1.0.tar.gz";
+    let mut registry = Registry::new();
+    registry.add("bomb", File::new(SDIST, "1.0", bomb_sdist()));
+    let index = IndexServer::start(registry);
+    let output = support::generate(&index.index_url(), &["bomb", "--no-build"]).assert().code(2).get_output().clone();
+    assert_one_error(&output, &[SDIST, "PKG-INFO", "16777216 bytes"]);
+}
+
+/// A 50 MB page (far larger than nearly every real one) is read; the 256 MiB cap is far above.
+#[test]
+fn a_page_of_50_mb_is_read() {
+    let registry = tree();
+    let index = IndexServer::start(registry.clone());
+    index.configure(|c| c.page_padding = 50 << 20);
+    support::lock_from_stdout(&mut support::generate(&index.index_url(), &["app"]))
+        .assert_pins_and_hashes(&registry, &["app==1.0", "lib==1.0"]);
+    assert!(index.log().iter().any(|l| l.path == "/simple/app/" && l.body_len > 50 << 20));
+}
