@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::index::IndexStrategy;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hashlock",
@@ -318,6 +320,12 @@ pub struct IndexArgs {
     /// Additional index to search, after the primary one (repeatable) [default: as pip].
     #[arg(long, value_name = "URL")]
     pub extra_index_url: Vec<String>,
+
+    /// Which indexes a project comes from: first-index (only the first index that has it),
+    /// unsafe-first-match (every index, the first one's versions preferred), unsafe-best-match
+    /// (every index, newest version wins: pip's behaviour, open to dependency confusion).
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value_t = IndexStrategy::FirstIndex)]
+    pub index_strategy: IndexStrategy,
 
     /// PEM file of additional trusted certificate authorities [default: as pip's `cert`].
     #[arg(long, value_name = "PEM")]

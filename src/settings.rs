@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::cli::{BuildArgs, CacheOptions, IndexArgs};
-use crate::index::IndexClient;
 use crate::index::cache::{Cache, Freshness};
 use crate::index::config::{self, ConfigError, IndexChoice, IndexFlags};
 use crate::index::http::{HttpClient, HttpError, HttpOptions};
+use crate::index::{IndexClient, IndexStrategy};
 use crate::metadata::build::BuildOptions;
 use crate::target::Target;
 
@@ -20,6 +20,7 @@ pub struct Settings {
     pub http: HttpOptions,
     /// Requests in flight at most.
     pub jobs: usize,
+    pub index_strategy: IndexStrategy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +61,7 @@ impl Settings {
             offline: args.cache.offline,
             ..HttpOptions::default()
         };
-        Ok(Self { index, cache, http, jobs: args.jobs })
+        Ok(Self { index, cache, http, jobs: args.jobs, index_strategy: args.index_strategy })
     }
 
     /// How sdists are built for `target`: against the same indexes, with the same certificates.
@@ -78,7 +79,7 @@ impl Settings {
 
     pub fn index_client(&self) -> Result<IndexClient, SettingsError> {
         let http = HttpClient::new(self.http.clone())?;
-        Ok(IndexClient::new(http, self.index.all(), self.cache.clone()))
+        Ok(IndexClient::new(http, self.index.all(), self.cache.clone()).with_strategy(self.index_strategy))
     }
 }
 

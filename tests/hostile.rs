@@ -300,3 +300,83 @@ fn a_page_of_50_mb_is_read() {
         .assert_pins_and_hashes(&registry, &["app==1.0", "lib==1.0"]);
     assert!(index.log().iter().any(|l| l.path == "/simple/app/" && l.body_len > 50 << 20));
 }
+
+// --- two indexes answering for one name ----------------------------------------------------------
+
+/// `app` → `lib` on the primary index (lib 1.0), and an extra index serving `lib` 9.0 (the
+/// shape of dependency confusion) and `tool`.
+fn confused() -> (IndexServer, IndexServer) {
+    let primary = Registry::new().with([Release::new("app", "1.0").requires(&["lib"]), Release::new("lib", "1.0")]);
+    let extra = Registry::new().with([Release::new("lib", "9.0"), Release::new("tool", "1.0")]);
+    (IndexServer::start(primary), IndexServer::start(extra))
+}
+
+fn generate_with(primary: &IndexServer, extra: &IndexServer, args: &[&str]) -> std::process::Output {
+    let mut command = support::generate(&primary.index_url(), &["--extra-index-url", &extra.index_url()]);
+    command.args(args).output().unwrap()
+}
+
+fn pins(output: &std::process::Output) -> Vec<(String, String)> {
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    LockFile::parse(&text(&output.stdout)).pins()
+}
+
+#[test]
+fn first_index_is_the_default_and_never_asks_the_extra_index_for_a_name_the_first_has() {
+    let (primary, extra) = confused();
+    for args in [&["app"][..], &["app", "--index-strategy", "first-index"]] {
+        extra.clear_log();
+        let output = generate_with(&primary, &extra, args);
+        assert_eq!(pins(&output), [("app".into(), "1.0".into()), ("lib".into(), "1.0".into())]);
+        assert!(text(&output.stderr).is_empty(), "{}", text(&output.stderr));
+        assert_eq!(extra.requests("/simple/lib/") + extra.requests("/simple/app/"), 0, "{:#?}", extra.log());
+    }
+    // A name only the extra index has is still found there; the first index's name is not.
+    let output = generate_with(&primary, &extra, &["app", "tool"]);
+    let expected = [("app", "1.0"), ("lib", "1.0"), ("tool", "1.0")].map(|(n, v)| (n.to_string(), v.to_string()));
+    assert_eq!(pins(&output), expected);
+    let output = generate_with(&primary, &extra, &["app", "lib>=2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("no version of lib on the index matches >=2"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn unsafe_strategies_take_the_extra_index_as_uv_does_and_say_it_is_shadowing() {
+    let (primary, extra) = confused();
+    let expected = format!(
+        "hashlock: warning: lib is served by more than one index: {} (newest 1.0), {} (newest 9.0)\n",
+        primary.index_url(),
+        extra.index_url()
+    );
+    for (strategy, lib) in [("unsafe-best-match", "9.0"), ("unsafe-first-match", "1.0")] {
+        let output = generate_with(&primary, &extra, &["app", "--index-strategy", strategy]);
+        assert_eq!(pins(&output), [("app".into(), "1.0".into()), ("lib".into(), lib.into())], "{strategy}");
+        assert_eq!(text(&output.stderr), expected, "{strategy}");
+    }
+    // First match: the extra index's versions only once the first index's are excluded.
+    let output = generate_with(&primary, &extra, &["app", "lib>=2", "--index-strategy", "unsafe-first-match"]);
+    assert_eq!(pins(&output), [("app".into(), "1.0".into()), ("lib".into(), "9.0".into())]);
+}
+
+/// `audit` asks every index whatever the strategy: a lock made with pip's behaviour (lib 9.0
+/// from the extra index) is flagged, and fails at the default `--fail-on warning`.
+#[test]
+fn audit_reports_a_project_served_by_two_indexes() {
+    let (primary, extra) = confused();
+    let output = generate_with(&primary, &extra, &["app", "--index-strategy", "unsafe-best-match"]);
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("requirements.txt");
+    std::fs::write(&lock, &output.stdout).unwrap();
+    let mut command = support::hashlock_at("audit", &primary.index_url(), &["--extra-index-url", &extra.index_url()]);
+    let ran =
+        support::Ran::of(command.args(["--index-strategy", "unsafe-best-match", "--format", "json"]).arg(&lock), &[]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.findings(), [("index-shadowing".to_string(), "lib".to_string(), String::new())]);
+    let report = ran.json();
+    let finding = &report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "lib").unwrap()["findings"][0];
+    assert_eq!(finding["severity"], "warning");
+    assert_eq!(
+        finding["message"],
+        "lib is served by more than one index: http://127.0.0.1:PORT/simple (newest 1.0), http://127.0.0.1:PORT/simple (newest 9.0)"
+    );
+}

@@ -8,6 +8,8 @@ use pep508_rs::PackageName;
 use serde::Serialize;
 
 use crate::dist::{DistFilename, Formats, HashSource};
+use crate::index::Project;
+use crate::index::http::redact;
 use crate::lock::{Lock, LockedPackage, pip_hash};
 use crate::target::Target;
 
@@ -64,6 +66,7 @@ pub enum Code {
     SizeMismatch,
     UnverifiableHash,
     ComputedHash,
+    IndexShadowing,
 }
 
 impl Code {
@@ -93,6 +96,7 @@ impl Code {
             Self::SizeMismatch => "size-mismatch",
             Self::UnverifiableHash => "unverifiable-hash",
             Self::ComputedHash => "computed-hash",
+            Self::IndexShadowing => "index-shadowing",
         }
     }
 
@@ -106,6 +110,7 @@ impl Code {
             | Self::SdistOnly
             | Self::IncompleteHashes
             | Self::ComputedHash
+            | Self::IndexShadowing
             | Self::UncoveredFile
             | Self::NoLocalFile => Severity::Warning,
             _ => Severity::Error,
@@ -291,6 +296,28 @@ fn mixed_indexes(package: &LockedPackage) -> Option<Finding> {
         Code::MixedIndexes,
         Some(&package.name),
         format!("{} {}: the files come from more than one index: {}", package.name, package.version, gave.join("; ")),
+    ))
+}
+
+/// A project more than one configured index serves: under an unsafe strategy the newest
+/// version may come from whichever index an attacker can publish to (dependency confusion).
+/// Names every index with the newest version it lists.
+pub fn index_shadowing(project: &Project) -> Option<Finding> {
+    if project.shadowing().len() < 2 {
+        return None;
+    }
+    let served: Vec<String> = project
+        .shadowing()
+        .iter()
+        .map(|(index, newest)| match newest {
+            Some(version) => format!("{} (newest {version})", redact(index)),
+            None => format!("{} (no versions)", redact(index)),
+        })
+        .collect();
+    Some(Finding::new(
+        Code::IndexShadowing,
+        Some(&project.name),
+        format!("{} is served by more than one index: {}", project.name, served.join(", ")),
     ))
 }
 

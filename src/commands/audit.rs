@@ -63,6 +63,8 @@ impl Audited {
         let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
         let mut session = Session::new(index, Some(&target_for(&lockfile, target)), indexes)?;
         session.enable_builds(build)?;
+        // A project on more than one index is a finding whatever the strategy.
+        session.client.survey_all_indexes();
         let source = session.source();
         let selection = Selection {
             selectors: lock_args
@@ -72,8 +74,9 @@ impl Audited {
                 .chain(lock_args.extra.iter().map(|name| Selector::extra(name)))
                 .collect(),
         };
-        let (lock, findings) =
+        let (lock, mut findings) =
             with_progress(output.quiet, || source.status(), || audit(&lockfile, &selection, &source, &session.target))?;
+        findings.extend(session.shadowing(&lock));
         session.summarize(&source, &lock, started, output.verbose);
         Ok(Self { lockfile, session, lock, findings })
     }

@@ -66,7 +66,12 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         }
     }
 
-    let findings = check_lock(&lock, &session.target);
+    let mut findings = check_lock(&lock, &session.target);
+    let shadowing = session.shadowing(&lock);
+    for finding in shadowing.iter().filter(|_| !output.quiet) {
+        eprintln!("hashlock: warning: {}", escape(&finding.message));
+    }
+    findings.extend(shadowing);
     let (mut unhashed, mut disagreeing) = (false, false);
     for file in lock.unhashed_files() {
         let has = if file.algorithms.is_empty() {

@@ -17,7 +17,8 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     inputs.build_projects(&session)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output)?;
-    let findings = check_lock(&lock, &session.target);
+    let mut findings = check_lock(&lock, &session.target);
+    findings.extend(session.shadowing(&lock));
     session.summarize(&source, &lock, started, output.verbose);
     let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
         .with_builds(session.build_systems(&lock, false)?);

@@ -1,14 +1,15 @@
 //! What every index-backed command sets up: settings, target, and the index client.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use pep508_rs::Requirement;
+use pep508_rs::{PackageName, Requirement};
 
-use crate::check::findings::{TargetFile, target_file};
+use crate::check::findings::{Finding, TargetFile, index_shadowing, target_file};
 use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::dist::{DistFilename, Formats};
@@ -102,6 +103,13 @@ impl Session {
     }
 
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
+    /// `index-shadowing` for the packages of `lock` that more than one index was asked for
+    /// and serves: every one under the unsafe strategies and in `audit`, none otherwise.
+    pub fn shadowing(&self, lock: &Lock) -> Vec<Finding> {
+        let names: BTreeSet<&PackageName> = lock.packages.iter().map(|p| &p.name).collect();
+        names.into_iter().filter_map(|name| index_shadowing(&*self.client.project(name).ok()?)).collect()
+    }
+
     pub fn indexes(&self) -> Vec<String> {
         self.settings.index.describe()
     }

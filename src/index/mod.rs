@@ -12,7 +12,7 @@ pub mod simple;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
@@ -39,6 +39,25 @@ pub enum IndexError {
     Offline(String),
 }
 
+/// Which indexes a project's versions are taken from, named and defined as uv's
+/// `--index-strategy` (a project on several indexes is how dependency confusion works).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum IndexStrategy {
+    /// Only the first index (in order) that has the project; later ones are not asked.
+    #[default]
+    FirstIndex,
+    /// Every index, the versions of the first one preferred, then those of the next; a version
+    /// is taken from the first index that lists it.
+    UnsafeFirstMatch,
+    /// Every index merged, the best (newest) version wins: pip's behaviour. A version several
+    /// indexes list has all their files, checked by `mixed-indexes` and `index-disagreement`.
+    UnsafeBestMatch,
+}
+
+/// An index that serves a project, and the newest version it lists (none: no file whose
+/// filename gives one).
+pub type Serving = (Url, Option<Version>);
+
 /// A project as seen across all configured indexes: one page per index that knows it. Pages are
 /// kept in the cache's line form (also when just fetched): a version's files are decoded when
 /// that version is asked for, and most never are.
@@ -48,6 +67,12 @@ pub struct Project {
     pages: Vec<CachedPage>,
     /// The index each page came from, by position in `pages`.
     indexes: Vec<Url>,
+    /// Every index asked that serves the project, in index order, when more than one does
+    /// (also those whose page the strategy left out); empty otherwise.
+    shadowing: Vec<Serving>,
+    /// [`IndexStrategy::UnsafeFirstMatch`]: a version's files come from the first page that
+    /// lists it, and earlier pages' versions are preferred.
+    first_match: bool,
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
     releases: OnceLock<BTreeMap<Version, ReleaseFiles>>,
@@ -80,7 +105,21 @@ impl Project {
     }
 
     fn of_pages(name: PackageName, pages: Vec<CachedPage>, indexes: Vec<Url>) -> Self {
-        Self { name, pages, indexes, releases: OnceLock::new() }
+        Self { name, pages, indexes, shadowing: Vec::new(), first_match: false, releases: OnceLock::new() }
+    }
+
+    /// The indexes serving this project when more than one does (see [`IndexStrategy`]).
+    pub fn shadowing(&self) -> &[Serving] {
+        &self.shadowing
+    }
+
+    /// Under [`IndexStrategy::UnsafeFirstMatch`], the position of the index a version comes
+    /// from, which outranks its newness; `0` for every version otherwise.
+    pub fn index_rank(&self, version: &Version) -> usize {
+        match self.first_match {
+            true => self.release_index().get(version).and_then(|r| r.indices.first()).map_or(0, |(page, _)| *page),
+            false => 0,
+        }
     }
 
     /// Every distribution file of every page (wheels and sdists; not eggs or installers).
@@ -113,7 +152,12 @@ impl Project {
                         last = Some((text.to_string(), Version::from_str(text).ok()));
                     }
                     if let Some((_, Some(version))) = &last {
-                        releases.entry(version.clone()).or_default().indices.push((page_index, file_index));
+                        let release = releases.entry(version.clone()).or_default();
+                        // First match: a version an earlier index lists is that index's alone.
+                        let earlier = release.indices.first().is_some_and(|(page, _)| *page < page_index);
+                        if !(self.first_match && earlier) {
+                            release.indices.push((page_index, file_index));
+                        }
                     }
                 }
             }
@@ -195,6 +239,10 @@ pub struct IndexClient {
     metadata_hits: AtomicU64,
     /// Builds the metadata of sdists that do not declare it statically, when set.
     builder: OnceLock<crate::metadata::build::Builder>,
+    strategy: IndexStrategy,
+    /// Ask every index for every project even under [`IndexStrategy::FirstIndex`], to report
+    /// shadowing (`audit`).
+    survey: AtomicBool,
 }
 
 /// What the on-disk cache answered, for the `--verbose` summary.
@@ -218,7 +266,24 @@ impl IndexClient {
             page_hits: AtomicU64::new(0),
             metadata_hits: AtomicU64::new(0),
             builder: OnceLock::new(),
+            strategy: IndexStrategy::default(),
+            survey: AtomicBool::new(false),
         }
+    }
+
+    pub fn with_strategy(mut self, strategy: IndexStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    pub fn strategy(&self) -> IndexStrategy {
+        self.strategy
+    }
+
+    /// From now on, ask every index for every project, so that [`Project::shadowing`] is
+    /// known whatever the strategy (pages the strategy leaves out are still left out).
+    pub fn survey_all_indexes(&self) {
+        self.survey.store(true, Ordering::Relaxed);
     }
 
     /// Lets metadata fetches build sdists (once; later calls are ignored).
@@ -278,7 +343,12 @@ impl IndexClient {
     fn fetch_project(&self, name: &PackageName) -> ProjectResult {
         let (mut pages, mut indexes) = (Vec::new(), Vec::new());
         let mut offline_misses = 0;
+        let first_index = self.strategy == IndexStrategy::FirstIndex;
+        let survey = self.survey.load(Ordering::Relaxed);
         for index in &self.indexes {
+            if first_index && !survey && !pages.is_empty() {
+                break;
+            }
             match self.fetch_page(index, name)? {
                 Fetched::Page(page) => {
                     pages.push(page);
@@ -298,7 +368,18 @@ impl IndexClient {
                 IndexError::NotFound { name: name.clone(), indexes }
             });
         }
-        Ok(Arc::new(Project::of_pages(name.clone(), pages, indexes)))
+        let shadowing = match pages.len() {
+            1 => Vec::new(),
+            _ => indexes.iter().cloned().zip(pages.iter().map(|page| newest_version(page, name))).collect(),
+        };
+        if first_index {
+            pages.truncate(1);
+            indexes.truncate(1);
+        }
+        let mut project = Project::of_pages(name.clone(), pages, indexes);
+        project.shadowing = shadowing;
+        project.first_match = self.strategy == IndexStrategy::UnsafeFirstMatch;
+        Ok(Arc::new(project))
     }
 
     /// One index's page for `name`: from the cache when it may be used, else from the network
@@ -340,6 +421,16 @@ impl IndexClient {
         let cached = page_file::decode(text).ok_or_else(|| bad_page("the page is too large to keep".into()))?;
         Ok(Fetched::Page(cached.page))
     }
+}
+
+/// The newest version a page lists a file of.
+fn newest_version(page: &CachedPage, name: &PackageName) -> Option<Version> {
+    (0..page.len())
+        .filter_map(|file| {
+            let filename = page.filename(file);
+            Version::from_str(FilenameParts::split(&filename, name)?.version()).ok()
+        })
+        .max()
 }
 
 /// Largest project page (decoded) hashlock reads: the largest real ones are tens of MB of

@@ -1313,7 +1313,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 24] = [
+pub const FINDING_CODES: [&str; 25] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1338,6 +1338,7 @@ pub const FINDING_CODES: [&str; 24] = [
     "size-mismatch",
     "unverifiable-hash",
     "computed-hash",
+    "index-shadowing",
 ];
 
 /// The README's values of a file's `hash_source`.
