@@ -96,5 +96,7 @@ pub fn cache_from_options(options: &CacheOptions) -> Result<Option<Cache>, Setti
         Freshness::Normal
     };
     let root = options.cache_dir.clone().or_else(Cache::default_dir).ok_or(SettingsError::NoCacheDir)?;
-    Ok(Some(Cache::new(root, freshness)))
+    let cache = Cache::new(root, freshness);
+    cache.remove_stale_temp_files();
+    Ok(Some(cache))
 }

@@ -380,3 +380,94 @@ fn audit_reports_a_project_served_by_two_indexes() {
         "lib is served by more than one index: http://127.0.0.1:PORT/simple (newest 1.0), http://127.0.0.1:PORT/simple (newest 9.0)"
     );
 }
+
+// --- one cache directory, several runs -----------------------------------------------------------
+
+/// `hashlock generate app` on `index` with the cache in `cache`, as a child process.
+fn generate_in(index: &IndexServer, cache: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hashlock"));
+    support::without_pip_settings(&mut command).env_remove("HASHLOCK_CACHE_DIR");
+    command.args(["generate", "app", "--compute-missing-hashes", "--index-url", &index.index_url()]);
+    command.args(["--python-version", "3.11", "--python-platform", "linux", "--cache-dir"]).arg(cache);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+}
+
+/// Files under `dir` whose name starts with `.tmp` (writes in progress, or never finished).
+fn temp_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(temp_files(&path));
+        } else if entry.file_name().to_string_lossy().starts_with(".tmp") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Pages, metadata read by range requests (no PEP 658 here) and computed digests, all written
+/// by four runs at once, twice: every run prints the same file as a run without a cache.
+#[test]
+fn four_concurrent_runs_on_one_cache_directory_print_the_same_file() {
+    let index = IndexServer::start(publishing(tree(), Published::RealMd5));
+    index.set_pep658(false);
+    let cache = tempfile::tempdir().unwrap();
+    let alone = tempfile::tempdir().unwrap();
+    let expected = generate_in(&index, alone.path()).output().unwrap();
+    assert!(expected.status.success(), "{}", text(&expected.stderr));
+    for round in ["cold", "warm"] {
+        let children: Vec<_> = (0..4).map(|_| generate_in(&index, cache.path()).spawn().unwrap()).collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "{round}: {}", text(&output.stderr));
+            assert_eq!(text(&output.stdout), text(&expected.stdout), "{round}");
+        }
+    }
+    assert_eq!(temp_files(cache.path()), Vec::<std::path::PathBuf>::new());
+}
+
+/// SIGKILL mid-run (its pages trickling in), plus what a killed writer can leave: an old temp
+/// file and a young one, and a truncated entry. The next run uses or repairs all of it.
+#[cfg(unix)]
+#[test]
+fn a_run_killed_mid_way_leaves_a_cache_the_next_run_uses() {
+    use std::os::unix::process::ExitStatusExt;
+    let index = IndexServer::start(publishing(tree(), Published::RealMd5));
+    index.set_pep658(false);
+    let cache = tempfile::tempdir().unwrap();
+    let alone = tempfile::tempdir().unwrap();
+    let expected = generate_in(&index, alone.path()).output().unwrap();
+
+    index.configure(|c| c.trickle = Some(Duration::from_millis(2)));
+    let mut child = generate_in(&index, cache.path()).spawn().unwrap();
+    // Killed once the first page is stored, while the next one trickles in.
+    let started = Instant::now();
+    let page_dir = loop {
+        let stored = std::fs::read_dir(cache.path().join("pages")).into_iter().flatten().flatten().map(|e| e.path());
+        if let Some(dir) = stored.into_iter().find(|dir| dir.join("app.page").exists()) {
+            break dir;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no page stored");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(9), "killed, not finished");
+    index.configure(|c| c.trickle = None);
+    let old_temp = page_dir.join(".tmpKilled");
+    std::fs::write(&old_temp, "name app\nurl http://").unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 60 * 60);
+    std::fs::File::options().write(true).open(&old_temp).unwrap().set_modified(old).unwrap();
+    let young_temp = page_dir.join(".tmpConcurrent");
+    std::fs::write(&young_temp, "name lib\n").unwrap();
+    std::fs::write(page_dir.join("lib.page"), "name lib\nurl http://127.0.0.1/simple/lib/\nformat json\nfi").unwrap();
+
+    let output = generate_in(&index, cache.path()).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), text(&expected.stdout));
+    assert!(!old_temp.exists(), "an hour-old temp file is removed");
+    assert!(young_temp.exists(), "a young one may be another run's");
+    let repaired = std::fs::read_to_string(page_dir.join("lib.page")).unwrap();
+    assert!(repaired.lines().count() > 4, "the truncated page was fetched again:\n{repaired}");
+}

@@ -24,7 +24,9 @@
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
 //! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
-//! truncated page, a failed integrity line) is removed and reads as a miss.
+//! truncated page, a failed integrity line) is removed and reads as a miss. No lock is taken:
+//! concurrent runs see an entry whole or not at all, and the last rename of one wins. Temp
+//! files a killed run left are never read, and removed once an hour old.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -176,6 +178,32 @@ impl Cache {
         }
     }
 
+    /// Removes the temp files of writes that never finished (a run killed mid-write) once
+    /// they are older than [`STALE_TEMP_AGE`]: younger ones may be a concurrent run's, about
+    /// to be renamed. Readers never open temp files, so until then they are only litter.
+    pub fn remove_stale_temp_files(&self) {
+        let Some(cutoff) = SystemTime::now().checked_sub(STALE_TEMP_AGE) else { return };
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let (name, kind) = (entry.file_name(), entry.file_type());
+                let ours =
+                    dir != self.root || matches!(name.to_str(), Some("pages" | "metadata" | "provenance" | "computed"));
+                match kind {
+                    Ok(kind) if kind.is_dir() && ours => dirs.push(entry.path()),
+                    Ok(kind) if kind.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) => {
+                        let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|modified| modified < cutoff);
+                        if old {
+                            let _ = std::fs::remove_file(entry.path());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// Total size in bytes of the files in the cache.
     pub fn size(&self) -> u64 {
         dir_size(&self.root)
@@ -286,6 +314,9 @@ const TEXT_KEYS: &[&str] = &[crate::index::config::PIP_DEFAULT_KEY];
 
 /// How `tempfile` names the temp files of [`write_atomic`].
 const TEMP_PREFIX: &str = ".tmp";
+
+/// A temp file this old belongs to no live write (one takes milliseconds).
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// How an index's `Cache-Control` header asks a project page to be cached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -699,5 +730,42 @@ mod tests {
             Some(PathBuf::from("/home/u/.cache/hashlock"))
         );
         assert_eq!(default_dir_from(env(&[])), None);
+    }
+
+    /// What a killed run leaves: old temp files go, a concurrent run's young one and every
+    /// entry stay, and nothing outside hashlock's directories is touched.
+    #[test]
+    fn stale_temp_files_are_removed_and_young_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Freshness::Normal);
+        let old = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(60);
+        let file = |path: &str, modified: Option<SystemTime>| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let file = File::create(&path).unwrap();
+            if let Some(time) = modified {
+                file.set_modified(time).unwrap();
+            }
+            path
+        };
+        let gone = [
+            file("pages/0123456789abcdef/.tmpA1b2C3", Some(old)),
+            file("metadata/from-file/.tmpX", Some(old)),
+            // The temp file of a text value, as `clean` counts it.
+            file(".tmpPipDefault", Some(old)),
+        ];
+        let kept = [
+            file("pages/0123456789abcdef/.tmpYoung", None),
+            file("pages/0123456789abcdef/demo.page", Some(old)),
+            file("computed/.tmpYoung", None),
+            file("other-tool/.tmpOld", Some(old)),
+        ];
+        cache.remove_stale_temp_files();
+        for path in gone {
+            assert!(!path.exists(), "{} is still there", path.display());
+        }
+        for path in kept {
+            assert!(path.exists(), "{} was removed", path.display());
+        }
     }
 }

@@ -603,14 +603,68 @@ mod tests {
     }
 
     #[test]
-    fn pages_of_all_indexes_are_merged_in_order() {
+    fn best_match_merges_the_pages_of_all_indexes_in_order() {
         let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
         let missing = TestServer::start(|_, _| Reply::new(404, "text/html", "nope"));
         let extra = TestServer::start(|_, _| json_page("demo-2.0.tar.gz"));
-        let project = client(&[&primary, &missing, &extra], None).project(&name("demo")).unwrap();
+        let project = client(&[&primary, &missing, &extra], None)
+            .with_strategy(IndexStrategy::UnsafeBestMatch)
+            .project(&name("demo"))
+            .unwrap();
         let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
         assert_eq!(files, ["demo-1.0.tar.gz", "demo-2.0.tar.gz"]);
         assert_eq!(project.pages.len(), 2);
+        let shadowing: Vec<(String, String)> =
+            project.shadowing().iter().map(|(url, v)| (url.to_string(), v.as_ref().unwrap().to_string())).collect();
+        let urls = [&primary, &extra].map(|s| s.url.join("simple").unwrap().to_string());
+        assert_eq!(shadowing, [(urls[0].clone(), "1.0".into()), (urls[1].clone(), "2.0".into())]);
+        assert_eq!(project.index_rank(&Version::from_str("2.0").unwrap()), 0, "newest wins");
+    }
+
+    /// The default: later indexes are not asked for a name an earlier one has, unless surveyed
+    /// (audit), and even then their pages are not used.
+    #[test]
+    fn first_index_takes_the_first_index_that_has_the_project() {
+        let missing = TestServer::start(|_, _| Reply::new(404, "text/html", "nope"));
+        let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
+        let extra = TestServer::start(|_, _| json_page("demo-2.0.tar.gz"));
+        let indexes = [&missing, &primary, &extra];
+        let project = client(&indexes, None).project(&name("demo")).unwrap();
+        let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
+        assert_eq!(files, ["demo-1.0.tar.gz"]);
+        assert!(project.shadowing().is_empty());
+        assert_eq!((missing.hits().len(), primary.hits().len(), extra.hits().len()), (1, 1, 0));
+
+        let surveyed = client(&indexes, None);
+        surveyed.survey_all_indexes();
+        let project = surveyed.project(&name("demo")).unwrap();
+        assert_eq!(project.files().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["demo-1.0.tar.gz"]);
+        assert_eq!(project.shadowing().len(), 2);
+        assert_eq!(extra.hits().len(), 1);
+    }
+
+    /// First match: a version comes from the first index listing it, and earlier indexes'
+    /// versions rank first.
+    #[test]
+    fn first_match_takes_each_version_from_the_first_index_listing_it() {
+        let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
+        let extra = TestServer::start(|_, _| {
+            let files = ["demo-1.0.zip", "demo-2.0.tar.gz"]
+                .map(|f| format!("{{\"filename\": \"{f}\", \"url\": \"{f}\", \"hashes\": {{}}}}"));
+            Reply::new(
+                200,
+                JSON_TYPE,
+                format!("{{\"meta\": {{\"api-version\": \"1.1\"}}, \"files\": [{}]}}", files.join(",")),
+            )
+        });
+        let project = client(&[&primary, &extra], None)
+            .with_strategy(IndexStrategy::UnsafeFirstMatch)
+            .project(&name("demo"))
+            .unwrap();
+        let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
+        assert_eq!(files, ["demo-1.0.tar.gz", "demo-2.0.tar.gz"]);
+        let rank = |v: &str| project.index_rank(&Version::from_str(v).unwrap());
+        assert_eq!((rank("1.0"), rank("2.0")), (0, 1));
     }
 
     #[test]
