@@ -360,6 +360,11 @@ pub struct CacheOptions {
     /// Use only the cache, stale or not; fail if something is missing.
     #[arg(long)]
     pub offline: bool,
+
+    /// When an index cannot be reached (after retries), use a cached page however old, and say
+    /// so in the written file's header.
+    #[arg(long, conflicts_with_all = ["no_cache", "offline"])]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,8 @@ pub struct Settings {
     /// Requests in flight at most.
     pub jobs: usize,
     pub index_strategy: IndexStrategy,
+    /// `--allow-stale`.
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,8 @@ impl Settings {
             offline: args.cache.offline,
             ..HttpOptions::default()
         };
-        Ok(Self { index, cache, http, jobs: args.jobs, index_strategy: args.index_strategy })
+        let (index_strategy, allow_stale) = (args.index_strategy, args.cache.allow_stale);
+        Ok(Self { index, cache, http, jobs: args.jobs, index_strategy, allow_stale })
     }
 
     /// How sdists are built for `target`: against the same indexes, with the same certificates.
@@ -79,7 +82,9 @@ impl Settings {
 
     pub fn index_client(&self) -> Result<IndexClient, SettingsError> {
         let http = HttpClient::new(self.http.clone())?;
-        Ok(IndexClient::new(http, self.index.all(), self.cache.clone()).with_strategy(self.index_strategy))
+        Ok(IndexClient::new(http, self.index.all(), self.cache.clone())
+            .with_strategy(self.index_strategy)
+            .with_allow_stale(self.allow_stale))
     }
 }
 

@@ -471,3 +471,67 @@ fn a_run_killed_mid_way_leaves_a_cache_the_next_run_uses() {
     let repaired = std::fs::read_to_string(page_dir.join("lib.page")).unwrap();
     assert!(repaired.lines().count() > 4, "the truncated page was fetched again:\n{repaired}");
 }
+
+// --- stale pages when the index is down ----------------------------------------------------------
+
+/// Makes every page in the cache a day old (past any lifetime).
+fn age_pages(cache: &std::path::Path) {
+    let day_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 86_400;
+    for dir in std::fs::read_dir(cache.join("pages")).unwrap().flatten() {
+        for page in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            let text = std::fs::read_to_string(page.path()).unwrap();
+            let aged: Vec<String> = text
+                .lines()
+                .map(|line| if line.starts_with("fetched_at ") { format!("fetched_at {day_ago}") } else { line.into() })
+                .collect();
+            std::fs::write(page.path(), aged.join("\n") + "\n").unwrap();
+        }
+    }
+}
+
+#[test]
+fn stale_pages_of_an_unreachable_index_are_refused_by_default_and_used_with_allow_stale() {
+    let registry = tree();
+    let index = IndexServer::start(registry.clone());
+    let url = index.index_url();
+    let cache = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let mut command = support::hashlock();
+        command.args([
+            "generate",
+            "app",
+            "--index-url",
+            &url,
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "linux",
+        ]);
+        command.arg("--cache-dir").arg(cache.path()).args(extra).arg("-o").arg(out).output().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.txt");
+    assert!(run(&[], &fresh).status.success());
+    drop(index);
+    age_pages(cache.path());
+
+    let refused = dir.path().join("refused.txt");
+    let output = run(&[], &refused);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("hashlock: error: {url}/app/: ")), "{stderr}");
+    assert!(stderr.contains("(after 4 attempts); a cached copy from ") && stderr.contains("--allow-stale"), "{stderr}");
+    assert!(!refused.exists());
+
+    let stale = dir.path().join("stale.txt");
+    let output = run(&["--allow-stale"], &stale);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let (fresh, stale) = (LockFile::read(&fresh), LockFile::read(&stale));
+    assert_eq!(stale.entries, fresh.entries);
+    assert_eq!(stale.header.len(), 3, "{:?}", stale.header);
+    let note = &stale.header[2];
+    assert!(note.starts_with("# Stale (--allow-stale, the index was unreachable): app from "), "{note}");
+    assert!(note.contains(&format!("; lib from {url}, fetched ")) && note.ends_with(" GMT"), "{note}");
+    assert_eq!(text(&output.stderr).matches("used a stale cached page").count(), 2, "{}", text(&output.stderr));
+}

@@ -109,7 +109,11 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         command: command_line_for_header(argv),
         target: session.target.describe(),
         indexes: session.indexes(),
+        stale: session.client.stale_pages(),
     };
+    for stale in header.stale.iter().filter(|_| !output.quiet) {
+        eprintln!("hashlock: warning: the index was unreachable; used a stale cached page: {}", escape(stale));
+    }
     let written = render_lock(format, &lock, &header, &session.target, output.quiet)?;
     let wanted = args.report.is_some() || args.build_constraints.is_some();
     let builds = if wanted { session.build_systems(&lock, args.build_constraints.is_some())? } else { Vec::new() };

@@ -223,8 +223,12 @@ impl LockBuildRequirements for BuildLocker {
     fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
         let client = self.client.get().map_err(|e| format!("{e:#}"))?;
         let lock = lock_build_requirements(&client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
-        let header =
-            Header { command: "hashlock (build requirements)".into(), target: target.describe(), indexes: vec![] };
+        let header = Header {
+            command: "hashlock (build requirements)".into(),
+            target: target.describe(),
+            indexes: vec![],
+            stale: vec![],
+        };
         requirements::render(&lock, &header).map_err(|e| e.to_string())
     }
 }

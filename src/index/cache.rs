@@ -86,18 +86,27 @@ impl Cache {
         if self.freshness == Freshness::Refresh {
             return None;
         }
-        let path = self.page_path(index, name);
-        let bytes = std::fs::read(&path).ok()?;
-        let entry = String::from_utf8(bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
-        let Some(entry) = entry else {
-            discard(&path);
-            return None;
-        };
+        let entry = self.read_page_entry(index, name)?;
         let fresh = self.freshness == Freshness::Offline
             || unix_now()
                 .checked_sub(entry.fetched_at)
                 .is_some_and(|age| age < entry.max_age.map_or(DEFAULT_PAGE_TTL, Duration::from_secs).as_secs());
         fresh.then_some(entry.page)
+    }
+
+    /// The stored page however old, with when it was fetched (`--allow-stale`).
+    pub fn read_stale_page(&self, index: &Url, name: &PackageName) -> Option<(CachedPage, u64)> {
+        self.read_page_entry(index, name).map(|entry| (entry.page, entry.fetched_at))
+    }
+
+    fn read_page_entry(&self, index: &Url, name: &PackageName) -> Option<page_file::CachedEntry> {
+        let path = self.page_path(index, name);
+        let bytes = std::fs::read(&path).ok()?;
+        let entry = String::from_utf8(bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
+        if entry.is_none() {
+            discard(&path);
+        }
+        entry
     }
 
     /// Stores a page in [`page_file`]'s form (which carries when it was fetched).

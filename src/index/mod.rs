@@ -37,6 +37,9 @@ pub enum IndexError {
     NotFound { name: PackageName, indexes: String },
     #[error("{0}")]
     Offline(String),
+    /// The index could not be reached, and a page the cache holds is past its lifetime.
+    #[error("{error}; a cached copy from {fetched} exists, and --allow-stale would use it")]
+    Unreachable { error: HttpError, fetched: String },
 }
 
 /// Which indexes a project's versions are taken from, named and defined as uv's
@@ -240,6 +243,10 @@ pub struct IndexClient {
     /// Builds the metadata of sdists that do not declare it statically, when set.
     builder: OnceLock<crate::metadata::build::Builder>,
     strategy: IndexStrategy,
+    /// `--allow-stale`: a cached page of an index that cannot be reached is used however old.
+    allow_stale: bool,
+    /// The stale pages used, as `name from index, fetched at`: said in the file's header.
+    stale: Mutex<BTreeSet<String>>,
     /// Ask every index for every project even under [`IndexStrategy::FirstIndex`], to report
     /// shadowing (`audit`).
     survey: AtomicBool,
@@ -267,6 +274,8 @@ impl IndexClient {
             metadata_hits: AtomicU64::new(0),
             builder: OnceLock::new(),
             strategy: IndexStrategy::default(),
+            allow_stale: false,
+            stale: Mutex::default(),
             survey: AtomicBool::new(false),
         }
     }
@@ -278,6 +287,16 @@ impl IndexClient {
 
     pub fn strategy(&self) -> IndexStrategy {
         self.strategy
+    }
+
+    pub fn with_allow_stale(mut self, allow_stale: bool) -> Self {
+        self.allow_stale = allow_stale;
+        self
+    }
+
+    /// The stale pages used so far (`--allow-stale`), sorted: `name from index, fetched DATE`.
+    pub fn stale_pages(&self) -> Vec<String> {
+        self.stale.lock().unwrap_or_else(|poison| poison.into_inner()).iter().cloned().collect()
     }
 
     /// From now on, ask every index for every project, so that [`Project::shadowing`] is
@@ -396,6 +415,9 @@ impl IndexClient {
         let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)], MAX_PAGE_SIZE) {
             Ok(response) => response,
             Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
+            Err(error @ (HttpError::Transport { .. } | HttpError::Status { .. })) => {
+                return self.stale_page(index, name, error);
+            }
             Err(error) => return Err(error.into()),
         };
         match response.status {
@@ -420,6 +442,23 @@ impl IndexClient {
         }
         let cached = page_file::decode(text).ok_or_else(|| bad_page("the page is too large to keep".into()))?;
         Ok(Fetched::Page(cached.page))
+    }
+}
+
+impl IndexClient {
+    /// After `error` reaching `index`: the cached page however old with `--allow-stale`
+    /// (remembered for the header), else the error, saying when such a page exists.
+    fn stale_page(&self, index: &Url, name: &PackageName, error: HttpError) -> Result<Fetched, IndexError> {
+        let Some((page, fetched_at)) = self.cache.as_ref().and_then(|cache| cache.read_stale_page(index, name)) else {
+            return Err(error.into());
+        };
+        let fetched = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(fetched_at));
+        if !self.allow_stale {
+            return Err(IndexError::Unreachable { error, fetched });
+        }
+        let used = format!("{name} from {}, fetched {fetched}", redact(index));
+        self.stale.lock().unwrap_or_else(|poison| poison.into_inner()).insert(used);
+        Ok(Fetched::Page(page))
     }
 }
 
