@@ -170,4 +170,16 @@ mod tests {
             assert_eq!(Digests::decode(damaged), None, "{damaged:?}");
         }
     }
+
+    proptest::proptest! {
+        /// A `computed/` entry is whatever is on disk: any text decodes or is refused, and
+        /// every encoded entry reads back.
+        #[test]
+        fn decode_never_panics_and_round_trips(text in "(?s).{0,200}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = Digests::decode(&text);
+            let digests = Digests::of(&mut &bytes[..]).unwrap();
+            proptest::prop_assert_eq!(digests.size, bytes.len() as u64);
+            proptest::prop_assert_eq!(Digests::decode(&digests.encode()), Some(digests));
+        }
+    }
 }

@@ -777,4 +777,14 @@ mod tests {
             assert!(path.exists(), "{} was removed", path.display());
         }
     }
+
+    proptest::proptest! {
+        /// `Cache-Control` is the index's text.
+        #[test]
+        fn cache_policy_never_panics(text in ".{0,60}", secs in 0u64..10_000_000) {
+            let _ = CachePolicy::parse(Some(&text));
+            let max_age = format!("public, max-age={secs}");
+            proptest::prop_assert_eq!(CachePolicy::parse(Some(&max_age)), CachePolicy::MaxAge(Duration::from_secs(secs)));
+        }
+    }
 }

@@ -757,4 +757,14 @@ IionD5I9SsUOfSq8KMdoH6c=
             "mail me@example, see https://x.example/a@b"
         );
     }
+
+    proptest::proptest! {
+        /// A `Retry-After` header is the server's text: any value gives a wait or none, and
+        /// delay-seconds read as written.
+        #[test]
+        fn retry_after_never_panics(text in ".{0,40}", seconds in 0u64..1_000_000_000) {
+            let _ = parse_retry_after(&text);
+            proptest::prop_assert_eq!(parse_retry_after(&seconds.to_string()), Some(Duration::from_secs(seconds)));
+        }
+    }
 }
