@@ -407,15 +407,21 @@ fn temp_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// An md5-only index without PEP 658 files (so metadata comes from range requests), an empty
+/// cache directory, and what a run with a cache of its own prints.
+fn md5_index_and_expected() -> (IndexServer, tempfile::TempDir, std::process::Output) {
+    let index = IndexServer::start(publishing(tree(), Published::RealMd5));
+    index.set_pep658(false);
+    let alone = tempfile::tempdir().unwrap();
+    let expected = generate_in(&index, alone.path()).output().unwrap();
+    (index, tempfile::tempdir().unwrap(), expected)
+}
+
 /// Pages, metadata read by range requests (no PEP 658 here) and computed digests, all written
 /// by four runs at once, twice: every run prints the same file as a run without a cache.
 #[test]
 fn four_concurrent_runs_on_one_cache_directory_print_the_same_file() {
-    let index = IndexServer::start(publishing(tree(), Published::RealMd5));
-    index.set_pep658(false);
-    let cache = tempfile::tempdir().unwrap();
-    let alone = tempfile::tempdir().unwrap();
-    let expected = generate_in(&index, alone.path()).output().unwrap();
+    let (index, cache, expected) = md5_index_and_expected();
     assert!(expected.status.success(), "{}", text(&expected.stderr));
     for round in ["cold", "warm"] {
         let children: Vec<_> = (0..4).map(|_| generate_in(&index, cache.path()).spawn().unwrap()).collect();
@@ -434,11 +440,7 @@ fn four_concurrent_runs_on_one_cache_directory_print_the_same_file() {
 #[test]
 fn a_run_killed_mid_way_leaves_a_cache_the_next_run_uses() {
     use std::os::unix::process::ExitStatusExt;
-    let index = IndexServer::start(publishing(tree(), Published::RealMd5));
-    index.set_pep658(false);
-    let cache = tempfile::tempdir().unwrap();
-    let alone = tempfile::tempdir().unwrap();
-    let expected = generate_in(&index, alone.path()).output().unwrap();
+    let (index, cache, expected) = md5_index_and_expected();
 
     index.configure(|c| c.trickle = Some(Duration::from_millis(2)));
     let mut child = generate_in(&index, cache.path()).spawn().unwrap();
