@@ -537,3 +537,97 @@ fn stale_pages_of_an_unreachable_index_are_refused_by_default_and_used_with_allo
     assert!(note.contains(&format!("; lib from {url}, fetched ")) && note.ends_with(" GMT"), "{note}");
     assert_eq!(text(&output.stderr).matches("used a stale cached page").count(), 2, "{}", text(&output.stderr));
 }
+
+// --- the numbers for the closing note ------------------------------------------------------------
+
+/// Every scenario above once more, each run under `/usr/bin/time -v`: exit code, wall time,
+/// peak RSS and whether the file was written. `cargo test --test hostile -- --ignored
+/// --nocapture scenario_numbers`; `HASHLOCK_BIN` names another build (a release one) to time.
+#[test]
+#[ignore = "measurements, not checks"]
+fn scenario_numbers() {
+    let bin = std::env::var("HASHLOCK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_hashlock").to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let measure = |scenario: &str, index: &str, args: &[&str], cache: Option<&std::path::Path>| {
+        let out = dir.path().join(format!("{}.txt", scenario.replace(' ', "-")));
+        let mut command = std::process::Command::new("/usr/bin/time");
+        support::without_pip_settings(&mut command).env_remove("HASHLOCK_CACHE_DIR");
+        command.args(["-v", &bin, "generate", "--index-url", index, "--python-version", "3.11"]);
+        command.args(["--python-platform", "linux"]).args(args).arg("-o").arg(&out);
+        match cache {
+            Some(cache) => command.arg("--cache-dir").arg(cache),
+            None => command.arg("--no-cache"),
+        };
+        let output = command.output().unwrap();
+        let stderr = text(&output.stderr);
+        let field =
+            |name: &str| stderr.lines().find_map(|l| l.trim().strip_prefix(name)).unwrap_or("?").trim().to_string();
+        let first = stderr.lines().next().filter(|l| l.starts_with("hashlock")).unwrap_or("");
+        println!(
+            "| {scenario} | {} | {} | {} MB | {} | {} |",
+            output.status.code().unwrap_or(-1),
+            field("Elapsed (wall clock) time (h:mm:ss or m:ss):"),
+            field("Maximum resident set size (kbytes):")
+                .parse::<u64>()
+                .map_or("?".into(), |kb| (kb / 1024).to_string()),
+            if out.exists() { "yes" } else { "no" },
+            first.chars().take(110).collect::<String>()
+        );
+    };
+    println!(
+        "| scenario | exit | wall | peak RSS | written | first stderr line |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    for (name, published) in
+        [("md5-only", Published::RealMd5), ("hashless", Published::None), ("wrong md5", Published::Md5Only)]
+    {
+        let index = IndexServer::start(publishing(tree(), published));
+        measure(
+            &format!("{name}, --compute-missing-hashes"),
+            &index.index_url(),
+            &["app", "--compute-missing-hashes"],
+            None,
+        );
+        measure(&format!("{name}, without the flag"), &index.index_url(), &["app"], None);
+    }
+    let (primary, extra) = confused();
+    for strategy in ["first-index", "unsafe-first-match", "unsafe-best-match"] {
+        let args = ["app", "--extra-index-url", &extra.index_url(), "--index-strategy", strategy];
+        measure(&format!("extra index with lib 9.0, {strategy}"), &primary.index_url(), &args, None);
+    }
+    let index = IndexServer::start(tree());
+    index.configure(|c| c.trickle = Some(Duration::from_millis(200)));
+    measure("page trickling a byte per 0.2 s, --timeout 3", &index.index_url(), &["app", "--timeout", "3"], None);
+    let index = IndexServer::start(tree());
+    index.configure(|c| c.throttle = Some(1));
+    measure("429 with Retry-After: 1 on every first request", &index.index_url(), &["app"], None);
+    for lying in [false, true] {
+        for range in [true, false] {
+            let mut registry = Registry::new();
+            registry.add("bomb", File::new("bomb-1.0-py3-none-any.whl", "1.0", bomb_wheel(lying)));
+            let index = IndexServer::start(registry);
+            index.set_range(range);
+            let what = format!(
+                "METADATA inflating to 1 GiB, size {}, range requests {}",
+                if lying { "hidden" } else { "declared" },
+                if range { "on" } else { "off" }
+            );
+            measure(&what, &index.index_url(), &["bomb"], None);
+        }
+    }
+    let mut registry = Registry::new();
+    registry.add("bomb", File::new("bomb-1.0.tar.gz", "1.0", bomb_sdist()));
+    let index = IndexServer::start(registry);
+    measure("sdist PKG-INFO inflating to 1 GiB", &index.index_url(), &["bomb", "--no-build"], None);
+    let index = IndexServer::start(tree());
+    index.configure(|c| c.page_padding = 50 << 20);
+    measure("50 MB page", &index.index_url(), &["app"], None);
+
+    let index = IndexServer::start(tree());
+    let cache = tempfile::tempdir().unwrap();
+    measure("cache warm-up", &index.index_url(), &["app"], Some(cache.path()));
+    let url = index.index_url();
+    drop(index);
+    age_pages(cache.path());
+    measure("index down, stale cache", &url, &["app"], Some(cache.path()));
+    measure("index down, stale cache, --allow-stale", &url, &["app", "--allow-stale"], Some(cache.path()));
+}
