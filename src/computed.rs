@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::dist::{DistFile, HashSource, is_sha256_hex, lower_hex};
 use crate::index::IndexClient;
 use crate::index::cache::ComputedKey;
-use crate::index::http::{HttpError, redact};
+use crate::index::http::{HttpError, redact, redact_text};
 use crate::lock::{Lock, pip_hash};
 use crate::metadata::MAX_DOWNLOAD_SIZE;
 
@@ -87,6 +87,8 @@ pub enum ComputeError {
     Http(#[from] HttpError),
     #[error("{url}: {message}")]
     Download { url: String, message: String },
+    #[error("cannot start the download threads: {0}")]
+    Threads(String),
     /// The bytes served are not the ones the page describes: a tampered or replaced file.
     #[error("{filename}: the index publishes {what}, but the file downloaded from {url} has {found}")]
     Mismatch { filename: String, url: String, what: String, found: String },
@@ -105,14 +107,14 @@ pub fn fill_missing(client: &IndexClient, lock: &mut Lock, jobs: usize) -> Resul
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.clamp(1, count))
         .build()
-        .map_err(|e| ComputeError::Download { url: String::new(), message: e.to_string() })?;
+        .map_err(|e| ComputeError::Threads(e.to_string()))?;
     pool.install(|| files.into_par_iter().try_for_each(|file| fill(client, file)))?;
     Ok(count)
 }
 
 fn fill(client: &IndexClient, file: &mut DistFile) -> Result<(), ComputeError> {
     let url = Url::parse(&file.url)
-        .map_err(|e| ComputeError::Download { url: file.url.clone(), message: format!("not a URL: {e}") })?;
+        .map_err(|e| ComputeError::Download { url: redact_text(&file.url), message: format!("not a URL: {e}") })?;
     let key = ComputedKey::of(&url, file.size);
     let cached = client.cache().and_then(|cache| cache.read_computed(&key, Digests::decode));
     let digests = match cached {

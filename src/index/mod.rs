@@ -285,10 +285,6 @@ impl IndexClient {
         self
     }
 
-    pub fn strategy(&self) -> IndexStrategy {
-        self.strategy
-    }
-
     pub fn with_allow_stale(mut self, allow_stale: bool) -> Self {
         self.allow_stale = allow_stale;
         self
