@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::index::IndexStrategy;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hashlock",
@@ -83,6 +85,12 @@ pub struct GenerateArgs {
     /// pylock.toml leaves the file out).
     #[arg(long)]
     pub allow_missing_hashes: bool,
+
+    /// For pinned files whose index publishes no sha256 (only md5 or sha1, or no hash),
+    /// download them, check any hash the index does publish, and write the sha256 computed
+    /// (trust on first use: a `computed-hash` warning says so).
+    #[arg(long)]
+    pub compute_missing_hashes: bool,
 
     /// Also write the report there (format from the extension: .json, .md, else text).
     #[arg(long, value_name = "FILE")]
@@ -339,6 +347,12 @@ pub struct IndexArgs {
     #[arg(long, value_name = "URL")]
     pub extra_index_url: Vec<String>,
 
+    /// Which indexes a project comes from: first-index (only the first index that has it),
+    /// unsafe-first-match (every index, the first one's versions preferred), unsafe-best-match
+    /// (every index, newest version wins: pip's behaviour, open to dependency confusion).
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value_t = IndexStrategy::FirstIndex)]
+    pub index_strategy: IndexStrategy,
+
     /// PEM file of additional trusted certificate authorities [default: as pip's `cert`].
     #[arg(long, value_name = "PEM")]
     pub cert: Option<PathBuf>,
@@ -350,7 +364,7 @@ pub struct IndexArgs {
     #[arg(short, long, value_name = "N", default_value_t = 32)]
     pub jobs: usize,
 
-    /// Seconds to wait for a response before retrying.
+    /// Seconds one attempt at a request may take, its whole body included, before a retry.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
 }
@@ -372,6 +386,11 @@ pub struct CacheOptions {
     /// Use only the cache, stale or not; fail if something is missing.
     #[arg(long)]
     pub offline: bool,
+
+    /// When an index cannot be reached (after retries), use a cached page however old, and say
+    /// so in the written file's header.
+    #[arg(long, conflicts_with_all = ["no_cache", "offline"])]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]

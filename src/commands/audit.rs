@@ -66,6 +66,8 @@ impl Audited {
         let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
         let mut session = Session::new(index, Some(&target_for(&lockfile, target)), indexes)?;
         session.enable_builds(build)?;
+        // A project on more than one index is a finding whatever the strategy.
+        session.client.survey_all_indexes();
         let source = session.source();
         let selection = Selection {
             selectors: lock_args
@@ -77,6 +79,7 @@ impl Audited {
         };
         let (lock, mut findings) =
             with_progress(output.quiet, || source.status(), || audit(&lockfile, &selection, &source, &session.target))?;
+        findings.extend(session.shadowing(&lock));
         let provenance =
             check_provenance(&source, &lock, provenance, &|package| locked_identities(&lockfile, package))?;
         findings.extend(provenance.findings.iter().cloned());

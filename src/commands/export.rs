@@ -46,6 +46,7 @@ pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::R
         command: command_line_for_header(argv),
         target: format!("{} (exported from {})", audited.session.target.describe(), audited.lockfile.format.describe()),
         indexes: audited.session.indexes(),
+        stale: audited.session.client.stale_pages(),
     };
     let publishers = audited.provenance.identities(&audited.lock);
     let written = render_lock(format, &audited.lock, &header, &audited.session.target, &publishers, output.quiet)?;

@@ -59,9 +59,20 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     session.enable_builds(&args.build)?;
     inputs.build_projects(&session)?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output)?;
+    let mut lock = session.lock(&source, &inputs, output)?;
+    if args.compute_missing_hashes {
+        let computed = crate::computed::fill_missing(&session.client, &mut lock, session.settings.jobs)?;
+        if computed > 0 && !output.quiet {
+            eprintln!("hashlock: warning: computed the sha256 of {computed} files the index publishes none for");
+        }
+    }
 
     let mut findings = check_lock(&lock, &session.target);
+    let shadowing = session.shadowing(&lock);
+    for finding in shadowing.iter().filter(|_| !output.quiet) {
+        eprintln!("hashlock: warning: {}", escape(&finding.message));
+    }
+    findings.extend(shadowing);
     // Verified where it is written (a pylock.toml's attestation identities), reported or required.
     let wants_provenance = format == LockOutput::Pylock || args.provenance.require_provenance || args.report.is_some();
     let provenance = match wants_provenance {
@@ -102,7 +113,12 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         disagreeing = true;
     }
     if unhashed || disagreeing || unproven {
-        let hint = if unhashed { "; pass --allow-missing-hashes to write it anyway" } else { "" };
+        let hint = match unhashed {
+            true => {
+                "; pass --compute-missing-hashes to download those files and write their sha256 (trust on first use), or --allow-missing-hashes to write it anyway"
+            }
+            false => "",
+        };
         eprintln!("hashlock: no file written{hint}");
         return Ok(ExitStatus::Findings);
     }
@@ -111,7 +127,11 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         command: command_line_for_header(argv),
         target: session.target.describe(),
         indexes: session.indexes(),
+        stale: session.client.stale_pages(),
     };
+    for stale in header.stale.iter().filter(|_| !output.quiet) {
+        eprintln!("hashlock: warning: the index was unreachable; used a stale cached page: {}", escape(stale));
+    }
     let publishers = provenance.identities(&lock);
     let written = render_lock(format, &lock, &header, &session.target, &publishers, output.quiet)?;
     let wanted = args.report.is_some() || args.build_constraints.is_some();

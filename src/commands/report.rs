@@ -18,6 +18,7 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let source = session.source();
     let lock = session.lock(&source, &inputs, output)?;
     let mut findings = check_lock(&lock, &session.target);
+    findings.extend(session.shadowing(&lock));
     let provenance = check_provenance(&source, &lock, &args.provenance, &|_| None)?;
     findings.extend(provenance.findings.iter().cloned());
     findings.sort();

@@ -1,15 +1,16 @@
 //! What every index-backed command sets up: settings, target, and the index client.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use pep508_rs::Requirement;
+use pep508_rs::{PackageName, Requirement};
 
 use crate::check::attestations::{Assessment, Identities, assess};
-use crate::check::findings::{TargetFile, target_file};
+use crate::check::findings::{Finding, TargetFile, index_shadowing, target_file};
 use crate::check::provenance::{SigstoreVerifier, TrustedRoot};
 use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ProvenanceArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
@@ -123,6 +124,13 @@ impl Session {
     }
 
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
+    /// `index-shadowing` for the packages of `lock` that more than one index was asked for
+    /// and serves: every one under the unsafe strategies and in `audit`, none otherwise.
+    pub fn shadowing(&self, lock: &Lock) -> Vec<Finding> {
+        let names: BTreeSet<&PackageName> = lock.packages.iter().map(|p| &p.name).collect();
+        names.into_iter().filter_map(|name| index_shadowing(&*self.client.project(name).ok()?)).collect()
+    }
+
     pub fn indexes(&self) -> Vec<String> {
         self.settings.index.describe()
     }
@@ -236,8 +244,12 @@ impl LockBuildRequirements for BuildLocker {
     fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
         let client = self.client.get().map_err(|e| format!("{e:#}"))?;
         let lock = lock_build_requirements(&client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
-        let header =
-            Header { command: "hashlock (build requirements)".into(), target: target.describe(), indexes: vec![] };
+        let header = Header {
+            command: "hashlock (build requirements)".into(),
+            target: target.describe(),
+            indexes: vec![],
+            stale: vec![],
+        };
         requirements::render(&lock, &header).map_err(|e| e.to_string())
     }
 }

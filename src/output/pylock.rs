@@ -67,6 +67,10 @@ pub fn render(lock: &Lock, header: &Header, target: &Target, publishers: &Publis
     key(&mut out, "target", &string(&header.target));
     let indexes: Vec<String> = header.indexes.iter().map(|index| string(index)).collect();
     key(&mut out, "indexes", &format!("[{}]", indexes.join(", ")));
+    if !header.stale.is_empty() {
+        let stale: Vec<String> = header.stale.iter().map(|page| string(page)).collect();
+        key(&mut out, "stale-pages", &format!("[{}]", stale.join(", ")));
+    }
     Ok(Pylock { text: out, left_out })
 }
 
@@ -333,6 +337,7 @@ mod tests {
             command: "hashlock generate app -o pylock.toml".into(),
             target: target.describe(),
             indexes: vec!["https://user:***@index.example/simple".into()],
+            stale: Vec::new(),
         }
     }
 

@@ -123,6 +123,7 @@ fn sources_cell(package: &PackageReport) -> String {
             crate::dist::HashSource::JsonPage => "json",
             crate::dist::HashSource::HtmlFragment => "html",
             crate::dist::HashSource::None => "none",
+            crate::dist::HashSource::Computed => "computed",
         })
         .collect();
     names.join(",")
