@@ -63,6 +63,12 @@ pub enum Code {
     EmptyLock,
     SizeMismatch,
     UnverifiableHash,
+    InstalledFileModified,
+    InstalledFileMissing,
+    UnownedFile,
+    NotInLock,
+    NotInstalled,
+    Unverifiable,
 }
 
 impl Code {
@@ -91,6 +97,12 @@ impl Code {
             Self::EmptyLock => "empty-lock",
             Self::SizeMismatch => "size-mismatch",
             Self::UnverifiableHash => "unverifiable-hash",
+            Self::InstalledFileModified => "installed-file-modified",
+            Self::InstalledFileMissing => "installed-file-missing",
+            Self::UnownedFile => "unowned-file",
+            Self::NotInLock => "not-in-lock",
+            Self::NotInstalled => "not-installed",
+            Self::Unverifiable => "unverifiable",
         }
     }
 
@@ -98,13 +110,14 @@ impl Code {
     /// Warning: it works here but is fragile or risky. Info: worth knowing.
     pub fn severity(self) -> Severity {
         match self {
-            Self::MixedAlgorithms => Severity::Info,
+            Self::MixedAlgorithms | Self::Unverifiable => Severity::Info,
             Self::Yanked
             | Self::EmptyLock
             | Self::SdistOnly
             | Self::IncompleteHashes
             | Self::UncoveredFile
-            | Self::NoLocalFile => Severity::Warning,
+            | Self::NoLocalFile
+            | Self::InstalledFileMissing => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -136,6 +149,13 @@ impl Finding {
             location: None,
             message: message.into(),
         }
+    }
+
+    /// The same finding at another severity, where one code covers cases of different weight
+    /// (an unowned `.pth` file and an unowned text file).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     pub fn at(mut self, location: impl fmt::Display) -> Self {

@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod findings;
+pub mod installed;
 pub mod provenance;
 pub mod verify;

@@ -1267,7 +1267,7 @@ pub fn stable_ports(text: &str) -> String {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 23] = [
+pub const FINDING_CODES: [&str; 29] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1291,6 +1291,12 @@ pub const FINDING_CODES: [&str; 23] = [
     "empty-lock",
     "size-mismatch",
     "unverifiable-hash",
+    "installed-file-modified",
+    "installed-file-missing",
+    "unowned-file",
+    "not-in-lock",
+    "not-installed",
+    "unverifiable",
 ];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
