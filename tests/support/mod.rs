@@ -258,7 +258,7 @@ impl Release {
                     requires_python: self.requires_python.as_deref(),
                     extras: &extras,
                     payload: self.payload,
-                    files: &[],
+                    ..build::WheelSpec::default()
                 };
                 File::built(spec.build(), &self.version)
             })
