@@ -74,10 +74,11 @@ struct Installed {
 
 impl Installed {
     fn new() -> Option<Self> {
-        Self::with("python3")
+        Self::with("python3", Venv::create)
     }
 
-    fn with(interpreter: &str) -> Option<Self> {
+    /// `venv`: makes a virtualenv of `interpreter`.
+    fn with(interpreter: &str, venv: impl FnOnce() -> Option<Venv>) -> Option<Self> {
         if std::env::consts::ARCH != "x86_64" {
             eprintln!("skipping: the test wheels are tagged for x86_64");
             return None;
@@ -89,7 +90,7 @@ impl Installed {
             .current_dir(dir.path())
             .assert()
             .success();
-        let venv = Venv::create_with(interpreter)?;
+        let venv = venv()?;
         let out = venv.install_require_hashes(&server.index_url(), &dir.path().join("requirements.txt"), &[]);
         assert!(out.status.success(), "pip install: {}", String::from_utf8_lossy(&out.stderr));
         Some(Self { server, dir, venv, python })
@@ -189,6 +190,17 @@ fn a_clean_install_passes_and_a_second_run_downloads_nothing() {
     assert_eq!((ran.code, problems(&ran)), (0, vec![]), "{}", ran.stdout);
 }
 
+/// pip 26 writes launchers of its own form (no `re`): HASHLOCK_PIP_WHEEL's pip installs.
+#[test]
+fn a_clean_install_by_a_recent_pip_passes() {
+    let Some(env) = Installed::with("python3", Venv::with_recent_pip) else { return };
+    let launcher = std::fs::read_to_string(env.bin("demo")).unwrap();
+    let ran = env.verify(Some(&env.lock()));
+    assert_eq!((ran.code, problems(&ran)), (0, vec![]), "{}\n{launcher}", ran.stdout);
+    append(&env.bin("demo"), "\n");
+    assert_eq!(only_problem(&env.verify(Some(&env.lock()))).1, "installed-file-modified");
+}
+
 #[test]
 fn a_changed_module_is_an_error_naming_file_and_package() {
     let Some(env) = Installed::new() else { return };
@@ -242,7 +254,9 @@ fn edited_scripts_are_errors() {
     let text = std::fs::read_to_string(&tool).unwrap();
     std::fs::write(&tool, text.replacen('\n', "\nimport os\n", 1)).unwrap();
     let problems = problems(&env.verify(Some(&env.lock())));
-    assert!(problems.iter().any(|p| p.3.contains("bin/demo-tool differs from demo-1.0-py3-none-any.whl after its shebang")));
+    assert!(
+        problems.iter().any(|p| p.3.contains("bin/demo-tool differs from demo-1.0-py3-none-any.whl after its shebang"))
+    );
 }
 
 #[test]
@@ -260,7 +274,8 @@ fn a_package_installed_outside_the_lock_is_an_error() {
     // And the other way round: the lock's package that is gone.
     let out = env.venv.pip(&["uninstall", "-y", "helper"]);
     assert!(out.status.success());
-    let codes: Vec<(String, String)> = problems(&env.verify(Some(&env.lock()))).into_iter().map(|p| (p.1, p.2)).collect();
+    let codes: Vec<(String, String)> =
+        problems(&env.verify(Some(&env.lock()))).into_iter().map(|p| (p.1, p.2)).collect();
     assert!(codes.contains(&("not-installed".into(), "helper".into())), "{codes:?}");
 }
 
@@ -302,13 +317,19 @@ fn the_wheel_tags_pick_the_wheel_and_a_lock_without_them_fails() {
     let sha256 = ours.expect("served").hashes["sha256"].clone();
     let text = std::fs::read_to_string(env.lock()).unwrap();
     let edited = env.dir.path().join("other-python.txt");
-    std::fs::write(&edited, text.replace(&format!("--hash=sha256:{sha256}"), &format!("--hash=sha256:{}", "0".repeat(64))))
-        .unwrap();
+    std::fs::write(
+        &edited,
+        text.replace(&format!("--hash=sha256:{sha256}"), &format!("--hash=sha256:{}", "0".repeat(64))),
+    )
+    .unwrap();
     let ran = env.verify(Some(&edited));
     assert_eq!(ran.code, 1);
     let (_, code, package, message) = only_problem(&ran);
     assert_eq!((code.as_str(), package.as_str()), ("not-in-lock", "native"));
-    assert!(message.contains(&format!("installed from a wheel tagged {mine}-{mine}-manylinux_2_17_x86_64")), "{message}");
+    assert!(
+        message.contains(&format!("installed from a wheel tagged {mine}-{mine}-manylinux_2_17_x86_64")),
+        "{message}"
+    );
 }
 
 /// A venv of another Python (HASHLOCK_OTHER_PYTHON, or the first `python3.N` on PATH that runs
@@ -323,7 +344,7 @@ fn a_venv_of_another_python_version() {
         eprintln!("skipping: no Python but python3 on PATH (set HASHLOCK_OTHER_PYTHON)");
         return;
     };
-    let Some(env) = Installed::with(&other) else { return };
+    let Some(env) = Installed::with(&other, || Venv::create_with(&other)) else { return };
     assert_ne!(Some(&env.python), this.as_ref());
     let ran = env.verify(Some(&env.lock()));
     assert_eq!((ran.code, problems(&ran)), (0, vec![]), "{}", ran.stdout);

@@ -768,16 +768,21 @@ fn script_problem(env: &Environment, path: &Path, after_shebang: &str, against: 
     (lower_hex(&Sha256::digest(rest)) != after_shebang).then(|| format!("differs from {against} after its shebang"))
 }
 
-/// The launcher bodies pip has written after the shebang: distlib's template before and
-/// after the import moved under `if __name__ == '__main__':` (pip 26.x).
-fn launcher_bodies(module: &str, import: &str, func: &str) -> [String; 2] {
+/// The launcher bodies pip has written after the shebang: distlib's template (pip 23-25),
+/// the same with the import under `if __name__ == '__main__':` (distlib 0.4), and pip 26's
+/// own, without `re`.
+fn launcher_bodies(module: &str, import: &str, func: &str) -> [String; 3] {
     let argv = r"    sys.argv[0] = re.sub(r'(-script\.pyw|\.exe)?$', '', sys.argv[0])";
+    let exit = format!("    sys.exit({func}())\n");
     [
         format!(
-            "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom {module} import {import}\nif __name__ == '__main__':\n{argv}\n    sys.exit({func}())\n"
+            "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom {module} import {import}\nif __name__ == '__main__':\n{argv}\n{exit}"
         ),
         format!(
-            "# -*- coding: utf-8 -*-\nimport re\nimport sys\nif __name__ == '__main__':\n    from {module} import {import}\n{argv}\n    sys.exit({func}())\n"
+            "# -*- coding: utf-8 -*-\nimport re\nimport sys\nif __name__ == '__main__':\n    from {module} import {import}\n{argv}\n{exit}"
+        ),
+        format!(
+            "import sys\nfrom {module} import {import}\nif __name__ == '__main__':\n    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n{exit}"
         ),
     ]
 }
@@ -1033,8 +1038,16 @@ mod tests {
 
     #[test]
     fn launcher_forms_pip_writes() {
-        let [old, new] = launcher_bodies("dds_cli.__main__", "main", "main");
-        assert!(old.contains("from dds_cli.__main__ import main\nif __name__"));
-        assert!(new.contains("if __name__ == '__main__':\n    from dds_cli.__main__ import main\n"));
+        // As pip 23.2 and pip 26.3 wrote them for pip itself (read from installed venvs).
+        let [old, moved, pip26] = launcher_bodies("pip._internal.cli.main", "cli", "cli");
+        assert_eq!(
+            old,
+            "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom pip._internal.cli.main import cli\nif __name__ == '__main__':\n    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(cli())\n"
+        );
+        assert!(moved.contains("if __name__ == '__main__':\n    from pip._internal.cli.main import cli\n"));
+        assert_eq!(
+            pip26,
+            "import sys\nfrom pip._internal.cli.main import cli\nif __name__ == '__main__':\n    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n    sys.exit(cli())\n"
+        );
     }
 }
