@@ -110,9 +110,13 @@ impl Installed {
 
     /// `hashlock verify [LOCK] --installed VENV --format json`, with a cache of its own.
     fn verify(&self, lock: Option<&Path>) -> Ran {
+        self.verify_as(lock, "json")
+    }
+
+    fn verify_as(&self, lock: Option<&Path>, format: &str) -> Ran {
         let mut command = hashlock();
         command.arg("verify").args(lock).arg("--installed").arg(self.venv.root());
-        command.args(["--index-url", &self.server.index_url(), "--format", "json", "--cache-dir"]);
+        command.args(["--index-url", &self.server.index_url(), "--format", format, "--cache-dir"]);
         command.arg(self.dir.path().join("cache"));
         Ran::of(&mut command, &[])
     }
@@ -188,6 +192,28 @@ fn a_clean_install_passes_and_a_second_run_downloads_nothing() {
     // Without a lock, the index alone vouches for every distribution.
     let ran = env.verify(None);
     assert_eq!((ran.code, problems(&ran)), (0, vec![]), "{}", ran.stdout);
+
+    // The environment named by its python, or by VIRTUAL_ENV; both see the planted file.
+    std::fs::write(env.site().join("zz.pth"), "import os\n").unwrap();
+    let index = env.server.index_url();
+    let by_python = Ran::of(
+        hashlock().args(["verify", "--installed"]).arg(env.bin("python")).args([
+            "--index-url",
+            &index,
+            "--format",
+            "json",
+        ]),
+        &[],
+    );
+    let active = Ran::of(
+        hashlock()
+            .args(["verify", "--installed", "--index-url", &index, "--format", "json", "--no-cache"])
+            .env("VIRTUAL_ENV", env.venv.root()),
+        &[],
+    );
+    for ran in [by_python, active] {
+        assert_eq!((ran.code, only_problem(&ran).1.as_str()), (1, "unowned-file"), "{}", ran.stdout);
+    }
 }
 
 /// pip 26 writes launchers of its own form (no `re`): HASHLOCK_PIP_WHEEL's pip installs.
@@ -210,6 +236,16 @@ fn a_changed_module_is_an_error_naming_file_and_package() {
     let (severity, code, package, message) = only_problem(&ran);
     assert_eq!((severity.as_str(), code.as_str(), package.as_str()), ("error", "installed-file-modified", "demo"));
     assert!(message.contains("site-packages/demo/__init__.py differs from demo-1.0-py3-none-any.whl"), "{message}");
+
+    // The same finding in the other formats, under the title with the counts.
+    for (format, marked) in
+        [("text", "[installed-file-modified] demo 1.0: "), ("markdown", "- `installed-file-modified`: demo 1.0: ")]
+    {
+        let ran = env.verify_as(Some(&env.lock()), format);
+        assert_eq!(ran.code, 1);
+        assert!(ran.stdout.contains(marked), "{format}:\n{}", ran.stdout);
+        assert!(ran.stdout.contains("file(s) checked"), "{format}:\n{}", ran.stdout);
+    }
 }
 
 #[test]

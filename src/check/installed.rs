@@ -585,7 +585,8 @@ pub fn plan(env: &Environment, dist: &Installed, lock: Option<&Lockfile>, publis
     if let Some(lock) = lock {
         let lock_name = lock.format.describe();
         let named: Vec<&Package> = lock.packages.iter().filter(|p| p.name == dist.name).collect();
-        match named.iter().find(|p| p.version.as_ref() == Some(&dist.version)) {
+        // An entry without a version (editable, path, unpinned) names the package all the same.
+        match named.iter().find(|p| p.version.as_ref().is_none_or(|v| *v == dist.version)) {
             Some(package) => {
                 let for_this = |a: &&Artifact| a.filename.as_deref().is_none_or(|f| installable_as(dist, f));
                 let sha256s = package.artifacts.iter().filter(for_this).flat_map(|a| &a.hashes);
@@ -1027,13 +1028,65 @@ mod tests {
         let text =
             "six.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,3\n\"a,b.py\",,\n../../../bin/x,sha256=,\n";
         let rows = parse_record(text, site);
-        assert_eq!(rows[0].0, site.join("six.py"));
-        // sha256 of "" is e3b0..., of "abc" is ba78...; this digest is of nothing in particular:
-        // the round trip through hex is what matters.
-        assert_eq!(rows[0].1.as_deref().map(str::len), Some(64));
+        // The digest of the empty file, as RECORD writes it.
+        assert_eq!(rows[0], (site.join("six.py"), Some(lower_hex(&Sha256::digest(b"")))));
         assert_eq!(rows[1], (site.join("a,b.py"), None));
         assert_eq!(rows[2].0, PathBuf::from("/v/bin/x"));
-        assert_eq!(b64_to_hex("47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU").unwrap(), lower_hex(&Sha256::digest(b"")));
+        assert_eq!(b64_to_hex("not base64!"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn record_fields_read_back(fields in proptest::collection::vec("[^\r\n]{0,12}", 1..4)) {
+            let quoted: Vec<String> = fields
+                .iter()
+                .map(|f| match f.contains([',', '"']) {
+                    true => format!("\"{}\"", f.replace('"', "\"\"")),
+                    false => f.clone(),
+                })
+                .collect();
+            proptest::prop_assert_eq!(csv_fields(&quoted.join(",")), fields);
+        }
+
+        #[test]
+        fn untrusted_metadata_never_panics(text in "\\PC{0,200}") {
+            let _ = parse_record(&text, Path::new("/site"));
+            let _ = b64_to_hex(&text);
+            let _ = entry_points(&text, &test_env());
+        }
+    }
+
+    fn test_env() -> Environment {
+        let markers = crate::target::Target::from_options(Some("3.11"), Some("linux")).unwrap().marker_environment();
+        Environment {
+            executable: "/v/bin/python".into(),
+            prefix: "/v".into(),
+            purelib: "/v/lib/python3.11/site-packages".into(),
+            platlib: "/v/lib/python3.11/site-packages".into(),
+            scripts: "/v/bin".into(),
+            python_version: "3.11.7".into(),
+            is_virtualenv: true,
+            windows: false,
+            markers,
+        }
+    }
+
+    #[test]
+    fn entry_points_with_pips_renaming() {
+        let text = "[console_scripts]\npip = pip._internal.cli.main:main\npip3 = pip._internal.cli.main:main\npip3.12 = pip._internal.cli.main:main\n\n[gui_scripts]\nviewer = app.gui:run [qt]\n[other]\nx = y:z\n";
+        let names: Vec<String> = entry_points(text, &test_env()).into_iter().map(|(name, _, _)| name).collect();
+        assert_eq!(names, ["pip", "pip3", "pip3.11", "viewer"]);
+        let viewer = entry_points(text, &test_env()).pop().unwrap();
+        assert_eq!(viewer, ("viewer".into(), "app.gui".into(), "run".into()));
+    }
+
+    #[test]
+    fn shebangs_must_name_the_environments_python() {
+        let env = test_env();
+        assert!(env.is_own_python("/v/bin/python3"));
+        assert!(env.is_own_python("\"/v/bin/python\""));
+        assert!(!env.is_own_python("/usr/bin/python3"));
+        assert!(!env.is_own_python("/v/bin/sh"));
     }
 
     #[test]
