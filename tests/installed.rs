@@ -198,8 +198,9 @@ fn a_clean_install_passes_and_a_second_run_downloads_nothing() {
     let index = env.server.index_url();
     let by_python = Ran::of(
         hashlock().args(["verify", "--installed"]).arg(env.bin("python")).args([
-            "--index-url",
+            "-i",
             &index,
+            "--no-cache",
             "--format",
             "json",
         ]),
@@ -207,7 +208,7 @@ fn a_clean_install_passes_and_a_second_run_downloads_nothing() {
     );
     let active = Ran::of(
         hashlock()
-            .args(["verify", "--installed", "--index-url", &index, "--format", "json", "--no-cache"])
+            .args(["verify", "--installed", "-i", &index, "--no-cache", "--format", "json"])
             .env("VIRTUAL_ENV", env.venv.root()),
         &[],
     );
