@@ -878,7 +878,11 @@ fn expectations(env: &Environment, dist: &Installed, wheel: Option<&WheelSummary
             Some(after_shebang) => Expect::Script { after_shebang: after_shebang.clone() },
             None => Expect::Member { sha256: member.sha256.clone() },
         };
-        if !name.ends_with(".dist-info/RECORD") {
+        // The installer writes its own RECORD; a vendored package's (bleach vendors
+        // html5lib's .dist-info) is an ordinary member.
+        let own_record =
+            name.split_once('/').is_some_and(|(dir, file)| dir.ends_with(".dist-info") && file == "RECORD");
+        if !own_record {
             expected.insert(path, expect);
         }
     }
@@ -1078,6 +1082,39 @@ mod tests {
         assert_eq!(names, ["pip", "pip3", "pip3.11", "viewer"]);
         let viewer = entry_points(text, &test_env()).pop().unwrap();
         assert_eq!(viewer, ("viewer".into(), "app.gui".into(), "run".into()));
+    }
+
+    #[test]
+    fn a_vendored_record_is_a_member_and_the_installers_is_not() {
+        let env = test_env();
+        let dist = Installed {
+            name: PackageName::from_str("bleach").unwrap(),
+            version: Version::from_str("6.0").unwrap(),
+            metadata_dir: env.purelib.join("bleach-6.0.dist-info"),
+            record: Vec::new(),
+            tags: BTreeSet::from(["py3-none-any".to_string()]),
+            root_is_purelib: true,
+            origin: Origin::Index,
+        };
+        let member = |sha256: &str| Member { sha256: sha256.into(), size: 1, after_shebang: None };
+        let wheel = WheelSummary {
+            filename: "bleach-6.0-py3-none-any.whl".into(),
+            members: BTreeMap::from([
+                ("bleach-6.0.dist-info/RECORD".to_string(), member("a")),
+                ("bleach/_vendor/html5lib-1.1.dist-info/RECORD".to_string(), member("b")),
+                ("bleach-6.0.data/scripts/tool".to_string(), member("c")),
+            ]),
+            entry_points: String::new(),
+        };
+        let expected = expectations(&env, &dist, Some(&wheel));
+        let find = |path: &str| expected.iter().find(|(p, _)| p == Path::new(path)).map(|(_, e)| e.clone());
+        let site = "/v/lib/python3.11/site-packages";
+        assert_eq!(find(&format!("{site}/bleach-6.0.dist-info/RECORD")), Some(Expect::Installer));
+        assert_eq!(
+            find(&format!("{site}/bleach/_vendor/html5lib-1.1.dist-info/RECORD")),
+            Some(Expect::Member { sha256: "b".into() })
+        );
+        assert_eq!(find("/v/bin/tool"), Some(Expect::Member { sha256: "c".into() }));
     }
 
     #[test]

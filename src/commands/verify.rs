@@ -93,6 +93,7 @@ fn installed(args: &VerifyArgs, env: Option<&Path>, output: &OutputArgs) -> anyh
     let session = Session::new(&args.index, None, None)?;
     let lock_names = lockfile.iter().flat_map(|l| l.packages.iter().map(|p| &p.name));
     let projects = fetch_projects(&session, dists.iter().map(|d| &d.name).chain(lock_names))?;
+    let paged = started.elapsed();
     let plans: Vec<installed::Planned> = dists
         .iter()
         .map(|dist| {
@@ -120,6 +121,7 @@ fn installed(args: &VerifyArgs, env: Option<&Path>, output: &OutputArgs) -> anyh
         }
     }
 
+    let fetched_at = started.elapsed();
     let (mut files, mut verified) = (0, 0);
     let mut owned: HashSet<PathBuf> = HashSet::new();
     for (dist, plan) in dists.iter().zip(plans) {
@@ -158,11 +160,14 @@ fn installed(args: &VerifyArgs, env: Option<&Path>, output: &OutputArgs) -> anyh
     if output.verbose {
         let http = session.client.http().stats();
         eprintln!(
-            "hashlock: {} wheel(s) to compare with, {} downloaded ({} KiB); {:.2}s",
+            "hashlock: {} wheel(s) to compare with; {} requests ({} KiB); {:.2}s: pages {:.2}s, wheels {:.2}s, files {:.2}s",
             candidates.len(),
             http.requests,
             http.bytes / 1024,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            paged.as_secs_f64(),
+            (fetched_at - paged).as_secs_f64(),
+            (started.elapsed() - fetched_at).as_secs_f64(),
         );
     }
     emit_report(&Report::of_findings(&findings, label, session.indexes()), &args.report)
