@@ -696,11 +696,14 @@ pub fn judge(env: &Environment, dist: &Installed, wheel: Option<&WheelSummary>) 
         })
         .map(|(path, _)| path.clone())
         .collect();
-    let hashed: HashMap<PathBuf, String> = match hash_files(&to_hash, &BTreeSet::new()) {
-        Ok(files) => files.into_iter().map(|f| (f.path.clone(), f.sha256().to_string())).collect(),
-        // A file that vanished meanwhile reads as missing below.
-        Err(_) => to_hash.par_iter().filter_map(|p| Some((p.clone(), sha256_of(p)?))).collect(),
-    };
+    // One file at a time, so that one that vanished meanwhile is only that file's problem.
+    let hashed: HashMap<PathBuf, String> = to_hash
+        .par_iter()
+        .filter_map(|path| {
+            let file = hash_files(std::slice::from_ref(path), &BTreeSet::new()).ok()?.pop()?;
+            Some((file.path.clone(), file.sha256().to_string()))
+        })
+        .collect();
     let against = wheel.map_or_else(|| "its RECORD".to_string(), |w| w.filename.clone());
     let mut judged = Judged::default();
     for (path, expect) in &expected {
@@ -741,13 +744,6 @@ pub fn judge(env: &Environment, dist: &Installed, wheel: Option<&WheelSummary>) 
         }
     }
     judged
-}
-
-fn sha256_of(path: &Path) -> Option<String> {
-    let mut file = File::open(path).ok()?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).ok()?;
-    Some(lower_hex(&hasher.finalize()))
 }
 
 /// The file's bytes, when it is no larger than [`MAX_TEXT_SIZE`].
