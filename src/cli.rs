@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::index::IndexStrategy;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hashlock",
@@ -85,6 +87,12 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub allow_missing_hashes: bool,
 
+    /// For pinned files whose index publishes no sha256 (only md5 or sha1, or no hash),
+    /// download them, check any hash the index does publish, and write the sha256 computed
+    /// (trust on first use: a `computed-hash` warning says so).
+    #[arg(long)]
+    pub compute_missing_hashes: bool,
+
     /// Also write the report there (format from the extension: .json, .md, else text).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -93,6 +101,9 @@ pub struct GenerateArgs {
     /// target would build, for `pip install --require-hashes -r FILE --build-constraint THIS`.
     #[arg(long, value_name = "FILE", conflicts_with = "no_build")]
     pub build_constraints: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 
     #[command(flatten)]
     pub build: BuildArgs,
@@ -111,6 +122,9 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub report: ReportOptions,
+
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 
     #[command(flatten)]
     pub build: BuildArgs,
@@ -136,6 +150,9 @@ pub struct AuditArgs {
     pub report: ReportOptions,
 
     #[command(flatten)]
+    pub provenance: ProvenanceArgs,
+
+    #[command(flatten)]
     pub build: BuildArgs,
 
     /// Where the lock covers several environments (uv, Poetry, PDM, pylock.toml), it is
@@ -159,6 +176,9 @@ pub struct ExportArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 
     #[command(flatten)]
     pub build: BuildArgs,
@@ -248,6 +268,20 @@ pub struct InputArgs {
     pub pre: bool,
 }
 
+/// PEP 740 provenance: every file's attestations are verified where the index serves them.
+#[derive(Debug, Args)]
+pub struct ProvenanceArgs {
+    /// Fail unless every file has verified PEP 740 provenance: a file without it is a
+    /// `provenance-missing` error (an info otherwise), and `generate` writes nothing.
+    #[arg(long)]
+    pub require_provenance: bool,
+
+    /// Verify attestations against this Sigstore trusted root (`trusted_root.json`) [default: the
+    /// Sigstore public-good instance's, embedded in hashlock].
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Never run an sdist's build backend: versions whose metadata only a build would give are
@@ -321,6 +355,12 @@ pub struct IndexArgs {
     #[arg(long, value_name = "URL")]
     pub extra_index_url: Vec<String>,
 
+    /// Which indexes a project comes from: first-index (only the first index that has it),
+    /// unsafe-first-match (every index, the first one's versions preferred), unsafe-best-match
+    /// (every index, newest version wins: pip's behaviour, open to dependency confusion).
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value_t = IndexStrategy::FirstIndex)]
+    pub index_strategy: IndexStrategy,
+
     /// PEM file of additional trusted certificate authorities [default: as pip's `cert`].
     #[arg(long, value_name = "PEM")]
     pub cert: Option<PathBuf>,
@@ -332,7 +372,7 @@ pub struct IndexArgs {
     #[arg(short, long, value_name = "N", default_value_t = 32)]
     pub jobs: usize,
 
-    /// Seconds to wait for a response before retrying.
+    /// Seconds one attempt at a request may take, its whole body included, before a retry.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
 }
@@ -354,6 +394,11 @@ pub struct CacheOptions {
     /// Use only the cache, stale or not; fail if something is missing.
     #[arg(long)]
     pub offline: bool,
+
+    /// When an index cannot be reached (after retries), use a cached page however old, and say
+    /// so in the written file's header.
+    #[arg(long, conflicts_with_all = ["no_cache", "offline"])]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]

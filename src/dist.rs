@@ -98,6 +98,9 @@ pub enum HashSource {
     HtmlFragment,
     /// The index gave no hash for this file.
     None,
+    /// hashlock computed the sha256 from a download (`--compute-missing-hashes`): trust on
+    /// first use.
+    Computed,
 }
 
 /// Whether the index advertises a PEP 658/714 metadata file for a distribution.

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod computed;
 pub mod dist;
 pub mod index;
 pub mod lock;

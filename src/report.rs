@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::check::attestations::Assessment;
 use crate::check::findings::{Finding, Severity, TargetFile, target_file};
 use crate::dist::{DistFilename, HashSource, Hashes};
+use crate::index::provenance::{FileProvenance, Publisher as Claim};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS};
 use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
@@ -40,13 +42,16 @@ pub struct Summary {
     pub files_without_hash: usize,
     /// Files whose only hashes are ones pip rejects (md5, sha1).
     pub weak_only_files: usize,
+    /// Files whose PEP 740 attestations all verify.
+    pub files_with_verified_provenance: usize,
     pub packages_with_findings: usize,
     pub yanked: usize,
     pub sdist_only: usize,
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
-    /// Whether `pip install --require-hashes` can install this tree today: no error findings.
+    /// Whether `pip install --require-hashes` can install this tree today: no error findings
+    /// but provenance ones.
     pub require_hashes_feasible: bool,
 }
 
@@ -64,6 +69,8 @@ pub struct PackageReport {
     pub files: Vec<FileReport>,
     /// For an sdist-only package: what pip builds it with (when builds are allowed).
     pub build: Option<BuildSystem>,
+    /// The Trusted Publishers of its files with verified provenance, as the index names them.
+    pub publishers: Vec<Claim>,
     pub findings: Vec<Finding>,
 }
 
@@ -75,6 +82,43 @@ pub struct FileReport {
     pub hashes: Hashes,
     pub hash_source: HashSource,
     pub yanked: bool,
+    /// Its PEP 740 provenance; left out where provenance was not checked (`verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceReport>,
+}
+
+/// One file's provenance: `verified` (every attestation verified, made by `publisher`),
+/// `invalid` (with the `reason`) or `absent`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProvenanceReport {
+    pub status: ProvenanceStatus,
+    /// The publisher object of the uploader's bundle, as the index gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<Claim>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProvenanceStatus {
+    Verified,
+    Invalid,
+    Absent,
+}
+
+impl From<&FileProvenance> for ProvenanceReport {
+    fn from(verdict: &FileProvenance) -> Self {
+        match verdict {
+            FileProvenance::Verified { publishers } => {
+                Self { status: ProvenanceStatus::Verified, publisher: publishers.first().cloned(), reason: None }
+            }
+            FileProvenance::Invalid { reason } => {
+                Self { status: ProvenanceStatus::Invalid, publisher: None, reason: Some(reason.clone()) }
+            }
+            FileProvenance::Absent => Self { status: ProvenanceStatus::Absent, publisher: None, reason: None },
+        }
+    }
 }
 
 impl Report {
@@ -99,6 +143,24 @@ impl Report {
                 package.build = Some(build);
             }
         }
+        self
+    }
+
+    /// Files each file's provenance and each package's publishers (`assessment` is of the
+    /// lock this report was made from, package for package).
+    pub fn with_provenance(mut self, assessment: &Assessment) -> Self {
+        for (package, provenance) in self.packages.iter_mut().zip(&assessment.packages) {
+            for (file, verdict) in package.files.iter_mut().zip(&provenance.files) {
+                file.provenance = Some(verdict.into());
+            }
+            package.publishers = provenance.publishers();
+        }
+        self.summary.files_with_verified_provenance = self
+            .packages
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter(|f| f.provenance.as_ref().is_some_and(|p| p.status == ProvenanceStatus::Verified))
+            .count();
         self
     }
 
@@ -132,7 +194,8 @@ impl Report {
                 Severity::Info => summary.infos += 1,
             }
         }
-        summary.require_hashes_feasible = summary.errors == 0;
+        summary.require_hashes_feasible =
+            !findings.iter().any(|f| f.severity == Severity::Error && !f.code.is_provenance());
         let unfiled = findings
             .iter()
             .filter(|f| f.package.as_ref().is_none_or(|name| !packages.iter().any(|p| &p.name == name)))
@@ -192,6 +255,7 @@ fn package_report(
             hashes: file.hashes.clone(),
             hash_source: file.hash_source,
             yanked: file.yanked.is_some(),
+            provenance: None,
         })
         .collect();
     PackageReport {
@@ -208,6 +272,7 @@ fn package_report(
             .collect(),
         hash_sources: distinct(package.files.iter().map(|f| f.hash_source)),
         build: None,
+        publishers: Vec::new(),
         findings: findings.iter().filter(|f| f.package.as_deref() == Some(name.as_str())).cloned().collect(),
         files,
         name,

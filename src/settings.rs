@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::cli::{BuildArgs, CacheOptions, IndexArgs};
-use crate::index::IndexClient;
 use crate::index::cache::{Cache, Freshness};
 use crate::index::config::{self, ConfigError, IndexChoice, IndexFlags};
 use crate::index::http::{HttpClient, HttpError, HttpOptions};
+use crate::index::{IndexClient, IndexStrategy};
 use crate::metadata::build::BuildOptions;
 use crate::target::Target;
 
@@ -20,6 +20,9 @@ pub struct Settings {
     pub http: HttpOptions,
     /// Requests in flight at most.
     pub jobs: usize,
+    pub index_strategy: IndexStrategy,
+    /// `--allow-stale`.
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +63,8 @@ impl Settings {
             offline: args.cache.offline,
             ..HttpOptions::default()
         };
-        Ok(Self { index, cache, http, jobs: args.jobs })
+        let (index_strategy, allow_stale) = (args.index_strategy, args.cache.allow_stale);
+        Ok(Self { index, cache, http, jobs: args.jobs, index_strategy, allow_stale })
     }
 
     /// How sdists are built for `target`: against the same indexes, with the same certificates.
@@ -78,7 +82,9 @@ impl Settings {
 
     pub fn index_client(&self) -> Result<IndexClient, SettingsError> {
         let http = HttpClient::new(self.http.clone())?;
-        Ok(IndexClient::new(http, self.index.all(), self.cache.clone()))
+        Ok(IndexClient::new(http, self.index.all(), self.cache.clone())
+            .with_strategy(self.index_strategy)
+            .with_allow_stale(self.allow_stale))
     }
 }
 
@@ -95,5 +101,7 @@ pub fn cache_from_options(options: &CacheOptions) -> Result<Option<Cache>, Setti
         Freshness::Normal
     };
     let root = options.cache_dir.clone().or_else(Cache::default_dir).ok_or(SettingsError::NoCacheDir)?;
-    Ok(Some(Cache::new(root, freshness)))
+    let cache = Cache::new(root, freshness);
+    cache.remove_stale_temp_files();
+    Ok(Some(cache))
 }

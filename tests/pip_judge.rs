@@ -207,7 +207,8 @@ mod hostile_text {
                 files: Vec::new(),
                 sources: Vec::new(),
             };
-            let header = Header { command: format!("hashlock generate {path}"), target: value, indexes: vec![path] };
+            let header =
+                Header { command: format!("hashlock generate {path}"), target: value, indexes: vec![path], stale: vec![] };
             let Ok(text) = render(&Lock { packages: vec![helper] }, &header) else { return Ok(()) };
             let lines: Vec<&str> = text.lines().collect();
             prop_assert_eq!(text.split(LINE_BREAKS).filter(|l| !l.is_empty()).count(), lines.len(), "{}", text);

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -249,4 +250,261 @@ fn the_sigstore_verifier_accepts_the_published_and_refuses_staging_and_false_cla
         panic!("a false claim verified")
     };
     assert!(reason.contains("not the publisher the index claims"), "{reason}");
+}
+
+// --- the commands: report, generate -o pylock.toml, audit ------------------------------------
+
+/// The four published projects, beside stand-ins (no provenance) for what pypi-attestations
+/// depends on.
+fn published_index() -> IndexServer {
+    IndexServer::start(with_stand_ins(registry(&published())))
+}
+
+fn with_stand_ins(mut registry: support::Registry) -> support::Registry {
+    for (name, version) in [
+        ("cryptography", "44.0.0"),
+        ("packaging", "24.2"),
+        ("pyasn1", "0.6.1"),
+        ("pydantic", "2.10.0"),
+        ("sigstore", "3.5.3"),
+        ("sigstore-protobuf-specs", "0.3.2"),
+    ] {
+        registry.publish(&support::Release::new(name, version));
+    }
+    registry
+}
+
+const PUBLISHED: [&str; 4] = [
+    "pypi-attestations==0.0.19",
+    "gitlab-oidc-project==0.0.3",
+    "gcb-attestation-test==0.0.0",
+    "circleci-sign-publish-example==0.0.1.dev137",
+];
+
+fn report(server: &IndexServer, requirements: &[&str], args: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut command = support::hashlock();
+    command.args(["report", "--index-url", &server.index_url(), "--python-version", "3.11"]);
+    command.args(["--python-platform", "linux", "--no-cache", "--format", "json"]).args(args).args(requirements);
+    let output = command.output().expect("hashlock runs");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Base64 text with its middle digit changed: still base64, other bytes.
+fn one_digit_changed(text: &str) -> String {
+    let middle = text.len() / 2;
+    let swapped = if &text[middle..=middle] == "A" { "B" } else { "A" };
+    format!("{}{swapped}{}", &text[..middle], &text[middle + 1..])
+}
+
+/// Each file's `provenance` in a JSON report, by filename.
+fn provenance_by_file(report: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+    let packages = report["packages"].as_array().expect("packages");
+    let files = packages.iter().flat_map(|p| p["files"].as_array().expect("files"));
+    files.map(|f| (f["filename"].as_str().expect("a filename").to_string(), f["provenance"].clone())).collect()
+}
+
+fn codes(report: &serde_json::Value) -> BTreeSet<String> {
+    let packages = report["packages"].as_array().expect("packages");
+    let findings = packages
+        .iter()
+        .flat_map(|p| p["findings"].as_array().expect("findings"))
+        .chain(report["findings"].as_array().expect("findings"));
+    findings.map(|f| f["code"].as_str().expect("a code").to_string()).collect()
+}
+
+#[test]
+fn report_marks_every_published_file_verified_with_its_publisher() {
+    let server = published_index();
+    let (code, json, stderr) = report(&server, &PUBLISHED, &["--fail-on", "error"]);
+    assert_eq!(code, 0, "{stderr}\n{json:#}");
+    let provenance = provenance_by_file(&json);
+    for attested in published() {
+        let verdict = &provenance[attested.filename];
+        assert_eq!(verdict["status"], "verified", "{}: {verdict}", attested.filename);
+        assert_eq!(&verdict["publisher"], attested.publisher(), "{}", attested.filename);
+    }
+    let github = json["packages"].as_array().unwrap().iter().find(|p| p["name"] == "pypi-attestations").unwrap();
+    assert_eq!(github["publishers"][0]["repository"], "trailofbits/pypi-attestations");
+    assert_eq!(provenance["sigstore-3.5.3-py3-none-any.whl"], serde_json::json!({"status": "absent"}));
+    assert_eq!(json["summary"]["files_with_verified_provenance"], 4);
+    let found = codes(&json);
+    assert!(found.contains("sdist-only") && found.contains("provenance-missing"), "{found:?}");
+    assert!(!found.contains("provenance-invalid"), "{found:?}");
+}
+
+/// An attestation that does not verify is an error: one made on Sigstore's staging instance,
+/// and each of the four with one byte of its signature changed.
+#[test]
+fn staging_made_and_altered_attestations_are_invalid() {
+    let altered: Vec<Attested> = published()
+        .into_iter()
+        .map(|mut attested| {
+            let envelope = &mut attested.provenance["attestation_bundles"][0]["attestations"][0]["envelope"];
+            envelope["signature"] = one_digit_changed(envelope["signature"].as_str().expect("a signature")).into();
+            attested
+        })
+        .collect();
+    let server = IndexServer::start(registry(&[staging()]));
+    let (code, json, stderr) = report(&server, &["rfc8785==0.1.2"], &[]);
+    assert_eq!(code, 1, "{stderr}\n{json:#}");
+    let verdict = &provenance_by_file(&json)["rfc8785-0.1.2-py3-none-any.whl"];
+    assert_eq!(verdict["status"], "invalid", "{verdict}");
+    assert!(verdict["reason"].as_str().is_some_and(|r| !r.is_empty()), "{verdict}");
+    assert!(codes(&json).contains("provenance-invalid"));
+    assert_eq!(json["summary"]["require_hashes_feasible"], true, "pip checks hashes, not attestations");
+    assert_eq!(json["summary"]["errors"], 1);
+
+    let server = IndexServer::start(with_stand_ins(registry(&altered)));
+    let (code, json, stderr) = report(&server, &PUBLISHED, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let provenance = provenance_by_file(&json);
+    for attested in &altered {
+        assert_eq!(provenance[attested.filename]["status"], "invalid", "{}", attested.filename);
+    }
+    assert_eq!(json["summary"]["files_with_verified_provenance"], 0);
+}
+
+#[test]
+fn require_provenance_fails_where_the_index_serves_none() {
+    let server = published_index();
+    server.set_provenance(false);
+    let (code, json, stderr) = report(&server, &["gcb-attestation-test==0.0.0"], &["--fail-on", "error"]);
+    assert_eq!(code, 0, "without --require-provenance, a missing one is an info: {stderr}");
+    assert_eq!(provenance_by_file(&json)["gcb_attestation_test-0.0.0.tar.gz"]["status"], "absent");
+    let (code, json, _) =
+        report(&server, &["gcb-attestation-test==0.0.0"], &["--fail-on", "error", "--require-provenance"]);
+    assert_eq!(code, 1);
+    let missing = json["findings"].as_array().unwrap().iter().find(|f| f["code"] == "provenance-missing").unwrap();
+    assert_eq!(missing["severity"], "error");
+
+    let out = tempfile::tempdir().unwrap();
+    let written = out.path().join("requirements.txt");
+    let refused =
+        support::generate(&server.index_url(), &["gcb-attestation-test==0.0.0", "--require-provenance", "-o"])
+            .arg(&written)
+            .output()
+            .expect("hashlock runs");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("[provenance-missing]"));
+    assert!(!written.exists(), "nothing written");
+}
+
+/// A release without provenance after one published with it: the pattern of an upload made
+/// with a stolen token.
+#[test]
+fn a_release_without_the_provenance_of_the_one_before_is_dropped() {
+    let mut registry = registry(&[support::provenance::google()]);
+    registry.publish(&support::Release::new("gcb-attestation-test", "0.0.1").sdist_only());
+    let server = IndexServer::start(registry);
+    let (code, json, stderr) = report(&server, &["gcb-attestation-test"], &[]);
+    assert_eq!(code, 1, "a warning fails the default --fail-on: {stderr}");
+    let dropped =
+        json["packages"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "provenance-dropped");
+    let message = dropped.expect("provenance-dropped")["message"].as_str().unwrap();
+    assert!(message.contains("0.0.0 was published with verified provenance by Google"), "{message}");
+}
+
+#[test]
+fn a_pylock_records_the_publishers_and_audit_refuses_swapped_ones() {
+    let server = published_index();
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("pylock.toml");
+    let mut generate = support::generate(&server.index_url(), &PUBLISHED);
+    generate.arg("-o").arg(&lock).assert().success();
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let identities: toml::Table = toml::from_str(&text).unwrap();
+    let recorded: BTreeMap<String, toml::Value> = identities["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| Some((p["name"].as_str()?.to_string(), p.get("attestation-identities")?.clone())))
+        .collect();
+    assert_eq!(
+        recorded.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["circleci-sign-publish-example", "gcb-attestation-test", "gitlab-oidc-project", "pypi-attestations"],
+        "the four, and none of the stand-ins without provenance"
+    );
+    let github = recorded["pypi-attestations"].as_array().unwrap()[0].as_table().unwrap().clone();
+    assert_eq!(github["kind"].as_str(), Some("GitHub"));
+    assert_eq!(github["repository"].as_str(), Some("trailofbits/pypi-attestations"));
+    assert_eq!(github["workflow"].as_str(), Some("release.yml"));
+    assert!(!github.contains_key("environment"), "a null is not written");
+
+    let audit = |path: &Path| {
+        let mut command = support::hashlock();
+        command.args(["audit", "--index-url", &server.index_url(), "--no-cache", "--fail-on", "error"]).arg(path);
+        command.output().expect("hashlock runs")
+    };
+    let passed = audit(&lock);
+    assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stdout));
+
+    // The GitHub and GitLab packages' identities swapped.
+    let github_table = "[[packages.attestation-identities]]\nkind = \"GitHub\"\nrepository = \"trailofbits/pypi-attestations\"\nworkflow = \"release.yml\"\n";
+    let gitlab_table = "[[packages.attestation-identities]]\nkind = \"GitLab\"\nrepository = \"facutuesca/gitlab-oidc-project\"\nworkflow_filepath = \".gitlab-ci.yml\"\n";
+    assert!(text.contains(github_table) && text.contains(gitlab_table), "{text}");
+    let swapped =
+        text.replace(github_table, "@GITHUB@").replace(gitlab_table, github_table).replace("@GITHUB@", gitlab_table);
+    let tampered = dir.path().join("pylock.swapped.toml");
+    std::fs::write(&tampered, swapped).unwrap();
+    let failed = audit(&tampered);
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.matches("[publisher-mismatch]").count(), 2, "{stdout}");
+    assert!(
+        stdout.contains("pypi_attestations-0.0.19.tar.gz is published by GitHub trailofbits/pypi-attestations (release.yml), and the lock admits only GitLab facutuesca/gitlab-oidc-project (.gitlab-ci.yml)"),
+        "{stdout}"
+    );
+}
+
+/// `--trusted-root` replaces the embedded root: with Sigstore's staging root the staging-made
+/// attestation passes Sigstore's checks and stops at hashlock's publisher check (it names a
+/// person, not a Trusted Publisher); a root that cannot be read is a one-line error, exit 2.
+#[test]
+fn the_trusted_root_can_be_replaced() {
+    let server = IndexServer::start(registry(&[staging()]));
+    let reason = |args: &[&str]| {
+        let (code, json, stderr) = report(&server, &["rfc8785==0.1.2"], args);
+        assert_eq!(code, 1, "{stderr}");
+        let verdict = &provenance_by_file(&json)["rfc8785-0.1.2-py3-none-any.whl"];
+        assert_eq!(verdict["status"], "invalid");
+        verdict["reason"].as_str().expect("a reason").to_string()
+    };
+    let public_good = reason(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let staging_root = dir.path().join("trusted_root.json");
+    std::fs::write(&staging_root, sigstore_verify::trust_root::SIGSTORE_STAGING_TRUSTED_ROOT).unwrap();
+    let with_staging = reason(&["--trusted-root", staging_root.to_str().unwrap()]);
+    assert!(with_staging.starts_with("no Trusted Publisher is issued by"), "{with_staging}");
+    assert!(!public_good.starts_with("no Trusted Publisher"), "the public-good root refuses it earlier: {public_good}");
+
+    for (name, contents) in [("missing.json", None), ("garbage.json", Some("{\"mediaType\": 1"))] {
+        let path = dir.path().join(name);
+        if let Some(contents) = contents {
+            std::fs::write(&path, contents).unwrap();
+        }
+        let (code, _, stderr) = report(&server, &["rfc8785==0.1.2"], &["--trusted-root", path.to_str().unwrap()]);
+        assert_eq!(code, 2, "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(name), "{stderr}");
+    }
+}
+
+/// Every attestation of a bundle must verify: the publish attestation and the SLSA provenance
+/// beside it; one changed byte in the second is enough to refuse the file.
+#[test]
+fn every_attestation_of_a_bundle_is_verified() {
+    let both = support::provenance::github_with_slsa();
+    let server = IndexServer::start(with_stand_ins(registry(std::slice::from_ref(&both))));
+    let (code, json, stderr) = report(&server, &["pypi-attestations==0.0.19"], &["--fail-on", "error"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(provenance_by_file(&json)["pypi_attestations-0.0.19.tar.gz"]["status"], "verified");
+
+    let mut altered = both;
+    let statement = &mut altered.provenance["attestation_bundles"][0]["attestations"][1]["envelope"]["statement"];
+    *statement = one_digit_changed(statement.as_str().expect("a statement")).into();
+    let server = IndexServer::start(with_stand_ins(registry(&[altered])));
+    let (code, json, _) = report(&server, &["pypi-attestations==0.0.19"], &["--fail-on", "error"]);
+    assert_eq!(code, 1);
+    assert_eq!(provenance_by_file(&json)["pypi_attestations-0.0.19.tar.gz"]["status"], "invalid");
 }

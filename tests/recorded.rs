@@ -127,3 +127,53 @@ fn dds_cli_from_the_default_index() {
     assert_eq!(lock.entries.len(), 36, "{:#?}", lock.pins());
     assert!(lock.entries.iter().all(|e| !e.hashes.is_empty()), "every pin has hashes");
 }
+
+/// What verifying provenance costs `report` on dds-cli's tree (opt-in: a measurement, best in
+/// a release build: `cargo test --release --test recorded -- --ignored --nocapture`). The
+/// recorded index serves no provenance, so every file is listed with the GitHub-published
+/// sdist's real provenance and that sdist's sha256 (`report` never downloads a file): each
+/// attestation then passes every Sigstore check and is refused only at hashlock's last one, the
+/// statement's filename, so the whole verification is paid for every file.
+#[test]
+#[ignore = "a measurement"]
+fn provenance_cost_on_the_dds_cli_tree() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dds-cli.json.gz");
+    let plain = Registry::from_recorded(&fixture);
+    let github = support::provenance::github();
+    let mut attested = plain.clone();
+    for file in attested.projects.values_mut().flatten() {
+        file.hashes = [("sha256".to_string(), support::sha256_hex(&github.bytes))].into();
+        file.provenance = Some(github.provenance.to_string().into_bytes());
+    }
+    let run = |registry: &Registry| {
+        let server = IndexServer::start(registry.clone());
+        let mut command = support::hashlock();
+        command.args(["report", "--index-url", &server.index_url(), "--python-version", "3.11"]);
+        command.args(["--python-platform", "linux", "--no-cache", "--format", "json", "dds-cli"]);
+        let started = std::time::Instant::now();
+        let output = command.output().expect("hashlock runs");
+        let elapsed = started.elapsed();
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        let files = report["packages"].as_array().unwrap().iter().flat_map(|p| p["files"].as_array().unwrap().clone());
+        let judged: Vec<String> = files.map(|f| f["provenance"]["reason"].as_str().unwrap_or("").to_string()).collect();
+        let provenance_requests = server.log().iter().filter(|l| l.path.ends_with(".provenance")).count();
+        (elapsed, judged, provenance_requests)
+    };
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        without.push(run(&plain).0);
+        let (elapsed, judged, requests) = run(&attested);
+        assert!(
+            !judged.is_empty() && judged.iter().all(|reason| reason.starts_with("the statement is about")),
+            "{judged:?}"
+        );
+        with.push(elapsed);
+        eprintln!("{} files, {requests} provenance requests", judged.len());
+    }
+    without.sort();
+    with.sort();
+    eprintln!(
+        "report dds-cli, median of 5: {:?} without provenance, {:?} with every file attested",
+        without[2], with[2]
+    );
+}

@@ -148,11 +148,22 @@ fn two_indexes_disagreeing_on_a_file_in_every_format() {
     let (primary, extra) = disagreeing_indexes();
     let wrong = "ab".repeat(32);
     for format in FORMATS {
-        let ran = report(&primary.index_url(), &["app", "--extra-index-url", &extra.index_url(), "--format", format]);
+        let ran = report(
+            &primary.index_url(),
+            &[
+                "app",
+                "--extra-index-url",
+                &extra.index_url(),
+                "--index-strategy",
+                "unsafe-best-match",
+                "--format",
+                format,
+            ],
+        );
         assert_eq!(ran.code, 1, "{format}:\n{}{}", ran.stdout, ran.stderr);
         assert_eq!(
             codes_named(format, &ran.stdout),
-            BTreeSet::from(["index-disagreement"]),
+            BTreeSet::from(["index-disagreement", "index-shadowing"]),
             "{format}:\n{}",
             ran.stdout
         );
@@ -161,7 +172,8 @@ fn two_indexes_disagreeing_on_a_file_in_every_format() {
         if format == "json" {
             let json = ran.json();
             assert_eq!(json["indexes"].as_array().map(Vec::len), Some(2));
-            assert_eq!(json_findings(&json), BTreeSet::from([("dup".to_string(), "index-disagreement".to_string())]));
+            let want = ["index-disagreement", "index-shadowing"].map(|code| ("dup".to_string(), code.to_string()));
+            assert_eq!(json_findings(&json), BTreeSet::from(want));
         }
     }
 }
@@ -174,7 +186,12 @@ fn generate_writes_nothing_when_indexes_disagree() {
     let out = dir.path().join("out.txt");
     std::fs::write(&out, "previous\n").unwrap();
     let ran = Ran::of(
-        support::generate(&primary.index_url(), &["app", "--extra-index-url", &extra.index_url()]).arg("-o").arg(&out),
+        support::generate(
+            &primary.index_url(),
+            &["app", "--extra-index-url", &extra.index_url(), "--index-strategy", "unsafe-best-match"],
+        )
+        .arg("-o")
+        .arg(&out),
         &[],
     );
     assert_eq!(ran.code, 1, "{}", ran.stderr);
@@ -199,7 +216,7 @@ fn another_build_on_an_extra_index() -> (IndexServer, IndexServer) {
 #[test]
 fn a_version_whose_files_come_from_two_indexes_is_refused() {
     let (primary, extra) = another_build_on_an_extra_index();
-    let indexes = ["--extra-index-url", &extra.index_url()];
+    let indexes = ["--extra-index-url", &extra.index_url(), "--index-strategy", "unsafe-best-match"];
     let named_in_stderr = |text: &str| {
         text.contains(&primary.index_url())
             && text.contains(&extra.index_url())
@@ -209,11 +226,15 @@ fn a_version_whose_files_come_from_two_indexes_is_refused() {
     for format in FORMATS {
         let ran = report(&primary.index_url(), &[&["app", "--format", format], &indexes[..]].concat());
         assert_eq!(ran.code, 1, "{format}:\n{}{}", ran.stdout, ran.stderr);
-        assert_eq!(codes_named(format, &ran.stdout), BTreeSet::from(["mixed-indexes"]), "{format}:\n{}", ran.stdout);
+        let codes = BTreeSet::from(["mixed-indexes", "index-shadowing"]);
+        assert_eq!(codes_named(format, &ran.stdout), codes, "{format}:\n{}", ran.stdout);
         if format == "json" {
             let json = ran.json();
-            assert_eq!(json_findings(&json), BTreeSet::from([("dup".to_string(), "mixed-indexes".to_string())]));
-            let message = json["packages"][1]["findings"][0]["message"].as_str().unwrap_or_default();
+            let want = ["mixed-indexes", "index-shadowing"].map(|code| ("dup".to_string(), code.to_string()));
+            assert_eq!(json_findings(&json), BTreeSet::from(want));
+            let findings = json["packages"][1]["findings"].as_array().unwrap();
+            let mixed = findings.iter().find(|f| f["code"] == "mixed-indexes").unwrap();
+            let message = mixed["message"].as_str().unwrap_or_default();
             // Ports read PORT in stdout; the primary comes first.
             let each = "http://127.0.0.1:PORT/simple lists dup-1.0-py3-none-any.whl; \
                         http://127.0.0.1:PORT/simple lists dup-1.0-1-py3-none-any.whl";

@@ -7,7 +7,9 @@ use std::fmt;
 use pep508_rs::PackageName;
 use serde::Serialize;
 
-use crate::dist::{DistFilename, Formats};
+use crate::dist::{DistFilename, Formats, HashSource};
+use crate::index::Project;
+use crate::index::http::redact;
 use crate::lock::{Lock, LockedPackage, pip_hash};
 use crate::target::Target;
 
@@ -69,6 +71,13 @@ pub enum Code {
     NotInLock,
     NotInstalled,
     Unverifiable,
+    ProvenanceInvalid,
+    ProvenanceMissing,
+    ProvenanceDropped,
+    PublisherChanged,
+    PublisherMismatch,
+    ComputedHash,
+    IndexShadowing,
 }
 
 impl Code {
@@ -103,20 +112,45 @@ impl Code {
             Self::NotInLock => "not-in-lock",
             Self::NotInstalled => "not-installed",
             Self::Unverifiable => "unverifiable",
+            Self::ProvenanceInvalid => "provenance-invalid",
+            Self::ProvenanceMissing => "provenance-missing",
+            Self::ProvenanceDropped => "provenance-dropped",
+            Self::PublisherChanged => "publisher-changed",
+            Self::PublisherMismatch => "publisher-mismatch",
+            Self::ComputedHash => "computed-hash",
+            Self::IndexShadowing => "index-shadowing",
         }
+    }
+
+    /// About who published a file (PEP 740), not about its hashes: no such finding stops
+    /// `pip install --require-hashes`.
+    pub fn is_provenance(self) -> bool {
+        matches!(
+            self,
+            Self::ProvenanceInvalid
+                | Self::ProvenanceMissing
+                | Self::ProvenanceDropped
+                | Self::PublisherChanged
+                | Self::PublisherMismatch
+        )
     }
 
     /// Error: pip with `--require-hashes` fails, or installs something unchecked.
     /// Warning: it works here but is fragile or risky. Info: worth knowing.
     pub fn severity(self) -> Severity {
         match self {
-            Self::MixedAlgorithms | Self::Unverifiable => Severity::Info,
+            // `--require-provenance` raises a missing one to an error.
+            Self::MixedAlgorithms | Self::ProvenanceMissing | Self::Unverifiable => Severity::Info,
             Self::Yanked
             | Self::EmptyLock
             | Self::SdistOnly
             | Self::IncompleteHashes
+            | Self::ComputedHash
+            | Self::IndexShadowing
             | Self::UncoveredFile
             | Self::NoLocalFile
+            | Self::ProvenanceDropped
+            | Self::PublisherChanged
             | Self::InstalledFileMissing => Severity::Warning,
             _ => Severity::Error,
         }
@@ -195,6 +229,16 @@ fn check_package(package: &LockedPackage, target: &Target, formats: Formats) -> 
     let mut findings = Vec::new();
 
     for file in &package.files {
+        if file.hash_source == HashSource::Computed {
+            findings.push(Finding::new(
+                Code::ComputedHash,
+                name,
+                format!(
+                    "{what}: the index publishes no sha256 of {}; hashlock computed it from one download (trust on first use)",
+                    file.filename
+                ),
+            ));
+        }
         if file.hashes.is_empty() {
             findings.push(Finding::new(
                 Code::MissingHash,
@@ -298,6 +342,28 @@ fn mixed_indexes(package: &LockedPackage) -> Option<Finding> {
         Code::MixedIndexes,
         Some(&package.name),
         format!("{} {}: the files come from more than one index: {}", package.name, package.version, gave.join("; ")),
+    ))
+}
+
+/// A project more than one configured index serves: under an unsafe strategy the newest
+/// version may come from whichever index an attacker can publish to (dependency confusion).
+/// Names every index with the newest version it lists.
+pub fn index_shadowing(project: &Project) -> Option<Finding> {
+    if project.shadowing().len() < 2 {
+        return None;
+    }
+    let served: Vec<String> = project
+        .shadowing()
+        .iter()
+        .map(|(index, newest)| match newest {
+            Some(version) => format!("{} (newest {version})", redact(index)),
+            None => format!("{} (no versions)", redact(index)),
+        })
+        .collect();
+    Some(Finding::new(
+        Code::IndexShadowing,
+        Some(&project.name),
+        format!("{} is served by more than one index: {}", project.name, served.join(", ")),
     ))
 }
 

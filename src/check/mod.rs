@@ -1,5 +1,6 @@
 //! Checks: what stands between a lock and a trustworthy hash-checked install, as findings.
 
+pub mod attestations;
 pub mod audit;
 pub mod findings;
 pub mod installed;

@@ -5,29 +5,29 @@ use std::time::Instant;
 
 use pep508_rs::pep440_rs::{Operator, VersionSpecifiers};
 
+use crate::check::attestations::{Assessment, LockedIdentities};
 use crate::check::audit::{Selection, audit};
 use crate::check::findings::Finding;
-use crate::cli::{AuditArgs, BuildArgs, IndexArgs, LockArgs, OutputArgs, TargetArgs};
+use crate::cli::{AuditArgs, BuildArgs, IndexArgs, LockArgs, OutputArgs, ProvenanceArgs, TargetArgs};
 use crate::commands::ExitStatus;
 use crate::commands::inputs::Inputs;
-use crate::commands::session::{Session, emit_report};
-use crate::lock::Lock;
+use crate::commands::session::{Session, check_provenance, emit_report};
+use crate::lock::{Lock, LockedPackage};
 use crate::lockfile::{self, LockFormat, Lockfile, Selector};
 use crate::progress::with_progress;
 use crate::report::Report;
 
 pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
-    let audited = Audited::run(&args.file, &args.lock, &args.build, &args.target, &args.index, output)?;
-    emit_report(
-        &Report::new(
-            &audited.lock,
-            &audited.findings,
-            &audited.session.target,
-            audited.session.indexes(),
-            &audited.lockfile.format_control,
-        ),
-        &args.report,
-    )
+    let audited =
+        Audited::run(&args.file, &args.lock, &args.provenance, &args.build, &args.target, &args.index, output)?;
+    let report = Report::new(
+        &audited.lock,
+        &audited.findings,
+        &audited.session.target,
+        audited.session.indexes(),
+        &audited.lockfile.format_control,
+    );
+    emit_report(&report.with_provenance(&audited.provenance), &args.report)
 }
 
 /// A lockfile, audited: what `audit` reports and `export` writes from.
@@ -36,6 +36,8 @@ pub struct Audited {
     pub session: Session,
     /// The lock's pinned packages with the index's files of each.
     pub lock: Lock,
+    /// The provenance of the lock's files (for `lock` package for package).
+    pub provenance: Assessment,
     pub findings: Vec<Finding>,
 }
 
@@ -43,6 +45,7 @@ impl Audited {
     pub fn run(
         path: &Path,
         lock_args: &LockArgs,
+        provenance: &ProvenanceArgs,
         build: &BuildArgs,
         target: &TargetArgs,
         index: &IndexArgs,
@@ -63,6 +66,8 @@ impl Audited {
         let indexes = (lockfile.format != LockFormat::Requirements).then_some(&recorded);
         let mut session = Session::new(index, Some(&target_for(&lockfile, target)), indexes)?;
         session.enable_builds(build)?;
+        // A project on more than one index is a finding whatever the strategy.
+        session.client.survey_all_indexes();
         let source = session.source();
         let selection = Selection {
             selectors: lock_args
@@ -72,11 +77,30 @@ impl Audited {
                 .chain(lock_args.extra.iter().map(|name| Selector::extra(name)))
                 .collect(),
         };
-        let (lock, findings) =
+        let (lock, mut findings) =
             with_progress(output.quiet, || source.status(), || audit(&lockfile, &selection, &source, &session.target))?;
+        findings.extend(session.shadowing(&lock));
+        let provenance =
+            check_provenance(&source, &lock, provenance, &|package| locked_identities(&lockfile, package))?;
+        findings.extend(provenance.findings.iter().cloned());
+        findings.sort();
         session.summarize(&source, &lock, started, output.verbose);
-        Ok(Self { lockfile, session, lock, findings })
+        Ok(Self { lockfile, session, lock, provenance, findings })
     }
+}
+
+/// The publishers `lockfile` records for the pin `package`, with the files it records.
+fn locked_identities<'l>(lockfile: &'l Lockfile, package: &LockedPackage) -> Option<LockedIdentities<'l>> {
+    let recorded = lockfile
+        .packages
+        .iter()
+        .find(|p| p.name == package.name && p.version.as_ref() == Some(&package.version))
+        .filter(|p| !p.attestation_identities.is_empty())?;
+    Some(LockedIdentities {
+        identities: &recorded.attestation_identities,
+        filenames: recorded.artifacts.iter().filter_map(|a| a.filename.as_deref()).collect(),
+        location: &recorded.location,
+    })
 }
 
 /// The environments to audit for: as given; else every one a universal lock covers (from its

@@ -19,7 +19,8 @@ use crate::output::requirements::Header;
 pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     // Before auditing: a name pip would read as the other format is a mistake to say at once.
     let format = LockOutput::choose(args.write.format, args.write.output.as_deref()).map_err(anyhow::Error::msg)?;
-    let mut audited = Audited::run(&args.file, &args.lock, &args.build, &args.target, &args.index, output)?;
+    let mut audited =
+        Audited::run(&args.file, &args.lock, &args.provenance, &args.build, &args.target, &args.index, output)?;
     let mut blocked = false;
     for finding in &audited.findings {
         let location = finding.location.as_deref().map(|l| format!("{l}: ")).unwrap_or_default();
@@ -45,8 +46,10 @@ pub fn run(args: &ExportArgs, output: &OutputArgs, argv: &[String]) -> anyhow::R
         command: command_line_for_header(argv),
         target: format!("{} (exported from {})", audited.session.target.describe(), audited.lockfile.format.describe()),
         indexes: audited.session.indexes(),
+        stale: audited.session.client.stale_pages(),
     };
-    let written = render_lock(format, &audited.lock, &header, &audited.session.target, output.quiet)?;
+    let publishers = audited.provenance.identities(&audited.lock);
+    let written = render_lock(format, &audited.lock, &header, &audited.session.target, &publishers, output.quiet)?;
     emit(&written, args.write.output.as_deref())?;
     Ok(ExitStatus::Success)
 }

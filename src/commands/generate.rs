@@ -5,8 +5,9 @@ use std::time::Instant;
 use crate::cli::{GenerateArgs, OutputArgs};
 use anyhow::Context;
 
-use crate::check::findings::{Code, check_lock};
-use crate::commands::session::{Session, emit, format_for_path, lock_build_requirements};
+use crate::check::attestations::{Assessment, PublishersByPin};
+use crate::check::findings::{Code, Severity, check_lock};
+use crate::commands::session::{Session, check_provenance, emit, format_for_path, lock_build_requirements};
 use crate::commands::{ExitStatus, Inputs, command_line_for_header};
 use crate::lock::Lock;
 use crate::lockfile::requirements::FormatControl;
@@ -58,9 +59,37 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     session.enable_builds(&args.build)?;
     inputs.build_projects(&session)?;
     let source = session.source();
-    let lock = session.lock(&source, &inputs, output)?;
+    let mut lock = session.lock(&source, &inputs, output)?;
+    if args.compute_missing_hashes {
+        let computed = crate::computed::fill_missing(&session.client, &mut lock, session.settings.jobs)?;
+        if computed > 0 && !output.quiet {
+            eprintln!("hashlock: warning: computed the sha256 of {computed} files the index publishes none for");
+        }
+    }
 
-    let findings = check_lock(&lock, &session.target);
+    let mut findings = check_lock(&lock, &session.target);
+    let shadowing = session.shadowing(&lock);
+    for finding in shadowing.iter().filter(|_| !output.quiet) {
+        eprintln!("hashlock: warning: {}", escape(&finding.message));
+    }
+    findings.extend(shadowing);
+    // Verified where it is written (a pylock.toml's attestation identities), reported or required.
+    let wants_provenance = format == LockOutput::Pylock || args.provenance.require_provenance || args.report.is_some();
+    let provenance = match wants_provenance {
+        true => check_provenance(&source, &lock, &args.provenance, &|_| None)?,
+        false => Assessment::default(),
+    };
+    let mut unproven = false;
+    for finding in provenance.findings.iter().filter(|f| f.severity >= Severity::Warning) {
+        let blocks = finding.severity == Severity::Error && args.provenance.require_provenance;
+        unproven |= blocks;
+        if blocks || !output.quiet {
+            let level = if blocks { Severity::Error } else { Severity::Warning };
+            eprintln!("hashlock: {level}: [{}] {}", finding.code, escape(&finding.message));
+        }
+    }
+    findings.extend(provenance.findings.iter().cloned());
+    findings.sort();
     let (mut unhashed, mut disagreeing) = (false, false);
     for file in lock.unhashed_files() {
         let has = if file.algorithms.is_empty() {
@@ -83,8 +112,13 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         eprintln!("hashlock: error: {}", escape(&finding.message));
         disagreeing = true;
     }
-    if unhashed || disagreeing {
-        let hint = if unhashed { "; pass --allow-missing-hashes to write it anyway" } else { "" };
+    if unhashed || disagreeing || unproven {
+        let hint = match unhashed {
+            true => {
+                "; pass --compute-missing-hashes to download those files and write their sha256 (trust on first use), or --allow-missing-hashes to write it anyway"
+            }
+            false => "",
+        };
         eprintln!("hashlock: no file written{hint}");
         return Ok(ExitStatus::Findings);
     }
@@ -93,8 +127,13 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         command: command_line_for_header(argv),
         target: session.target.describe(),
         indexes: session.indexes(),
+        stale: session.client.stale_pages(),
     };
-    let written = render_lock(format, &lock, &header, &session.target, output.quiet)?;
+    for stale in header.stale.iter().filter(|_| !output.quiet) {
+        eprintln!("hashlock: warning: the index was unreachable; used a stale cached page: {}", escape(stale));
+    }
+    let publishers = provenance.identities(&lock);
+    let written = render_lock(format, &lock, &header, &session.target, &publishers, output.quiet)?;
     let wanted = args.report.is_some() || args.build_constraints.is_some();
     let builds = if wanted { session.build_systems(&lock, args.build_constraints.is_some())? } else { Vec::new() };
     let build_constraints = match args.build_constraints.as_deref() {
@@ -104,7 +143,8 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     let report = match args.report.as_deref() {
         Some(path) => {
             let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
-                .with_builds(builds);
+                .with_builds(builds)
+                .with_provenance(&provenance);
             Some((path, render_report(&report, format_for_path(path))))
         }
         None => None,
@@ -119,19 +159,20 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     Ok(ExitStatus::Success)
 }
 
-/// The lock as a requirements file or a pylock.toml; for the latter, files it cannot list are
-/// said on stderr (unless `quiet`).
+/// The lock as a requirements file or a pylock.toml (each package in `publishers` locked to
+/// them); for the latter, files it cannot list are said on stderr (unless `quiet`).
 pub fn render_lock(
     format: LockOutput,
     lock: &Lock,
     header: &Header,
     target: &Target,
+    publishers: &PublishersByPin,
     quiet: bool,
 ) -> anyhow::Result<String> {
     Ok(match format {
         LockOutput::Requirements => render(lock, header)?,
         LockOutput::Pylock => {
-            let pylock = pylock::render(lock, header, target)?;
+            let pylock = pylock::render(lock, header, target, publishers)?;
             for left_out in pylock.left_out.iter().filter(|_| !quiet) {
                 eprintln!("hashlock: warning: {}", escape(left_out));
             }

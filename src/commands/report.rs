@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::check::findings::check_lock;
 use crate::cli::{OutputArgs, ReportArgs};
-use crate::commands::session::{Session, emit_report};
+use crate::commands::session::{Session, check_provenance, emit_report};
 use crate::commands::{ExitStatus, Inputs};
 use crate::lockfile::requirements::FormatControl;
 use crate::report::Report;
@@ -17,9 +17,14 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     inputs.build_projects(&session)?;
     let source = session.source();
     let lock = session.lock(&source, &inputs, output)?;
-    let findings = check_lock(&lock, &session.target);
+    let mut findings = check_lock(&lock, &session.target);
+    findings.extend(session.shadowing(&lock));
+    let provenance = check_provenance(&source, &lock, &args.provenance, &|_| None)?;
+    findings.extend(provenance.findings.iter().cloned());
+    findings.sort();
     session.summarize(&source, &lock, started, output.verbose);
     let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
-        .with_builds(session.build_systems(&lock, false)?);
+        .with_builds(session.build_systems(&lock, false)?)
+        .with_provenance(&provenance);
     emit_report(&report, &args.report)
 }

@@ -1,15 +1,18 @@
 //! What every index-backed command sets up: settings, target, and the index client.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use pep508_rs::Requirement;
+use pep508_rs::{PackageName, Requirement};
 
-use crate::check::findings::{TargetFile, target_file};
-use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ReportOptions, TargetArgs};
+use crate::check::attestations::{Assessment, Identities, assess};
+use crate::check::findings::{Finding, TargetFile, index_shadowing, target_file};
+use crate::check::provenance::{SigstoreVerifier, TrustedRoot};
+use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ProvenanceArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
 use crate::dist::{DistFilename, Formats};
 use crate::index::IndexClient;
@@ -26,6 +29,25 @@ use crate::resolve::source::IndexSource;
 use crate::resolve::{Note, ResolveOptions, RootRequirement, Source, resolve};
 use crate::settings::Settings;
 use crate::target::Target;
+
+/// The PEP 740 provenance of every file of `lock` and of the release before each pin, verified
+/// against `--trusted-root` or the embedded public-good root. `locked`: the publishers a lock
+/// records for a package.
+pub fn check_provenance(
+    source: &dyn Source,
+    lock: &Lock,
+    args: &ProvenanceArgs,
+    locked: &Identities<'_>,
+) -> anyhow::Result<Assessment> {
+    let root = match &args.trusted_root {
+        Some(path) => {
+            let json = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            TrustedRoot::from_json(&json).with_context(|| path.display().to_string())?
+        }
+        None => TrustedRoot::public_good()?,
+    };
+    Ok(assess(lock, source, &SigstoreVerifier { root: &root }, args.require_provenance, locked))
+}
 
 pub struct Session {
     pub settings: Settings,
@@ -102,6 +124,13 @@ impl Session {
     }
 
     /// The indexes as headers and reports name them (see [`crate::index::config::IndexChoice::describe`]).
+    /// `index-shadowing` for the packages of `lock` that more than one index was asked for
+    /// and serves: every one under the unsafe strategies and in `audit`, none otherwise.
+    pub fn shadowing(&self, lock: &Lock) -> Vec<Finding> {
+        let names: BTreeSet<&PackageName> = lock.packages.iter().map(|p| &p.name).collect();
+        names.into_iter().filter_map(|name| index_shadowing(&*self.client.project(name).ok()?)).collect()
+    }
+
     pub fn indexes(&self) -> Vec<String> {
         self.settings.index.describe()
     }
@@ -215,8 +244,12 @@ impl LockBuildRequirements for BuildLocker {
     fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
         let client = self.client.get().map_err(|e| format!("{e:#}"))?;
         let lock = lock_build_requirements(&client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
-        let header =
-            Header { command: "hashlock (build requirements)".into(), target: target.describe(), indexes: vec![] };
+        let header = Header {
+            command: "hashlock (build requirements)".into(),
+            target: target.describe(),
+            indexes: vec![],
+            stale: vec![],
+        };
         requirements::render(&lock, &header).map_err(|e| e.to_string())
     }
 }

@@ -20,10 +20,16 @@
 //! - `wheels/<sha256 of the wheel>.json`: what `verify --installed` read from a wheel whose
 //!   bytes matched that sha256 (each member's sha256 and size, its entry points), after the
 //!   same integrity line; kept forever, so a second run downloads and unpacks nothing.
+//! - `computed/<sha256 of the file URL and its size>.hashes`: digests hashlock computed from a
+//!   download (`--compute-missing-hashes`), after the same integrity line: `size`, `sha256`,
+//!   `md5` and `sha1` lines. Found only for the same URL (without credentials) and the same
+//!   published size; the weak hashes a page publishes are checked against it on every use.
 //! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
 //!
 //! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
-//! truncated page, a failed integrity line) is removed and reads as a miss.
+//! truncated page, a failed integrity line) is removed and reads as a miss. No lock is taken:
+//! concurrent runs see an entry whole or not at all, and the last rename of one wins. Temp
+//! files a killed run left are never read, and removed once an hour old.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -83,18 +89,27 @@ impl Cache {
         if self.freshness == Freshness::Refresh {
             return None;
         }
-        let path = self.page_path(index, name);
-        let bytes = std::fs::read(&path).ok()?;
-        let entry = String::from_utf8(bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
-        let Some(entry) = entry else {
-            discard(&path);
-            return None;
-        };
+        let entry = self.read_page_entry(index, name)?;
         let fresh = self.freshness == Freshness::Offline
             || unix_now()
                 .checked_sub(entry.fetched_at)
                 .is_some_and(|age| age < entry.max_age.map_or(DEFAULT_PAGE_TTL, Duration::from_secs).as_secs());
         fresh.then_some(entry.page)
+    }
+
+    /// The stored page however old, with when it was fetched (`--allow-stale`).
+    pub fn read_stale_page(&self, index: &Url, name: &PackageName) -> Option<(CachedPage, u64)> {
+        self.read_page_entry(index, name).map(|entry| (entry.page, entry.fetched_at))
+    }
+
+    fn read_page_entry(&self, index: &Url, name: &PackageName) -> Option<page_file::CachedEntry> {
+        let path = self.page_path(index, name);
+        let bytes = std::fs::read(&path).ok()?;
+        let entry = String::from_utf8(bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
+        if entry.is_none() {
+            discard(&path);
+        }
+        entry
     }
 
     /// Stores a page in [`page_file`]'s form (which carries when it was fetched).
@@ -154,6 +169,22 @@ impl Cache {
         }
     }
 
+    /// Digests computed before for the file at this URL and size, as `decode` reads them
+    /// (`None`: malformed, and the entry is discarded).
+    pub fn read_computed<T>(&self, key: &ComputedKey, decode: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+        let path = self.computed_path(key);
+        let bytes = std::fs::read(&path).ok()?;
+        let value = split_checked(&bytes).and_then(|(_, content)| decode(std::str::from_utf8(content).ok()?));
+        if value.is_none() {
+            discard(&path);
+        }
+        value
+    }
+
+    pub fn write_computed(&self, key: &ComputedKey, text: &str) {
+        write_atomic(&self.computed_path(key), &with_check(text.as_bytes()));
+    }
+
     /// A small text value under the cache root (e.g. pip's default index URL).
     pub fn read_text(&self, key: &str) -> Option<String> {
         let path = self.text_path(key)?;
@@ -166,13 +197,39 @@ impl Cache {
         }
     }
 
+    /// Removes the temp files of writes that never finished (a run killed mid-write) once
+    /// they are older than [`STALE_TEMP_AGE`]: younger ones may be a concurrent run's, about
+    /// to be renamed. Readers never open temp files, so until then they are only litter.
+    pub fn remove_stale_temp_files(&self) {
+        let Some(cutoff) = SystemTime::now().checked_sub(STALE_TEMP_AGE) else { return };
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let (name, kind) = (entry.file_name(), entry.file_type());
+                let ours =
+                    dir != self.root || matches!(name.to_str(), Some("pages" | "metadata" | "provenance" | "computed"));
+                match kind {
+                    Ok(kind) if kind.is_dir() && ours => dirs.push(entry.path()),
+                    Ok(kind) if kind.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) => {
+                        let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|modified| modified < cutoff);
+                        if old {
+                            let _ = std::fs::remove_file(entry.path());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// Total size in bytes of the files in the cache.
     pub fn size(&self) -> u64 {
         dir_size(&self.root)
     }
 
-    /// Removes hashlock's own entries (`pages/`, `metadata/`, `provenance/`, `wheels/`, the text values,
-    /// leftover temp files) and nothing else: `--cache-dir` may name a directory that holds
+    /// Removes hashlock's own entries (`pages/`, `metadata/`, `provenance/`, `computed/`, `wheels/`, the text
+    /// values, leftover temp files) and nothing else: `--cache-dir` may name a directory that holds
     /// other files.
     pub fn clean(&self) -> std::io::Result<()> {
         let entries = match std::fs::read_dir(&self.root) {
@@ -184,7 +241,7 @@ impl Cache {
             let name = entry.file_name();
             let kind = entry.file_type()?;
             let ours = match name.to_str() {
-                Some("pages" | "metadata" | "provenance" | "wheels") => true,
+                Some("pages" | "metadata" | "provenance" | "computed" | "wheels") => true,
                 Some(name) => TEXT_KEYS.contains(&name) || (name.starts_with(TEMP_PREFIX) && kind.is_file()),
                 None => false,
             };
@@ -209,6 +266,10 @@ impl Cache {
             MetadataKey::FromFile(digest) => dir.join("from-file").join(format!("{digest}.metadata")),
             MetadataKey::Built(digest) => dir.join("built").join(format!("{digest}.json")),
         }
+    }
+
+    fn computed_path(&self, key: &ComputedKey) -> PathBuf {
+        self.root.join("computed").join(format!("{}.hashes", key.0))
     }
 
     /// Keyed by a digest only, so that no text from an index becomes a path.
@@ -258,12 +319,27 @@ impl MetadataKey {
     }
 }
 
+/// What computed digests are stored under: the sha256 of the file's URL (without
+/// credentials) and its published size, so no text from an index becomes a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComputedKey(String);
+
+impl ComputedKey {
+    pub fn of(url: &Url, size: Option<u64>) -> Self {
+        let size = size.map_or_else(|| "unknown".to_string(), |size| size.to_string());
+        Self(sha256_hex(format!("{}\n{size}", without_credentials(url)).as_bytes()))
+    }
+}
+
 /// The keys [`Cache::write_text`] is used with (`index::config`'s pip default index); `clean`
 /// removes exactly these.
 const TEXT_KEYS: &[&str] = &[crate::index::config::PIP_DEFAULT_KEY];
 
 /// How `tempfile` names the temp files of [`write_atomic`].
 const TEMP_PREFIX: &str = ".tmp";
+
+/// A temp file this old belongs to no live write (one takes milliseconds).
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// How an index's `Cache-Control` header asks a project page to be cached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -687,5 +763,52 @@ mod tests {
             Some(PathBuf::from("/home/u/.cache/hashlock"))
         );
         assert_eq!(default_dir_from(env(&[])), None);
+    }
+
+    /// What a killed run leaves: old temp files go, a concurrent run's young one and every
+    /// entry stay, and nothing outside hashlock's directories is touched.
+    #[test]
+    fn stale_temp_files_are_removed_and_young_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Freshness::Normal);
+        let old = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(60);
+        let file = |path: &str, modified: Option<SystemTime>| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let file = File::create(&path).unwrap();
+            if let Some(time) = modified {
+                file.set_modified(time).unwrap();
+            }
+            path
+        };
+        let gone = [
+            file("pages/0123456789abcdef/.tmpA1b2C3", Some(old)),
+            file("metadata/from-file/.tmpX", Some(old)),
+            // The temp file of a text value, as `clean` counts it.
+            file(".tmpPipDefault", Some(old)),
+        ];
+        let kept = [
+            file("pages/0123456789abcdef/.tmpYoung", None),
+            file("pages/0123456789abcdef/demo.page", Some(old)),
+            file("computed/.tmpYoung", None),
+            file("other-tool/.tmpOld", Some(old)),
+        ];
+        cache.remove_stale_temp_files();
+        for path in gone {
+            assert!(!path.exists(), "{} is still there", path.display());
+        }
+        for path in kept {
+            assert!(path.exists(), "{} was removed", path.display());
+        }
+    }
+
+    proptest::proptest! {
+        /// `Cache-Control` is the index's text.
+        #[test]
+        fn cache_policy_never_panics(text in ".{0,60}", secs in 0u64..10_000_000) {
+            let _ = CachePolicy::parse(Some(&text));
+            let max_age = format!("public, max-age={secs}");
+            proptest::prop_assert_eq!(CachePolicy::parse(Some(&max_age)), CachePolicy::MaxAge(Duration::from_secs(secs)));
+        }
     }
 }

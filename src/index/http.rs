@@ -14,6 +14,8 @@ use reqwest::Url;
 pub struct HttpOptions {
     /// Extra PEM trust roots (`--cert`), added to the platform's.
     pub cert: Option<PathBuf>,
+    /// For one attempt's whole response, from connecting to the body's last byte: a body that
+    /// trickles in must not hold a run forever.
     pub timeout: Duration,
     /// Attempts after the first, on connection errors, 429 and 5xx.
     pub retries: u32,
@@ -21,6 +23,8 @@ pub struct HttpOptions {
     pub offline: bool,
     /// Pause before the first retry; doubled for each further one.
     pub backoff: Duration,
+    /// The longest pause before a retry, whether from the backoff or a `Retry-After`.
+    pub max_pause: Duration,
 }
 
 impl Default for HttpOptions {
@@ -31,9 +35,14 @@ impl Default for HttpOptions {
             retries: 3,
             offline: false,
             backoff: Duration::from_millis(200),
+            max_pause: MAX_PAUSE,
         }
     }
 }
+
+/// The default [`HttpOptions::max_pause`]: so one URL's retries end within
+/// `(retries + 1) × timeout + retries × MAX_PAUSE` (the README states it).
+pub const MAX_PAUSE: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum HttpError {
@@ -60,6 +69,8 @@ pub struct Response<B = Vec<u8>> {
     pub cache_control: Option<String>,
     /// `Content-Range` of a 206 response.
     pub content_range: Option<String>,
+    /// `Retry-After` of a 429 or 503 response, as a wait from now.
+    pub retry_after: Option<Duration>,
     pub body: B,
 }
 
@@ -112,13 +123,15 @@ pub struct HttpClient {
 /// Why one attempt failed, kept for the message after the last one.
 enum Failure {
     Transport(String),
-    Status(u16),
+    /// With the server's `Retry-After`, if it sent one.
+    Status(u16, Option<Duration>),
 }
 
 impl HttpClient {
     pub fn new(options: HttpOptions) -> Result<Self, HttpError> {
         let mut builder = reqwest::blocking::Client::builder()
             .user_agent(concat!("hashlock/", env!("CARGO_PKG_VERSION")))
+            // Each blocking read gets this; the whole-response bound is set per request.
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
             // A redirect to a file host would otherwise tell it which index page (a private
@@ -169,10 +182,12 @@ impl HttpClient {
         for attempt in 0..=self.options.retries {
             if attempt > 0 {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(self.options.backoff.saturating_mul(1 << (attempt - 1).min(10)));
+                std::thread::sleep(self.pause(attempt, &failure));
             }
             failure = match self.attempt(client, &request_url, headers, &cap, &read) {
-                Ok(response) if response.status == 429 || response.status >= 500 => Failure::Status(response.status),
+                Ok(response) if response.status == 429 || response.status >= 500 => {
+                    Failure::Status(response.status, response.retry_after)
+                }
                 Ok(response) => return Ok(response),
                 Err(Attempt::Fatal(message)) => return Err(HttpError::Transport { url: redact(url), message }),
                 Err(Attempt::TooLarge(cap)) => return Err(HttpError::TooLarge { url: redact(url), cap }),
@@ -181,11 +196,22 @@ impl HttpClient {
         }
         let (url, attempts) = (redact(url), self.options.retries + 1);
         Err(match failure {
-            Failure::Status(status) => HttpError::Status { url, status, attempts },
+            Failure::Status(status, _) => HttpError::Status { url, status, attempts },
             Failure::Transport(message) => {
                 HttpError::Transport { url, message: format!("{message}{}", after_attempts(attempts)) }
             }
         })
+    }
+
+    /// Before retry number `attempt`: what the server asked for, else the backoff, capped.
+    fn pause(&self, attempt: u32, failure: &Failure) -> Duration {
+        let asked = match failure {
+            Failure::Status(_, retry_after) => *retry_after,
+            Failure::Transport(_) => None,
+        };
+        asked
+            .unwrap_or_else(|| self.options.backoff.saturating_mul(1 << (attempt - 1).min(10)))
+            .min(self.options.max_pause)
     }
 
     pub fn stats(&self) -> HttpStats {
@@ -209,7 +235,8 @@ impl HttpClient {
     ) -> Result<Response<B>, Attempt> {
         let _in_flight = InFlight::enter(&self.counters.in_flight);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        let mut request = client.get(url.clone());
+        // Per request, reqwest's timeout covers the body too (the client's covers each read).
+        let mut request = client.get(url.clone()).timeout(self.options.timeout);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -221,6 +248,10 @@ impl HttpClient {
         let cache_control = header(reqwest::header::CACHE_CONTROL);
         let content_range = header(reqwest::header::CONTENT_RANGE);
         let status = response.status().as_u16();
+        let retry_after = match status {
+            429 | 503 => header(reqwest::header::RETRY_AFTER).and_then(|value| parse_retry_after(&value)),
+            _ => None,
+        };
         // reqwest moves URL credentials into a header; the caller sees the URL without them.
         let url = without_credentials(response.url());
         let cap = cap(status);
@@ -228,7 +259,7 @@ impl HttpClient {
         if response.content_length().is_some_and(|length| length > cap) {
             return Err(Attempt::TooLarge(cap));
         }
-        // Read, not `bytes()`: the timeout then bounds each read, not the whole download.
+        // Read, not `bytes()`: the body need not fit in memory.
         let mut body = Counted { inner: response.take(cap.saturating_add(1)), count: 0 };
         let result = read(status, &mut body);
         self.counters.bytes.fetch_add(body.count, Ordering::Relaxed);
@@ -236,7 +267,7 @@ impl HttpClient {
             return Err(Attempt::TooLarge(cap));
         }
         let body = result.map_err(|e| Attempt::Retryable(error_chain(&e)))?;
-        Ok(Response { url, status, content_type, cache_control, content_range, body })
+        Ok(Response { url, status, content_type, cache_control, content_range, retry_after, body })
     }
 
     /// Remembers credentials carried by `url`, or adds the ones remembered for its origin.
@@ -286,6 +317,17 @@ pub fn spool(body: &mut dyn Read) -> std::io::Result<std::fs::File> {
     std::io::copy(body, &mut file)?;
     file.seek(std::io::SeekFrom::Start(0))?;
     Ok(file)
+}
+
+/// A `Retry-After` value as a wait from now: delay-seconds or an HTTP date (one in the past
+/// is no wait). Anything else is ignored, and the backoff applies.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
 }
 
 /// `url` with no user or password.
@@ -426,6 +468,92 @@ IionD5I9SsUOfSq8KMdoH6c=
         let stats = http.stats();
         assert_eq!((stats.requests, stats.retries, stats.in_flight), (3, 2, 0));
         assert!(stats.bytes >= 15);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_in_seconds_and_capped() {
+        let server = TestServer::start(|path, before| match (path, before) {
+            (_, 1..) => Reply::new(200, "text/plain", "ok"),
+            ("/soon", 0) => {
+                let mut reply = Reply::new(429, "text/plain", "slow down");
+                reply.headers.push(("Retry-After", "1".into()));
+                reply
+            }
+            _ => {
+                let mut reply = Reply::new(503, "text/plain", "maintenance");
+                reply.headers.push(("Retry-After", "3600".into()));
+                reply
+            }
+        });
+        let options = HttpOptions {
+            retries: 1,
+            backoff: Duration::from_millis(1),
+            max_pause: Duration::from_secs(2),
+            ..HttpOptions::default()
+        };
+        let http = HttpClient::new(options).unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(http.get(&server.url.join("soon").unwrap(), &[], CAP).unwrap().status, 200);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(2), "{waited:?}");
+        // An hour asked for, the cap waited.
+        let started = std::time::Instant::now();
+        assert_eq!(http.get(&server.url.join("later").unwrap(), &[], CAP).unwrap().status, 200);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(3), "{waited:?}");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        let wait = parse_retry_after(&soon).unwrap();
+        assert!(wait > Duration::from_secs(110) && wait <= Duration::from_secs(120), "{wait:?}");
+        for junk in ["", "-1", "soon", "1.5", "Sun, 06 Nov 1994"] {
+            assert_eq!(parse_retry_after(junk), None, "{junk:?}");
+        }
+    }
+
+    /// A body of 100 bytes sent a byte every 0.2 s: each read is quick, the whole is not.
+    #[test]
+    fn the_timeout_bounds_a_trickling_body() {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/slow", listener.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    let mut stream = stream;
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+                    for _ in 0..100 {
+                        if stream.write_all(b"x").is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                });
+            }
+        });
+        let options = HttpOptions {
+            retries: 1,
+            timeout: Duration::from_secs(1),
+            backoff: Duration::from_millis(1),
+            ..HttpOptions::default()
+        };
+        let http = HttpClient::new(options).unwrap();
+        let started = std::time::Instant::now();
+        let error = http.get(&url, &[], CAP).unwrap_err();
+        let took = started.elapsed();
+        // Two attempts of one second each, and the pause between them.
+        assert!(took < Duration::from_millis(2500), "{took:?}");
+        let message = error.to_string();
+        assert!(message.starts_with(&format!("{url}: ")) && message.ends_with("(after 2 attempts)"), "{message}");
     }
 
     #[test]
@@ -628,5 +756,15 @@ IionD5I9SsUOfSq8KMdoH6c=
             redact_text("mail me@example, see https://x.example/a@b"),
             "mail me@example, see https://x.example/a@b"
         );
+    }
+
+    proptest::proptest! {
+        /// A `Retry-After` header is the server's text: any value gives a wait or none, and
+        /// delay-seconds read as written.
+        #[test]
+        fn retry_after_never_panics(text in ".{0,40}", seconds in 0u64..1_000_000_000) {
+            let _ = parse_retry_after(&text);
+            proptest::prop_assert_eq!(parse_retry_after(&seconds.to_string()), Some(Duration::from_secs(seconds)));
+        }
     }
 }

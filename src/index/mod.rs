@@ -12,7 +12,7 @@ pub mod simple;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
@@ -37,7 +37,29 @@ pub enum IndexError {
     NotFound { name: PackageName, indexes: String },
     #[error("{0}")]
     Offline(String),
+    /// The index could not be reached, and a page the cache holds is past its lifetime.
+    #[error("{error}; a cached copy from {fetched} exists, and --allow-stale would use it")]
+    Unreachable { error: HttpError, fetched: String },
 }
+
+/// Which indexes a project's versions are taken from, named and defined as uv's
+/// `--index-strategy` (a project on several indexes is how dependency confusion works).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum IndexStrategy {
+    /// Only the first index (in order) that has the project; later ones are not asked.
+    #[default]
+    FirstIndex,
+    /// Every index, the versions of the first one preferred, then those of the next; a version
+    /// is taken from the first index that lists it.
+    UnsafeFirstMatch,
+    /// Every index merged, the best (newest) version wins: pip's behaviour. A version several
+    /// indexes list has all their files, checked by `mixed-indexes` and `index-disagreement`.
+    UnsafeBestMatch,
+}
+
+/// An index that serves a project, and the newest version it lists (none: no file whose
+/// filename gives one).
+pub type Serving = (Url, Option<Version>);
 
 /// A project as seen across all configured indexes: one page per index that knows it. Pages are
 /// kept in the cache's line form (also when just fetched): a version's files are decoded when
@@ -48,6 +70,12 @@ pub struct Project {
     pages: Vec<CachedPage>,
     /// The index each page came from, by position in `pages`.
     indexes: Vec<Url>,
+    /// Every index asked that serves the project, in index order, when more than one does
+    /// (also those whose page the strategy left out); empty otherwise.
+    shadowing: Vec<Serving>,
+    /// [`IndexStrategy::UnsafeFirstMatch`]: a version's files come from the first page that
+    /// lists it, and earlier pages' versions are preferred.
+    first_match: bool,
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
     releases: OnceLock<BTreeMap<Version, ReleaseFiles>>,
@@ -80,7 +108,21 @@ impl Project {
     }
 
     fn of_pages(name: PackageName, pages: Vec<CachedPage>, indexes: Vec<Url>) -> Self {
-        Self { name, pages, indexes, releases: OnceLock::new() }
+        Self { name, pages, indexes, shadowing: Vec::new(), first_match: false, releases: OnceLock::new() }
+    }
+
+    /// The indexes serving this project when more than one does (see [`IndexStrategy`]).
+    pub fn shadowing(&self) -> &[Serving] {
+        &self.shadowing
+    }
+
+    /// Under [`IndexStrategy::UnsafeFirstMatch`], the position of the index a version comes
+    /// from, which outranks its newness; `0` for every version otherwise.
+    pub fn index_rank(&self, version: &Version) -> usize {
+        match self.first_match {
+            true => self.release_index().get(version).and_then(|r| r.indices.first()).map_or(0, |(page, _)| *page),
+            false => 0,
+        }
     }
 
     /// Every distribution file of every page (wheels and sdists; not eggs or installers).
@@ -113,7 +155,12 @@ impl Project {
                         last = Some((text.to_string(), Version::from_str(text).ok()));
                     }
                     if let Some((_, Some(version))) = &last {
-                        releases.entry(version.clone()).or_default().indices.push((page_index, file_index));
+                        let release = releases.entry(version.clone()).or_default();
+                        // First match: a version an earlier index lists is that index's alone.
+                        let earlier = release.indices.first().is_some_and(|(page, _)| *page < page_index);
+                        if !(self.first_match && earlier) {
+                            release.indices.push((page_index, file_index));
+                        }
                     }
                 }
             }
@@ -195,6 +242,14 @@ pub struct IndexClient {
     metadata_hits: AtomicU64,
     /// Builds the metadata of sdists that do not declare it statically, when set.
     builder: OnceLock<crate::metadata::build::Builder>,
+    strategy: IndexStrategy,
+    /// `--allow-stale`: a cached page of an index that cannot be reached is used however old.
+    allow_stale: bool,
+    /// The stale pages used, as `name from index, fetched at`: said in the file's header.
+    stale: Mutex<BTreeSet<String>>,
+    /// Ask every index for every project even under [`IndexStrategy::FirstIndex`], to report
+    /// shadowing (`audit`).
+    survey: AtomicBool,
 }
 
 /// What the on-disk cache answered, for the `--verbose` summary.
@@ -218,7 +273,32 @@ impl IndexClient {
             page_hits: AtomicU64::new(0),
             metadata_hits: AtomicU64::new(0),
             builder: OnceLock::new(),
+            strategy: IndexStrategy::default(),
+            allow_stale: false,
+            stale: Mutex::default(),
+            survey: AtomicBool::new(false),
         }
+    }
+
+    pub fn with_strategy(mut self, strategy: IndexStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    pub fn with_allow_stale(mut self, allow_stale: bool) -> Self {
+        self.allow_stale = allow_stale;
+        self
+    }
+
+    /// The stale pages used so far (`--allow-stale`), sorted: `name from index, fetched DATE`.
+    pub fn stale_pages(&self) -> Vec<String> {
+        self.stale.lock().unwrap_or_else(|poison| poison.into_inner()).iter().cloned().collect()
+    }
+
+    /// From now on, ask every index for every project, so that [`Project::shadowing`] is
+    /// known whatever the strategy (pages the strategy leaves out are still left out).
+    pub fn survey_all_indexes(&self) {
+        self.survey.store(true, Ordering::Relaxed);
     }
 
     /// Lets metadata fetches build sdists (once; later calls are ignored).
@@ -278,7 +358,12 @@ impl IndexClient {
     fn fetch_project(&self, name: &PackageName) -> ProjectResult {
         let (mut pages, mut indexes) = (Vec::new(), Vec::new());
         let mut offline_misses = 0;
+        let first_index = self.strategy == IndexStrategy::FirstIndex;
+        let survey = self.survey.load(Ordering::Relaxed);
         for index in &self.indexes {
+            if first_index && !survey && !pages.is_empty() {
+                break;
+            }
             match self.fetch_page(index, name)? {
                 Fetched::Page(page) => {
                     pages.push(page);
@@ -298,7 +383,18 @@ impl IndexClient {
                 IndexError::NotFound { name: name.clone(), indexes }
             });
         }
-        Ok(Arc::new(Project::of_pages(name.clone(), pages, indexes)))
+        let shadowing = match pages.len() {
+            1 => Vec::new(),
+            _ => indexes.iter().cloned().zip(pages.iter().map(|page| newest_version(page, name))).collect(),
+        };
+        if first_index {
+            pages.truncate(1);
+            indexes.truncate(1);
+        }
+        let mut project = Project::of_pages(name.clone(), pages, indexes);
+        project.shadowing = shadowing;
+        project.first_match = self.strategy == IndexStrategy::UnsafeFirstMatch;
+        Ok(Arc::new(project))
     }
 
     /// One index's page for `name`: from the cache when it may be used, else from the network
@@ -315,6 +411,9 @@ impl IndexClient {
         let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)], MAX_PAGE_SIZE) {
             Ok(response) => response,
             Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
+            Err(error @ (HttpError::Transport { .. } | HttpError::Status { .. })) => {
+                return self.stale_page(index, name, error);
+            }
             Err(error) => return Err(error.into()),
         };
         match response.status {
@@ -340,6 +439,33 @@ impl IndexClient {
         let cached = page_file::decode(text).ok_or_else(|| bad_page("the page is too large to keep".into()))?;
         Ok(Fetched::Page(cached.page))
     }
+}
+
+impl IndexClient {
+    /// After `error` reaching `index`: the cached page however old with `--allow-stale`
+    /// (remembered for the header), else the error, saying when such a page exists.
+    fn stale_page(&self, index: &Url, name: &PackageName, error: HttpError) -> Result<Fetched, IndexError> {
+        let Some((page, fetched_at)) = self.cache.as_ref().and_then(|cache| cache.read_stale_page(index, name)) else {
+            return Err(error.into());
+        };
+        let fetched = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(fetched_at));
+        if !self.allow_stale {
+            return Err(IndexError::Unreachable { error, fetched });
+        }
+        let used = format!("{name} from {}, fetched {fetched}", redact(index));
+        self.stale.lock().unwrap_or_else(|poison| poison.into_inner()).insert(used);
+        Ok(Fetched::Page(page))
+    }
+}
+
+/// The newest version a page lists a file of.
+fn newest_version(page: &CachedPage, name: &PackageName) -> Option<Version> {
+    (0..page.len())
+        .filter_map(|file| {
+            let filename = page.filename(file);
+            Version::from_str(FilenameParts::split(&filename, name)?.version()).ok()
+        })
+        .max()
 }
 
 /// Largest project page (decoded) hashlock reads: the largest real ones are tens of MB of
@@ -512,14 +638,68 @@ mod tests {
     }
 
     #[test]
-    fn pages_of_all_indexes_are_merged_in_order() {
+    fn best_match_merges_the_pages_of_all_indexes_in_order() {
         let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
         let missing = TestServer::start(|_, _| Reply::new(404, "text/html", "nope"));
         let extra = TestServer::start(|_, _| json_page("demo-2.0.tar.gz"));
-        let project = client(&[&primary, &missing, &extra], None).project(&name("demo")).unwrap();
+        let project = client(&[&primary, &missing, &extra], None)
+            .with_strategy(IndexStrategy::UnsafeBestMatch)
+            .project(&name("demo"))
+            .unwrap();
         let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
         assert_eq!(files, ["demo-1.0.tar.gz", "demo-2.0.tar.gz"]);
         assert_eq!(project.pages.len(), 2);
+        let shadowing: Vec<(String, String)> =
+            project.shadowing().iter().map(|(url, v)| (url.to_string(), v.as_ref().unwrap().to_string())).collect();
+        let urls = [&primary, &extra].map(|s| s.url.join("simple").unwrap().to_string());
+        assert_eq!(shadowing, [(urls[0].clone(), "1.0".into()), (urls[1].clone(), "2.0".into())]);
+        assert_eq!(project.index_rank(&Version::from_str("2.0").unwrap()), 0, "newest wins");
+    }
+
+    /// The default: later indexes are not asked for a name an earlier one has, unless surveyed
+    /// (audit), and even then their pages are not used.
+    #[test]
+    fn first_index_takes_the_first_index_that_has_the_project() {
+        let missing = TestServer::start(|_, _| Reply::new(404, "text/html", "nope"));
+        let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
+        let extra = TestServer::start(|_, _| json_page("demo-2.0.tar.gz"));
+        let indexes = [&missing, &primary, &extra];
+        let project = client(&indexes, None).project(&name("demo")).unwrap();
+        let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
+        assert_eq!(files, ["demo-1.0.tar.gz"]);
+        assert!(project.shadowing().is_empty());
+        assert_eq!((missing.hits().len(), primary.hits().len(), extra.hits().len()), (1, 1, 0));
+
+        let surveyed = client(&indexes, None);
+        surveyed.survey_all_indexes();
+        let project = surveyed.project(&name("demo")).unwrap();
+        assert_eq!(project.files().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["demo-1.0.tar.gz"]);
+        assert_eq!(project.shadowing().len(), 2);
+        assert_eq!(extra.hits().len(), 1);
+    }
+
+    /// First match: a version comes from the first index listing it, and earlier indexes'
+    /// versions rank first.
+    #[test]
+    fn first_match_takes_each_version_from_the_first_index_listing_it() {
+        let primary = TestServer::start(|_, _| json_page("demo-1.0.tar.gz"));
+        let extra = TestServer::start(|_, _| {
+            let files = ["demo-1.0.zip", "demo-2.0.tar.gz"]
+                .map(|f| format!("{{\"filename\": \"{f}\", \"url\": \"{f}\", \"hashes\": {{}}}}"));
+            Reply::new(
+                200,
+                JSON_TYPE,
+                format!("{{\"meta\": {{\"api-version\": \"1.1\"}}, \"files\": [{}]}}", files.join(",")),
+            )
+        });
+        let project = client(&[&primary, &extra], None)
+            .with_strategy(IndexStrategy::UnsafeFirstMatch)
+            .project(&name("demo"))
+            .unwrap();
+        let files: Vec<&str> = project.files().map(|f| f.filename.as_str()).collect();
+        assert_eq!(files, ["demo-1.0.tar.gz", "demo-2.0.tar.gz"]);
+        let rank = |v: &str| project.index_rank(&Version::from_str(v).unwrap());
+        assert_eq!((rank("1.0"), rank("2.0")), (0, 1));
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
             HashSource::JsonPage => "json",
             HashSource::HtmlFragment => "html",
             HashSource::None => "none",
+            HashSource::Computed => "computed",
         };
         let optional = |value: &Option<String>| value.as_deref().map_or(String::new(), |v| format!("={}", escape(v)));
         let core_metadata = match &file.core_metadata {
@@ -174,6 +175,7 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
         "json" => HashSource::JsonPage,
         "html" => HashSource::HtmlFragment,
         "none" => HashSource::None,
+        "computed" => HashSource::Computed,
         _ => return None,
     };
     let optional_ok = |field: &str| field.is_empty() || field.starts_with('=');

@@ -152,6 +152,9 @@ pub struct Package {
     /// Not from an index (a path, Git, URL or editable source), as written: nothing on an index
     /// can vouch for it. The reader makes the `unhashable` finding.
     pub non_index_source: Option<String>,
+    /// The Trusted Publishers its files must be attested by (pylock.toml's
+    /// `attestation-identities`; empty where the lock records none).
+    pub attestation_identities: Vec<crate::index::provenance::Publisher>,
     pub location: Location,
 }
 
@@ -180,6 +183,7 @@ impl Package {
             dependencies: None,
             groups: BTreeSet::new(),
             non_index_source: None,
+            attestation_identities: Vec::new(),
             location,
         }
     }

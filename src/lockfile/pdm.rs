@@ -160,6 +160,7 @@ fn package(text: &LockText, raw: &PdmPackage, at: usize) -> Result<(Package, Ask
         dependencies: Some(dependencies),
         groups,
         non_index_source: raw.source.non_index_source(),
+        attestation_identities: Vec::new(),
         location: text.location(at),
         name,
     };

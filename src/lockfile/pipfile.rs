@@ -185,6 +185,7 @@ impl EntryReader<'_> {
             dependencies: None,
             groups: [selector(category, "default")].into(),
             non_index_source: entry.source.non_index_source(),
+            attestation_identities: Vec::new(),
             location,
         };
         Ok((package, entry))

@@ -172,6 +172,7 @@ impl Reader<'_> {
             dependencies: Some(dependencies.into_iter().collect()),
             groups: self.groups(raw, &name),
             non_index_source,
+            attestation_identities: Vec::new(),
             location: self.text.location(at),
             name,
             version: Some(version),

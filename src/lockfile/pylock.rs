@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::check::findings::Finding;
+use crate::index::provenance::Publisher;
 use crate::lockfile::reader::{LockText, as_text, file_name, note_index, parse_marker, unhashable, without_extras};
 use crate::lockfile::{Artifact, Location, LockFormat, Lockfile, LockfileError, Package, Selector};
 
@@ -49,6 +50,8 @@ struct PackageTable {
     sdist: Option<Spanned<FileTable>>,
     #[serde(default)]
     wheels: Vec<Spanned<FileTable>>,
+    #[serde(default)]
+    attestation_identities: Vec<Spanned<toml::Table>>,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +165,11 @@ fn read_package(
     } else {
         None
     };
+    let attestation_identities = table
+        .attestation_identities
+        .iter()
+        .map(|identity| attestation_identity(file, identity))
+        .collect::<Result<_, _>>()?;
     let package = Package {
         name,
         version,
@@ -172,6 +180,7 @@ fn read_package(
         dependencies,
         groups: split.groups,
         non_index_source,
+        attestation_identities,
         location,
     };
     // A directory is the user's own tree (`uv export` writes the project so); a VCS checkout or
@@ -179,6 +188,17 @@ fn read_package(
     let local_tree = table.vcs.is_none() && table.directory.is_some();
     findings.extend(unhashable(&package, local_tree));
     Ok(package)
+}
+
+/// An `[[packages.attestation-identities]]` table: a `kind` and the publisher's keys (PEP 751),
+/// as a publisher object of the kind a provenance object holds.
+fn attestation_identity(file: &LockText, identity: &Spanned<toml::Table>) -> Result<Publisher, LockfileError> {
+    let invalid = |message: &str| file.invalid(identity.span().start, format!("attestation identity: {message}"));
+    let value = serde_json::to_value(identity.get_ref()).map_err(|e| invalid(&e.to_string()))?;
+    match value.get("kind") {
+        Some(serde_json::Value::String(_)) => serde_json::from_value(value).map_err(|e| invalid(&e.to_string())),
+        _ => Err(invalid("no `kind` (a string) names the kind of publisher")),
+    }
 }
 
 fn artifact(file: &LockText, spanned: &Spanned<FileTable>) -> Result<Artifact, LockfileError> {
@@ -667,6 +687,12 @@ marker = "python_version >= '3.11'"
         assert_eq!(
             error("lock-version = \"1.0\"\n[[packages]]\nversion = \"1\"\n"),
             "pylock.toml:2: missing field `name`"
+        );
+        assert_eq!(
+            error(
+                "lock-version = \"1.0\"\n[[packages]]\nname = \"a\"\n\n[[packages.attestation-identities]]\nrepository = \"o/a\"\n"
+            ),
+            "pylock.toml:5: attestation identity: no `kind` (a string) names the kind of publisher"
         );
     }
 

@@ -201,6 +201,7 @@ impl RequirementsFile {
                     dependencies: None,
                     groups: BTreeSet::new(),
                     non_index_source: None,
+                    attestation_identities: Vec::new(),
                     location: entry.location.clone(),
                 })
             })

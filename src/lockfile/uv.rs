@@ -151,6 +151,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
             dependencies: Some(dependencies),
             groups: BTreeSet::new(),
             non_index_source: table.source.describe_non_index(),
+            attestation_identities: Vec::new(),
             location,
         };
         lockfile.findings.extend(unhashable(&package, table.source.is_local_tree()));

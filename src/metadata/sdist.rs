@@ -477,4 +477,29 @@ socks = ["PySocks>=1.5.6", "win-inet-pton; sys_platform == 'win32'"]
         assert!(!is_static(&parse(b"Metadata-Version: 3.0\nName: demo\nVersion: 1.0\n")));
         assert!(is_static(&parse(b"Metadata-Version: 2.10\nName: demo\nVersion: 1.0\n")));
     }
+
+    proptest::proptest! {
+        /// Any bytes as a tar.gz or zip sdist, and a real one with bytes flipped or cut: a
+        /// result or an error, never a panic.
+        #[test]
+        fn archives_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..4096,
+        ) {
+            let _ = from_tar_gz(&bytes);
+            let _ = from_zip(Cursor::new(&bytes), "demo-1.0.zip", &demo());
+            let members: [(&str, &[u8]); 2] = [("demo-1.0/PKG-INFO", STATIC), ("demo-1.0/pyproject.toml", PYPROJECT_STATIC)];
+            for mut real in [tar_gz(&members), zip(&members)] {
+                for (at, byte) in &flips {
+                    let len = real.len();
+                    real[at % len] ^= byte;
+                }
+                real.truncate(cut.max(1));
+                let _ = from_tar_gz(&real);
+                let _ = scan_tar(&real[..], "demo-1.0.tar", &demo());
+                let _ = from_zip(Cursor::new(&real), "demo-1.0.zip", &demo());
+            }
+        }
+    }
 }

@@ -15,8 +15,10 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
 use super::line;
 use super::requirements::{Header, Refused as Unquotable};
+use crate::check::attestations::PublishersByPin;
 use crate::dist::{DistFile, FilenameParts, SdistExtension, UploadTime};
 use crate::index::http::redact_text;
+use crate::index::provenance::Publisher as Claim;
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, pip_hash};
 use crate::resolve::markers::to_string_quoted;
 use crate::target::Target;
@@ -41,8 +43,9 @@ pub enum Refused {
     NoFile { package: String, version: String },
 }
 
-/// The lock for `target`, packages in lock order (by name, then version).
-pub fn render(lock: &Lock, header: &Header, target: &Target) -> Result<Pylock, Refused> {
+/// The lock for `target`, packages in lock order (by name, then version); each package in
+/// `publishers` is locked to those Trusted Publishers (`attestation-identities`).
+pub fn render(lock: &Lock, header: &Header, target: &Target, publishers: &PublishersByPin) -> Result<Pylock, Refused> {
     let mut out = String::new();
     let mut left_out = Vec::new();
     key(&mut out, "lock-version", &string("1.0"));
@@ -55,7 +58,8 @@ pub fn render(lock: &Lock, header: &Header, target: &Target) -> Result<Pylock, R
         key(&mut out, "packages", "[]");
     }
     for package in &lock.packages {
-        render_package(&mut out, package, &mut left_out)?;
+        let identities = publishers.get(&(package.name.clone(), package.version.clone()));
+        render_package(&mut out, package, identities.map_or(&[], Vec::as_slice), &mut left_out)?;
     }
     out.push_str("\n[tool.hashlock]\n");
     key(&mut out, "version", &string(env!("CARGO_PKG_VERSION")));
@@ -63,6 +67,10 @@ pub fn render(lock: &Lock, header: &Header, target: &Target) -> Result<Pylock, R
     key(&mut out, "target", &string(&header.target));
     let indexes: Vec<String> = header.indexes.iter().map(|index| string(index)).collect();
     key(&mut out, "indexes", &format!("[{}]", indexes.join(", ")));
+    if !header.stale.is_empty() {
+        let stale: Vec<String> = header.stale.iter().map(|page| string(page)).collect();
+        key(&mut out, "stale-pages", &format!("[{}]", stale.join(", ")));
+    }
     Ok(Pylock { text: out, left_out })
 }
 
@@ -95,7 +103,12 @@ fn requires_python(target: &Target) -> String {
     if resolved_for == Version::new([major, minor, 0]) { series } else { format!(">={resolved_for}, {series}") }
 }
 
-fn render_package(out: &mut String, package: &LockedPackage, left_out: &mut Vec<String>) -> Result<(), Refused> {
+fn render_package(
+    out: &mut String,
+    package: &LockedPackage,
+    identities: &[Claim],
+    left_out: &mut Vec<String>,
+) -> Result<(), Refused> {
     let (name, version) = (package.name.to_string(), package.version.to_string());
     let files = Files::of(package, left_out);
     if files.sdist.is_none() && files.wheels.is_empty() {
@@ -125,7 +138,27 @@ fn render_package(out: &mut String, package: &LockedPackage, left_out: &mut Vec<
     for wheel in &files.wheels {
         render_file(out, "[[packages.wheels]]", wheel);
     }
+    for identity in identities {
+        render_identity(out, identity);
+    }
     Ok(())
+}
+
+/// A publisher as PEP 751 records it: its `kind`, then its keys (those the index leaves null
+/// are not set, which TOML cannot say).
+fn render_identity(out: &mut String, identity: &Claim) {
+    out.push_str("\n[[packages.attestation-identities]]\n");
+    key(out, "kind", &string(&identity.kind));
+    let mut keys: Vec<(&String, &serde_json::Value)> = identity.keys.iter().collect();
+    keys.sort_by_key(|(name, _)| *name);
+    for (name, value) in keys {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(text) => key(out, &key_name(name), &string(text)),
+            // Verified publishers carry strings only; anything else is written as its JSON text.
+            other => key(out, &key_name(name), &string(&other.to_string())),
+        }
+    }
 }
 
 /// The files of a pinned version that go into the lock.
@@ -232,6 +265,28 @@ fn key(out: &mut String, key: &str, value: &str) {
 }
 
 /// `text` as a TOML string, escaped as TOML needs.
+/// A key bare where TOML allows it, else a basic string on one line (TOML keys cannot be
+/// multi-line strings, which a value with a line break becomes).
+fn key_name(name: &str) -> String {
+    let bare = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        return name.to_string();
+    }
+    let mut quoted = String::from("\"");
+    for c in name.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(quoted, "\\u{:04X}", u32::from(c));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 fn string(text: &str) -> String {
     toml::Value::String(text.to_string()).to_string()
 }
@@ -282,6 +337,7 @@ mod tests {
             command: "hashlock generate app -o pylock.toml".into(),
             target: target.describe(),
             indexes: vec!["https://user:***@index.example/simple".into()],
+            stale: Vec::new(),
         }
     }
 
@@ -324,9 +380,39 @@ mod tests {
     }
 
     fn rendered(lock: &Lock, target: &Target) -> String {
-        let pylock = render(lock, &header(target), target).unwrap();
+        let pylock = render(lock, &header(target), target, &PublishersByPin::new()).unwrap();
         assert_eq!(pylock.left_out, Vec::<String>::new());
         pylock.text
+    }
+
+    /// A package whose files all verified is locked to its publishers, and the pylock reader
+    /// reads them back as written, whatever text the index put in them.
+    #[test]
+    fn attestation_identities_are_written_after_the_files_and_read_back() {
+        let target = Target::from_options(Some("3.11"), Some("linux")).unwrap();
+        let github = serde_json::json!({
+            "kind": "GitHub", "repository": "o/lib", "workflow": "release.yml", "environment": null
+        });
+        let odd = serde_json::json!({"kind": "Other", "key \"x\"\n[evil]": "v\"\n[[packages]]", "n": 1});
+        let claims: Vec<Claim> = [github, odd].into_iter().map(|v| serde_json::from_value(v).unwrap()).collect();
+        let lib = (PackageName::from_str("lib").unwrap(), Version::from_str("1.0").unwrap());
+        let publishers = PublishersByPin::from([(lib, claims.clone())]);
+        let text = render(&lock(), &header(&target), &target, &publishers).unwrap().text;
+        let identity = "\n[[packages.attestation-identities]]\nkind = \"GitHub\"\nrepository = \"o/lib\"\nworkflow = \"release.yml\"\n";
+        assert!(text.contains(identity), "{text}");
+        // TOML reads them back as written (the pylock reader's own test is end to end).
+        let read: toml::Table = toml::from_str(&text).unwrap();
+        let packages = read["packages"].as_array().unwrap();
+        assert_eq!(packages.len(), lock().packages.len(), "no package was added");
+        let identities = |name: &str| {
+            let package = packages.iter().find(|p| p["name"].as_str() == Some(name)).unwrap();
+            package.get("attestation-identities").map(|value| serde_json::to_value(value).unwrap())
+        };
+        let mut expected = claims;
+        expected[0].keys.remove("environment");
+        expected[1].keys.insert("n".into(), "1".into());
+        assert_eq!(identities("lib"), Some(serde_json::to_value(expected).unwrap()));
+        assert_eq!(identities("colorama"), None);
     }
 
     /// One target: its environment, its Python series, no markers (the resolution had none).
@@ -461,7 +547,9 @@ mod tests {
     fn the_environment_is_the_target_and_its_patch_release() {
         let lines = |python: &str, platform: &str| {
             let target = Target::from_options(Some(python), Some(platform)).unwrap();
-            let text = render(&Lock { packages: Vec::new() }, &header(&target), &target).unwrap().text;
+            let text = render(&Lock { packages: Vec::new() }, &header(&target), &target, &PublishersByPin::new())
+                .unwrap()
+                .text;
             text.lines().take(3).collect::<Vec<_>>().join("\n")
         };
         assert_eq!(
@@ -491,7 +579,8 @@ mod tests {
             ],
         );
         mirrored.files.push(file("odd-1.0.tar.gz", &["sha384"]));
-        let pylock = render(&Lock { packages: vec![mirrored] }, &header(&target), &target).unwrap();
+        let pylock =
+            render(&Lock { packages: vec![mirrored] }, &header(&target), &target, &PublishersByPin::new()).unwrap();
         let document: toml::Table = toml::from_str(&pylock.text).unwrap();
         let odd = &document["packages"][0];
         assert_eq!(odd["sdist"]["name"].as_str(), Some("odd-1.0.tar.gz"));
@@ -515,7 +604,8 @@ mod tests {
 
         let unhashed =
             package("bare", "1.0", "", vec![file("bare-1.0.tar.bz2", &["sha256"]), file("bare-1.0.zip", &["md5"])]);
-        let refused = render(&Lock { packages: vec![unhashed] }, &header(&target), &target).unwrap_err();
+        let refused =
+            render(&Lock { packages: vec![unhashed] }, &header(&target), &target, &PublishersByPin::new()).unwrap_err();
         assert_eq!(
             refused.to_string(),
             "bare 1.0: no file to write: pylock.toml takes wheels and .tar.gz or .zip sdists, with a sha256, sha384 or sha512 hash"
@@ -529,12 +619,15 @@ mod tests {
         let target = Target::universal(Some("3.11")).unwrap();
         let quoted =
             package("q", "1.0", r#"platform_release == "it's""#, vec![file("q-1.0-py3-none-any.whl", &["sha256"])]);
-        let written = render(&Lock { packages: vec![quoted.clone()] }, &header(&target), &target).unwrap();
+        let written =
+            render(&Lock { packages: vec![quoted.clone()] }, &header(&target), &target, &PublishersByPin::new())
+                .unwrap();
         let document: toml::Table = toml::from_str(&written.text).unwrap();
         assert_eq!(document["packages"][0]["marker"].as_str(), Some(r#"platform_release == "it's""#));
 
         let broken = LockedPackage { marker: MarkerTree::from_str("platform_release == 'a\x0cb'").unwrap(), ..quoted };
-        let refused = render(&Lock { packages: vec![broken] }, &header(&target), &target).unwrap_err();
+        let refused =
+            render(&Lock { packages: vec![broken] }, &header(&target), &target, &PublishersByPin::new()).unwrap_err();
         assert!(refused.to_string().starts_with("q 1.0: cannot write its marker: "), "{refused}");
     }
 
@@ -566,7 +659,7 @@ mod tests {
             wheel.requires_python = Some(requires_python);
             let mut demo = package("demo", "1.0", "", vec![wheel]);
             demo.marker = MarkerTree::from_str(&format!("platform_release == '{release}'")).unwrap_or(MarkerTree::TRUE);
-            let Ok(pylock) = render(&Lock { packages: vec![demo] }, &header(&target), &target) else { return Ok(()) };
+            let Ok(pylock) = render(&Lock { packages: vec![demo] }, &header(&target), &target, &PublishersByPin::new()) else { return Ok(()) };
             let document: toml::Table = toml::from_str(&pylock.text).unwrap();
             let packages = document["packages"].as_array().unwrap();
             prop_assert_eq!(packages.len(), 1);

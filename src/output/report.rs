@@ -5,8 +5,9 @@ use std::fmt::Write;
 
 use super::line;
 use crate::check::findings::{Finding, Severity};
+use crate::index::provenance::Publisher as Claim;
 use crate::metadata::build::BuildSystem;
-use crate::report::{FileReport, PackageReport, Report, distinct};
+use crate::report::{FileReport, PackageReport, ProvenanceStatus, Report, distinct};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -49,6 +50,7 @@ fn escaped(report: &Report, escape: impl Fn(&str) -> String) -> Report {
                 required_by: all(&p.required_by),
                 algorithms: all(&p.algorithms),
                 files: p.files.iter().map(|f| FileReport { filename: escape(&f.filename), ..f.clone() }).collect(),
+                publishers: p.publishers.iter().map(|c| Claim { kind: escape(&c.kind), ..c.clone() }).collect(),
                 build: p
                     .build
                     .as_ref()
@@ -88,6 +90,31 @@ fn target_cell(package: &PackageReport) -> &'static str {
     }
 }
 
+/// How many files have verified provenance, and by which kinds of publisher: `2/2 GitHub`,
+/// `1/3 GitHub (1 invalid)`, `none`; `-` where provenance was not checked.
+fn provenance_cell(package: &PackageReport) -> String {
+    let statuses: Vec<ProvenanceStatus> =
+        package.files.iter().filter_map(|f| f.provenance.as_ref().map(|p| p.status)).collect();
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    let (verified, invalid) = (count(ProvenanceStatus::Verified), count(ProvenanceStatus::Invalid));
+    if statuses.is_empty() {
+        return "-".into();
+    }
+    let mut cell = match verified + invalid {
+        0 => "none".to_string(),
+        _ => format!("{verified}/{}", package.files.len()),
+    };
+    if !package.publishers.is_empty() {
+        let kinds = distinct(package.publishers.iter().map(|p| p.kind.as_str()));
+        cell.push(' ');
+        cell.push_str(&kinds.join("+"));
+    }
+    if invalid > 0 {
+        cell.push_str(&format!(" ({invalid} invalid)"));
+    }
+    cell
+}
+
 fn sources_cell(package: &PackageReport) -> String {
     let names: Vec<&str> = package
         .hash_sources
@@ -96,6 +123,7 @@ fn sources_cell(package: &PackageReport) -> String {
             crate::dist::HashSource::JsonPage => "json",
             crate::dist::HashSource::HtmlFragment => "html",
             crate::dist::HashSource::None => "none",
+            crate::dist::HashSource::Computed => "computed",
         })
         .collect();
     names.join(",")
@@ -115,6 +143,17 @@ fn builds(report: &Report) -> Vec<String> {
 
 fn verdict(report: &Report) -> String {
     let s = &report.summary;
+    let errors = |provenance: bool| -> Vec<&Finding> {
+        report
+            .all_findings()
+            .filter(|f| f.severity == Severity::Error && f.code.is_provenance() == provenance)
+            .collect()
+    };
+    let provenance_errors = errors(true);
+    let provenance = match provenance_errors.len() {
+        0 => String::new(),
+        n => format!(" Provenance: {n} error finding(s): {}.", by_package(&provenance_errors)),
+    };
     if s.require_hashes_feasible && report.packages.is_empty() {
         // A report of findings alone (verify): nothing was resolved to count.
         return match s.warnings + s.infos {
@@ -124,28 +163,31 @@ fn verdict(report: &Report) -> String {
     }
     if s.require_hashes_feasible {
         return format!(
-            "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).",
+            "Feasible: all {} packages can be installed with pip --require-hashes today ({} of {} files have sha256).{provenance}",
             s.packages, s.files_with_sha256, s.files
         );
     }
-    // What stands in the way: each package (or the file itself) with its error codes.
-    let errors: Vec<&Finding> = report.all_findings().filter(|f| f.severity == Severity::Error).collect();
-    let who = |f: &Finding| f.package.clone().unwrap_or_else(|| "(file)".into());
-    let blockers: Vec<String> = distinct(errors.iter().map(|f| who(f)))
-        .into_iter()
-        .map(|name| {
-            let codes = distinct(errors.iter().filter(|f| who(f) == name).map(|f| f.code.to_string()));
-            format!("{name} ({})", codes.join(", "))
-        })
-        .collect();
+    let blockers = errors(false);
     format!(
-        "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.",
-        s.errors,
-        blockers.join("; ")
+        "Not feasible yet: {} error finding(s) stand in the way of pip --require-hashes: {}.{provenance}",
+        blockers.len(),
+        by_package(&blockers)
     )
 }
 
-/// `N packages for TARGET`, or just the subject when no packages were resolved (verify).
+/// Each package (or the file itself) with its finding codes: `lib (hash-mismatch); (file) (unpinned)`.
+fn by_package(findings: &[&Finding]) -> String {
+    let who = |f: &Finding| f.package.clone().unwrap_or_else(|| "(file)".into());
+    let named: Vec<String> = distinct(findings.iter().map(|f| who(f)))
+        .into_iter()
+        .map(|name| {
+            let codes = distinct(findings.iter().filter(|f| who(f) == name).map(|f| f.code.to_string()));
+            format!("{name} ({})", codes.join(", "))
+        })
+        .collect();
+    named.join("; ")
+}
+
 fn title(report: &Report) -> String {
     if report.packages.is_empty() {
         report.target.clone()
@@ -165,7 +207,7 @@ fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
 fn text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Hash report: {}", title(report));
-    let rows: Vec<[String; 7]> = report
+    let rows: Vec<[String; 8]> = report
         .packages
         .iter()
         .map(|p| {
@@ -176,6 +218,7 @@ fn text(report: &Report) -> String {
                 hashes_cell(p, ","),
                 sources_cell(p),
                 target_cell(p).to_string(),
+                provenance_cell(p),
                 if p.findings.is_empty() {
                     "-".into()
                 } else {
@@ -184,7 +227,7 @@ fn text(report: &Report) -> String {
             ]
         })
         .collect();
-    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "SOURCE", "TARGET", "FINDINGS"];
+    let headings = ["PACKAGE", "VERSION", "FILES", "HASHES", "SOURCE", "TARGET", "PROVENANCE", "FINDINGS"];
     let widths: Vec<usize> = (0..headings.len())
         .map(|i| rows.iter().map(|r| r[i].len()).chain([headings[i].len()]).max().unwrap_or(0))
         .collect();
@@ -218,7 +261,7 @@ fn text(report: &Report) -> String {
     if !report.packages.is_empty() {
         let _ = writeln!(
             out,
-            "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} yanked, {} sdist-only.",
+            "\nSummary: {} packages, {} files ({} wheels, {} sdists); {} with sha256, {} without any hash, {} with weak hashes only; {} with verified provenance; {} yanked, {} sdist-only.",
             s.packages,
             s.files,
             s.wheels,
@@ -226,6 +269,7 @@ fn text(report: &Report) -> String {
             s.files_with_sha256,
             s.files_without_hash,
             s.weak_only_files,
+            s.files_with_verified_provenance,
             s.yanked,
             s.sdist_only
         );
@@ -279,6 +323,7 @@ fn package_tables(out: &mut String, report: &Report) {
         ("files with sha256", s.files_with_sha256),
         ("files without any hash", s.files_without_hash),
         ("files with weak hashes only (md5/sha1)", s.weak_only_files),
+        ("files with verified provenance", s.files_with_verified_provenance),
         ("yanked pins", s.yanked),
         ("sdist-only for the target", s.sdist_only),
         ("packages with findings", s.packages_with_findings),
@@ -287,7 +332,7 @@ fn package_tables(out: &mut String, report: &Report) {
     }
     let _ = writeln!(
         out,
-        "\n## Packages\n\n| package | version | files | hashes | source | target gets | findings |\n| --- | --- | ---: | --- | --- | --- | --- |"
+        "\n## Packages\n\n| package | version | files | hashes | source | target gets | provenance | findings |\n| --- | --- | ---: | --- | --- | --- | --- | --- |"
     );
     for p in &report.packages {
         let findings = if p.findings.is_empty() {
@@ -297,13 +342,14 @@ fn package_tables(out: &mut String, report: &Report) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             p.name,
             p.version,
             files_cell(p),
             hashes_cell(p, ", "),
             sources_cell(p),
             target_cell(p),
+            provenance_cell(p),
             findings
         );
     }

@@ -18,7 +18,8 @@ pub struct Candidate {
     pub yanked: bool,
 }
 
-/// Versions of `project` usable on `target`, newest first. A file is usable when its
+/// Versions of `project` usable on `target`, newest first (under unsafe-first-match, those
+/// of the first index first; see [`Project::index_rank`]). A file is usable when its
 /// `requires-python` admits every Python the target serves (an unparseable value is ignored, as
 /// pip does) and it is an sdist or a wheel with a tag the target accepts.
 pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
@@ -49,6 +50,8 @@ pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
             found.push(Candidate { version: version.clone(), yanked: !live });
         }
     }
+    // Stable: newest first within each index (unsafe-first-match ranks earlier indexes first).
+    found.sort_by_cached_key(|candidate| project.index_rank(&candidate.version));
     found
 }
 

@@ -43,8 +43,12 @@ pub enum Published {
     /// The real sha256 of the bytes.
     Sha256,
     None,
-    /// Only an md5 digest, which pip rejects.
+    /// Only an md5 digest, which pip rejects (and which matches nothing).
     Md5Only,
+    /// Only the real md5 of the bytes, as some Nexus set-ups publish.
+    RealMd5,
+    /// Only the real sha1 of the bytes.
+    RealSha1,
     /// Only the real sha512.
     Sha512Only,
     /// A well-formed sha256 that matches nothing.
@@ -121,6 +125,16 @@ impl File {
             Published::Sha256 => BTreeMap::from([("sha256".into(), sha256_hex(bytes))]),
             Published::None => BTreeMap::new(),
             Published::Md5Only => BTreeMap::from([("md5".into(), "0".repeat(32))]),
+            Published::RealMd5 => {
+                use md5::Digest;
+                let hex = md5::Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                BTreeMap::from([("md5".into(), hex)])
+            }
+            Published::RealSha1 => {
+                use sha1::Digest;
+                let hex = sha1::Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                BTreeMap::from([("sha1".into(), hex)])
+            }
             Published::Sha512Only => {
                 use sha2::Digest;
                 let hex = sha2::Sha512::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
@@ -430,11 +444,26 @@ pub struct Config {
     /// List and serve files' provenance objects; off: pages list none, and their URLs are 404.
     pub provenance: bool,
     pub fail: Option<Fail>,
+    /// Send every body one byte at a time, this far apart (a trickling index).
+    pub trickle: Option<Duration>,
+    /// Answer the first request for each path with 429 and `Retry-After: <this many seconds>`.
+    pub throttle: Option<u64>,
+    /// Bytes of filler in every JSON project page (an ignored key): a page of tens of MB.
+    pub page_padding: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { json: true, pep658: true, range: true, provenance: true, fail: None }
+        Self {
+            json: true,
+            pep658: true,
+            range: true,
+            provenance: true,
+            fail: None,
+            trickle: None,
+            throttle: None,
+            page_padding: 0,
+        }
     }
 }
 
@@ -648,11 +677,13 @@ struct Reply {
     body: Vec<u8>,
     /// Zero bytes sent after `body` ([`File::padding`]).
     padding: u64,
+    /// [`Config::trickle`].
+    trickle: Option<Duration>,
 }
 
 impl Reply {
     fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Self { status, content_type, headers: Vec::new(), body: body.into(), padding: 0 }
+        Self { status, content_type, headers: Vec::new(), body: body.into(), padding: 0, trickle: None }
     }
 
     fn len(&self) -> u64 {
@@ -737,7 +768,11 @@ fn send_body(writer: &mut TcpStream, reply: &Reply, path: &str, state: &Mutex<St
     let padding = (0..reply.padding).step_by(CHUNK).map(|at| &zeros[..CHUNK.min((reply.padding - at) as usize)]);
     let mut sent = 0;
     let mut alive = true;
-    for chunk in reply.body.chunks(CHUNK).chain(padding) {
+    let chunk_len = if reply.trickle.is_some() { 1 } else { CHUNK };
+    for chunk in reply.body.chunks(chunk_len).chain(padding) {
+        if let Some(pause) = reply.trickle {
+            std::thread::sleep(pause);
+        }
         if writer.write_all(chunk).is_err() {
             alive = false;
             break;
@@ -753,11 +788,19 @@ fn serve(request: &Request, path: &str, state: &Mutex<State>, base: &str) -> Rep
     let (accept, range) = (request.header("Accept"), request.header("Range"));
     let method = request.method.clone();
     let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let reply = if matches!(method.as_str(), "GET" | "HEAD") {
-        route(&state, path, accept.as_deref(), range.as_deref(), base)
-    } else {
-        Reply::new(405, "text/plain", "method not allowed\n")
+    let throttled = state.config.throttle.filter(|_| !state.log.iter().any(|l| l.path == path));
+    let mut reply = match throttled {
+        Some(seconds) => {
+            let mut reply = Reply::new(429, "text/plain", "too many requests\n");
+            reply.headers.push(("Retry-After", seconds.to_string()));
+            reply
+        }
+        None if matches!(method.as_str(), "GET" | "HEAD") => {
+            route(&state, path, accept.as_deref(), range.as_deref(), base)
+        }
+        None => Reply::new(405, "text/plain", "method not allowed\n"),
     };
+    reply.trickle = state.config.trickle;
     state.log.push(Logged {
         method,
         path: path.to_string(),
@@ -898,12 +941,15 @@ fn project_page(name: &str, files: &[File], base: &str, json: bool, config: Conf
                 entry
             })
             .collect();
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "meta": { "api-version": API_VERSION },
             "name": name,
             "versions": versions,
             "files": entries,
         });
+        if config.page_padding > 0 {
+            body["x-padding"] = " ".repeat(config.page_padding).into();
+        }
         return Reply::new(200, JSON_TYPE, body.to_string());
     }
     let mut body = format!(
@@ -1266,8 +1312,13 @@ pub fn stable_ports(text: &str) -> String {
     out
 }
 
+/// The PEP 740 findings, which do not stop `pip install --require-hashes`.
+fn is_provenance(code: &str) -> bool {
+    code.starts_with("provenance-") || code.starts_with("publisher-")
+}
+
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 29] = [
+pub const FINDING_CODES: [&str; 36] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1297,7 +1348,17 @@ pub const FINDING_CODES: [&str; 29] = [
     "not-in-lock",
     "not-installed",
     "unverifiable",
+    "provenance-invalid",
+    "provenance-missing",
+    "provenance-dropped",
+    "publisher-changed",
+    "publisher-mismatch",
+    "computed-hash",
+    "index-shadowing",
 ];
+
+/// The README's values of a file's `hash_source`.
+const HASH_SOURCES: [&str; 4] = ["json-page", "html-fragment", "none", "computed"];
 
 /// Checks a `--format json` document against the schema in the README ("JSON schema",
 /// `schema_version` 1): every key there, with its type and, for enums, its allowed values;
@@ -1364,6 +1425,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
         "files_with_sha256",
         "files_without_hash",
         "weak_only_files",
+        "files_with_verified_provenance",
         "packages_with_findings",
         "yanked",
         "sdist_only",
@@ -1376,9 +1438,11 @@ pub fn check_report_schema(report: &serde_json::Value) {
     let feasible = boolean(&summary, "require_hashes_feasible", "summary");
 
     let mut severities: Vec<String> = Vec::new();
+    // Errors other than provenance ones: what stops `pip install --require-hashes`.
+    let mut hash_errors = 0;
     let packages = array(&top, "packages", "report");
     let (mut files, mut wheels, mut sdists, mut with_findings, mut yanked, mut sdist_only) = (0, 0, 0, 0, 0, 0);
-    let (mut with_sha256, mut without_hash, mut weak_only) = (0, 0, 0);
+    let (mut with_sha256, mut without_hash, mut weak_only, mut verified) = (0, 0, 0, 0);
     for (i, package) in packages.iter().enumerate() {
         let what = format!("packages[{i}]");
         let p = object(package, &what);
@@ -1395,7 +1459,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
         sorted.dedup();
         assert_eq!(algorithms, sorted, "{what}.algorithms are sorted and distinct");
         for source in strings(&p, "hash_sources", &what) {
-            one_of(source, &["json-page", "html-fragment", "none"], &format!("{what}.hash_sources"));
+            one_of(source, &HASH_SOURCES, &format!("{what}.hash_sources"));
         }
         for (j, file) in array(&p, "files", &what).iter().enumerate() {
             let what = format!("{what}.files[{j}]");
@@ -1414,19 +1478,42 @@ pub fn check_report_schema(report: &serde_json::Value) {
                 assert!(algorithms.contains(&algorithm), "{what}: {algorithm} missing from the package's algorithms");
                 assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{what}.hashes.{algorithm} is not hex");
             }
-            one_of(string(&f, "hash_source", &what), &["json-page", "html-fragment", "none"], &what);
+            one_of(string(&f, "hash_source", &what), &HASH_SOURCES, &what);
             boolean(&f, "yanked", &what);
+            // Left out only where provenance was not checked.
+            if let Some(provenance) = f.get("provenance") {
+                let what = format!("{what}.provenance");
+                let v = object(provenance, &what);
+                let status = one_of(string(&v, "status", &what), &["verified", "invalid", "absent"], &what);
+                verified += u64::from(status == "verified");
+                let keys: BTreeSet<&str> = v.keys().map(String::as_str).collect();
+                let expected = match status.as_str() {
+                    "verified" => BTreeSet::from(["status", "publisher"]),
+                    "invalid" => BTreeSet::from(["status", "reason"]),
+                    _ => BTreeSet::from(["status"]),
+                };
+                assert_eq!(keys, expected, "{what} keys");
+                if let Some(publisher) = v.get("publisher") {
+                    string(&object(publisher, &what), "kind", &format!("{what}.publisher"));
+                }
+            }
+        }
+        for (j, publisher) in array(&p, "publishers", &what).iter().enumerate() {
+            string(&object(publisher, &what), "kind", &format!("{what}.publishers[{j}]"));
         }
         let findings = array(&p, "findings", &what);
         with_findings += u64::from(!findings.is_empty());
         for (j, value) in findings.iter().enumerate() {
-            let (severity, _) = finding(value, &format!("{what}.findings[{j}]"));
+            let (severity, code) = finding(value, &format!("{what}.findings[{j}]"));
+            hash_errors += usize::from(severity == "error" && !is_provenance(&code));
             assert_eq!(value["package"].as_str(), Some(name.as_str()), "{what}.findings[{j}] is filed under it");
             severities.push(severity);
         }
     }
     for (i, value) in array(&top, "findings", "report").iter().enumerate() {
-        severities.push(finding(value, &format!("findings[{i}]")).0);
+        let (severity, code) = finding(value, &format!("findings[{i}]"));
+        hash_errors += usize::from(severity == "error" && !is_provenance(&code));
+        severities.push(severity);
     }
     let tally = |severity: &str| severities.iter().filter(|s| *s == severity).count() as u64;
     let expected = [
@@ -1437,6 +1524,7 @@ pub fn check_report_schema(report: &serde_json::Value) {
         ("files_with_sha256", with_sha256),
         ("files_without_hash", without_hash),
         ("weak_only_files", weak_only),
+        ("files_with_verified_provenance", verified),
         ("packages_with_findings", with_findings),
         ("yanked", yanked),
         ("sdist_only", sdist_only),
@@ -1447,5 +1535,5 @@ pub fn check_report_schema(report: &serde_json::Value) {
     for (key, want) in expected {
         assert_eq!(count(key), want, "summary.{key} disagrees with the report's contents");
     }
-    assert_eq!(feasible, tally("error") == 0, "require_hashes_feasible is true exactly when there is no error");
+    assert_eq!(feasible, hash_errors == 0, "require_hashes_feasible is true exactly when no hash finding is an error");
 }

@@ -34,6 +34,15 @@ pub fn github() -> Attested {
     served("pypi-attestations", "0.0.19", "pypi_attestations-0.0.19.tar.gz")
 }
 
+/// The GitHub-published sdist with a second attestation in its bundle: its SLSA provenance.
+pub fn github_with_slsa() -> Attested {
+    let mut attested = github();
+    let slsa = json_fixture("pypi_attestations-0.0.19.tar.gz.slsa.attestation");
+    let attestations = attested.provenance["attestation_bundles"][0]["attestations"].as_array_mut();
+    attestations.expect("a bundle's attestations").push(slsa);
+    attested
+}
+
 /// An sdist published from GitLab CI/CD; its attestation is wrapped with the publisher the
 /// upstream tests verify it against.
 pub fn gitlab() -> Attested {
