@@ -64,9 +64,10 @@ pub enum Command {
         after_help = "Example:\n  hashlock export poetry.lock -o requirements.txt\n  pip install --require-hashes -r requirements.txt"
     )]
     Export(ExportArgs),
-    /// Check downloaded distribution files against a lockfile and the index.
+    /// Check downloaded distribution files, or an installed environment (--installed), against
+    /// a lockfile and the index.
     #[command(
-        after_help = "Example:\n  pip download --no-deps --require-hashes -r requirements.txt -d dl\n  hashlock verify requirements.txt dl"
+        after_help = "Examples:\n  pip download --no-deps --require-hashes -r requirements.txt -d dl\n  hashlock verify requirements.txt dl\n  hashlock verify requirements.txt --installed .venv\n  hashlock verify --installed .venv"
     )]
     Verify(VerifyArgs),
     /// Inspect or clear hashlock's on-disk cache.
@@ -192,17 +193,24 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The lockfile the files should match (any format `audit` reads).
-    #[arg(value_name = "LOCKFILE")]
-    pub file: PathBuf,
+    /// The lockfile the files should match (any format `audit` reads); optional with
+    /// --installed.
+    #[arg(value_name = "LOCKFILE", required_unless_present = "installed")]
+    pub file: Option<PathBuf>,
 
     /// The lockfile's format, when its name does not tell it.
     #[arg(long, value_name = "FORMAT")]
     pub lock_format: Option<crate::lockfile::LockFormat>,
 
     /// Distribution files, or directories of them (e.g. from `pip download`).
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "installed", conflicts_with = "installed")]
     pub paths: Vec<PathBuf>,
+
+    /// Verify an installed environment instead: a virtualenv directory or a Python executable
+    /// [default: the active virtualenv, else the python3 on PATH]. Every installed file is
+    /// compared with the wheel it came from, and files no distribution installed are found.
+    #[arg(long, value_name = "ENV", num_args = 0..=1)]
+    pub installed: Option<Option<PathBuf>>,
 
     #[command(flatten)]
     pub report: ReportOptions,

@@ -65,6 +65,12 @@ pub enum Code {
     EmptyLock,
     SizeMismatch,
     UnverifiableHash,
+    InstalledFileModified,
+    InstalledFileMissing,
+    UnownedFile,
+    NotInLock,
+    NotInstalled,
+    Unverifiable,
     ProvenanceInvalid,
     ProvenanceMissing,
     ProvenanceDropped,
@@ -100,6 +106,12 @@ impl Code {
             Self::EmptyLock => "empty-lock",
             Self::SizeMismatch => "size-mismatch",
             Self::UnverifiableHash => "unverifiable-hash",
+            Self::InstalledFileModified => "installed-file-modified",
+            Self::InstalledFileMissing => "installed-file-missing",
+            Self::UnownedFile => "unowned-file",
+            Self::NotInLock => "not-in-lock",
+            Self::NotInstalled => "not-installed",
+            Self::Unverifiable => "unverifiable",
             Self::ProvenanceInvalid => "provenance-invalid",
             Self::ProvenanceMissing => "provenance-missing",
             Self::ProvenanceDropped => "provenance-dropped",
@@ -128,7 +140,7 @@ impl Code {
     pub fn severity(self) -> Severity {
         match self {
             // `--require-provenance` raises a missing one to an error.
-            Self::MixedAlgorithms | Self::ProvenanceMissing => Severity::Info,
+            Self::MixedAlgorithms | Self::ProvenanceMissing | Self::Unverifiable => Severity::Info,
             Self::Yanked
             | Self::EmptyLock
             | Self::SdistOnly
@@ -138,7 +150,8 @@ impl Code {
             | Self::UncoveredFile
             | Self::NoLocalFile
             | Self::ProvenanceDropped
-            | Self::PublisherChanged => Severity::Warning,
+            | Self::PublisherChanged
+            | Self::InstalledFileMissing => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -170,6 +183,13 @@ impl Finding {
             location: None,
             message: message.into(),
         }
+    }
+
+    /// The same finding at another severity, where one code covers cases of different weight
+    /// (an unowned `.pth` file and an unowned text file).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     pub fn at(mut self, location: impl fmt::Display) -> Self {

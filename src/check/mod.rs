@@ -3,5 +3,6 @@
 pub mod attestations;
 pub mod audit;
 pub mod findings;
+pub mod installed;
 pub mod provenance;
 pub mod verify;

@@ -17,6 +17,9 @@
 //!   after the same integrity line; kept forever (its attestations are made when the file is
 //!   uploaded, and they sign its sha256), but not read with `--refresh`, since an index may
 //!   add attestations later.
+//! - `wheels/<sha256 of the wheel>.json`: what `verify --installed` read from a wheel whose
+//!   bytes matched that sha256 (each member's sha256 and size, its entry points), after the
+//!   same integrity line; kept forever, so a second run downloads and unpacks nothing.
 //! - `computed/<sha256 of the file URL and its size>.hashes`: digests hashlock computed from a
 //!   download (`--compute-missing-hashes`), after the same integrity line: `size`, `sha256`,
 //!   `md5` and `sha1` lines. Found only for the same URL (without credentials) and the same
@@ -144,18 +147,25 @@ impl Cache {
         if self.freshness == Freshness::Refresh {
             return None;
         }
-        let path = self.provenance_path(file_sha256)?;
-        let bytes = std::fs::read(&path).ok()?;
-        let content = split_checked(&bytes).map(|(_, content)| content.to_vec());
-        if content.is_none() {
-            discard(&path);
-        }
-        content
+        read_checked(&self.provenance_path(file_sha256)?)
     }
 
     pub fn write_provenance(&self, file_sha256: &str, provenance: &[u8]) {
         if let Some(path) = self.provenance_path(file_sha256) {
             write_atomic(&path, &with_check(provenance));
+        }
+    }
+
+    /// The member summary stored for the wheel with this sha256 (see the module docs); none
+    /// for a key that is not a sha256 in lowercase hex. Read with `--refresh` too: it says
+    /// what bytes of that digest hold, which no index can change.
+    pub fn read_wheel(&self, wheel_sha256: &str) -> Option<Vec<u8>> {
+        read_checked(&self.wheel_path(wheel_sha256)?)
+    }
+
+    pub fn write_wheel(&self, wheel_sha256: &str, summary: &[u8]) {
+        if let Some(path) = self.wheel_path(wheel_sha256) {
+            write_atomic(&path, &with_check(summary));
         }
     }
 
@@ -218,8 +228,8 @@ impl Cache {
         dir_size(&self.root)
     }
 
-    /// Removes hashlock's own entries (`pages/`, `metadata/`, `provenance/`, the text values,
-    /// leftover temp files) and nothing else: `--cache-dir` may name a directory that holds
+    /// Removes hashlock's own entries (`pages/`, `metadata/`, `provenance/`, `computed/`, `wheels/`, the text
+    /// values, leftover temp files) and nothing else: `--cache-dir` may name a directory that holds
     /// other files.
     pub fn clean(&self) -> std::io::Result<()> {
         let entries = match std::fs::read_dir(&self.root) {
@@ -231,7 +241,7 @@ impl Cache {
             let name = entry.file_name();
             let kind = entry.file_type()?;
             let ours = match name.to_str() {
-                Some("pages" | "metadata" | "provenance" | "computed") => true,
+                Some("pages" | "metadata" | "provenance" | "computed" | "wheels") => true,
                 Some(name) => TEXT_KEYS.contains(&name) || (name.starts_with(TEMP_PREFIX) && kind.is_file()),
                 None => false,
             };
@@ -265,6 +275,10 @@ impl Cache {
     /// Keyed by a digest only, so that no text from an index becomes a path.
     fn provenance_path(&self, file_sha256: &str) -> Option<PathBuf> {
         is_sha256_hex(file_sha256).then(|| self.root.join("provenance").join(format!("{file_sha256}.json")))
+    }
+
+    fn wheel_path(&self, wheel_sha256: &str) -> Option<PathBuf> {
+        is_sha256_hex(wheel_sha256).then(|| self.root.join("wheels").join(format!("{wheel_sha256}.json")))
     }
 
     /// Text keys are plain file names under the root; anything path-like is refused.
@@ -368,6 +382,16 @@ fn with_check(content: &[u8]) -> Vec<u8> {
     let mut bytes = format!("{CHECK_PREFIX}{}\n", sha256_hex(content)).into_bytes();
     bytes.extend_from_slice(content);
     bytes
+}
+
+/// The content of an entry after its integrity line; a damaged entry is removed.
+fn read_checked(path: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    let content = split_checked(&bytes).map(|(_, content)| content.to_vec());
+    if content.is_none() {
+        discard(path);
+    }
+    content
 }
 
 /// The sha256 and the content after a valid integrity line, or `None` when the entry is

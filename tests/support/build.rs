@@ -58,6 +58,9 @@ pub struct WheelSpec<'a> {
     pub payload: usize,
     /// `(path, text)` files that replace the default module (a build backend, say).
     pub files: &'a [(&'a str, &'a str)],
+    /// A member whose RECORD line carries a wrong digest (real wheels do; installers do not
+    /// check).
+    pub wrong_record: Option<&'a str>,
 }
 
 /// A pure wheel with one module, `import <escaped name>`, whose `__version__` is `version`.
@@ -89,7 +92,11 @@ impl WheelSpec<'_> {
         entries.push((format!("{dist_info}/WHEEL"), wheel_file(self.tags).into_bytes()));
         let mut record = String::new();
         for (path, data) in &entries {
-            record.push_str(&format!("{path},sha256={},{}\n", b64_urlsafe_nopad(&Sha256::digest(data)), data.len()));
+            let digest = match self.wrong_record == Some(path.as_str()) {
+                true => Sha256::digest(b"not these bytes"),
+                false => Sha256::digest(data),
+            };
+            record.push_str(&format!("{path},sha256={},{}\n", b64_urlsafe_nopad(&digest), data.len()));
         }
         record.push_str(&format!("{dist_info}/RECORD,,\n"));
         entries.push((format!("{dist_info}/RECORD"), record.into_bytes()));
@@ -333,4 +340,9 @@ fn b64_urlsafe_nopad(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A RECORD digest: the sha256 of `bytes` in unpadded urlsafe base64.
+pub fn b64_sha256(bytes: &[u8]) -> String {
+    b64_urlsafe_nopad(&Sha256::digest(bytes))
 }

@@ -272,7 +272,7 @@ impl Release {
                     requires_python: self.requires_python.as_deref(),
                     extras: &extras,
                     payload: self.payload,
-                    files: &[],
+                    ..build::WheelSpec::default()
                 };
                 File::built(spec.build(), &self.version)
             })
@@ -1318,7 +1318,7 @@ fn is_provenance(code: &str) -> bool {
 }
 
 /// The finding codes the README's table lists.
-pub const FINDING_CODES: [&str; 30] = [
+pub const FINDING_CODES: [&str; 36] = [
     "missing-hash",
     "weak-hash-only",
     "mixed-algorithms",
@@ -1342,6 +1342,12 @@ pub const FINDING_CODES: [&str; 30] = [
     "empty-lock",
     "size-mismatch",
     "unverifiable-hash",
+    "installed-file-modified",
+    "installed-file-missing",
+    "unowned-file",
+    "not-in-lock",
+    "not-installed",
+    "unverifiable",
     "provenance-invalid",
     "provenance-missing",
     "provenance-dropped",

@@ -147,11 +147,16 @@ impl Venv {
     /// `None` (with the reason printed) when python3 cannot make a virtualenv with pip, unless
     /// HASHLOCK_REQUIRE_PIP=1 makes that a failure.
     pub fn create() -> Option<Self> {
+        Self::create_with("python3")
+    }
+
+    /// [`create`](Self::create) with another interpreter.
+    pub fn create_with(python: &str) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("venv");
-        let made = without_pip_settings(Command::new("python3").args(["-m", "venv"]).arg(&path)).output();
+        let made = without_pip_settings(Command::new(python).args(["-m", "venv"]).arg(&path)).output();
         let problem = match made {
-            Err(e) => format!("cannot run python3: {e}"),
+            Err(e) => format!("cannot run {python}: {e}"),
             Ok(out) if !out.status.success() => {
                 format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr).trim())
             }
@@ -185,6 +190,18 @@ impl Venv {
             .arg(requirements);
         // Also for the pip a build's isolated environment starts, which inherits no flags.
         without_pip_settings(&mut pip).env("PIP_NO_CACHE_DIR", "1").output().expect("run pip")
+    }
+
+    /// The virtualenv's directory.
+    pub fn root(&self) -> &Path {
+        self.bin.parent().expect("bin/ is in the virtualenv")
+    }
+
+    /// `pip ARGS...` of the virtualenv, quietly and without its version check.
+    pub fn pip(&self, args: &[&str]) -> Output {
+        let mut pip = Command::new(self.bin.join("pip"));
+        pip.args(["--disable-pip-version-check", "--no-input", "-q"]).args(args);
+        without_pip_settings(&mut pip).output().expect("run pip")
     }
 
     pub fn python(&self, code: &str) -> Output {
