@@ -25,7 +25,8 @@ pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> 
             &audited.session.target,
             audited.session.indexes(),
             &audited.lockfile.format_control,
-        ),
+        )
+        .about_file(&args.file),
         &args.report,
     )
 }

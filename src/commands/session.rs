@@ -242,11 +242,12 @@ pub fn status_for(report: &Report, fail_on: crate::check::findings::Severity) ->
     }
 }
 
-/// `.json` → JSON, `.md`/`.markdown` → Markdown, anything else → text.
+/// `.json` → JSON, `.md`/`.markdown` → Markdown, `.sarif` → SARIF, anything else → text.
 pub fn format_for_path(path: &Path) -> Format {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("json") => Format::Json,
         Some("md" | "markdown") => Format::Markdown,
+        Some("sarif") => Format::Sarif,
         _ => Format::Text,
     }
 }

@@ -55,5 +55,5 @@ pub fn run(args: &VerifyArgs, _output: &OutputArgs) -> anyhow::Result<ExitStatus
     let checked_against =
         if session.is_some() { format!("the {lock} and the index") } else { format!("the {lock} (offline)") };
     let label = format!("{} local file(s) checked against {checked_against}", locals.len());
-    emit_report(&Report::of_findings(&findings, label, indexes), &args.report)
+    emit_report(&Report::of_findings(&findings, label, indexes).about_file(&args.file), &args.report)
 }

@@ -5,6 +5,7 @@ pub mod line;
 pub mod pylock;
 pub mod report;
 pub mod requirements;
+pub mod sarif;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,5 +1,6 @@
-//! The report in three forms: a terminal table (text), JSON (the schema is the `Report`
-//! type, documented in the README) and Markdown for decision records and pull requests.
+//! The report in four forms: a terminal table (text), JSON (the schema is the `Report`
+//! type, documented in the README), Markdown for decision records and pull requests, and
+//! SARIF for code scanning.
 
 use std::fmt::Write;
 
@@ -13,6 +14,8 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 pub fn render(report: &Report, format: Format) -> String {
@@ -20,6 +23,7 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Text => text(&escaped(report, |text| line::escape(text).into_owned())),
         Format::Json => json(report),
         Format::Markdown => markdown(&escaped(report, line::markdown)),
+        Format::Sarif => super::sarif::render(report, &std::env::current_dir().unwrap_or_default()),
     }
 }
 
