@@ -35,6 +35,11 @@ pub struct OutputArgs {
     /// Print what happens, and a timing summary at the end.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// Colour the text report and error messages: auto (on a terminal, unless NO_COLOR is
+    /// set), always (also into pipes and files), never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]

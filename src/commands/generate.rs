@@ -14,6 +14,7 @@ use crate::metadata::build::BuildSystem;
 use crate::output::LockOutput;
 use crate::output::line::escape;
 use crate::output::pylock;
+use crate::output::color::Paint;
 use crate::output::report::render as render_report;
 use crate::output::requirements::{Header, render};
 use crate::report::Report;
@@ -105,7 +106,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         Some(path) => {
             let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
                 .with_builds(builds);
-            Some((path, render_report(&report, format_for_path(path))))
+            Some((path, render_report(&report, format_for_path(path), Paint::for_output(Some(path)))))
         }
         None => None,
     };

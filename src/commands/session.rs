@@ -16,6 +16,7 @@ use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::lock::Lock;
 use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
+use crate::output::color::Paint;
 use crate::output::line::escape;
 use crate::output::report::{Format, render};
 use crate::output::requirements::{self, Header};
@@ -231,7 +232,8 @@ pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
 
 /// Renders the report where asked and turns its worst finding into the exit status.
 pub fn emit_report(report: &Report, options: &ReportOptions) -> anyhow::Result<ExitStatus> {
-    emit(&render(report, options.format), options.output.as_deref())?;
+    let paint = Paint::for_output(options.output.as_deref());
+    emit(&render(report, options.format, paint), options.output.as_deref())?;
     Ok(status_for(report, options.fail_on))
 }
 

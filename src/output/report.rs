@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::color::Paint;
 use super::line;
 use crate::check::findings::{Finding, Severity};
 use crate::metadata::build::BuildSystem;
@@ -18,9 +19,10 @@ pub enum Format {
     Sarif,
 }
 
-pub fn render(report: &Report, format: Format) -> String {
+/// `paint`: the colours of the text form (the others have none).
+pub fn render(report: &Report, format: Format, paint: Paint) -> String {
     match format {
-        Format::Text => text(&escaped(report, |text| line::escape(text).into_owned())),
+        Format::Text => text(&escaped(report, |text| line::escape(text).into_owned()), paint),
         Format::Json => json(report),
         Format::Markdown => markdown(&escaped(report, line::markdown)),
         Format::Sarif => super::sarif::render(report, &std::env::current_dir().unwrap_or_default()),
@@ -166,7 +168,7 @@ fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
         .collect()
 }
 
-fn text(report: &Report) -> String {
+fn text(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Hash report: {}", title(report));
     let rows: Vec<[String; 7]> = report
@@ -212,10 +214,12 @@ fn text(report: &Report) -> String {
         out.push('\n');
     }
     for (severity, findings) in by_severity(report) {
-        let _ = writeln!(out, "\n{} ({}):", severity.to_string().to_uppercase(), findings.len());
+        let heading = paint.severity(severity, &severity.to_string().to_uppercase());
+        let _ = writeln!(out, "\n{heading} ({}):", findings.len());
         for finding in findings {
             let location = finding.location.as_deref().map(|l| format!("{l}: ")).unwrap_or_default();
-            let _ = writeln!(out, "  {location}[{}] {}", finding.code, finding.message);
+            let code = paint.severity(severity, &format!("[{}]", finding.code));
+            let _ = writeln!(out, "  {location}{code} {}", finding.message);
         }
     }
     let s = &report.summary;
@@ -236,7 +240,7 @@ fn text(report: &Report) -> String {
     } else {
         out.push('\n');
     }
-    let _ = writeln!(out, "{}", verdict(report));
+    let _ = writeln!(out, "{}", paint.verdict(report.summary.require_hashes_feasible, &verdict(report)));
     out
 }
 
