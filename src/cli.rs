@@ -74,6 +74,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Inspect or clear hashlock's on-disk cache.
     Cache(CacheArgs),
+    /// For pre-commit: fail when a changed requirements `NAME.in` comes without its
+    /// regenerated `NAME.txt` beside it among the FILEs (the files the commit changes).
+    GenerateCheck {
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -128,10 +134,11 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The lockfile to audit: a requirements file, pylock.toml (or pylock.NAME.toml), uv.lock,
-    /// poetry.lock, pdm.lock or Pipfile.lock, told by its name.
-    #[arg(value_name = "LOCKFILE")]
-    pub file: PathBuf,
+    /// The lockfiles to audit: requirements files, pylock.toml (or pylock.NAME.toml), uv.lock,
+    /// poetry.lock, pdm.lock or Pipfile.lock, told by their names (several: one report each,
+    /// in one document; not with --format json).
+    #[arg(value_name = "LOCKFILE", required = true)]
+    pub files: Vec<PathBuf>,
 
     #[command(flatten)]
     pub lock: LockArgs,

@@ -20,6 +20,7 @@ fn main() {
         Command::Export(args) => commands::export::run(args, &cli.output, &argv),
         Command::Verify(args) => commands::verify::run(args, &cli.output),
         Command::Cache(args) => commands::cache::run(args),
+        Command::GenerateCheck { files } => commands::generate_check::run(files),
     };
     match result {
         Ok(status) => std::process::exit(status.code()),

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cache;
 pub mod export;
 pub mod generate;
+pub mod generate_check;
 mod inputs;
 pub mod report;
 pub mod session;

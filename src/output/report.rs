@@ -25,7 +25,27 @@ pub fn render(report: &Report, format: Format, paint: Paint) -> String {
         Format::Text => text(&escaped(report, |text| line::escape(text).into_owned()), paint),
         Format::Json => json(report),
         Format::Markdown => markdown(&escaped(report, line::markdown)),
-        Format::Sarif => super::sarif::render(report, &std::env::current_dir().unwrap_or_default()),
+        Format::Sarif => render_all(std::slice::from_ref(report), format, paint),
+    }
+}
+
+/// The reports on several files as one document: SARIF's one run, or each report after a line
+/// naming its file.
+pub fn render_all(reports: &[Report], format: Format, paint: Paint) -> String {
+    match (format, reports) {
+        (Format::Sarif, _) => super::sarif::render(reports, &std::env::current_dir().unwrap_or_default()),
+        (_, [report]) => render(report, format, paint),
+        _ => {
+            let named = |report: &Report| {
+                let file = report.file.as_deref().map(|f| f.display().to_string()).unwrap_or_default();
+                match format {
+                    Format::Markdown => format!("# {}\n\n", line::markdown(&file)),
+                    _ => format!("==> {} <==\n", line::escape(&file)),
+                }
+            };
+            let parts: Vec<String> = reports.iter().map(|r| named(r) + &render(r, format, paint)).collect();
+            parts.join("\n")
+        }
     }
 }
 

@@ -12,15 +12,18 @@ use crate::report::Report;
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// `cwd`: what locations are made relative to (the repository root, in CI).
-pub fn render(report: &Report, cwd: &Path) -> String {
-    // Code scanning refuses a whole upload if one result has no line: the rest go on line 1.
-    let fallback = report.file.as_deref().map(|file| (file.display().to_string(), Some(1)));
-    let results: Vec<Value> = report
-        .all_findings()
-        .map(|finding| {
-            let located = finding.location.as_deref().map(split_location).or_else(|| fallback.clone());
-            result(finding, located, cwd)
+/// One run with the results of every report (one per lockfile audited). `cwd`: what locations
+/// are made relative to (the repository root, in CI).
+pub fn render(reports: &[Report], cwd: &Path) -> String {
+    let results: Vec<Value> = reports
+        .iter()
+        .flat_map(|report| {
+            // Code scanning refuses a whole upload if one result has no line: the rest go on line 1.
+            let fallback = report.file.as_deref().map(|file| (file.display().to_string(), Some(1)));
+            report.all_findings().map(move |finding| {
+                let located = finding.location.as_deref().map(split_location).or_else(|| fallback.clone());
+                result(finding, located, cwd)
+            })
         })
         .collect();
     let document = json!({
@@ -213,7 +216,7 @@ mod tests {
 
     #[test]
     fn every_finding_code_is_a_rule_and_a_located_result() {
-        let text = render(&every_code(), Path::new("/repo"));
+        let text = render(&[every_code()], Path::new("/repo"));
         let sarif: Value = serde_json::from_str(&text).unwrap();
         let run = &sarif["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
