@@ -178,7 +178,9 @@ fn validator() -> Option<&'static Path> {
             let venv = aside.path().join("v");
             let run = |command: &mut Command| match command.env_remove("PIP_FIND_LINKS").output() {
                 Ok(out) if out.status.success() => Ok(()),
-                Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or_default().to_string()),
+                Ok(out) => {
+                    Err(String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or_default().to_string())
+                }
                 Err(e) => Err(e.to_string()),
             };
             let made = run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).and_then(|()| {

@@ -44,7 +44,8 @@ fn color_always_colours_a_pipe_never_and_auto_do_not() {
     assert_eq!(always.code, 1, "{}", always.stderr);
     assert!(always.stdout.contains("\x1b[1;31m[unpinned]\x1b[0m"), "{:?}", always.stdout);
     assert!(audit(&["--color=always"], Some("1")).stdout.contains(ESC), "an explicit flag beats NO_COLOR");
-    for (args, no_color) in [(&["--color", "never"][..], None), (&[][..], None), (&["--color", "auto"][..], Some("1"))] {
+    for (args, no_color) in [(&["--color", "never"][..], None), (&[][..], None), (&["--color", "auto"][..], Some("1"))]
+    {
         let ran = audit(args, no_color);
         assert_eq!(ran.code, 1);
         assert!(!ran.stdout.contains(ESC), "{args:?}: {:?}", ran.stdout);
@@ -178,7 +179,9 @@ fn pip_install_of_a_clean_clone_gives_a_working_hashlock() {
     let home = tempfile::tempdir().unwrap();
     let bin = venv(&home.path().join("v"));
     let started = Instant::now();
-    succeeds(with_index(Command::new(bin.join("pip")).args(["install", "-q", "--disable-pip-version-check"]).arg(clone.path())));
+    succeeds(with_index(
+        Command::new(bin.join("pip")).args(["install", "-q", "--disable-pip-version-check"]).arg(clone.path()),
+    ));
     eprintln!("pip install . took {:.0?}", started.elapsed());
     let version = succeeds(Command::new(bin.join("hashlock")).arg("--version"));
     assert_eq!(version.trim(), format!("hashlock {}", env!("CARGO_PKG_VERSION")), "the version is Cargo.toml's");

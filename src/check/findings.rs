@@ -214,10 +214,9 @@ impl Code {
                 "A local file no requirement covers.",
                 "An install from this directory could pick it up unchecked. Remove it, or add its package to the lockfile.",
             ),
-            Self::NoLocalFile => (
-                "A requirement with no local file.",
-                "The download is incomplete: an offline install from it fails.",
-            ),
+            Self::NoLocalFile => {
+                ("A requirement with no local file.", "The download is incomplete: an offline install from it fails.")
+            }
             Self::FileOption => (
                 "An option in the file changes what pip fetches or builds (an index, find-links, trusted hosts, build settings).",
                 "Pass index options on the command line or in pip's configuration instead, where they can be reviewed; remove the rest.",

@@ -13,9 +13,9 @@ use crate::cli::{AuditArgs, BuildArgs, IndexArgs, LockArgs, OutputArgs, TargetAr
 use crate::commands::ExitStatus;
 use crate::commands::inputs::Inputs;
 use crate::commands::session::{Session, emit_reports};
-use crate::output::report::Format;
 use crate::lock::Lock;
 use crate::lockfile::{self, LockFormat, Lockfile, Selector};
+use crate::output::report::Format;
 use crate::progress::with_progress;
 use crate::report::Report;
 
@@ -32,8 +32,14 @@ pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> 
             let audited = Audited::run(file, &args.lock, &args.build, &args.target, &args.index, output)?;
             let session = &audited.session;
             let lockfile = &audited.lockfile;
-            Ok(Report::new(&audited.lock, &audited.findings, &session.target, session.indexes(), &lockfile.format_control)
-                .about_file(file))
+            Ok(Report::new(
+                &audited.lock,
+                &audited.findings,
+                &session.target,
+                session.indexes(),
+                &lockfile.format_control,
+            )
+            .about_file(file))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     emit_reports(&reports, &args.report)

@@ -64,12 +64,20 @@ mod tests {
         assert!(check(&["requirements.txt"], &both).is_empty(), "a lock may change alone (a new hash, say)");
         assert_eq!(
             check(&["requirements.in"], &both),
-            ["requirements.in changed but requirements.txt was not regenerated: run `hashlock generate -r requirements.in -o requirements.txt` and add it"]
+            [
+                "requirements.in changed but requirements.txt was not regenerated: run `hashlock generate -r requirements.in -o requirements.txt` and add it"
+            ]
         );
         assert_eq!(
             check(&["dev/requirements-test.in"], &["dev/requirements-test.in"]),
-            ["dev/requirements-test.in has no locked file dev/requirements-test.txt: run `hashlock generate -r dev/requirements-test.in -o dev/requirements-test.txt`"]
+            [
+                "dev/requirements-test.in has no locked file dev/requirements-test.txt: run `hashlock generate -r dev/requirements-test.in -o dev/requirements-test.txt`"
+            ]
         );
-        assert!(check(&["docs/requirements.in", "requirements.txt"], &["docs/requirements.txt"])[0].starts_with("docs/requirements.in changed"), "the .txt beside it");
+        assert!(
+            check(&["docs/requirements.in", "requirements.txt"], &["docs/requirements.txt"])[0]
+                .starts_with("docs/requirements.in changed"),
+            "the .txt beside it"
+        );
     }
 }

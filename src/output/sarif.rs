@@ -127,7 +127,8 @@ fn result(finding: &Finding, located: Option<(String, Option<usize>)>, cwd: &Pat
 /// same finding about the same thing keeps its fingerprint when lines above it come and go.
 fn fingerprint(finding: &Finding, uri: &str) -> String {
     let mut hasher = Sha256::new();
-    for part in [finding.code.as_str(), finding.package.as_deref().unwrap_or_default(), uri, &without_lines(&finding.message)]
+    for part in
+        [finding.code.as_str(), finding.package.as_deref().unwrap_or_default(), uri, &without_lines(&finding.message)]
     {
         hasher.update(part.as_bytes());
         hasher.update([0]);
