@@ -80,6 +80,17 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Print the completion script for a shell.
+    #[command(
+        after_help = "Examples:\n  hashlock completions bash > ~/.local/share/bash-completion/completions/hashlock\n  hashlock completions zsh > ~/.zfunc/_hashlock\n  hashlock completions fish > ~/.config/fish/completions/hashlock.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, hashlock(1), in roff.
+    #[command(after_help = "Example:\n  hashlock man > ~/.local/share/man/man1/hashlock.1")]
+    Man,
 }
 
 #[derive(Debug, Args)]

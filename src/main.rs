@@ -21,6 +21,8 @@ fn main() {
         Command::Verify(args) => commands::verify::run(args, &cli.output),
         Command::Cache(args) => commands::cache::run(args),
         Command::GenerateCheck { files } => commands::generate_check::run(files),
+        Command::Completions { shell } => commands::completions::completions(*shell),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(status) => std::process::exit(status.code()),

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod completions;
 pub mod export;
 pub mod generate;
 pub mod generate_check;
