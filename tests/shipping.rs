@@ -226,3 +226,63 @@ fn pre_commit_try_repo_passes_a_good_lockfile_and_fails_a_tampered_one() {
     assert_eq!(bad.status.code(), Some(1), "{output}");
     assert!(output.contains("hash-mismatch"), "{output}");
 }
+
+const SUBCOMMANDS: [&str; 9] =
+    ["generate", "report", "audit", "export", "verify", "cache", "generate-check", "completions", "man"];
+
+#[test]
+fn completions_offer_every_subcommand_in_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = hashlock().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in SUBCOMMANDS.iter().chain(&["index-url", "fail-on", "lock-format"]) {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    assert!(!hashlock().args(["completions", "tcsh"]).output().unwrap().status.success());
+
+    // bash, given the script, completes a subcommand and a --format value as a user would.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hashlock.bash");
+    std::fs::write(&script, hashlock().args(["completions", "bash"]).output().unwrap().stdout).unwrap();
+    let complete = |words: &str| {
+        let probe = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMP_LINE='{words}'; _hashlock hashlock \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = Command::new("bash").args(["--norc", "-c", &probe]).output().expect("bash");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(complete("hashlock aud"), ["audit"]);
+    let formats = complete("hashlock audit requirements.txt --format ''");
+    for format in ["text", "json", "markdown", "sarif"] {
+        assert!(formats.iter().any(|f| f == format), "{formats:?}");
+    }
+}
+
+#[test]
+fn the_man_page_renders_and_lists_the_subcommands() {
+    let out = hashlock().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(&format!(".TH hashlock 1  \"hashlock {}\"", env!("CARGO_PKG_VERSION"))), "{page}");
+    // Rendered by groff where it is installed, with its warnings on: none may appear.
+    let Ok(mut groff) = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("skipping the man page's rendering: no groff");
+        return;
+    };
+    use std::io::Write;
+    groff.stdin.take().unwrap().write_all(page.as_bytes()).unwrap();
+    let rendered = groff.wait_with_output().unwrap();
+    assert!(rendered.status.success() && rendered.stderr.is_empty(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    for subcommand in SUBCOMMANDS {
+        assert!(page.contains(&format!("hashlock\\-{}", subcommand.replace('-', "\\-"))), "{subcommand}");
+    }
+}
