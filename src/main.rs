@@ -9,10 +9,9 @@ use hashlock::resolve::ResolveError;
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     // clap colours its help and usage errors before the flag is parsed: tell it first.
-    let choice = color_flag(&argv);
-    color::init(choice);
-    let matches = Cli::command().color(choice).get_matches_from(&argv);
+    let matches = Cli::command().color(color_flag(&argv)).get_matches_from(&argv);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    color::init(cli.output.color);
     let result = match &cli.command {
         Command::Generate(args) => commands::generate::run(args, &cli.output, &argv),
         Command::Report(args) => commands::report::run(args, &cli.output),
@@ -44,7 +43,8 @@ fn main() {
     }
 }
 
-/// The last `--color WHEN` / `--color=WHEN` before a `--`, else auto (clap reports a bad value).
+/// The last `--color WHEN` / `--color=WHEN` before a `--`, else auto (clap reports a bad value),
+/// read ahead of clap for its own messages.
 fn color_flag(argv: &[String]) -> clap::ColorChoice {
     let mut choice = clap::ColorChoice::Auto;
     let mut words = argv.iter().skip(1).take_while(|word| *word != "--");
