@@ -37,6 +37,11 @@ pub struct OutputArgs {
     /// Print what happens, and a timing summary at the end.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// Colour the text report and error messages: auto (on a terminal, unless NO_COLOR is
+    /// set), always (also into pipes and files), never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +77,23 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Inspect or clear hashlock's on-disk cache.
     Cache(CacheArgs),
+    /// For pre-commit: fail when a changed requirements `NAME.in` comes without its
+    /// regenerated `NAME.txt` beside it among the FILEs (the files the commit changes).
+    GenerateCheck {
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the completion script for a shell.
+    #[command(
+        after_help = "Examples:\n  hashlock completions bash > ~/.local/share/bash-completion/completions/hashlock\n  hashlock completions zsh > ~/.zfunc/_hashlock\n  hashlock completions fish > ~/.config/fish/completions/hashlock.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, hashlock(1), in roff.
+    #[command(after_help = "Example:\n  hashlock man > ~/.local/share/man/man1/hashlock.1")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -138,10 +160,11 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The lockfile to audit: a requirements file, pylock.toml (or pylock.NAME.toml), uv.lock,
-    /// poetry.lock, pdm.lock or Pipfile.lock, told by its name.
-    #[arg(value_name = "LOCKFILE")]
-    pub file: PathBuf,
+    /// The lockfiles to audit: requirements files, pylock.toml (or pylock.NAME.toml), uv.lock,
+    /// poetry.lock, pdm.lock or Pipfile.lock, told by their names (several: one report each,
+    /// in one document; not with --format json).
+    #[arg(value_name = "LOCKFILE", required = true)]
+    pub files: Vec<PathBuf>,
 
     #[command(flatten)]
     pub lock: LockArgs,

@@ -1,13 +1,17 @@
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use hashlock::cli::{Cli, Command};
 use hashlock::commands;
+use hashlock::output::color::{self, Paint};
 use hashlock::output::line::escape;
 use hashlock::resolve::ResolveError;
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
-    let cli = Cli::parse();
+    // clap colours its help and usage errors before the flag is parsed: tell it first.
+    let matches = Cli::command().color(color_flag(&argv)).get_matches_from(&argv);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    color::init(cli.output.color);
     let result = match &cli.command {
         Command::Generate(args) => commands::generate::run(args, &cli.output, &argv),
         Command::Report(args) => commands::report::run(args, &cli.output),
@@ -15,6 +19,9 @@ fn main() {
         Command::Export(args) => commands::export::run(args, &cli.output, &argv),
         Command::Verify(args) => commands::verify::run(args, &cli.output),
         Command::Cache(args) => commands::cache::run(args),
+        Command::GenerateCheck { files } => commands::generate_check::run(files),
+        Command::Completions { shell } => commands::completions::completions(*shell),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(status) => std::process::exit(status.code()),
@@ -29,8 +36,30 @@ fn main() {
             } else {
                 escape(&text).into_owned()
             };
-            eprintln!("hashlock: error: {text}");
+            let prefix = Paint::stderr().severity(hashlock::check::findings::Severity::Error, "error:");
+            eprintln!("hashlock: {prefix} {text}");
             std::process::exit(2);
         }
     }
+}
+
+/// The last `--color WHEN` / `--color=WHEN` before a `--`, else auto (clap reports a bad value),
+/// read ahead of clap for its own messages.
+fn color_flag(argv: &[String]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut words = argv.iter().skip(1).take_while(|word| *word != "--");
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--color") {
+            Some("") => words.next().map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        choice = match value {
+            Some("always") => clap::ColorChoice::Always,
+            Some("never") => clap::ColorChoice::Never,
+            Some("auto") => clap::ColorChoice::Auto,
+            _ => choice,
+        };
+    }
+    choice
 }

@@ -2,6 +2,7 @@
 //! and a verdict. One value, rendered as text, JSON (schema in the README) or Markdown.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -30,6 +31,10 @@ pub struct Report {
     /// Findings about the lock as a whole, or about packages that are not in it (a missing
     /// dependency, a name the index does not know).
     pub findings: Vec<Finding>,
+    /// The file reported on, where a finding without a line of its own is placed (SARIF needs
+    /// a location for every result).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -164,6 +169,12 @@ impl Report {
         self
     }
 
+    /// Names the file reported on.
+    pub fn about_file(mut self, file: &Path) -> Self {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+
     /// A report of findings alone, about no resolved packages (as `verify` makes).
     pub fn of_findings(findings: &[Finding], target: String, indexes: Vec<String>) -> Self {
         Self::assemble(Vec::new(), findings, target, indexes)
@@ -209,6 +220,7 @@ impl Report {
             summary,
             packages,
             findings: unfiled,
+            file: None,
         }
     }
 

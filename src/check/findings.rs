@@ -157,6 +157,198 @@ impl Code {
     }
 }
 
+impl Code {
+    /// Every code, in the order SARIF lists its rules (a rule's index must not move).
+    pub const ALL: [Code; 36] = [
+        Self::MissingHash,
+        Self::WeakHashOnly,
+        Self::MixedAlgorithms,
+        Self::IndexDisagreement,
+        Self::MixedIndexes,
+        Self::Yanked,
+        Self::SdistOnly,
+        Self::NoFileForTarget,
+        Self::Unpinned,
+        Self::MissingDependency,
+        Self::HashMismatch,
+        Self::IncompleteHashes,
+        Self::UnhashedRequirement,
+        Self::OrphanedHash,
+        Self::Unhashable,
+        Self::NotOnIndex,
+        Self::LocalMismatch,
+        Self::UncoveredFile,
+        Self::NoLocalFile,
+        Self::FileOption,
+        Self::EmptyLock,
+        Self::SizeMismatch,
+        Self::UnverifiableHash,
+        Self::ProvenanceInvalid,
+        Self::ProvenanceMissing,
+        Self::ProvenanceDropped,
+        Self::PublisherChanged,
+        Self::PublisherMismatch,
+        Self::ComputedHash,
+        Self::IndexShadowing,
+        Self::InstalledFileModified,
+        Self::InstalledFileMissing,
+        Self::UnownedFile,
+        Self::NotInLock,
+        Self::NotInstalled,
+        Self::Unverifiable,
+    ];
+
+    /// What the finding means, in one sentence, and what to do about it: the rule text that
+    /// SARIF consumers (code scanning) show beside each alert.
+    pub fn explain(self) -> (&'static str, &'static str) {
+        match self {
+            Self::MissingHash => (
+                "A published or locked file has no hash at all.",
+                "An installer cannot check this file. Ask the index (or its mirror) to publish sha256 hashes, or lock the file again where they are published.",
+            ),
+            Self::WeakHashOnly => (
+                "A file's only hashes use md5 or sha1, which pip rejects.",
+                "Lock the file again against an index that publishes sha256 (some Nexus or Artifactory set-ups give md5 only).",
+            ),
+            Self::MixedAlgorithms => (
+                "Files of one package, or of one lock, are hashed with different algorithms.",
+                "Nothing breaks: pip accepts sha256, sha384 and sha512. Worth knowing when comparing locks.",
+            ),
+            Self::IndexDisagreement => (
+                "Two indexes give different hashes for the same filename.",
+                "One of the indexes serves another file under that name. Find out which before installing; use one index for the package.",
+            ),
+            Self::MixedIndexes => (
+                "The indexes that serve a pinned version list different files of it.",
+                "A file only one index has would pass the hash check. Take the package from one index.",
+            ),
+            Self::Yanked => (
+                "A pinned version is yanked.",
+                "Its maintainers withdrew it, often for a reason given with it. Move the pin to a version that is not yanked.",
+            ),
+            Self::SdistOnly => (
+                "No wheel serves the target: pip builds the sdist, and build dependencies are not hash-checked.",
+                "Pin a version with a wheel for the target, or lock the build requirements too (`hashlock generate --build-constraints FILE`).",
+            ),
+            Self::NoFileForTarget => (
+                "No file of the pinned version installs on the target.",
+                "The install fails there. Pin a version with a file for this Python and platform.",
+            ),
+            Self::Unpinned => (
+                "A requirement is not pinned with == or ===.",
+                "pip --require-hashes refuses it. Regenerate the file so that every requirement is pinned (`hashlock generate`).",
+            ),
+            Self::MissingDependency => (
+                "A dependency of a pinned package, active for the target, is not in the lockfile.",
+                "A hash-checked install fails there. Regenerate the lockfile from its inputs.",
+            ),
+            Self::HashMismatch => (
+                "A recorded hash matches no file the index publishes for that version.",
+                "The lock is stale or a file was tampered with. Check which before you regenerate the lock.",
+            ),
+            Self::IncompleteHashes => (
+                "Published files of the pinned version have no hash in the lockfile.",
+                "Installs fail on the platforms those files serve. Regenerate the lockfile, or `hashlock export` it, to record every hash.",
+            ),
+            Self::UnhashedRequirement => (
+                "A requirement has no --hash.",
+                "With hashes elsewhere pip refuses the file; with none at all pip installs it unchecked. Regenerate the file with hashes.",
+            ),
+            Self::OrphanedHash => (
+                "A --hash line is cut off from its requirement by a comment line or a line break, and pip ignores it silently.",
+                "Move the comment after the last --hash line of the requirement, or regenerate the file.",
+            ),
+            Self::Unhashable => (
+                "An editable, VCS, URL or directory requirement, which no hash can cover.",
+                "Publish it to an index and pin it with hashes, or accept that it is installed unchecked.",
+            ),
+            Self::NotOnIndex => (
+                "The pinned name or version, or a file the lock records, is not on the index.",
+                "The install fails against this index. Check the index URL, or move the pin to a published version.",
+            ),
+            Self::LocalMismatch => (
+                "A local file's hash matches neither its requirement's hashes nor the index's.",
+                "The download was altered or the lock is stale; the message says which side agrees. Do not install the file.",
+            ),
+            Self::UncoveredFile => (
+                "A local file no requirement covers.",
+                "An install from this directory could pick it up unchecked. Remove it, or add its package to the lockfile.",
+            ),
+            Self::NoLocalFile => {
+                ("A requirement with no local file.", "The download is incomplete: an offline install from it fails.")
+            }
+            Self::FileOption => (
+                "An option in the file changes what pip fetches or builds (an index, find-links, trusted hosts, build settings).",
+                "Pass index options on the command line or in pip's configuration instead, where they can be reviewed; remove the rest.",
+            ),
+            Self::EmptyLock => (
+                "The lockfile (or the groups selected) records no packages: nothing was checked.",
+                "Check that the right file and groups were given.",
+            ),
+            Self::SizeMismatch => (
+                "A file's size in the lock differs from the size the index publishes.",
+                "The lock is stale or a file was replaced. Check which before you regenerate the lock.",
+            ),
+            Self::UnverifiableHash => (
+                "A lock records a hash in an algorithm the index publishes none of for that file.",
+                "An installer accepts the file on any listed hash, so this one could let another file pass. Lock sha256 hashes the index publishes.",
+            ),
+            Self::ProvenanceInvalid => (
+                "A file's PEP 740 attestation does not verify, signs another file, or names another publisher than the index claims.",
+                "Do not install the file until you know why: the index may serve altered bytes or attestations. The finding's reason says which check failed.",
+            ),
+            Self::ProvenanceMissing => (
+                "A file has no PEP 740 provenance (or, with --require-provenance, none that verifies).",
+                "Nothing says who published the file. Ask the project to publish with a Trusted Publisher, or accept it knowingly (drop --require-provenance).",
+            ),
+            Self::ProvenanceDropped => (
+                "The pinned release has no provenance, and the release before it had verified provenance.",
+                "A release uploaded outside the project's Trusted Publisher is what a stolen upload token looks like. Check with the project before upgrading.",
+            ),
+            Self::PublisherChanged => (
+                "The pinned release is published by another identity than the release before it.",
+                "A repository, workflow or account change may be legitimate (a move) or a takeover. Check the project's announcements before trusting it.",
+            ),
+            Self::PublisherMismatch => (
+                "A file's verified publisher is none of the attestation identities the lock records, or the file has no provenance.",
+                "The lock pins who may publish these files. Regenerate the lock only once you know why the publisher changed.",
+            ),
+            Self::ComputedHash => (
+                "The index publishes no sha256 of a file, so hashlock wrote the one it computed from a download.",
+                "This is trust on first use: the digest is only as good as the download. Prefer an index that publishes sha256.",
+            ),
+            Self::IndexShadowing => (
+                "A project is served by more than one configured index.",
+                "With several indexes, a name on the wrong one can shadow the real project (dependency confusion). Use --index-strategy first-index, or serve each name from one index.",
+            ),
+            Self::InstalledFileModified => (
+                "An installed file differs from the bytes of the wheel it came from.",
+                "Something changed the environment after install. Reinstall the package from the lock, and find out what changed it.",
+            ),
+            Self::InstalledFileMissing => (
+                "A file the package's wheel installs is missing from the environment.",
+                "Reinstall the package from the lock.",
+            ),
+            Self::UnownedFile => (
+                "A file in site-packages or the scripts directory that no installed distribution owns.",
+                "A .pth file runs code at every interpreter start, and a stray module can shadow a real one. Remove it unless you know what put it there.",
+            ),
+            Self::NotInLock => (
+                "A distribution is installed that the lock does not name (or in another version or build).",
+                "Uninstall it, or add it to the lock.",
+            ),
+            Self::NotInstalled => (
+                "A package the lock names for this environment is not installed.",
+                "Install the environment again from the lock.",
+            ),
+            Self::Unverifiable => (
+                "An installed distribution cannot be compared with a wheel (installed from an sdist or a URL, egg-info, editable).",
+                "Only its RECORD could be checked. Install it from a wheel with a pinned hash to have it verified.",
+            ),
+        }
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

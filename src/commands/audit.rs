@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::bail;
+
 use pep508_rs::pep440_rs::{Operator, VersionSpecifiers};
 
 use crate::check::attestations::{Assessment, LockedIdentities};
@@ -11,23 +13,39 @@ use crate::check::findings::Finding;
 use crate::cli::{AuditArgs, BuildArgs, IndexArgs, LockArgs, OutputArgs, ProvenanceArgs, TargetArgs};
 use crate::commands::ExitStatus;
 use crate::commands::inputs::Inputs;
-use crate::commands::session::{Session, check_provenance, emit_report};
+use crate::commands::session::{Session, check_provenance, emit_reports};
 use crate::lock::{Lock, LockedPackage};
 use crate::lockfile::{self, LockFormat, Lockfile, Selector};
+use crate::output::report::Format;
 use crate::progress::with_progress;
 use crate::report::Report;
 
+/// Several lockfiles (as pre-commit passes them) are audited one after the other and reported
+/// in one document; nothing is written unless every one could be read and checked.
 pub fn run(args: &AuditArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus> {
-    let audited =
-        Audited::run(&args.file, &args.lock, &args.provenance, &args.build, &args.target, &args.index, output)?;
-    let report = Report::new(
-        &audited.lock,
-        &audited.findings,
-        &audited.session.target,
-        audited.session.indexes(),
-        &audited.lockfile.format_control,
-    );
-    emit_report(&report.with_provenance(&audited.provenance), &args.report)
+    if args.files.len() > 1 && args.report.format == Format::Json {
+        bail!("--format json reports on one LOCKFILE, and {} were given: audit them one at a time", args.files.len());
+    }
+    let reports = args
+        .files
+        .iter()
+        .map(|file| {
+            let audited =
+                Audited::run(file, &args.lock, &args.provenance, &args.build, &args.target, &args.index, output)?;
+            let session = &audited.session;
+            let lockfile = &audited.lockfile;
+            Ok(Report::new(
+                &audited.lock,
+                &audited.findings,
+                &session.target,
+                session.indexes(),
+                &lockfile.format_control,
+            )
+            .with_provenance(&audited.provenance)
+            .about_file(file))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    emit_reports(&reports, &args.report)
 }
 
 /// A lockfile, audited: what `audit` reports and `export` writes from.

@@ -13,6 +13,7 @@ use crate::lock::Lock;
 use crate::lockfile::requirements::FormatControl;
 use crate::metadata::build::BuildSystem;
 use crate::output::LockOutput;
+use crate::output::color::Paint;
 use crate::output::line::escape;
 use crate::output::pylock;
 use crate::output::report::render as render_report;
@@ -145,7 +146,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
             let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
                 .with_builds(builds)
                 .with_provenance(&provenance);
-            Some((path, render_report(&report, format_for_path(path))))
+            Some((path, render_report(&report, format_for_path(path), Paint::for_output(Some(path)))))
         }
         None => None,
     };

@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod cache;
+pub mod completions;
 pub mod export;
 pub mod generate;
+pub mod generate_check;
 mod inputs;
 pub mod report;
 pub mod session;

@@ -26,5 +26,11 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let report = Report::new(&lock, &findings, &session.target, session.indexes(), &FormatControl::default())
         .with_builds(session.build_systems(&lock, false)?)
         .with_provenance(&provenance);
+    // Findings about the resolved tree belong to no line: code scanning shows them on the
+    // first requirements file.
+    let report = match args.input.requirement_files.first() {
+        Some(file) => report.about_file(file),
+        None => report,
+    };
     emit_report(&report, &args.report)
 }

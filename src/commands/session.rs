@@ -19,8 +19,9 @@ use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::lock::Lock;
 use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
+use crate::output::color::Paint;
 use crate::output::line::escape;
-use crate::output::report::{Format, render};
+use crate::output::report::{Format, render_all};
 use crate::output::requirements::{self, Header};
 use crate::output::write_atomic;
 use crate::progress::with_progress;
@@ -264,8 +265,15 @@ pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
 
 /// Renders the report where asked and turns its worst finding into the exit status.
 pub fn emit_report(report: &Report, options: &ReportOptions) -> anyhow::Result<ExitStatus> {
-    emit(&render(report, options.format), options.output.as_deref())?;
-    Ok(status_for(report, options.fail_on))
+    emit_reports(std::slice::from_ref(report), options)
+}
+
+/// [`emit_report`] for the reports on several files, as one document.
+pub fn emit_reports(reports: &[Report], options: &ReportOptions) -> anyhow::Result<ExitStatus> {
+    let paint = Paint::for_output(options.output.as_deref());
+    emit(&render_all(reports, options.format, paint), options.output.as_deref())?;
+    let failed = reports.iter().any(|report| status_for(report, options.fail_on) == ExitStatus::Findings);
+    Ok(if failed { ExitStatus::Findings } else { ExitStatus::Success })
 }
 
 pub fn status_for(report: &Report, fail_on: crate::check::findings::Severity) -> ExitStatus {
@@ -275,11 +283,12 @@ pub fn status_for(report: &Report, fail_on: crate::check::findings::Severity) ->
     }
 }
 
-/// `.json` → JSON, `.md`/`.markdown` → Markdown, anything else → text.
+/// `.json` → JSON, `.md`/`.markdown` → Markdown, `.sarif` → SARIF, anything else → text.
 pub fn format_for_path(path: &Path) -> Format {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("json") => Format::Json,
         Some("md" | "markdown") => Format::Markdown,
+        Some("sarif") => Format::Sarif,
         _ => Format::Text,
     }
 }

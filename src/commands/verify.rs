@@ -55,7 +55,7 @@ pub fn run(args: &VerifyArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
     let checked_against =
         if session.is_some() { format!("the {lock} and the index") } else { format!("the {lock} (offline)") };
     let label = format!("{} local file(s) checked against {checked_against}", locals.len());
-    emit_report(&Report::of_findings(&findings, label, indexes), &args.report)
+    emit_report(&Report::of_findings(&findings, label, indexes).about_file(file), &args.report)
 }
 
 /// The index's pages of `names`, fetched in parallel; a name the index does not know is left
@@ -170,5 +170,10 @@ fn installed(args: &VerifyArgs, env: Option<&Path>, output: &OutputArgs) -> anyh
             (started.elapsed() - fetched_at).as_secs_f64(),
         );
     }
-    emit_report(&Report::of_findings(&findings, label, session.indexes()), &args.report)
+    let report = Report::of_findings(&findings, label, session.indexes());
+    let report = match args.file.as_deref() {
+        Some(lock) => report.about_file(lock),
+        None => report,
+    };
+    emit_report(&report, &args.report)
 }

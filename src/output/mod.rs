@@ -1,10 +1,12 @@
 //! Rendering: the `--require-hashes` requirements file, the PEP 751 lock and the reports, and
 //! writing them without ever leaving a partial file behind.
 
+pub mod color;
 pub mod line;
 pub mod pylock;
 pub mod report;
 pub mod requirements;
+pub mod sarif;
 
 use std::io::Write;
 use std::path::Path;

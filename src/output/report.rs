@@ -1,8 +1,10 @@
-//! The report in three forms: a terminal table (text), JSON (the schema is the `Report`
-//! type, documented in the README) and Markdown for decision records and pull requests.
+//! The report in four forms: a terminal table (text), JSON (the schema is the `Report`
+//! type, documented in the README), Markdown for decision records and pull requests, and
+//! SARIF for code scanning.
 
 use std::fmt::Write;
 
+use super::color::Paint;
 use super::line;
 use crate::check::findings::{Finding, Severity};
 use crate::index::provenance::Publisher as Claim;
@@ -14,13 +16,37 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
-pub fn render(report: &Report, format: Format) -> String {
+/// `paint`: the colours of the text form (the others have none).
+pub fn render(report: &Report, format: Format, paint: Paint) -> String {
     match format {
-        Format::Text => text(&escaped(report, |text| line::escape(text).into_owned())),
+        Format::Text => text(&escaped(report, |text| line::escape(text).into_owned()), paint),
         Format::Json => json(report),
         Format::Markdown => markdown(&escaped(report, line::markdown)),
+        Format::Sarif => render_all(std::slice::from_ref(report), format, paint),
+    }
+}
+
+/// The reports on several files as one document: SARIF's one run, or each report after a line
+/// naming its file.
+pub fn render_all(reports: &[Report], format: Format, paint: Paint) -> String {
+    match (format, reports) {
+        (Format::Sarif, _) => super::sarif::render(reports, &std::env::current_dir().unwrap_or_default()),
+        (_, [report]) => render(report, format, paint),
+        _ => {
+            let named = |report: &Report| {
+                let file = report.file.as_deref().map(|f| f.display().to_string()).unwrap_or_default();
+                match format {
+                    Format::Markdown => format!("# {}\n\n", line::markdown(&file)),
+                    _ => format!("==> {} <==\n", line::escape(&file)),
+                }
+            };
+            let parts: Vec<String> = reports.iter().map(|r| named(r) + &render(r, format, paint)).collect();
+            parts.join("\n")
+        }
     }
 }
 
@@ -204,7 +230,7 @@ fn by_severity(report: &Report) -> Vec<(Severity, Vec<&Finding>)> {
         .collect()
 }
 
-fn text(report: &Report) -> String {
+fn text(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Hash report: {}", title(report));
     let rows: Vec<[String; 8]> = report
@@ -251,10 +277,12 @@ fn text(report: &Report) -> String {
         out.push('\n');
     }
     for (severity, findings) in by_severity(report) {
-        let _ = writeln!(out, "\n{} ({}):", severity.to_string().to_uppercase(), findings.len());
+        let heading = paint.severity(severity, &severity.to_string().to_uppercase());
+        let _ = writeln!(out, "\n{heading} ({}):", findings.len());
         for finding in findings {
             let location = finding.location.as_deref().map(|l| format!("{l}: ")).unwrap_or_default();
-            let _ = writeln!(out, "  {location}[{}] {}", finding.code, finding.message);
+            let code = paint.severity(severity, &format!("[{}]", finding.code));
+            let _ = writeln!(out, "  {location}{code} {}", finding.message);
         }
     }
     let s = &report.summary;
@@ -276,7 +304,7 @@ fn text(report: &Report) -> String {
     } else {
         out.push('\n');
     }
-    let _ = writeln!(out, "{}", verdict(report));
+    let _ = writeln!(out, "{}", paint.verdict(report.summary.require_hashes_feasible, &verdict(report)));
     out
 }
 

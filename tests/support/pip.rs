@@ -104,36 +104,42 @@ pub fn assert_reads_back(text: &str, lock: &LockFile) {
 fn reader() -> Option<&'static Path> {
     static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
     PYTHON
-        .get_or_init(|| {
-            let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pip-reader");
-            let python = home.join("bin/python");
-            if python.exists() {
-                return Some(python);
+        .get_or_init(|| match kept_venv("pip-reader", |_| Ok(())) {
+            Ok(python) => Some(python),
+            Err(problem) => {
+                assert!(
+                    std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"),
+                    "HASHLOCK_REQUIRE_PIP=1 but {problem}"
+                );
+                eprintln!("skipping pip's read-back of generated files: {problem}");
+                None
             }
-            // Made aside and renamed, so that a run stopped halfway leaves no broken virtualenv.
-            let aside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
-            let made =
-                without_pip_settings(Command::new("python3").args(["-m", "venv"]).arg(aside.path().join("v"))).output();
-            let problem = match made {
-                Err(e) => format!("cannot run python3: {e}"),
-                Ok(out) if !out.status.success() => {
-                    format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr).trim())
-                }
-                Ok(_) if !aside.path().join("v/bin/pip").exists() => "the virtualenv has no pip".into(),
-                Ok(_) => {
-                    // Another binary may have made it meanwhile: either copy will do.
-                    let _ = std::fs::rename(aside.path().join("v"), &home);
-                    return Some(python);
-                }
-            };
-            assert!(
-                std::env::var("HASHLOCK_REQUIRE_PIP").as_deref() != Ok("1"),
-                "HASHLOCK_REQUIRE_PIP=1 but {problem}"
-            );
-            eprintln!("skipping pip's read-back of generated files: {problem}");
-            None
         })
         .as_deref()
+}
+
+/// The python of a virtualenv `name` under the target directory, made once (then `setup` runs
+/// with its bin directory) and kept for the next test binaries; or why it cannot be made.
+pub fn kept_venv(name: &str, setup: impl FnOnce(&Path) -> Result<(), String>) -> Result<PathBuf, String> {
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = home.join("bin/python");
+    if python.exists() {
+        return Ok(python);
+    }
+    // Made aside and renamed, so that a run stopped halfway leaves no broken virtualenv.
+    let aside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let made = without_pip_settings(Command::new("python3").args(["-m", "venv"]).arg(aside.path().join("v"))).output();
+    match made {
+        Err(e) => return Err(format!("cannot run python3: {e}")),
+        Ok(out) if !out.status.success() => {
+            return Err(format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(_) if !aside.path().join("v/bin/pip").exists() => return Err("the virtualenv has no pip".into()),
+        Ok(_) => setup(&aside.path().join("v/bin"))?,
+    }
+    // Another binary may have made it meanwhile: either copy will do.
+    let _ = std::fs::rename(aside.path().join("v"), &home);
+    Ok(python)
 }
 
 /// A fresh virtualenv in a temporary directory; its pip and python run with no pip settings
