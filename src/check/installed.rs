@@ -361,9 +361,9 @@ fn b64_to_hex(text: &str) -> Option<String> {
     Some(lower_hex(&bytes))
 }
 
-/// `path` with `.` and `..` resolved lexically (RECORD reaches the scripts directory with
-/// `../../../bin/x`).
-fn normalize(path: &Path) -> PathBuf {
+/// `path` with `.` and `..` resolved lexically, not through links (RECORD reaches the scripts
+/// directory with `../../../bin/x`).
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

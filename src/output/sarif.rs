@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::check::findings::{Code, Finding, Severity};
+use crate::check::installed::normalize;
 use crate::report::Report;
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -152,17 +153,7 @@ fn without_lines(message: &str) -> String {
 
 /// `path` made absolute against `cwd`, with `.` and `..` resolved as written (not through links).
 fn absolute(path: &Path, cwd: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in cwd.join(path).components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    normalize(&cwd.join(path))
 }
 
 /// `path` relative to `cwd`, when it lies below it.
