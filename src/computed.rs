@@ -144,13 +144,7 @@ fn fill(client: &IndexClient, file: &mut DistFile) -> Result<(), ComputeError> {
 }
 
 fn download(client: &IndexClient, url: &Url) -> Result<Digests, ComputeError> {
-    let response = client.http().get_with(
-        url,
-        &[],
-        |_| MAX_DOWNLOAD_SIZE,
-        |status, body| if status == 200 { Digests::of(body).map(Some) } else { Ok(None) },
-    )?;
-    response.body.ok_or_else(|| HttpError::unexpected_status(&response.url, response.status).into())
+    Ok(client.http().download(url, MAX_DOWNLOAD_SIZE, Digests::of)?)
 }
 
 #[cfg(test)]

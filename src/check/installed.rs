@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
@@ -23,7 +23,7 @@ use crate::check::findings::{Code, Finding, Severity};
 use crate::check::verify::hash_files;
 use crate::dist::{DistFile, DistFilename, WheelFilename, lower_hex};
 use crate::index::IndexClient;
-use crate::index::http::HttpError;
+use crate::index::http::{HttpError, spool};
 use crate::lockfile::{Artifact, Lockfile, Package};
 use crate::metadata::MAX_DOWNLOAD_SIZE;
 
@@ -501,16 +501,7 @@ pub fn fetch_summary(client: &IndexClient, candidate: &Candidate) -> Result<Whee
     }
     let archive = |message: String| FetchError::Archive { filename: candidate.filename.clone(), message };
     let url = Url::parse(&candidate.url).map_err(|e| archive(format!("invalid URL: {e}")))?;
-    let response = client.http().get_with(
-        &url,
-        &[],
-        |_| MAX_DOWNLOAD_SIZE,
-        |status, body| match status {
-            200 => spool_hashed(body).map(Some),
-            _ => Ok(None),
-        },
-    )?;
-    let (file, actual) = response.body.ok_or_else(|| HttpError::unexpected_status(&url, response.status))?;
+    let (file, actual) = client.http().download(&url, MAX_DOWNLOAD_SIZE, spool_hashed)?;
     if actual != candidate.sha256 {
         return Err(FetchError::Mismatch {
             filename: candidate.filename.clone(),
@@ -525,21 +516,25 @@ pub fn fetch_summary(client: &IndexClient, candidate: &Candidate) -> Result<Whee
     Ok(summary)
 }
 
-/// Copies a body to an anonymous temp file, hashing it on the way; rewound for reading.
+/// Copies a body to an anonymous temp file ([`spool`]), hashing it on the way.
 fn spool_hashed(body: &mut dyn Read) -> std::io::Result<(File, String)> {
-    let mut file = tempfile::tempfile()?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = body.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        file.write_all(&buffer[..read])?;
+    let mut hashing = Hashing { inner: body, hasher: Sha256::new() };
+    let file = spool(&mut hashing)?;
+    Ok((file, lower_hex(&hashing.hasher.finalize())))
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<'r> {
+    inner: &'r mut dyn Read,
+    hasher: Sha256,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
     }
-    file.seek(SeekFrom::Start(0))?;
-    Ok((file, lower_hex(&hasher.finalize())))
 }
 
 /// Whether a wheel's filename tags are exactly the installed WHEEL file's tags.

@@ -164,6 +164,26 @@ impl HttpClient {
         )
     }
 
+    /// A whole file: `read` takes the body of a 200 (cut off after `cap` bytes, as for
+    /// [`get_with`](Self::get_with)); any other status is an error naming `url`.
+    pub fn download<B>(
+        &self,
+        url: &Url,
+        cap: u64,
+        read: impl Fn(&mut dyn Read) -> std::io::Result<B>,
+    ) -> Result<B, HttpError> {
+        let response = self.get_with(
+            url,
+            &[],
+            |_| cap,
+            |status, body| match status {
+                200 => read(body).map(Some),
+                _ => Ok(None),
+            },
+        )?;
+        response.body.ok_or_else(|| HttpError::unexpected_status(url, response.status))
+    }
+
     /// [`get`](Self::get) with the body read by `read`, given the status and the body cut off
     /// after `cap(status) + 1` bytes (so a body on its way to a file need not fit in memory).
     /// A body longer than the cap, or a `Content-Length` saying so, is [`HttpError::TooLarge`].

@@ -18,7 +18,7 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, DistFilename};
 use crate::index::IndexClient;
 use crate::index::cache::MetadataKey;
-use crate::index::http::{HttpClient, HttpError, spool};
+use crate::index::http::{HttpClient, spool};
 use crate::requirement::one_line;
 
 /// The parts of core metadata that resolution needs.
@@ -254,16 +254,7 @@ pub const MAX_DOWNLOAD_SIZE: u64 = 16 * 1024 * 1024 * 1024;
 
 /// A whole distribution file, in a temp file.
 fn download(http: &HttpClient, url: &Url) -> Result<File, MetadataError> {
-    let response = http.get_with(
-        url,
-        &[],
-        |_| MAX_DOWNLOAD_SIZE,
-        |status, body| match status {
-            200 => spool(body).map(Some),
-            _ => Ok(None),
-        },
-    )?;
-    response.body.ok_or_else(|| HttpError::unexpected_status(url, response.status).into())
+    Ok(http.download(url, MAX_DOWNLOAD_SIZE, spool)?)
 }
 
 /// The header fields of an RFC 822-style text, unfolded: (1-based line of the field, lowercased
