@@ -145,8 +145,8 @@ pub fn resolve(
     let scope = Scope::Concrete(target.marker_environment());
     let solved = solve(source, requirements, constraints, target, scope, options).map_err(|failure| match failure {
         Failure::Resolve(error) => error,
-        // A concrete scope never forks; say so rather than panic.
-        Failure::Fork(fork) => ResolveError::NoSolution(format!("unexpected fork on {}", fork.package)),
+        // A concrete scope never forks, and `solve` restarts itself: say so rather than panic.
+        other @ (Failure::Fork(_) | Failure::Restart(_)) => ResolveError::NoSolution(format!("unexpected: {other}")),
     })?;
     Ok(merge(vec![solved], &target.lowest_python()))
 }
@@ -176,14 +176,18 @@ fn solve(
         Scope::Universal(marker) => marker.clone(),
     };
     let provider = Provider::new(source, requirements, constraints, target, scope, options);
-    let solution = match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
-        Ok(solution) => solution,
-        Err(PubGrubError::NoSolution(tree)) => {
-            return Err(ResolveError::NoSolution(explain::conflict(&tree, &provider)).into());
+    // Each restart defers one more package, so there are at most as many as packages.
+    let solution = loop {
+        match pubgrub::resolve(&provider, Package::Root, provider::root_version()) {
+            Ok(solution) => break solution,
+            Err(PubGrubError::NoSolution(tree)) => {
+                return Err(ResolveError::NoSolution(explain::conflict(&tree, &provider)).into());
+            }
+            Err(PubGrubError::ErrorChoosingVersion { source: Failure::Restart(_), .. }) => provider.restart(),
+            Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
+            | Err(PubGrubError::ErrorChoosingVersion { source, .. })
+            | Err(PubGrubError::ErrorInShouldCancel(source)) => return Err(source),
         }
-        Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
-        | Err(PubGrubError::ErrorChoosingVersion { source, .. })
-        | Err(PubGrubError::ErrorInShouldCancel(source)) => return Err(source),
     };
     let mut solved = Solved {
         scope: scope_marker,

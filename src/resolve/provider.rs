@@ -90,6 +90,10 @@ pub enum Failure {
     Resolve(#[from] ResolveError),
     #[error("the resolution must fork on {}", .0.package)]
     Fork(Fork),
+    /// A decided package keeps rejecting the versions of another: start again with it
+    /// decided last (see [`Provider::restart`]).
+    #[error("the resolution starts again, deciding {0} last")]
+    Restart(PackageName),
 }
 
 impl From<crate::index::IndexError> for Failure {
@@ -125,6 +129,17 @@ struct State {
     /// Universal scope: the candidates for the scope's Pythons from one of them (the key's
     /// version) upwards, to see where a newer version becomes possible.
     upper_candidates: HashMap<(PackageName, Version), Arc<[Candidate]>>,
+    /// When each package was first depended on: PubGrub decides packages in this order, the
+    /// order in which the source's walk fetches them.
+    discovered: HashMap<Package, usize>,
+    /// The version last chosen for each package in this run: when PubGrub asks again with a
+    /// range that leaves it out, that version was rejected.
+    chosen: HashMap<Package, Version>,
+    /// How often, in this run, a decided version of each name made another package's version
+    /// fail (the culprit of a rejection).
+    culprit_counts: HashMap<PackageName, u32>,
+    /// Names decided after every other package, across runs (see [`Provider::restart`]).
+    deferred: HashSet<PackageName>,
 }
 
 pub struct Provider<'a> {
@@ -295,6 +310,45 @@ impl<'a> Provider<'a> {
         found
     }
 
+    /// When PubGrub asks for `package` again with a range that leaves out the version chosen
+    /// last, that version was rejected: the dependencies it asked for that the versions chosen
+    /// for them do not meet are the culprits. A culprit that has caused
+    /// [`CULPRIT_REJECTIONS`] rejections asks for a restart that decides it last, so that the
+    /// packages depending on it narrow it before it is chosen. A typical case: a new major
+    /// release of a widely used package, chosen early, that each version of a package found
+    /// later excludes (`python-dateutil` 4 against every `botocore`); PubGrub alone would walk
+    /// every version of that package, then of its dependents, before deciding the culprit
+    /// again.
+    fn note_rejection(&self, package: &Package, range: &Ranges<Version>) -> Result<(), Failure> {
+        let mut state = self.state.borrow_mut();
+        let Some(rejected) = state.chosen.get(package).filter(|v| !range.contains(v)).cloned() else { return Ok(()) };
+        let culprits: Vec<PackageName> = state
+            .requires
+            .get(&(package.clone(), rejected))
+            .into_iter()
+            .flatten()
+            .filter(|(dependency, wanted)| state.chosen.get(dependency).is_some_and(|v| !wanted.contains(v)))
+            .filter_map(|(dependency, _)| dependency.name().cloned())
+            .collect();
+        for culprit in culprits {
+            let count = state.culprit_counts.entry(culprit.clone()).or_default();
+            *count += 1;
+            if *count >= CULPRIT_REJECTIONS && state.deferred.insert(culprit.clone()) {
+                return Err(Failure::Restart(culprit));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets what the last run chose, before PubGrub starts again (after a
+    /// [`Failure::Restart`]); what was fetched and the deferred names are kept.
+    pub(super) fn restart(&self) {
+        let mut state = self.state.borrow_mut();
+        state.chosen.clear();
+        state.culprit_counts.clear();
+        state.last_base.clear();
+    }
+
     /// Records why `name` `version` is left out, and returns the reason.
     fn exclude(&self, name: &PackageName, version: &Version, reason: String) -> String {
         self.state.borrow_mut().excluded.entry(name.clone()).or_default().insert(version.clone(), reason.clone());
@@ -416,11 +470,34 @@ impl<'a> Provider<'a> {
             )));
         }
         let mut state = self.state.borrow_mut();
+        for (package, _) in &deps {
+            let next = state.discovered.len();
+            state.discovered.entry(package.clone()).or_insert(next);
+        }
         state.edges.insert((package.clone(), version.clone()), edges);
         state.requires.insert((package.clone(), version.clone()), deps.clone());
         Ok(Dependencies::Available(deps.into_iter().collect()))
     }
 }
+
+/// Decision tiers, lowest first (see [`Provider::prioritize`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    Deferred,
+    Unspecified,
+    ConflictEarly,
+    Singleton,
+    Root,
+}
+
+/// Conflicts after which a package is decided before the packages discovered before it (uv
+/// uses the same threshold): its versions are the ones being rejected, so choosing it early
+/// lets the conflicts narrow the others instead.
+const CONFLICTS_BEFORE_EARLY: u32 = 5;
+
+/// Rejections a decided package may cause before the resolution starts again with it
+/// decided last.
+const CULPRIT_REJECTIONS: u32 = 5;
 
 /// Adds a dependency, intersecting with an earlier one on the same package.
 fn add(deps: &mut Deps, package: Package, range: Ranges<Version>) {
@@ -436,8 +513,12 @@ impl DependencyProvider for Provider<'_> {
     type VS = Ranges<Version>;
     type M = String;
     type Err = Failure;
-    /// PubGrub's usual heuristic: packages in more conflicts first, then fewest candidates.
-    type Priority = (u32, Reverse<usize>);
+    /// As uv decides: a package pinned to one version first, then packages whose versions
+    /// kept being rejected in conflicts, then the rest in the order they were first depended
+    /// on (breadth first from the root), and last the packages deferred by a restart. So a
+    /// direct requirement is decided before what it pulls in, a conflict below it walks back
+    /// the dependency rather than the requirement, and no page is needed to prioritize.
+    type Priority = (Tier, Reverse<usize>);
 
     fn prioritize(
         &self,
@@ -445,13 +526,18 @@ impl DependencyProvider for Provider<'_> {
         range: &Ranges<Version>,
         stats: &PackageResolutionStatistics,
     ) -> Self::Priority {
-        let Some(name) = package.name() else { return (u32::MAX, Reverse(0)) };
-        // A fetch error is deferred to `choose_version`, which can report it: decide it first.
-        let Ok((_, found)) = self.project(name) else { return (u32::MAX, Reverse(0)) };
-        match found.iter().filter(|c| range.contains(&c.version)).count() {
-            0 => (u32::MAX, Reverse(0)),
-            count => (stats.conflict_count(), Reverse(count)),
-        }
+        let Some(name) = package.name() else { return (Tier::Root, Reverse(0)) };
+        let state = self.state.borrow();
+        let tier = if range.as_singleton().is_some() {
+            Tier::Singleton
+        } else if state.deferred.contains(name) {
+            Tier::Deferred
+        } else if stats.conflict_count() >= CONFLICTS_BEFORE_EARLY {
+            Tier::ConflictEarly
+        } else {
+            Tier::Unspecified
+        };
+        (tier, Reverse(state.discovered.get(package).copied().unwrap_or(usize::MAX)))
     }
 
     /// The newest eligible version: yanked ones only when pinned with `==`; pre-releases only
@@ -463,6 +549,7 @@ impl DependencyProvider for Provider<'_> {
     /// support it (as uv does).
     fn choose_version(&self, package: &Package, range: &Ranges<Version>) -> Result<Option<Version>, Failure> {
         let Some(name) = package.name() else { return Ok(Some(root_version())) };
+        self.note_rejection(package, range)?;
         let (project, found) = self.project(name)?;
         let (pinned, allow_pre, base) = {
             let state = self.state.borrow();
@@ -494,6 +581,9 @@ impl DependencyProvider for Provider<'_> {
             choose(&self.candidates_from(&project, from)).is_some_and(|v| pick.as_ref().is_none_or(|p| v > *p))
         };
         self.fork_for_newer_pythons(name, newer)?;
+        if let Some(pick) = &pick {
+            self.state.borrow_mut().chosen.insert(package.clone(), pick.clone());
+        }
         Ok(pick)
     }
 

@@ -18,6 +18,8 @@ pub(crate) struct FakeIndex {
     files: BTreeMap<PackageName, Vec<DistFile>>,
     metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
     prefetched: Mutex<Vec<String>>,
+    /// `name==version` of every metadata the resolver read, in order.
+    read: Mutex<Vec<String>>,
 }
 
 fn name(text: &str) -> PackageName {
@@ -68,6 +70,7 @@ impl Source for FakeIndex {
     }
 
     fn metadata(&self, project: &Project, version: &Version) -> Result<Arc<Metadata>, MetadataError> {
+        self.read.lock().expect("lock").push(format!("{}=={version}", project.name));
         self.metadata.get(&(project.name.clone(), version.clone())).cloned().ok_or_else(|| MetadataError::Invalid {
             filename: format!("{} {version}", project.name),
             message: "no such release".into(),
@@ -126,6 +129,41 @@ fn picks_newest_and_follows_dependencies() {
     assert!(resolved(&resolution, "app").required_by.is_empty(), "command-line requirements have no origin");
     assert_eq!(resolved(&resolution, "lib").metadata.version, version("2.1"));
     assert!(index.prefetched.lock().expect("lock").contains(&"lib".to_string()), "dependencies are prefetched");
+}
+
+/// A new major release of a package found early (`dateutil` 4, through `pandas`) that every
+/// version of a package found later excludes (`botocore`, through `aws`): after a few
+/// rejections the resolution starts again with `dateutil` decided last, instead of reading
+/// every `botocore` before giving up on `dateutil` 4.
+#[test]
+fn a_decided_package_that_keeps_rejecting_others_is_decided_last() {
+    let mut index = FakeIndex::default();
+    index.release("pandas", "1.0", &["dateutil"]).release("aws", "1.0", &["botocore"]);
+    index.release("dateutil", "2.9", &[]).release("dateutil", "4.0", &[]);
+    for patch in 0..30 {
+        index.release("botocore", &format!("1.{patch}"), &["dateutil<3"]);
+    }
+    let resolution = run(&index, &["pandas", "aws"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["aws==1.0", "botocore==1.29", "dateutil==2.9", "pandas==1.0"]);
+    let read = index.read.lock().expect("lock");
+    let botocore = read.iter().filter(|pin| pin.starts_with("botocore==")).count();
+    assert!(botocore <= 6, "botocore read {botocore} times: {read:?}");
+}
+
+/// Packages are decided in the order they were first required, as uv decides them: of two
+/// root requirements that conflict, the first stays newest even though the second has fewer
+/// versions (PubGrub's own rule, fewest versions first, would have walked back `app`).
+#[test]
+fn packages_are_decided_in_the_order_they_are_required() {
+    let mut index = FakeIndex::default();
+    for v in 1..=8 {
+        index.release("app", &format!("{v}.0"), if v >= 5 { &["lib<3"] } else { &[] });
+    }
+    for v in 1..=6 {
+        index.release("lib", &format!("{v}.0"), &[]);
+    }
+    let resolution = run(&index, &["app", "lib"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==8.0", "lib==2.0"]);
 }
 
 #[test]

@@ -53,6 +53,8 @@ pub(super) fn resolve(
                 return Err(ResolveError::NoSolution(format!("for {environments}: {why}")));
             }
             Err(Failure::Resolve(error)) => return Err(error),
+            // `solve` restarts itself.
+            Err(other @ Failure::Restart(_)) => return Err(ResolveError::NoSolution(format!("unexpected: {other}"))),
         }
     }
     Ok(merge(runs, &lowest))
