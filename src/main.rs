@@ -7,6 +7,7 @@ use hashlock::output::line::escape;
 use hashlock::resolve::ResolveError;
 
 fn main() {
+    limit_malloc_arenas();
     let argv: Vec<String> = std::env::args().collect();
     // clap colours its help and usage errors before the flag is parsed: tell it first.
     let matches = Cli::command().color(color_flag(&argv)).get_matches_from(&argv);
@@ -63,3 +64,18 @@ fn color_flag(argv: &[String]) -> clap::ColorChoice {
     }
     choice
 }
+
+/// glibc gives threads that allocate at once arenas of their own, up to eight per core, and
+/// memory freed in one is not reused by the others: with the fetch pool's threads each reading
+/// pages, peak RSS stood a third above the live heap (apache-airflow with three extras: 200 MB
+/// against 150). Two arenas keep it near the heap, at no time cost one could measure.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}

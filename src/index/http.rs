@@ -74,6 +74,14 @@ pub struct Response<B = Vec<u8>> {
     pub body: B,
 }
 
+/// What a response says before its body: what [`HttpClient::get_with`]'s reader is given.
+pub struct Head<'a> {
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    /// The final URL, after redirects.
+    pub url: &'a Url,
+}
+
 /// Counters for the `--verbose` timing summary.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpStats {
@@ -176,7 +184,7 @@ impl HttpClient {
             url,
             &[],
             |_| cap,
-            |status, body| match status {
+            |head, body| match head.status {
                 200 => read(body).map(Some),
                 _ => Ok(None),
             },
@@ -184,7 +192,7 @@ impl HttpClient {
         response.body.ok_or_else(|| HttpError::unexpected_status(url, response.status))
     }
 
-    /// [`get`](Self::get) with the body read by `read`, given the status and the body cut off
+    /// [`get`](Self::get) with the body read by `read`, given the [`Head`] and the body cut off
     /// after `cap(status) + 1` bytes (so a body on its way to a file need not fit in memory).
     /// A body longer than the cap, or a `Content-Length` saying so, is [`HttpError::TooLarge`].
     pub fn get_with<B>(
@@ -192,7 +200,7 @@ impl HttpClient {
         url: &Url,
         headers: &[(&str, &str)],
         cap: impl Fn(u16) -> u64,
-        read: impl Fn(u16, &mut dyn Read) -> std::io::Result<B>,
+        read: impl Fn(&Head<'_>, &mut dyn Read) -> std::io::Result<B>,
     ) -> Result<Response<B>, HttpError> {
         let Some(client) = &self.client else {
             return Err(HttpError::Offline { url: redact(url) });
@@ -251,7 +259,7 @@ impl HttpClient {
         url: &Url,
         headers: &[(&str, &str)],
         cap: &impl Fn(u16) -> u64,
-        read: &impl Fn(u16, &mut dyn Read) -> std::io::Result<B>,
+        read: &impl Fn(&Head<'_>, &mut dyn Read) -> std::io::Result<B>,
     ) -> Result<Response<B>, Attempt> {
         let _in_flight = InFlight::enter(&self.counters.in_flight);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -281,7 +289,7 @@ impl HttpClient {
         }
         // Read, not `bytes()`: the body need not fit in memory.
         let mut body = Counted { inner: response.take(cap.saturating_add(1)), count: 0 };
-        let result = read(status, &mut body);
+        let result = read(&Head { status, content_type: content_type.as_deref(), url: &url }, &mut body);
         self.counters.bytes.fetch_add(body.count, Ordering::Relaxed);
         if body.count > cap {
             return Err(Attempt::TooLarge(cap));

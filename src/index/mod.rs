@@ -408,7 +408,11 @@ impl IndexClient {
             return Ok(Fetched::OfflineMiss);
         }
         let url = page_url(index, name);
-        let response = match self.http.get(&url, &[("Accept", simple::ACCEPT)], MAX_PAGE_SIZE) {
+        let read = |head: &http::Head<'_>, body: &mut dyn std::io::Read| match head.status {
+            200..=299 => simple::read_page(name, head.url, head.content_type, body).map(Some),
+            _ => Ok(None),
+        };
+        let response = match self.http.get_with(&url, &[("Accept", simple::ACCEPT)], |_| MAX_PAGE_SIZE, read) {
             Ok(response) => response,
             Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
             Err(error @ (HttpError::Transport { .. } | HttpError::Status { .. })) => {
@@ -416,14 +420,12 @@ impl IndexClient {
             }
             Err(error) => return Err(error.into()),
         };
-        match response.status {
-            200..=299 => {}
-            404 | 410 => return Ok(Fetched::Unknown),
-            status => return Err(HttpError::Status { url: redact(&response.url), status, attempts: 1 }.into()),
-        }
         let bad_page = |message: String| IndexError::BadPage { url: redact(&response.url), message };
-        let page = simple::parse_page(name, &response.url, response.content_type.as_deref(), &response.body)
-            .map_err(|e| bad_page(e.message))?;
+        let page = match (response.status, response.body) {
+            (200..=299, Some(page)) => page.map_err(|e| bad_page(e.message))?,
+            (404 | 410, _) => return Ok(Fetched::Unknown),
+            (status, _) => return Err(HttpError::Status { url: redact(&response.url), status, attempts: 1 }.into()),
+        };
         let policy = CachePolicy::parse(response.cache_control.as_deref());
         let max_age = match policy {
             CachePolicy::MaxAge(max_age) => Some(max_age.as_secs()),

@@ -3,17 +3,23 @@
 //! several times faster than JSON with field names, and needs no URL parsing at all.
 //!
 //! ```text
-//! hashlock page 3
+//! hashlock page 4
 //! fetched_at 1795597826
 //! max_age -                   (or seconds)
 //! name six
 //! url https://index.example/simple/six/
 //! format json                 (or html)
+//! files_base https://files.example/packages/
 //! files 2
 //! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t UPLOAD-TIME \t PROVENANCE \t SIZE
 //! …
 //! end
 //! ```
+//!
+//! URL is the file's URL after FILES_BASE (the start all the page's file URLs share): `~` and
+//! the rest up to the filename, which ends the URL (as it does on most indexes), or `=` and all
+//! the rest. Stored whole, the URLs would be half of every page, and the pages of a large
+//! tree are most of a run's memory.
 //!
 //! HASHES and CORE-METADATA's hashes are `alg=hex` joined by `,`; SOURCE is `json`, `html` or
 //! `none`; REQUIRES-PYTHON, YANKED and PROVENANCE (the PEP 740 URL) are empty for none, else
@@ -32,21 +38,45 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes, UploadTime};
 use crate::index::{PageFormat, ProjectPage};
 
-const MAGIC: &str = "hashlock page 3";
+const MAGIC: &str = "hashlock page 4";
 
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
-    let mut out = String::with_capacity(64 + page.files.len() * 160);
+    // Sized up front (over, never under): grown by doubling, the text would take up to twice
+    // its size while it grows.
+    let hashes = |hashes: &Hashes| hashes.iter().map(|(alg, hex)| alg.len() + hex.len() + 2).sum::<usize>();
+    let optional = |value: &Option<String>| value.as_ref().map_or(0, |v| v.len() + 1);
+    let estimate: usize = page
+        .files
+        .iter()
+        .map(|file| {
+            let core_metadata = match &file.core_metadata {
+                CoreMetadata::Absent => 1,
+                CoreMetadata::Present(found) => hashes(found) + 1,
+            };
+            file.filename.len()
+                + file.url.len()
+                + hashes(&file.hashes)
+                + core_metadata
+                + 64
+                + optional(&file.requires_python)
+                + optional(&file.yanked)
+                + optional(&file.provenance)
+        })
+        .sum();
+    let mut out = String::with_capacity(256 + page.url.as_str().len() + estimate);
     let format = match page.format {
         PageFormat::Json => "json",
         PageFormat::Html => "html",
     };
     let max_age = max_age.map_or("-".to_string(), |secs| secs.to_string());
     let _ = writeln!(out, "{MAGIC}\nfetched_at {fetched_at}\nmax_age {max_age}");
+    let files_base = common_prefix(page.files.iter().map(|file| file.url.as_str()));
     let _ = writeln!(
         out,
-        "name {}\nurl {}\nformat {format}\nfiles {}",
+        "name {}\nurl {}\nformat {format}\nfiles_base {}\nfiles {}",
         page.name,
         escape(page.url.as_str()),
+        escape(files_base),
         page.files.len()
     );
     for file in &page.files {
@@ -61,11 +91,15 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
             CoreMetadata::Absent => "-".to_string(),
             CoreMetadata::Present(hashes) => format!("={}", encode_hashes(hashes)),
         };
+        let rest = &file.url[files_base.len()..];
+        let url = match rest.strip_suffix(file.filename.as_str()) {
+            Some(before) if !file.filename.is_empty() => format!("~{}", escape(before)),
+            _ => format!("={}", escape(rest)),
+        };
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}\t{}",
+            "{}\t{url}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}\t{}",
             escape(&file.filename),
-            escape(&file.url),
             encode_hashes(&file.hashes),
             optional(&file.requires_python),
             optional(&file.yanked),
@@ -75,6 +109,8 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
         );
     }
     out.push_str("end\n");
+    // The estimate counts whole URLs: give back what the shortened ones left unused.
+    out.shrink_to_fit();
     out
 }
 
@@ -85,6 +121,8 @@ pub struct CachedPage {
     pub name: PackageName,
     pub url: Url,
     pub format: PageFormat,
+    /// What every file URL of the page starts with.
+    files_base: String,
     text: String,
     lines: Vec<Line>,
 }
@@ -92,8 +130,10 @@ pub struct CachedPage {
 /// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
-    /// Start of each of the ten fields, then the end of the line.
-    bounds: [u32; FIELDS + 1],
+    /// Where the line starts and ends: its fields are found again by their tabs when read,
+    /// which costs less than keeping each field's place for every file of every page.
+    start: u32,
+    end: u32,
     hash_source: HashSource,
     size: Option<u64>,
 }
@@ -141,6 +181,7 @@ pub fn decode(text: String) -> Option<CachedEntry> {
         "html" => PageFormat::Html,
         _ => return None,
     };
+    let files_base = unescape(header("files_base")?).into_owned();
     let count: usize = header("files")?.parse().ok()?;
     // Offsets are u32: a page beyond 4 GiB is not a page.
     u32::try_from(text.len()).ok()?;
@@ -153,24 +194,24 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     if lines.next()? != "end" || lines.next().is_some() {
         return None;
     }
-    Some(CachedEntry { fetched_at, max_age, page: CachedPage { name, url, format, text, lines: checked } })
+    Some(CachedEntry { fetched_at, max_age, page: CachedPage { name, url, format, files_base, text, lines: checked } })
 }
 
 fn check_line(line: &str, start: usize) -> Option<Line> {
-    let mut bounds = [0u32; FIELDS + 1];
     let mut fields = [""; FIELDS];
-    let mut offset = start;
     let mut parts = line.split('\t');
-    for (i, field) in fields.iter_mut().enumerate() {
+    for field in &mut fields {
         *field = parts.next()?;
-        bounds[i] = u32::try_from(offset).ok()?;
-        offset += field.len() + 1;
     }
     if parts.next().is_some() {
         return None;
     }
-    bounds[FIELDS] = u32::try_from(start + line.len()).ok()?;
-    let [_, _, hashes, source, requires_python, yanked, core_metadata, upload_time, provenance, size] = fields;
+    let end = u32::try_from(start + line.len()).ok()?;
+    let start = u32::try_from(start).ok()?;
+    let [_, url, hashes, source, requires_python, yanked, core_metadata, upload_time, provenance, size] = fields;
+    if !url.starts_with(['~', '=']) {
+        return None;
+    }
     let hash_source = match source {
         "json" => HashSource::JsonPage,
         "html" => HashSource::HtmlFragment,
@@ -190,7 +231,7 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
         "" => None,
         size => Some(size.parse().ok()?),
     };
-    Some(Line { bounds, hash_source, size })
+    Some(Line { start, end, hash_source, size })
 }
 
 impl CachedPage {
@@ -204,9 +245,9 @@ impl CachedPage {
     }
 
     fn field(&self, index: usize, field: Field) -> &str {
-        let bounds = &self.lines[index].bounds;
-        // These fields are all followed by a tab (the size field, last, is read at load).
-        &self.text[bounds[field as usize] as usize..bounds[field as usize + 1] as usize - 1]
+        let line = &self.lines[index];
+        // Checked at load: the line has all its fields.
+        self.text[line.start as usize..line.end as usize].split('\t').nth(field as usize).unwrap_or_default()
     }
 
     pub fn filename(&self, index: usize) -> Cow<'_, str> {
@@ -231,7 +272,7 @@ impl CachedPage {
         };
         DistFile {
             filename: self.filename(index).into_owned(),
-            url: unescape(self.field(index, Field::Url)).into_owned(),
+            url: self.url(index),
             hashes: decode_hashes(self.field(index, Field::Hashes)),
             hash_source: line.hash_source,
             requires_python: optional(Field::RequiresPython),
@@ -243,12 +284,35 @@ impl CachedPage {
         }
     }
 
+    fn url(&self, index: usize) -> String {
+        let field = self.field(index, Field::Url);
+        let (rest, with_filename) = match field.strip_prefix('~') {
+            Some(rest) => (rest, true),
+            None => (&field[1..], false),
+        };
+        let mut url = format!("{}{}", self.files_base, unescape(rest));
+        if with_filename {
+            url.push_str(&self.filename(index));
+        }
+        url
+    }
+
     /// Every file decoded, as the page listed them.
     #[cfg(test)]
     pub(crate) fn into_page(self) -> ProjectPage {
         let files = (0..self.len()).map(|i| self.file(i)).collect();
         ProjectPage { name: self.name, url: self.url, format: self.format, files }
     }
+}
+
+/// The longest start all `urls` share, cut after a `/` (so a file's own name is never split).
+fn common_prefix<'a>(mut urls: impl Iterator<Item = &'a str>) -> &'a str {
+    let Some(first) = urls.next() else { return "" };
+    let mut shared = first.len();
+    for url in urls {
+        shared = first.bytes().zip(url.bytes()).take(shared).take_while(|(a, b)| a == b).count();
+    }
+    first.as_bytes()[..shared].iter().rposition(|&b| b == b'/').map_or("", |slash| &first[..=slash])
 }
 
 fn encode_hashes(hashes: &Hashes) -> String {
@@ -366,6 +430,27 @@ mod tests {
     }
 
     #[test]
+    fn urls_keep_only_what_the_page_does_not_share() {
+        let at = |url: &str, filename: &str| DistFile { url: url.into(), ..file(filename) };
+        let files = vec![
+            at("https://files.example/packages/ab/cd/demo_pkg-1.0.tar.gz", "demo_pkg-1.0.tar.gz"),
+            at("https://files.example/packages/ef/demo_pkg-1.0-py3-none-any.whl", "demo_pkg-1.0-py3-none-any.whl"),
+            at("https://files.example/packages/12/demo_pkg-2.0%2Blocal.tar.gz", "demo_pkg-2.0+local.tar.gz"),
+            at("https://files.example/packages/34/download?id=7", "demo_pkg-3.0.tar.gz"),
+        ];
+        let text = encode(0, None, &page(files.clone()));
+        assert!(text.contains("\nfiles_base https://files.example/packages/\n"), "{text}");
+        assert!(text.contains("\t~ab/cd/\t"), "the filename that ends a URL is not stored twice: {text}");
+        assert!(text.contains("\t=12/demo_pkg-2.0%2Blocal.tar.gz\t"), "{text}");
+        assert_eq!(decode(text).unwrap().page.into_page(), page(files.clone()));
+        let elsewhere = at("http://mirror.example/demo_pkg-1.0.tar.gz", "demo_pkg-1.0.tar.gz");
+        let mixed = page(vec![files[0].clone(), elsewhere]);
+        let text = encode(0, None, &mixed);
+        assert!(text.contains("\nfiles_base \n"), "no start is shared: {text}");
+        assert_eq!(decode(text).unwrap().page.into_page(), mixed);
+    }
+
+    #[test]
     fn truncated_or_altered_entries_are_unreadable() {
         let text = encode(1, None, &page(vec![file("demo_pkg-1.0-py3-none-any.whl"); 3]));
         for cut in [text.len() - 4, text.len() / 2, 20] {
@@ -375,8 +460,8 @@ mod tests {
         assert_eq!(decode(text.replace("\thtml\t", "\tweird\t")), None);
         assert_eq!(decode(text.replace("\t=broken", "\tbroken")), None, "an optional field without its `=`");
         assert_eq!(decode(text.replace("sha256=", "sha256:")), None, "a hash without `=`");
-        assert_eq!(decode(text.replace("hashlock page 3", "hashlock page 9")), None);
-        assert_eq!(decode(text.replace("hashlock page 3", "hashlock page 2")), None, "an entry without provenance");
+        assert_eq!(decode(text.replace("hashlock page 4", "hashlock page 9")), None);
+        assert_eq!(decode(text.replace("hashlock page 4", "hashlock page 3")), None, "an entry with whole URLs");
         assert_eq!(decode(text.replace("\t=https", "\thttps")), None, "a provenance URL without its `=`");
         assert_eq!(decode(text.replace("2024-01-02T", "2024-02-30T")), None, "an upload time that is none");
         assert_eq!(decode(format!("{text}trailing\n")), None);

@@ -3,8 +3,11 @@
 use pep508_rs::PackageName;
 use reqwest::Url;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Read};
 
 use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes, UploadTime};
 
@@ -42,11 +45,24 @@ pub fn parse_page(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<ProjectPage, PageError> {
+    read_page(name, url, content_type, &mut &body[..]).unwrap_or_else(|e| Err(PageError::new(e.to_string())))
+}
+
+/// [`parse_page`] reading the body as it arrives: a JSON page is parsed file by file, so
+/// neither its bytes nor its parsed JSON are ever held whole (a large project's page is
+/// megabytes, and many arrive at once). The outer `Err` is the body's I/O failing, worth
+/// another attempt; the inner one is a page that is wrong.
+pub fn read_page(
+    name: &PackageName,
+    url: &Url,
+    content_type: Option<&str>,
+    body: &mut dyn Read,
+) -> io::Result<Result<ProjectPage, PageError>> {
     let media_type = content_type.map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    let (format, files) = match media_type.as_deref() {
+    let parsed = match media_type.as_deref() {
         Some(
             "application/vnd.pypi.simple.v1+json" | "application/vnd.pypi.simple.latest+json" | "application/json",
-        ) => (PageFormat::Json, parse_json(url, body)?),
+        ) => read_json(url, body)?.map(|files| (PageFormat::Json, files)),
         None
         | Some(
             ""
@@ -54,10 +70,14 @@ pub fn parse_page(
             | "application/vnd.pypi.simple.latest+html"
             | "text/html"
             | "application/xhtml+xml",
-        ) => (PageFormat::Html, parse_html(url, body)?),
-        Some(other) => return Err(PageError::new(format!("unexpected Content-Type `{other}`"))),
+        ) => {
+            let mut bytes = Vec::new();
+            body.read_to_end(&mut bytes)?;
+            parse_html(url, &bytes).map(|files| (PageFormat::Html, files))
+        }
+        Some(other) => Err(PageError::new(format!("unexpected Content-Type `{other}`"))),
     };
-    Ok(ProjectPage { name: name.clone(), url: url.clone(), format, files })
+    Ok(parsed.map(|(format, files)| ProjectPage { name: name.clone(), url: url.clone(), format, files }))
 }
 
 /// PEP 503 normalised name as used in URLs: lowercase, runs of `-_.` become `-`.
@@ -82,14 +102,6 @@ impl PageError {
     fn new(message: impl Into<String>) -> Self {
         Self { message: message.into() }
     }
-}
-
-/// The parts of a PEP 691 project page hashlock reads; unknown keys are ignored.
-#[derive(Deserialize)]
-struct JsonPage {
-    #[serde(default)]
-    meta: JsonMeta,
-    files: Vec<JsonFile>,
 }
 
 #[derive(Default, Deserialize)]
@@ -140,48 +152,129 @@ enum JsonMetadata {
     Hashes(BTreeMap<String, String>),
 }
 
-fn parse_json(page_url: &Url, body: &[u8]) -> Result<Vec<DistFile>, PageError> {
-    let page: JsonPage = serde_json::from_slice(body).map_err(|e| PageError::new(format!("invalid JSON page: {e}")))?;
-    let minor = match page.meta.api_version {
-        Some(serde_json::Value::String(version)) => check_api_version(&version)?,
-        Some(other) => check_api_version(&other.to_string())?,
-        None => 0,
+/// A PEP 691 page read from `body`, each file converted as soon as it is read. The outer
+/// `Err` is an I/O failure of the body; malformed JSON is a [`PageError`].
+fn read_json(page_url: &Url, body: &mut dyn Read) -> io::Result<Result<Vec<DistFile>, PageError>> {
+    let mut deserializer = serde_json::Deserializer::from_reader(io::BufReader::with_capacity(64 * 1024, body));
+    let read = PageSeed { page_url }.deserialize(&mut deserializer).and_then(|page| {
+        deserializer.end()?;
+        Ok(page)
+    });
+    let (api_version, mut files) = match read {
+        Ok(page) => page,
+        Err(e) if e.is_io() => return Err(e.into()),
+        Err(e) => return Ok(Err(PageError::new(format!("invalid JSON page: {e}")))),
     };
-    page.files
-        .into_iter()
-        .map(|file| {
-            let mut url = resolve(page_url, &file.url)
-                .ok_or_else(|| PageError::new(format!("bad URL `{}` for {}", file.url, file.filename)))?;
-            url.set_fragment(None);
-            let hashes = clean_hashes(file.hashes);
-            let provenance = match file.provenance {
-                Some(serde_json::Value::String(href)) if minor >= PROVENANCE_MINOR => provenance_url(page_url, &href),
-                _ => None,
-            };
-            let yanked = match file.yanked {
-                None | Some(JsonYanked::Flag(false)) => None,
-                Some(JsonYanked::Flag(true)) => Some(String::new()),
-                Some(JsonYanked::Reason(reason)) => Some(reason),
-            };
-            let core_metadata = match file.core_metadata.or(file.dist_info_metadata) {
-                None | Some(JsonMetadata::Flag(false)) => CoreMetadata::Absent,
-                Some(JsonMetadata::Flag(true)) => CoreMetadata::Present(Hashes::new()),
-                Some(JsonMetadata::Hashes(hashes)) => CoreMetadata::Present(clean_hashes(hashes)),
-            };
-            Ok(DistFile {
-                filename: file.filename,
-                url: url.into(),
-                hash_source: if hashes.is_empty() { HashSource::None } else { HashSource::JsonPage },
-                hashes,
-                requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
-                yanked,
-                core_metadata,
-                size: file.size,
-                upload_time: file.upload_time.as_ref().and_then(serde_json::Value::as_str).and_then(UploadTime::parse),
-                provenance,
-            })
-        })
-        .collect()
+    let minor = match api_version {
+        Some(serde_json::Value::String(version)) => check_api_version(&version),
+        Some(other) => check_api_version(&other.to_string()),
+        None => Ok(0),
+    };
+    let minor = match minor {
+        Ok(minor) => minor,
+        Err(error) => return Ok(Err(error)),
+    };
+    // `meta` may follow `files`: provenance URLs are read as they come and dropped here.
+    if minor < PROVENANCE_MINOR {
+        files.iter_mut().for_each(|file| file.provenance = None);
+    }
+    Ok(Ok(files))
+}
+
+/// The page object: `meta`'s API version and the files; unknown keys skipped unread.
+struct PageSeed<'a> {
+    page_url: &'a Url,
+}
+
+impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
+    type Value = (Option<serde_json::Value>, Vec<DistFile>);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PageSeed<'_> {
+    type Value = (Option<serde_json::Value>, Vec<DistFile>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a project page object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut meta, mut files) = (JsonMeta::default(), None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "meta" => meta = map.next_value()?,
+                "files" => files = Some(map.next_value_seed(FilesSeed { page_url: self.page_url })?),
+                _ => drop(map.next_value::<IgnoredAny>()?),
+            }
+        }
+        let files = files.ok_or_else(|| serde::de::Error::missing_field("files"))?;
+        Ok((meta.api_version, files))
+    }
+}
+
+/// The `files` array, each entry converted before the next is read.
+struct FilesSeed<'a> {
+    page_url: &'a Url,
+}
+
+impl<'de> DeserializeSeed<'de> for FilesSeed<'_> {
+    type Value = Vec<DistFile>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FilesSeed<'_> {
+    type Value = Vec<DistFile>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of files")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut files = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+        while let Some(file) = seq.next_element::<JsonFile>()? {
+            files.push(dist_file(self.page_url, file).map_err(|e| serde::de::Error::custom(e.message))?);
+        }
+        Ok(files)
+    }
+}
+
+fn dist_file(page_url: &Url, file: JsonFile) -> Result<DistFile, PageError> {
+    let mut url = resolve(page_url, &file.url)
+        .ok_or_else(|| PageError::new(format!("bad URL `{}` for {}", file.url, file.filename)))?;
+    url.set_fragment(None);
+    let hashes = clean_hashes(file.hashes);
+    let provenance = match file.provenance {
+        Some(serde_json::Value::String(href)) => provenance_url(page_url, &href),
+        _ => None,
+    };
+    let yanked = match file.yanked {
+        None | Some(JsonYanked::Flag(false)) => None,
+        Some(JsonYanked::Flag(true)) => Some(String::new()),
+        Some(JsonYanked::Reason(reason)) => Some(reason),
+    };
+    let core_metadata = match file.core_metadata.or(file.dist_info_metadata) {
+        None | Some(JsonMetadata::Flag(false)) => CoreMetadata::Absent,
+        Some(JsonMetadata::Flag(true)) => CoreMetadata::Present(Hashes::new()),
+        Some(JsonMetadata::Hashes(hashes)) => CoreMetadata::Present(clean_hashes(hashes)),
+    };
+    Ok(DistFile {
+        filename: file.filename,
+        url: url.into(),
+        hash_source: if hashes.is_empty() { HashSource::None } else { HashSource::JsonPage },
+        hashes,
+        requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
+        yanked,
+        core_metadata,
+        size: file.size,
+        upload_time: file.upload_time.as_ref().and_then(serde_json::Value::as_str).and_then(UploadTime::parse),
+        provenance,
+    })
 }
 
 /// Lowercases algorithm names and digests; drops entries whose digest is not hex.

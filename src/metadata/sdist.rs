@@ -127,8 +127,8 @@ fn stream_tar(http: &HttpClient, url: &Url, filename: &str, sdist: &SdistFilenam
         // The archive's own gzip layer is read here; no server may add or strip another.
         &[("Accept-Encoding", "identity")],
         |_| MAX_DOWNLOAD_SIZE,
-        |status, body| {
-            if status != 200 {
+        |head, body| {
+            if head.status != 200 {
                 return Ok(None);
             }
             let mut body = Body { inner: body, failed: false };

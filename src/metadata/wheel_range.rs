@@ -138,7 +138,7 @@ fn request_range(http: &HttpClient, url: &Url, range: ByteRange) -> Result<Range
         url,
         &[("Range", &value), ("Accept-Encoding", "identity")],
         |status| if status == 200 { MAX_DOWNLOAD_SIZE } else { range.len() },
-        |status, body| match status {
+        |head, body| match head.status {
             200 => spool(body).map(Received::Whole),
             206 => {
                 let mut data = Vec::new();
