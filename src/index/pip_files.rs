@@ -16,8 +16,16 @@ use sha2::{Digest, Sha256};
 use crate::dist::lower_hex;
 
 /// The variables the route reads: pyenv's, and Python's that change where `import pip` looks.
-const VARS: &[&str] =
-    &["HOME", "PYENV_ROOT", "PYENV_VERSION", "PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONNOUSERSITE"];
+const VARS: &[&str] = &[
+    "HOME",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "PYENV_DIR",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "PYTHONNOUSERSITE",
+];
 
 /// What of the process the route reads, as a value, so that tests need not change the process.
 #[derive(Clone, Debug, Default)]
@@ -167,6 +175,8 @@ fn pyenv_shim(head: &str) -> Option<Option<PathBuf>> {
 fn pyenv_version(env: &Surroundings, root: &Path, trail: &mut Trail) -> Option<String> {
     let text = match env.var("PYENV_VERSION") {
         Some(value) => value.to_str()?.to_string(),
+        // pyenv would look for `.python-version` from there, and from the current directory.
+        None if env.var("PYENV_DIR").is_some() => return None,
         None => {
             let local = env.cwd.iter().flat_map(|dir| dir.ancestors()).map(|dir| dir.join(".python-version"));
             let file = local.clone().find(|file| file.is_file()).unwrap_or_else(|| root.join("version"));
@@ -450,6 +460,10 @@ TestPyPI = PackageIndex("https://test.index.example/", file_storage_domain="test
         }
         let env = Surroundings::new(&shims, &project).with("PYENV_VERSION", "3.11.7:3.12.1");
         assert_eq!(found(&env), None);
+        std::fs::remove_file(dir.path().join("project/.python-version")).unwrap();
+        let env = Surroundings::new(&shims, &project);
+        assert!(found(&env).is_some());
+        assert_eq!(found(&env.with("PYENV_DIR", dir.path())), None);
     }
 
     #[test]
