@@ -16,8 +16,8 @@ package index, collects every published hash of every pinned version, and writes
 file that `pip install --require-hashes -r FILE` accepts (or a PEP 751 pylock.toml). It reports \
 packages whose hashes are missing, weak or inconsistent, and audits the lockfiles people have: \
 requirements files, pylock.toml, uv.lock, poetry.lock, pdm.lock and Pipfile.lock.\n\nThe index is chosen as pip chooses it: --index-url, then \
-PIP_INDEX_URL, then `index-url` in pip's configuration files, then pip's own default (asked of the \
-`pip` on PATH).",
+PIP_INDEX_URL, then `index-url` in pip's configuration files, then pip's own default (read from the \
+files of the `pip` on PATH, else asked of it).",
     after_help = "Exit status: 0 success, 1 findings (e.g. a file without a usable hash), 2 usage or runtime error."
 )]
 pub struct Cli {

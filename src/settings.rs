@@ -56,7 +56,7 @@ impl Settings {
             file_extra_index_urls: file_extra_index_urls.to_vec(),
             cert: args.cert.clone(),
         };
-        let index = config::choose(&flags, cache.as_ref())?;
+        let index = config::choose(&flags, cache.is_some())?;
         let http = HttpOptions {
             cert: index.cert.clone(),
             timeout: Duration::from_secs(args.timeout.max(1)),

@@ -17,6 +17,7 @@ use crate::commands::{ExitStatus, Inputs};
 use crate::dist::{DistFilename, Formats};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
+use crate::index::config::PIP_DEFAULT_NAME;
 use crate::lock::Lock;
 use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
 use crate::output::color::Paint;
@@ -140,6 +141,9 @@ impl Session {
     pub fn summarize(&self, source: &IndexSource, lock: &Lock, started: Instant, verbose: bool) {
         if !verbose {
             return;
+        }
+        if let Some(origin) = &self.settings.index.pip_default_origin {
+            eprintln!("hashlock: {PIP_DEFAULT_NAME}, {}", escape(origin));
         }
         let (http, hits, waiting) = (self.client.http().stats(), self.client.cache_hits(), source.stats());
         eprintln!(

@@ -24,7 +24,9 @@
 //!   download (`--compute-missing-hashes`), after the same integrity line: `size`, `sha256`,
 //!   `md5` and `sha1` lines. Found only for the same URL (without credentials) and the same
 //!   published size; the weak hashes a page publishes are checked against it on every use.
-//! - `pip-default-index`: pip's built-in index URL, learned once from the `pip` on PATH.
+//! - `pip-default-index`: pip's built-in index URL as `pip install --help` showed it, after
+//!   the fingerprint of the `pip` on PATH it was asked of (see `index::config`); written only
+//!   in the user's cache dir, and only when pip's own files did not tell the URL.
 //!
 //! Writes go to a temp file in the same directory, then rename; a corrupt entry (a malformed or
 //! truncated page, a failed integrity line) is removed and reads as a miss. No lock is taken:

@@ -1,20 +1,23 @@
 //! Which index to use, as pip decides it: `--index-url`, `PIP_INDEX_URL`, `index-url` in pip's
-//! configuration files, then pip's own built-in default (asked of the `pip` on PATH, cached).
+//! configuration files, then pip's own built-in default (read from the files of the `pip` on
+//! PATH, else asked of it and remembered).
 //! The same order holds for `--extra-index-url` and `--cert`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use reqwest::Url;
 
-use crate::index::cache::Cache;
+use crate::index::cache::{Cache, Freshness};
 use crate::index::http::redact_text;
+use crate::index::pip_files::{self, Discovery, Surroundings};
 
 /// How output names pip's built-in default index.
 pub const PIP_DEFAULT_NAME: &str = "pip's default index";
 
-/// Where the cache keeps pip's default index once learned.
+/// Where the user's cache dir keeps pip's default index once pip was asked for it.
 pub const PIP_DEFAULT_KEY: &str = "pip-default-index";
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,8 @@ pub struct IndexChoice {
     pub index_is_pip_default: bool,
     pub extra_index_urls: Vec<Url>,
     pub cert: Option<PathBuf>,
+    /// Where pip's default came from and how long learning it took, for `--verbose`.
+    pub pip_default_origin: Option<String>,
 }
 
 impl IndexChoice {
@@ -185,11 +190,13 @@ fn parse_url(url: &str, origin: &str) -> Result<Url, ConfigError> {
 }
 
 /// Decides the indexes and trust roots: flags, then `PIP_*` variables, then pip's
-/// configuration, then (primary index only) pip's built-in default.
-pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, ConfigError> {
+/// configuration, then (primary index only) pip's built-in default. `remember`: an answer
+/// pip gave may be kept in, and read from, the user's cache dir (not with `--no-cache`).
+pub fn choose(flags: &IndexFlags, remember: bool) -> Result<IndexChoice, ConfigError> {
     let config = PipConfig::load();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
 
+    let mut pip_default_origin = None;
     let (index_url, index_is_pip_default) = if let Some(url) = &flags.index_url {
         (parse_url(url, "--index-url")?, false)
     } else if let Some(url) = env("PIP_INDEX_URL") {
@@ -197,7 +204,12 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
     } else if let Some((url, path)) = config.get("index-url") {
         (parse_url(url, &path.display().to_string())?, false)
     } else {
-        let url = pip_default_index(cache).map_err(|reason| ConfigError::NoIndex { reason })?;
+        let started = Instant::now();
+        let memory = remember.then(Cache::default_dir).flatten().map(|root| Cache::new(root, Freshness::Normal));
+        let discovery = pip_files::discover(&Surroundings::of_process());
+        let (url, origin) =
+            pip_default_index(discovery, memory.as_ref(), ask_pip).map_err(|reason| ConfigError::NoIndex { reason })?;
+        pip_default_origin = Some(format!("{origin} ({:.1} ms)", started.elapsed().as_secs_f64() * 1000.0));
         (parse_url(&url, "pip's built-in default")?, true)
     };
 
@@ -230,7 +242,7 @@ pub fn choose(flags: &IndexFlags, cache: Option<&Cache>) -> Result<IndexChoice, 
         .or_else(|| env("PIP_CERT").map(PathBuf::from))
         .or_else(|| config.get("cert").map(|(value, _)| PathBuf::from(value)));
 
-    Ok(IndexChoice { index_url, index_is_pip_default, extra_index_urls, cert })
+    Ok(IndexChoice { index_url, index_is_pip_default, extra_index_urls, cert, pip_default_origin })
 }
 
 /// `command` (pip, or a Python that runs it) sees none of the caller's `PIP_*` settings.
@@ -243,22 +255,41 @@ pub fn without_pip_settings(command: &mut Command) -> &mut Command {
     command
 }
 
-/// pip's built-in index, read from `pip install --help` (pip prints its default there) with
-/// every pip configuration source switched off, and kept in the cache.
-pub fn pip_default_index(cache: Option<&Cache>) -> Result<String, String> {
-    if let Some(url) = cache.and_then(|c| c.read_text(PIP_DEFAULT_KEY)) {
-        return Ok(url);
+/// pip's built-in index and where it came from: pip's `index.py` when `discovery` got there,
+/// else what `ask` (pip) answered for the same pip before, kept in `memory` under the
+/// fingerprint of what discovery read (a changed launcher, pyenv version or pip is another
+/// key), else what `ask` answers now.
+fn pip_default_index(
+    discovery: Discovery,
+    memory: Option<&Cache>,
+    ask: impl FnOnce() -> Result<String, String>,
+) -> Result<(String, String), String> {
+    if let Some((url, index_py)) = discovery.found {
+        return Ok((url, format!("from {}", index_py.display())));
     }
+    let fingerprint = discovery.trail.fingerprint();
+    let remembered = memory.and_then(|m| m.read_text(PIP_DEFAULT_KEY)).and_then(|text| {
+        let (key, url) = text.split_once('\n')?;
+        (key == fingerprint && !url.is_empty()).then(|| url.to_string())
+    });
+    if let Some(url) = remembered {
+        return Ok((url, "remembered from `pip install --help`".into()));
+    }
+    let url = ask()?;
+    if let Some(memory) = memory {
+        memory.write_text(PIP_DEFAULT_KEY, &format!("{fingerprint}\n{url}"));
+    }
+    Ok((url, "from `pip install --help`".into()))
+}
+
+/// `pip install --help` shows pip's default; every pip configuration source is switched off.
+fn ask_pip() -> Result<String, String> {
     let mut command = Command::new("pip");
     without_pip_settings(command.args(["install", "--help"]))
         .env("PIP_CONFIG_FILE", if cfg!(windows) { "nul" } else { "/dev/null" });
     let output = command.output().map_err(|e| format!("`pip` could not be run to learn its default index: {e}"))?;
     let help = String::from_utf8_lossy(&output.stdout);
-    let url = default_index_from_help(&help).ok_or("`pip install --help` did not show pip's default index")?;
-    if let Some(cache) = cache {
-        cache.write_text(PIP_DEFAULT_KEY, &url);
-    }
-    Ok(url)
+    default_index_from_help(&help).ok_or_else(|| "`pip install --help` did not show pip's default index".into())
 }
 
 /// Finds `(default URL)` in the description of `--index-url`, across pip's line wrapping.
@@ -281,6 +312,66 @@ mod tests {
         let help = "  -i, --index-url <url>       Base URL of the Python Package Index (default\n                              https://index.example/simple). This should point to a\n  --extra-index-url <url>  Extra URLs (default none).";
         assert_eq!(default_index_from_help(help).as_deref(), Some("https://index.example/simple"));
         assert_eq!(default_index_from_help("no such option"), None);
+    }
+
+    /// What discovery makes of a `pip` on PATH at `bin` whose launcher it cannot follow.
+    fn unfollowed(bin: &Path, launcher: &str) -> Discovery {
+        std::fs::create_dir_all(bin).unwrap();
+        // Written only when it changes: a rewrite alone is a changed pip.
+        if std::fs::read_to_string(bin.join("pip")).ok().as_deref() != Some(launcher) {
+            std::fs::write(bin.join("pip"), launcher).unwrap();
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(bin.join("pip"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let discovery = pip_files::discover(&Surroundings::new(bin, bin));
+        assert_eq!(discovery.found, None);
+        discovery
+    }
+
+    #[test]
+    fn pip_is_asked_once_per_pip_and_remembered_outside_the_run_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        let memory = Cache::new(dir.path().join("user-cache"), Freshness::Normal);
+        let asked = std::cell::Cell::new(0);
+        let ask = || {
+            asked.set(asked.get() + 1);
+            Ok("https://index.example/simple".to_string())
+        };
+        let learn = |launcher: &str, memory: Option<&Cache>| {
+            pip_default_index(unfollowed(&bin, launcher), memory, ask).unwrap()
+        };
+        let first = learn("#!/usr/bin/env python3\n", Some(&memory));
+        assert_eq!(first, ("https://index.example/simple".into(), "from `pip install --help`".into()));
+        let again = learn("#!/usr/bin/env python3\n", Some(&memory));
+        assert_eq!(again.1, "remembered from `pip install --help`");
+        assert_eq!(asked.get(), 1);
+        // Another pip (a rewritten launcher) is asked again, and so is pip when nothing may be kept.
+        learn("#!/usr/bin/env python3.12\n", Some(&memory));
+        learn("#!/usr/bin/env python3.12\n", None);
+        assert_eq!(asked.get(), 3);
+        // What an older hashlock kept (the URL alone) is not taken for an answer about this pip.
+        memory.write_text(PIP_DEFAULT_KEY, "https://old.example/simple");
+        assert_eq!(learn("#!/usr/bin/env python3.12\n", Some(&memory)).0, "https://index.example/simple");
+        assert_eq!(asked.get(), 4);
+        // A cache dir that cannot be written (a file in the way) costs the memory, not the run.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, "").unwrap();
+        let unwritable = Cache::new(blocked.join("hashlock"), Freshness::Normal);
+        assert_eq!(learn("#!/usr/bin/env python3\n", Some(&unwritable)).0, "https://index.example/simple");
+    }
+
+    #[test]
+    fn pip_is_not_asked_when_its_files_tell() {
+        let found = Discovery {
+            trail: Default::default(),
+            found: Some(("https://index.example/simple".into(), "/p/index.py".into())),
+        };
+        let (url, origin) = pip_default_index(found, None, || panic!("pip was asked")).unwrap();
+        assert_eq!((url.as_str(), origin.as_str()), ("https://index.example/simple", "from /p/index.py"));
     }
 
     #[test]
