@@ -10,8 +10,9 @@ use crate::index::{IndexClient, IndexStrategy};
 use crate::metadata::build::BuildOptions;
 use crate::target::Target;
 
-/// Sdist builds at once: each is a virtualenv, a pip install and a backend, mostly CPU.
-const PARALLEL_BUILDS: usize = 2;
+/// Sdist builds at once: each is a virtualenv, an unpacking of wheels and two Python processes
+/// that spend much of their time starting up and importing, so more than the cores overlap.
+const PARALLEL_BUILDS: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -67,15 +68,13 @@ impl Settings {
         Ok(Self { index, cache, http, jobs: args.jobs, index_strategy, allow_stale })
     }
 
-    /// How sdists are built for `target`: against the same indexes, with the same certificates.
+    /// How sdists are built for `target`.
     pub fn build_options(&self, args: &BuildArgs, target: &Target) -> BuildOptions {
         BuildOptions {
             no_build: args.no_build,
             offline: self.http.offline,
             timeout: Duration::from_secs(args.build_timeout.max(1)),
             parallel: PARALLEL_BUILDS,
-            indexes: self.index.all(),
-            cert: self.index.cert.clone(),
             python: target.python,
         }
     }

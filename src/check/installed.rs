@@ -23,7 +23,7 @@ use crate::check::findings::{Code, Finding, Severity};
 use crate::check::verify::hash_files;
 use crate::dist::{DistFile, DistFilename, WheelFilename, lower_hex};
 use crate::index::IndexClient;
-use crate::index::http::{HttpError, spool};
+use crate::index::http::{HttpError, spool_hashed};
 use crate::lockfile::{Artifact, Lockfile, Package};
 use crate::metadata::MAX_DOWNLOAD_SIZE;
 
@@ -514,27 +514,6 @@ pub fn fetch_summary(client: &IndexClient, candidate: &Candidate) -> Result<Whee
         cache.write_wheel(&candidate.sha256, &json);
     }
     Ok(summary)
-}
-
-/// Copies a body to an anonymous temp file ([`spool`]), hashing it on the way.
-fn spool_hashed(body: &mut dyn Read) -> std::io::Result<(File, String)> {
-    let mut hashing = Hashing { inner: body, hasher: Sha256::new() };
-    let file = spool(&mut hashing)?;
-    Ok((file, lower_hex(&hashing.hasher.finalize())))
-}
-
-/// A reader that hashes what passes through it.
-struct Hashing<'r> {
-    inner: &'r mut dyn Read,
-    hasher: Sha256,
-}
-
-impl Read for Hashing<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buf)?;
-        self.hasher.update(&buf[..read]);
-        Ok(read)
-    }
 }
 
 /// Whether a wheel's filename tags are exactly the installed WHEEL file's tags.

@@ -18,12 +18,13 @@ use crate::dist::{DistFilename, Formats};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::index::config::PIP_DEFAULT_NAME;
+use crate::index::http::spool_hashed;
 use crate::lock::Lock;
-use crate::metadata::build::{BuildSystem, Builder, LockBuildRequirements};
+use crate::metadata::MAX_DOWNLOAD_SIZE;
+use crate::metadata::build::{BuildSystem, BuildWheel, Builder, LockBuildRequirements};
 use crate::output::color::Paint;
 use crate::output::line::escape;
 use crate::output::report::{Format, render_all};
-use crate::output::requirements::{self, Header};
 use crate::output::write_atomic;
 use crate::progress::with_progress;
 use crate::report::Report;
@@ -239,23 +240,52 @@ impl BuildClient {
     }
 }
 
-/// [`LockBuildRequirements`] for the builder: the lock as a file for pip.
+/// [`LockBuildRequirements`] for the builder: the wheel of each pin that the build
+/// interpreter installs, fetched with the build client.
 struct BuildLocker {
     client: BuildClient,
     jobs: usize,
 }
 
 impl LockBuildRequirements for BuildLocker {
-    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String> {
+    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<Vec<BuildWheel>, String> {
         let client = self.client.get().map_err(|e| format!("{e:#}"))?;
         let lock = lock_build_requirements(&client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
-        let header = Header {
-            command: "hashlock (build requirements)".into(),
-            target: target.describe(),
-            indexes: vec![],
-            stale: vec![],
-        };
-        requirements::render(&lock, &header).map_err(|e| e.to_string())
+        lock.packages
+            .iter()
+            .map(|package| {
+                let best = package
+                    .files
+                    .iter()
+                    .filter_map(|file| match DistFilename::parse(&file.filename, &package.name)? {
+                        DistFilename::Wheel(wheel) => Some((target.wheel_priority(&wheel)?, file)),
+                        DistFilename::Sdist(_) => None,
+                    })
+                    .min_by_key(|(rank, _)| *rank)
+                    .map(|(_, file)| file);
+                let file = best.ok_or_else(|| {
+                    format!("{} {}: no wheel for {}", package.name, package.version, target.describe())
+                })?;
+                let sha256 =
+                    file.sha256().ok_or_else(|| format!("{}: the index publishes no sha256", file.filename))?;
+                Ok(BuildWheel {
+                    filename: file.filename.clone(),
+                    url: file.url.clone(),
+                    sha256: sha256.to_ascii_lowercase(),
+                })
+            })
+            .collect()
+    }
+
+    fn download(&self, wheel: &BuildWheel) -> Result<std::fs::File, String> {
+        let client = self.client.get().map_err(|e| format!("{e:#}"))?;
+        let url = reqwest::Url::parse(&wheel.url).map_err(|e| format!("{}: invalid URL: {e}", wheel.filename))?;
+        let (file, digest) =
+            client.http().download(&url, MAX_DOWNLOAD_SIZE, spool_hashed).map_err(|e| e.to_string())?;
+        if digest != wheel.sha256 {
+            return Err(format!("{} has sha256 {digest}, the index says {}", wheel.filename, wheel.sha256));
+        }
+        Ok(file)
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::Url;
+use sha2::{Digest, Sha256};
 
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -345,6 +346,27 @@ pub fn spool(body: &mut dyn Read) -> std::io::Result<std::fs::File> {
     std::io::copy(body, &mut file)?;
     file.seek(std::io::SeekFrom::Start(0))?;
     Ok(file)
+}
+
+/// Copies a body to an anonymous temp file ([`spool`]), hashing it (sha256, hex) on the way.
+pub fn spool_hashed(body: &mut dyn Read) -> std::io::Result<(std::fs::File, String)> {
+    let mut hashing = Hashing { inner: body, hasher: Sha256::new() };
+    let file = spool(&mut hashing)?;
+    Ok((file, crate::dist::lower_hex(&hashing.hasher.finalize())))
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<'r> {
+    inner: &'r mut dyn Read,
+    hasher: Sha256,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
+    }
 }
 
 /// A `Retry-After` value as a wait from now: delay-seconds or an HTTP date (one in the past

@@ -4,8 +4,10 @@
 //! environment, with the target's interpreter when the machine has it. A local project's source
 //! tree (`-r pyproject.toml` with dynamic dependencies) is built the same way, in place. The build requirements
 //! (`[build-system] requires`, then what `get_requires_for_build_wheel` adds) are resolved by
-//! hashlock ([`LockBuildRequirements`]) and installed with `pip install --require-hashes`, so
-//! nothing unchecked runs. Results are cached under the sdist's verified sha256.
+//! hashlock ([`LockBuildRequirements`]) to one wheel each, downloaded and checked against the
+//! sha256 the index published, and unpacked into the environment by hashlock
+//! ([`super::wheel_install`]), so nothing unchecked runs. Results are cached under the sdist's
+//! verified sha256.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,6 +26,7 @@ use crate::dist::{DistFile, SdistExtension, SdistFilename, is_sha256_hex, lower_
 use crate::index::cache::{Cache, MetadataKey};
 use crate::index::config;
 use crate::index::http::HttpClient;
+use crate::metadata::wheel_install::{self, Scheme};
 use crate::metadata::{MetadataError, download, sdist};
 use crate::target::Target;
 
@@ -46,18 +49,25 @@ pub struct BuildOptions {
     pub timeout: Duration,
     /// Builds at once.
     pub parallel: usize,
-    /// Where pip installs build requirements from: the resolution's indexes, primary first.
-    pub indexes: Vec<Url>,
-    pub cert: Option<PathBuf>,
     /// `(3, Y)` of the target, whose interpreter builds when the machine has one.
     pub python: (u64, u64),
 }
 
-/// Resolves build requirements with hashlock's own resolver, for `target`, and writes them as
-/// a hashed requirements file with hashlock's writer. It lives above this layer (with the
+/// Resolves build requirements with hashlock's own resolver, for `target`, to the wheel of
+/// each pin that the target installs, and downloads them. It lives above this layer (with the
 /// commands); an implementation refuses a build requirement that would itself need a build.
 pub trait LockBuildRequirements: Send + Sync {
-    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<String, String>;
+    fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<Vec<BuildWheel>, String>;
+    /// The wheel's bytes, which have the sha256 the lock gave.
+    fn download(&self, wheel: &BuildWheel) -> Result<File, String>;
+}
+
+/// A build requirement's wheel, as locked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildWheel {
+    pub filename: String,
+    pub url: String,
+    pub sha256: String,
 }
 
 /// What an sdist builds with: its backend and everything installed for it.
@@ -269,11 +279,13 @@ impl Builder {
             }
             Err(e) => return Err(plain(format!("cannot run {}: {e}", python.display()))),
         }
-        let env_python = env.join("bin").join("python");
-        let pip = Pip { python, env_python: &env_python };
+        let release = target.lowest_python().release().to_vec();
+        let scheme =
+            Scheme::of_venv(&env, (release.first().copied().unwrap_or(3), release.get(1).copied().unwrap_or(0)));
+        let env_python = scheme.python.clone();
         let hook_file = work.join("hook.py");
         std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
-        self.install(&system.requires, target, work, &pip, &step)?;
+        self.install(&system.requires, target, &scheme)?;
 
         let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
         let hook = |name: &str| -> Result<Vec<u8>, Failed> {
@@ -286,7 +298,7 @@ impl Builder {
         let extra: Vec<String> = serde_json::from_slice(&hook("requires")?)
             .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
         let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
-        self.install(&extra, target, work, &pip, &step)?;
+        self.install(&extra, target, &scheme)?;
         let metadata = match want_metadata {
             true => Some(String::from_utf8_lossy(&hook("metadata")?).into_owned()),
             false => None,
@@ -295,16 +307,9 @@ impl Builder {
         Ok(Built { build_system: BuildSystem { backend: system.backend, requires }, metadata })
     }
 
-    /// Resolves `requires` and installs them into the build environment, every file checked
-    /// against its hash; pip sees only the resolution's indexes and no configuration of its own.
-    fn install(
-        &self,
-        requires: &[String],
-        target: &Target,
-        work: &Path,
-        pip: &Pip<'_>,
-        step: &dyn Fn(&mut Command, &str) -> Result<(), Failed>,
-    ) -> Result<(), Failed> {
+    /// Resolves `requires` and installs them into the build environment from their wheels,
+    /// every one checked against its hash.
+    fn install(&self, requires: &[String], target: &Target, scheme: &Scheme) -> Result<(), Failed> {
         if requires.is_empty() {
             return Ok(());
         }
@@ -313,27 +318,14 @@ impl Builder {
             .iter()
             .map(|text| crate::requirement::parse(text).map_err(|e| plain(format!("build requirement `{text}`: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        let locked = self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))?;
-        let file = work.join(format!("build-requirements-{}.txt", requires.len()));
-        std::fs::write(&file, locked).map_err(|e| plain(format!("cannot write the build requirements: {e}")))?;
-        let mut command = Command::new(pip.python);
-        command.args(["-m", "pip", "--python"]).arg(pip.env_python);
-        command.args(["install", "--isolated", "--disable-pip-version-check", "--no-input"]);
-        command.args(["--no-cache-dir", "--require-hashes", "--no-deps", "--only-binary", ":all:"]);
-        for (position, index) in self.options.indexes.iter().enumerate() {
-            command.arg(if position == 0 { "--index-url" } else { "--extra-index-url" }).arg(index.as_str());
+        let wheels = self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))?;
+        for wheel in &wheels {
+            let file = self.locker.download(wheel).map_err(|e| plain(format!("build requirements: {e}")))?;
+            wheel_install::install(file, &wheel.filename, scheme)
+                .map_err(|e| plain(format!("installing the build requirements: {e}")))?;
         }
-        if let Some(cert) = &self.options.cert {
-            command.arg("--cert").arg(cert);
-        }
-        step(without_pip_settings(command.arg("-r").arg(&file)), "installing the build requirements")
+        Ok(())
     }
-}
-
-/// The pip that installs into a build environment: the building interpreter's.
-struct Pip<'a> {
-    python: &'a Path,
-    env_python: &'a Path,
 }
 
 /// A build slot, given back on drop.

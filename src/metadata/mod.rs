@@ -5,6 +5,7 @@
 pub mod build;
 pub mod pep658;
 pub mod sdist;
+pub mod wheel_install;
 pub mod wheel_range;
 
 use std::fs::File;
