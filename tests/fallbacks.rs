@@ -1,9 +1,11 @@
 //! How metadata and hashes are found when the index offers less: HTML pages only, no PEP 658
 //! metadata files (range requests into wheels), no range requests (whole wheels), sdists with
 //! static `PKG-INFO` metadata, and the clear errors for sdists whose dependencies are dynamic
-//! and for metadata that lies about its name or version.
+//! and for metadata that lies about its name or version; what `--verbose` counts of each kind.
 
 mod support;
+
+use std::collections::BTreeMap;
 
 use support::{IndexServer, Logged, Registry, Release, generate, lock_from_stdout};
 
@@ -151,5 +153,80 @@ fn metadata_whose_name_or_version_lies_is_refused() {
                 "{what}: {line}"
             );
         }
+    }
+}
+
+/// What the index served, by the kind `--verbose` counts it under: `(requests, bytes)`.
+fn served_by_kind(log: &[Logged]) -> BTreeMap<&'static str, (u64, u64)> {
+    let mut served: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for request in log {
+        let kind = match request.path.as_str() {
+            path if path.starts_with("/simple/") => "pages",
+            path if path.ends_with(".metadata") => "metadata",
+            path if path.ends_with(".whl") && request.range.is_some() => "wheel ranges",
+            // Once an index ignores ranges, wheels are downloaded whole.
+            path if path.ends_with(".whl") => "whole files",
+            path if path.ends_with(".tar.gz") => "sdists",
+            path => panic!("unexpected request for {path}"),
+        };
+        let entry = served.entry(kind).or_default();
+        *entry = (entry.0 + 1, entry.1 + request.body_len as u64);
+    }
+    served
+}
+
+/// `hashlock: bytes: pages 3 KiB (3 requests), sdists 0 KiB (1 request)` → `(requests, KiB)`
+/// by kind, checking that each count agrees with its noun.
+fn verbose_by_kind(stderr: &str) -> BTreeMap<String, (u64, u64)> {
+    let line = stderr.lines().find_map(|l| l.strip_prefix("hashlock: bytes: ")).expect("a bytes line");
+    let mut counted = BTreeMap::new();
+    for part in line.split(", ") {
+        let (name_and_kib, requests) = part.split_once(" KiB (").expect(part);
+        let (name, kib) = name_and_kib.rsplit_once(' ').expect(part);
+        let (requests, noun) = requests.trim_end_matches(')').split_once(' ').expect(part);
+        let requests: u64 = requests.parse().expect(part);
+        assert_eq!(noun, if requests == 1 { "request" } else { "requests" }, "{line}");
+        counted.insert(name.to_string(), (requests, kib.parse().expect(part)));
+    }
+    counted
+}
+
+/// `--verbose` counts requests by what they were for, as many of each kind as the index
+/// served, and their bytes (those read whole to the KiB); and it reports the requests in flight.
+#[test]
+fn verbose_counts_requests_and_bytes_by_kind() {
+    let registry = Registry::new().with([
+        Release::new("app", "1.0").requires(&["lib>=2", "source-only"]).payload(100_000),
+        Release::new("lib", "2.0").payload(100_000),
+        Release::new("source-only", "1.0").sdist_only(),
+    ]);
+    let server = IndexServer::start(registry);
+    for (pep658, range) in [(true, true), (false, true), (false, false)] {
+        server.set_pep658(pep658);
+        server.set_range(range);
+        server.clear_log();
+        let ran = support::Ran::of(&mut generate(&server.index_url(), &["app", "--verbose", "--jobs", "4"]), &[]);
+        let what = format!("PEP 658 {pep658}, range {range}:\n{}", ran.stderr);
+        assert_eq!(ran.code, 0, "{what}");
+        let served = served_by_kind(&server.log());
+        let counted = verbose_by_kind(&ran.stderr);
+        let names: Vec<&str> = counted.keys().map(String::as_str).collect();
+        assert_eq!(names, served.keys().copied().collect::<Vec<_>>(), "{what}");
+        for (kind, (requests, bytes)) in served {
+            let (counted_requests, kib) = counted[kind];
+            assert_eq!(counted_requests, requests, "{kind}: {what}");
+            // An sdist is read only until its metadata is found.
+            match kind {
+                "sdists" => assert!(kib <= bytes / 1024, "{kind}: {what}"),
+                _ => assert_eq!(kib, bytes / 1024, "{kind}: {what}"),
+            }
+        }
+        assert_eq!(counted.get("sdists").map(|c| c.0), Some(1), "{what}");
+        assert_eq!(counted.contains_key("metadata"), pep658, "{what}");
+        let in_flight = ran.stderr.lines().find_map(|l| l.strip_prefix("hashlock: in flight: median ")).expect(&what);
+        let (median, rest) = in_flight.split_once(" (--jobs 4), idle ").expect(&what);
+        assert!((1..=5).contains(&median.parse::<u32>().expect(&what)), "{what}");
+        let idle = rest.strip_suffix("% of the run").expect(&what).parse::<u32>().expect(&what);
+        assert!(idle <= 100, "{what}");
     }
 }

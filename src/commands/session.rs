@@ -18,14 +18,14 @@ use crate::dist::{DistFilename, Formats};
 use crate::index::IndexClient;
 use crate::index::cache::Freshness;
 use crate::index::config::PIP_DEFAULT_NAME;
-use crate::index::http::spool_hashed;
+use crate::index::http::{RequestKind, median_in_flight, spool_hashed};
 use crate::lock::Lock;
 use crate::metadata::MAX_DOWNLOAD_SIZE;
 use crate::metadata::build::{BuildSystem, BuildWheel, Builder, LockBuildRequirements};
 use crate::output::color::Paint;
 use crate::output::line::escape;
 use crate::output::report::{Format, render_all};
-use crate::output::write_atomic;
+use crate::output::{count, write_atomic};
 use crate::progress::with_progress;
 use crate::report::Report;
 use crate::resolve::source::IndexSource;
@@ -147,20 +147,40 @@ impl Session {
             eprintln!("hashlock: {PIP_DEFAULT_NAME}, {}", escape(origin));
         }
         let (http, hits, waiting) = (self.client.http().stats(), self.client.cache_hits(), source.stats());
+        let wall = started.elapsed();
         eprintln!(
-            "hashlock: {} packages, {} hashes; {} requests, {} KiB, {} retries; cache hits: {} pages, {} metadata; \
-             {:.2}s, of which {:.2}s waiting for the index ({} waits)",
-            lock.packages.len(),
-            lock.packages.iter().map(|p| p.pip_hashes().len()).sum::<usize>(),
-            http.requests,
+            "hashlock: {}, {}; {}, {} KiB, {}; cache hits: {}, {} metadata; \
+             {:.2}s, of which {:.2}s waiting for the index ({})",
+            count(lock.packages.len() as u64, "package", "packages"),
+            count(lock.packages.iter().map(|p| p.pip_hashes().len() as u64).sum(), "hash", "hashes"),
+            count(http.requests, "request", "requests"),
             http.bytes / 1024,
-            http.retries,
-            hits.pages,
+            count(http.retries, "retry", "retries"),
+            count(hits.pages, "page", "pages"),
             hits.metadata,
-            started.elapsed().as_secs_f64(),
+            wall.as_secs_f64(),
             waiting.waited.as_secs_f64(),
-            waiting.waits,
+            count(waiting.waits, "wait", "waits"),
         );
+        let by_kind: Vec<String> = RequestKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let traffic = http.of(kind);
+                let requests = count(traffic.requests, "request", "requests");
+                (traffic.requests > 0).then(|| format!("{} {} KiB ({requests})", kind.name(), traffic.bytes / 1024))
+            })
+            .collect();
+        if !by_kind.is_empty() {
+            eprintln!("hashlock: bytes: {}", by_kind.join(", "));
+        }
+        if let Some(median) = median_in_flight(&http.in_flight_time) {
+            let idle = wall.saturating_sub(http.busy()).as_secs_f64() / wall.as_secs_f64();
+            eprintln!(
+                "hashlock: in flight: median {median} (--jobs {}), idle {:.0}% of the run",
+                self.settings.jobs,
+                idle * 100.0
+            );
+        }
     }
 
     /// Resolves the inputs and pins the result, with a progress display. Says on stderr which

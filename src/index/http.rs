@@ -6,7 +6,7 @@ use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use sha2::{Digest, Sha256};
@@ -83,39 +83,147 @@ pub struct Head<'a> {
     pub url: &'a Url,
 }
 
+/// What a request is for, named by its caller: `--verbose` counts requests and bytes per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// Project pages (PEP 503 HTML or PEP 691 JSON).
+    Page,
+    /// PEP 658 metadata files.
+    Metadata,
+    /// Range requests into wheels (a server that ignores the range sends the whole wheel).
+    WheelRange,
+    /// sdists streamed until their metadata is found.
+    Sdist,
+    /// Whole files: for builds, `verify --installed`, `--compute-missing-hashes`.
+    Download,
+    /// PEP 740 provenance objects.
+    Provenance,
+}
+
+impl RequestKind {
+    pub const ALL: [Self; 6] =
+        [Self::Page, Self::Metadata, Self::WheelRange, Self::Sdist, Self::Download, Self::Provenance];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Page => "pages",
+            Self::Metadata => "metadata",
+            Self::WheelRange => "wheel ranges",
+            Self::Sdist => "sdists",
+            Self::Download => "whole files",
+            Self::Provenance => "provenance",
+        }
+    }
+}
+
+/// Requests of one kind and the bytes of their bodies, as read (after decoding).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub requests: u64,
+    pub bytes: u64,
+}
+
 /// Counters for the `--verbose` timing summary.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct HttpStats {
+    /// Of every kind.
     pub requests: u64,
     pub bytes: u64,
     pub retries: u64,
     /// Requests being sent or read right now.
     pub in_flight: u64,
+    /// Per kind, in [`RequestKind::ALL`]'s order.
+    pub by_kind: [Traffic; RequestKind::ALL.len()],
+    /// How long exactly `i` requests were in flight, at index `i`, since the client was made.
+    pub in_flight_time: Vec<Duration>,
+}
+
+impl HttpStats {
+    pub fn of(&self, kind: RequestKind) -> Traffic {
+        self.by_kind[kind as usize]
+    }
+
+    /// The time at least one request was in flight.
+    pub fn busy(&self) -> Duration {
+        self.in_flight_time.iter().skip(1).sum()
+    }
+}
+
+/// The time-weighted median of the number of requests in flight, over the time at least one
+/// was (`time_at[i]`: how long exactly `i` were): the smallest count at or below which half
+/// that time was spent. `None` if no request was ever in flight. Idle time is left out so
+/// that a run's pauses (computation, waiting on a build) do not pull it to zero: the
+/// summary gives the idle share of the run beside it.
+pub fn median_in_flight(time_at: &[Duration]) -> Option<usize> {
+    let busy: Duration = time_at.iter().skip(1).sum();
+    if busy.is_zero() {
+        return None;
+    }
+    let mut below = Duration::ZERO;
+    time_at.iter().enumerate().skip(1).find_map(|(count, time)| {
+        below += *time;
+        (below * 2 >= busy).then_some(count)
+    })
 }
 
 /// The live counters behind [`HttpStats`], updated by every thread sharing the client.
 #[derive(Default)]
 struct Counters {
-    requests: AtomicU64,
-    bytes: AtomicU64,
+    /// Per kind, in [`RequestKind::ALL`]'s order.
+    requests: [AtomicU64; RequestKind::ALL.len()],
+    bytes: [AtomicU64; RequestKind::ALL.len()],
     retries: AtomicU64,
-    in_flight: AtomicU64,
+    occupancy: Mutex<Occupancy>,
+}
+
+/// How many requests are in flight, since when, and how long each count has held so far.
+struct Occupancy {
+    count: usize,
+    since: Instant,
+    time_at: Vec<Duration>,
+}
+
+impl Default for Occupancy {
+    fn default() -> Self {
+        Self { count: 0, since: Instant::now(), time_at: Vec::new() }
+    }
+}
+
+impl Occupancy {
+    /// Adds the time since the last change to the current count's.
+    fn settle(&mut self) {
+        let now = Instant::now();
+        if self.time_at.len() <= self.count {
+            self.time_at.resize(self.count + 1, Duration::ZERO);
+        }
+        self.time_at[self.count] += now - self.since;
+        self.since = now;
+    }
 }
 
 /// Counts one request as in flight until dropped (also on early returns).
-struct InFlight<'a>(&'a AtomicU64);
+struct InFlight<'a>(&'a Mutex<Occupancy>);
 
 impl<'a> InFlight<'a> {
-    fn enter(counter: &'a AtomicU64) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter)
+    fn enter(occupancy: &'a Mutex<Occupancy>) -> Self {
+        let mut now = lock(occupancy);
+        now.settle();
+        now.count += 1;
+        Self(occupancy)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        let mut now = lock(self.0);
+        now.settle();
+        now.count -= 1;
     }
+}
+
+/// The counters stay usable after a panic elsewhere: they are only ever added to.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// A blocking client shared by all threads: one connection pool, one set of counters.
@@ -160,8 +268,9 @@ impl HttpClient {
     /// GET with extra headers, the body read into memory, at most `cap` bytes once decoded.
     /// Retries transport errors, 429 and 5xx with backoff; returns any other status as a
     /// `Response` for the caller to judge (404, 416, ...).
-    pub fn get(&self, url: &Url, headers: &[(&str, &str)], cap: u64) -> Result<Response, HttpError> {
+    pub fn get(&self, kind: RequestKind, url: &Url, headers: &[(&str, &str)], cap: u64) -> Result<Response, HttpError> {
         self.get_with(
+            kind,
             url,
             headers,
             |_| cap,
@@ -182,6 +291,7 @@ impl HttpClient {
         read: impl Fn(&mut dyn Read) -> std::io::Result<B>,
     ) -> Result<B, HttpError> {
         let response = self.get_with(
+            RequestKind::Download,
             url,
             &[],
             |_| cap,
@@ -198,6 +308,7 @@ impl HttpClient {
     /// A body longer than the cap, or a `Content-Length` saying so, is [`HttpError::TooLarge`].
     pub fn get_with<B>(
         &self,
+        kind: RequestKind,
         url: &Url,
         headers: &[(&str, &str)],
         cap: impl Fn(u16) -> u64,
@@ -213,7 +324,7 @@ impl HttpClient {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(self.pause(attempt, &failure));
             }
-            failure = match self.attempt(client, &request_url, headers, &cap, &read) {
+            failure = match self.attempt(client, kind, &request_url, headers, &cap, &read) {
                 Ok(response) if response.status == 429 || response.status >= 500 => {
                     Failure::Status(response.status, response.retry_after)
                 }
@@ -245,11 +356,23 @@ impl HttpClient {
 
     pub fn stats(&self) -> HttpStats {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let by_kind = RequestKind::ALL.map(|kind| Traffic {
+            requests: load(&self.counters.requests[kind as usize]),
+            bytes: load(&self.counters.bytes[kind as usize]),
+        });
+        let (in_flight, in_flight_time) = {
+            let mut occupancy = lock(&self.counters.occupancy);
+            // Requests still in flight count up to now.
+            occupancy.settle();
+            (occupancy.count as u64, occupancy.time_at.clone())
+        };
         HttpStats {
-            requests: load(&self.counters.requests),
-            bytes: load(&self.counters.bytes),
+            requests: by_kind.iter().map(|t| t.requests).sum(),
+            bytes: by_kind.iter().map(|t| t.bytes).sum(),
             retries: load(&self.counters.retries),
-            in_flight: load(&self.counters.in_flight),
+            in_flight,
+            by_kind,
+            in_flight_time,
         }
     }
 
@@ -257,13 +380,14 @@ impl HttpClient {
     fn attempt<B>(
         &self,
         client: &reqwest::blocking::Client,
+        kind: RequestKind,
         url: &Url,
         headers: &[(&str, &str)],
         cap: &impl Fn(u16) -> u64,
         read: &impl Fn(&Head<'_>, &mut dyn Read) -> std::io::Result<B>,
     ) -> Result<Response<B>, Attempt> {
-        let _in_flight = InFlight::enter(&self.counters.in_flight);
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let _in_flight = InFlight::enter(&self.counters.occupancy);
+        self.counters.requests[kind as usize].fetch_add(1, Ordering::Relaxed);
         // Per request, reqwest's timeout covers the body too (the client's covers each read).
         let mut request = client.get(url.clone()).timeout(self.options.timeout);
         for (name, value) in headers {
@@ -291,7 +415,7 @@ impl HttpClient {
         // Read, not `bytes()`: the body need not fit in memory.
         let mut body = Counted { inner: response.take(cap.saturating_add(1)), count: 0 };
         let result = read(&Head { status, content_type: content_type.as_deref(), url: &url }, &mut body);
-        self.counters.bytes.fetch_add(body.count, Ordering::Relaxed);
+        self.counters.bytes[kind as usize].fetch_add(body.count, Ordering::Relaxed);
         if body.count > cap {
             return Err(Attempt::TooLarge(cap));
         }
@@ -302,7 +426,7 @@ impl HttpClient {
     /// Remembers credentials carried by `url`, or adds the ones remembered for its origin.
     fn with_credentials(&self, url: &Url) -> Url {
         let origin = url.origin().ascii_serialization();
-        let mut known = self.credentials.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut known = lock(&self.credentials);
         if !url.username().is_empty() || url.password().is_some() {
             known.insert(origin, (url.username().to_string(), url.password().map(str::to_string)));
             return url.clone();
@@ -475,6 +599,7 @@ pub fn redact_text(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::RequestKind::Page;
     use super::*;
     use crate::index::test_server::{Hit, Reply, TestServer};
 
@@ -511,13 +636,90 @@ IionD5I9SsUOfSq8KMdoH6c=
             }
         });
         let http = client(3);
-        let response = http.get(&server.url.join("page/").unwrap(), &[], CAP).unwrap();
+        let response = http.get(Page, &server.url.join("page/").unwrap(), &[], CAP).unwrap();
         assert_eq!((response.status, response.body.as_slice()), (200, b"<html>ok</html>".as_slice()));
         assert_eq!(response.content_type.as_deref(), Some("text/html"));
         assert_eq!(response.cache_control.as_deref(), Some("max-age=60"));
         let stats = http.stats();
         assert_eq!((stats.requests, stats.retries, stats.in_flight), (3, 2, 0));
         assert!(stats.bytes >= 15);
+    }
+
+    /// Each request is counted under the kind its caller named, with its body's bytes as read
+    /// (a retried request as often as it was sent, a gzipped body decoded).
+    #[test]
+    fn requests_and_bytes_are_counted_by_kind() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b'{'; 3000]).unwrap();
+        let gzipped = encoder.finish().unwrap();
+        let server = TestServer::start(move |path, before| match (path, before) {
+            ("/flaky", 0) => Reply::new(503, "text/plain", "busy!"),
+            ("/page", _) => {
+                let mut reply = Reply::new(200, "application/json", gzipped.clone());
+                reply.headers.push(("Content-Encoding", "gzip".into()));
+                reply
+            }
+            _ => Reply::new(200, "application/octet-stream", vec![b'x'; 100]),
+        });
+        let http = client(1);
+        let url = |path: &str| server.url.join(path).unwrap();
+        http.get(Page, &url("page"), &[], CAP).unwrap();
+        http.get(Page, &url("page"), &[], CAP).unwrap();
+        http.get(RequestKind::Metadata, &url("flaky"), &[], CAP).unwrap();
+        http.download(&url("file.whl"), CAP, |body| std::io::copy(body, &mut std::io::sink())).unwrap();
+        let stats = http.stats();
+        let traffic = |requests, bytes| Traffic { requests, bytes };
+        let expected = [
+            (Page, traffic(2, 6000)),
+            (RequestKind::Metadata, traffic(2, 105)),
+            (RequestKind::WheelRange, traffic(0, 0)),
+            (RequestKind::Sdist, traffic(0, 0)),
+            (RequestKind::Download, traffic(1, 100)),
+            (RequestKind::Provenance, traffic(0, 0)),
+        ];
+        for (kind, traffic) in expected {
+            assert_eq!(stats.of(kind), traffic, "{}", kind.name());
+        }
+        assert_eq!((stats.requests, stats.bytes, stats.retries), (5, 6205, 1));
+    }
+
+    /// Three requests sent at once to a server that answers one at a time, each after 150 ms:
+    /// three in flight, then two, then one, 150 ms each.
+    #[test]
+    fn time_in_flight_is_recorded_per_count() {
+        let server = TestServer::start(|_, _| {
+            std::thread::sleep(Duration::from_millis(150));
+            Reply::new(200, "text/plain", "ok")
+        });
+        let http = client(0);
+        assert_eq!(median_in_flight(&http.stats().in_flight_time), None, "nothing sent yet");
+        std::thread::scope(|scope| {
+            for path in ["a", "b", "c"] {
+                let (http, url) = (&http, server.url.join(path).unwrap());
+                scope.spawn(move || http.get(Page, &url, &[], CAP).unwrap());
+            }
+        });
+        let stats = http.stats();
+        assert_eq!((stats.in_flight, stats.in_flight_time.len()), (0, 4), "{stats:?}");
+        for count in 1..=3 {
+            assert!(stats.in_flight_time[count] >= Duration::from_millis(100), "{count}: {stats:?}");
+        }
+        assert!(stats.busy() >= Duration::from_millis(450), "{stats:?}");
+        assert_eq!(median_in_flight(&stats.in_flight_time), Some(2), "{stats:?}");
+    }
+
+    #[test]
+    fn the_median_in_flight_is_weighted_by_time_and_leaves_out_idle_time() {
+        let ms = Duration::from_millis;
+        // Idle most of the time, then one in flight for 10 ms and four for 30 ms.
+        assert_eq!(median_in_flight(&[ms(1000), ms(10), ms(0), ms(0), ms(30)]), Some(4));
+        // Half the busy time at one: the smaller count.
+        assert_eq!(median_in_flight(&[ms(0), ms(20), ms(20)]), Some(1));
+        assert_eq!(median_in_flight(&[ms(0), ms(19), ms(21)]), Some(2));
+        assert_eq!(median_in_flight(&[ms(5), ms(1), ms(1), ms(8)]), Some(3));
+        assert_eq!(median_in_flight(&[ms(500)]), None);
+        assert_eq!(median_in_flight(&[]), None);
     }
 
     #[test]
@@ -543,12 +745,12 @@ IionD5I9SsUOfSq8KMdoH6c=
         };
         let http = HttpClient::new(options).unwrap();
         let started = std::time::Instant::now();
-        assert_eq!(http.get(&server.url.join("soon").unwrap(), &[], CAP).unwrap().status, 200);
+        assert_eq!(http.get(Page, &server.url.join("soon").unwrap(), &[], CAP).unwrap().status, 200);
         let waited = started.elapsed();
         assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(2), "{waited:?}");
         // An hour asked for, the cap waited.
         let started = std::time::Instant::now();
-        assert_eq!(http.get(&server.url.join("later").unwrap(), &[], CAP).unwrap().status, 200);
+        assert_eq!(http.get(Page, &server.url.join("later").unwrap(), &[], CAP).unwrap().status, 200);
         let waited = started.elapsed();
         assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(3), "{waited:?}");
     }
@@ -598,7 +800,7 @@ IionD5I9SsUOfSq8KMdoH6c=
         };
         let http = HttpClient::new(options).unwrap();
         let started = std::time::Instant::now();
-        let error = http.get(&url, &[], CAP).unwrap_err();
+        let error = http.get(Page, &url, &[], CAP).unwrap_err();
         let took = started.elapsed();
         // Two attempts of one second each, and the pause between them.
         assert!(took < Duration::from_millis(2500), "{took:?}");
@@ -612,7 +814,7 @@ IionD5I9SsUOfSq8KMdoH6c=
         let mut url = server.url.join("simple/").unwrap();
         url.set_username("user").unwrap();
         url.set_password(Some("hunter2")).unwrap();
-        let error = client(2).get(&url, &[], CAP).unwrap_err();
+        let error = client(2).get(Page, &url, &[], CAP).unwrap_err();
         assert_eq!(server.hits().len(), 3);
         let message = error.to_string();
         assert_eq!(
@@ -632,7 +834,7 @@ IionD5I9SsUOfSq8KMdoH6c=
             reply.headers.push(("Content-Encoding", "gzip".into()));
             reply
         });
-        let response = client(0).get(&server.url, &[], CAP).unwrap();
+        let response = client(0).get(Page, &server.url, &[], CAP).unwrap();
         assert_eq!(response.body, b"{\"files\": []}");
         assert!(server.hits()[0].header("Accept-Encoding").is_some_and(|v| v.contains("gzip")));
     }
@@ -655,18 +857,18 @@ IionD5I9SsUOfSq8KMdoH6c=
         // Decoded, the bomb is larger than its Content-Length says: the count stops it.
         for path in ["bomb", "plain"] {
             let url = server.url.join(path).unwrap();
-            let error = http.get(&url, &[], 1024).unwrap_err();
+            let error = http.get(Page, &url, &[], 1024).unwrap_err();
             assert_eq!(error.to_string(), format!("{url}: the response is larger than 1 KiB, refused"));
         }
         assert_eq!((http.stats().requests, http.stats().retries), (2, 0));
         // At the cap exactly, the body is read.
-        assert_eq!(http.get(&server.url.join("plain").unwrap(), &[], 4096).unwrap().body.len(), 4096);
+        assert_eq!(http.get(Page, &server.url.join("plain").unwrap(), &[], 4096).unwrap().body.len(), 4096);
     }
 
     #[test]
     fn spooled_bodies_are_read_back_from_the_start() {
         let server = TestServer::start(|_, _| Reply::new(200, "application/octet-stream", "wheel bytes"));
-        let response = client(0).get_with(&server.url, &[], |_| CAP, |_, body| spool(body)).unwrap();
+        let response = client(0).get_with(Page, &server.url, &[], |_| CAP, |_, body| spool(body)).unwrap();
         let mut text = String::new();
         let mut file = response.body;
         file.read_to_string(&mut text).unwrap();
@@ -685,7 +887,7 @@ IionD5I9SsUOfSq8KMdoH6c=
     fn client_errors_are_returned_without_retry() {
         let server = TestServer::start(|_, _| Reply::new(404, "text/plain", "no such page"));
         let http = client(3);
-        let response = http.get(&server.url, &[], CAP).unwrap();
+        let response = http.get(Page, &server.url, &[], CAP).unwrap();
         assert_eq!(response.status, 404);
         assert_eq!((http.stats().requests, http.stats().retries), (1, 0));
     }
@@ -695,7 +897,7 @@ IionD5I9SsUOfSq8KMdoH6c=
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = Url::parse(&format!("http://127.0.0.1:{port}/simple/")).unwrap();
         let http = client(1);
-        let error = http.get(&url, &[], CAP).unwrap_err();
+        let error = http.get(Page, &url, &[], CAP).unwrap_err();
         assert!(matches!(error, HttpError::Transport { .. }));
         let message = error.to_string();
         assert!(message.starts_with(&format!("{url}: ")) && message.ends_with("(after 2 attempts)"), "{message}");
@@ -708,9 +910,9 @@ IionD5I9SsUOfSq8KMdoH6c=
         let http = client(0);
         let mut with_token = server.url.join("simple/").unwrap();
         with_token.set_username("tok%40en").unwrap();
-        http.get(&with_token, &[("Accept", "text/html")], CAP).unwrap();
+        http.get(Page, &with_token, &[("Accept", "text/html")], CAP).unwrap();
         // A file linked from the page, on the same origin, without credentials in its URL.
-        let response = http.get(&server.url.join("files/a.whl").unwrap(), &[], CAP).unwrap();
+        let response = http.get(Page, &server.url.join("files/a.whl").unwrap(), &[], CAP).unwrap();
         assert_eq!(response.url, server.url.join("files/a.whl").unwrap());
         let hits = server.hits();
         assert_eq!(hits[0].header("User-Agent"), Some(concat!("hashlock/", env!("CARGO_PKG_VERSION"))));
@@ -742,11 +944,11 @@ IionD5I9SsUOfSq8KMdoH6c=
         let http = client(0);
         let mut with_token = index.url.join("simple/demo/").unwrap();
         with_token.set_username("token").unwrap();
-        let response = http.get(&with_token, &[], CAP).unwrap();
+        let response = http.get(Page, &with_token, &[], CAP).unwrap();
         assert_eq!(response.url, elsewhere.url.join("simple/demo/").unwrap());
-        http.get(&elsewhere.url.join("files/demo-1.0.tar.gz").unwrap(), &[], CAP).unwrap();
+        http.get(Page, &elsewhere.url.join("files/demo-1.0.tar.gz").unwrap(), &[], CAP).unwrap();
         // A redirect within the origin keeps them, so the check below can see a header.
-        http.get(&index.url.join("simple/moved/").unwrap(), &[], CAP).unwrap();
+        http.get(Page, &index.url.join("simple/moved/").unwrap(), &[], CAP).unwrap();
 
         let authorization =
             |hits: Vec<Hit>| hits.iter().map(|h| h.header("Authorization").is_some()).collect::<Vec<_>>();
@@ -759,7 +961,7 @@ IionD5I9SsUOfSq8KMdoH6c=
     fn offline_sends_nothing() {
         let server = TestServer::start(|_, _| Reply::new(200, "text/plain", "ok"));
         let http = HttpClient::new(HttpOptions { offline: true, ..HttpOptions::default() }).unwrap();
-        assert!(matches!(http.get(&server.url, &[], CAP), Err(HttpError::Offline { .. })));
+        assert!(matches!(http.get(Page, &server.url, &[], CAP), Err(HttpError::Offline { .. })));
         assert!(server.hits().is_empty());
     }
 

@@ -413,7 +413,13 @@ impl IndexClient {
             200..=299 => simple::read_page(name, head.url, head.content_type, body).map(Some),
             _ => Ok(None),
         };
-        let response = match self.http.get_with(&url, &[("Accept", simple::ACCEPT)], |_| MAX_PAGE_SIZE, read) {
+        let response = match self.http.get_with(
+            http::RequestKind::Page,
+            &url,
+            &[("Accept", simple::ACCEPT)],
+            |_| MAX_PAGE_SIZE,
+            read,
+        ) {
             Ok(response) => response,
             Err(HttpError::Offline { .. }) => return Ok(Fetched::OfflineMiss),
             Err(error @ (HttpError::Transport { .. } | HttpError::Status { .. })) => {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dist::{DistFile, is_sha256_hex};
 use crate::index::IndexClient;
-use crate::index::http::{HttpError, redact, redact_text};
+use crate::index::http::{HttpError, RequestKind, redact, redact_text};
 
 /// The `Accept` header for provenance objects (PEP 740's integrity API media type).
 pub const ACCEPT: &str = "application/vnd.pypi.integrity.v1+json";
@@ -113,7 +113,7 @@ pub fn fetch(client: &IndexClient, file: &DistFile) -> Fetched {
     }
     let url = Url::parse(listed)
         .map_err(|e| ProvenanceError::Invalid { url: redact_text(listed), message: format!("not a URL: {e}") })?;
-    let response = client.http().get(&url, &[("Accept", ACCEPT)], MAX_PROVENANCE_SIZE)?;
+    let response = client.http().get(RequestKind::Provenance, &url, &[("Accept", ACCEPT)], MAX_PROVENANCE_SIZE)?;
     match response.status {
         200..=299 => {}
         404 => return Ok(None),

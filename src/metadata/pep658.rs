@@ -4,7 +4,7 @@ use reqwest::Url;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::dist::{Hashes, lower_hex};
-use crate::index::http::{HttpClient, HttpError, redact};
+use crate::index::http::{HttpClient, HttpError, RequestKind, redact};
 use crate::metadata::{MAX_METADATA_SIZE, MetadataError};
 
 /// Fetches the metadata file advertised for the file at `file_url`. `hashes` are those the index gave for the
@@ -12,7 +12,7 @@ use crate::metadata::{MAX_METADATA_SIZE, MetadataError};
 /// the next method.
 pub fn fetch(http: &HttpClient, file_url: &Url, hashes: &Hashes) -> Result<Option<Vec<u8>>, MetadataError> {
     let url = metadata_url(file_url);
-    let response = http.get(&url, &[], MAX_METADATA_SIZE)?;
+    let response = http.get(RequestKind::Metadata, &url, &[], MAX_METADATA_SIZE)?;
     match response.status {
         200 => {
             if verify(hashes, &response.body) {

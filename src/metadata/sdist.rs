@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::dist::{SdistExtension, SdistFilename};
 use crate::index::IndexClient;
-use crate::index::http::{HttpClient, HttpError};
+use crate::index::http::{HttpClient, HttpError, RequestKind};
 use crate::metadata::wheel_range::{self, RemoteZip, Stop};
 use crate::metadata::{MAX_DOWNLOAD_SIZE, MAX_METADATA_SIZE, Metadata, MetadataError, read_capped};
 
@@ -123,6 +123,7 @@ impl Members {
 /// Streams a `.tar.gz` or `.tar` sdist until a member decides, then drops the response.
 fn stream_tar(http: &HttpClient, url: &Url, filename: &str, sdist: &SdistFilename) -> Result<Vec<u8>, MetadataError> {
     let response = http.get_with(
+        RequestKind::Sdist,
         url,
         // The archive's own gzip layer is read here; no server may add or strip another.
         &[("Accept-Encoding", "identity")],

@@ -14,7 +14,7 @@ use reqwest::Url;
 
 use crate::dist::WheelFilename;
 use crate::index::IndexClient;
-use crate::index::http::{HttpClient, HttpError, spool};
+use crate::index::http::{HttpClient, HttpError, RequestKind, spool};
 use crate::metadata::{MAX_DOWNLOAD_SIZE, MAX_METADATA_SIZE, MetadataError, download, read_capped};
 
 /// Bytes requested from the end of the wheel first. Measured on real dependency trees, 32 KiB
@@ -135,6 +135,7 @@ pub fn fetch_zip<T>(
 fn request_range(http: &HttpClient, url: &Url, range: ByteRange) -> Result<RangeResponse<File>, MetadataError> {
     let value = range.header_value();
     let response = http.get_with(
+        RequestKind::WheelRange,
         url,
         &[("Range", &value), ("Accept-Encoding", "identity")],
         |status| if status == 200 { MAX_DOWNLOAD_SIZE } else { range.len() },

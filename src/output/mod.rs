@@ -11,6 +11,11 @@ pub mod sarif;
 use std::io::Write;
 use std::path::Path;
 
+/// `1 request`, `2 requests`: `n` with the noun that agrees with it.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// What `generate` writes, named as uv's `--format` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LockOutput {
@@ -94,6 +99,13 @@ fn new_file_permissions(permissions: std::fs::Permissions) -> std::fs::Permissio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(1, "retry", "retries"), "1 retry");
+        assert_eq!(count(0, "retry", "retries"), "0 retries");
+        assert_eq!(count(2, "request", "requests"), "2 requests");
+    }
 
     #[test]
     fn replaces_a_file_and_leaves_no_temporary_behind() {

@@ -25,6 +25,7 @@ use crate::dist::{DistFile, DistFilename};
 use crate::index::provenance::Fetched;
 use crate::index::{IndexClient, IndexError, Project};
 use crate::metadata::{Metadata, MetadataError};
+use crate::output::count;
 use crate::resolve::Source;
 use crate::target::Target;
 
@@ -168,7 +169,8 @@ impl<F: Fetch + ?Sized + 'static> IndexSource<F> {
     /// One line for the progress display.
     pub fn status(&self) -> String {
         let pages = lock(&self.state.pages).values().filter(|cell| cell.get().is_some()).count();
-        format!("{pages} packages, {} requests in flight", self.state.in_flight.load(Ordering::Relaxed))
+        let in_flight = self.state.in_flight.load(Ordering::Relaxed) as u64;
+        format!("{}, {} in flight", count(pages as u64, "package", "packages"), count(in_flight, "request", "requests"))
     }
 
     pub fn stats(&self) -> SourceStats {
