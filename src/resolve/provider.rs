@@ -140,6 +140,8 @@ struct State {
     culprit_counts: HashMap<PackageName, u32>,
     /// Names decided after every other package, across runs (see [`Provider::restart`]).
     deferred: HashSet<PackageName>,
+    /// Packages a version of which was rejected: PubGrub is walking their versions down.
+    walked_down: HashSet<Package>,
 }
 
 pub struct Provider<'a> {
@@ -322,6 +324,7 @@ impl<'a> Provider<'a> {
     fn note_rejection(&self, package: &Package, range: &Ranges<Version>) -> Result<(), Failure> {
         let mut state = self.state.borrow_mut();
         let Some(rejected) = state.chosen.get(package).filter(|v| !range.contains(v)).cloned() else { return Ok(()) };
+        state.walked_down.insert(package.clone());
         let culprits: Vec<PackageName> = state
             .requires
             .get(&(package.clone(), rejected))
@@ -345,6 +348,7 @@ impl<'a> Provider<'a> {
     pub(super) fn restart(&self) {
         let mut state = self.state.borrow_mut();
         state.chosen.clear();
+        state.walked_down.clear();
         state.culprit_counts.clear();
         state.last_base.clear();
     }
@@ -495,6 +499,9 @@ pub enum Tier {
 /// lets the conflicts narrow the others instead.
 const CONFLICTS_BEFORE_EARLY: u32 = 5;
 
+/// Versions whose metadata is fetched ahead of a package being walked down.
+const WALK_AHEAD: usize = 16;
+
 /// Rejections a decided package may cause before the resolution starts again with it
 /// decided last.
 const CULPRIT_REJECTIONS: u32 = 5;
@@ -583,6 +590,14 @@ impl DependencyProvider for Provider<'_> {
         self.fork_for_newer_pythons(name, newer)?;
         if let Some(pick) = &pick {
             self.state.borrow_mut().chosen.insert(package.clone(), pick.clone());
+            if self.state.borrow().walked_down.contains(package) {
+                // Walking versions down, PubGrub asks for one metadata at a time: keep the
+                // next ones in flight, as uv's batch prefetch does.
+                let next = found.iter().filter(eligible).skip_while(|c| c.version != *pick).skip(1);
+                for candidate in next.take(WALK_AHEAD) {
+                    self.source.prefetch_metadata(&project, &candidate.version);
+                }
+            }
         }
         Ok(pick)
     }

@@ -20,6 +20,8 @@ pub(crate) struct FakeIndex {
     prefetched: Mutex<Vec<String>>,
     /// `name==version` of every metadata the resolver read, in order.
     read: Mutex<Vec<String>>,
+    /// `name==version` of every metadata prefetch hint.
+    prefetched_metadata: Mutex<Vec<String>>,
 }
 
 fn name(text: &str) -> PackageName {
@@ -79,6 +81,10 @@ impl Source for FakeIndex {
 
     fn prefetch_project(&self, package: &PackageName) {
         self.prefetched.lock().expect("lock").push(package.to_string());
+    }
+
+    fn prefetch_metadata(&self, project: &Arc<Project>, version: &Version) {
+        self.prefetched_metadata.lock().expect("lock").push(format!("{}=={version}", project.name));
     }
 }
 
@@ -148,6 +154,27 @@ fn a_decided_package_that_keeps_rejecting_others_is_decided_last() {
     let read = index.read.lock().expect("lock");
     let botocore = read.iter().filter(|pin| pin.starts_with("botocore==")).count();
     assert!(botocore <= 6, "botocore read {botocore} times: {read:?}");
+}
+
+/// While PubGrub walks a package's versions down, one rejected after the other, the next ones'
+/// metadata is asked for ahead, so that the walk does not wait on one request at a time.
+#[test]
+fn the_next_versions_of_a_package_walked_down_are_prefetched() {
+    let mut index = FakeIndex::default();
+    for v in 1..=30 {
+        index.release("app", &format!("{v}.0"), &[&format!("lib=={v}.0")]);
+    }
+    index.release("lib", "1.0", &[]);
+    let resolution = run(&index, &["app"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==1.0", "lib==1.0"]);
+    let hints = index.prefetched_metadata.lock().expect("lock").clone();
+    assert!(hints.contains(&"app==28.0".to_string()) && hints.contains(&"app==2.0".to_string()), "{hints:?}");
+
+    let mut plain = FakeIndex::default();
+    plain.release("app", "1.0", &["lib"]).release("app", "2.0", &["lib"]).release("lib", "1.0", &[]);
+    run(&plain, &["app"], &[], &ResolveOptions::default());
+    let hints = plain.prefetched_metadata.lock().expect("lock").clone();
+    assert_eq!(hints, ["app==2.0", "lib==1.0"], "nothing walked down: only each project's likely pick");
 }
 
 /// Packages are decided in the order they were first required, as uv decides them: of two
