@@ -2,8 +2,8 @@
 """End to end: hashlock vs uv side by side on the trees of issue 13, against the live index.
 
 Nothing is configured for either tool: every PIP_* and UV_* variable is removed from both
-environments. hashlock learns pip's default index itself, as a user's first run would (with a
-fresh cache that includes asking `pip install --help`); uv is told the same index as
+environments. hashlock learns pip's default index itself, as a user's first run would (from
+the installed pip's files, else by asking `pip install --help`); uv is told the same index as
 UV_INDEX_URL, learned from pip here, and an interpreter (--python python3,
 UV_PYTHON_DOWNLOADS=never) so that its time has no interpreter search in it. --given-index
 passes --index-url to hashlock too, to see what learning the index costs.

@@ -159,14 +159,8 @@ impl Builder {
                 "the index publishes no sha256 for its sdist, so hashlock runs none of its code".into(),
             ));
         };
-        let usable = |built: &Built| !want_metadata || built.metadata.is_some();
-        if let Some(built) = lock(&self.done).get(&sha256).filter(|b| usable(b)) {
-            return Ok(Arc::clone(built));
-        }
-        let key = MetadataKey::Built(sha256.clone());
-        let cached = self.cache.as_ref().and_then(|cache| cache.read_metadata(&key));
-        if let Some(built) = cached.and_then(|bytes| serde_json::from_slice::<Built>(&bytes).ok()).filter(usable) {
-            return Ok(self.remember(sha256, built));
+        if let Some(built) = self.built_before(&sha256, want_metadata) {
+            return Ok(built);
         }
         if self.options.offline {
             return Err(failed("building it needs the network, and --offline forbids it".into()));
@@ -183,9 +177,28 @@ impl Builder {
         if let Some(cache) = &self.cache
             && let Ok(bytes) = serde_json::to_vec(&built)
         {
-            cache.write_metadata(&key, &bytes);
+            cache.write_metadata(&MetadataKey::Built(sha256.clone()), &bytes);
         }
         Ok(self.remember(sha256, built))
+    }
+
+    /// The `METADATA` an earlier build of `file` gave, from this run or the cache, without
+    /// building: what `--offline` can still use of an sdist whose own bytes were never cached.
+    pub fn built_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
+        let sha256 = file.sha256().map(str::to_ascii_lowercase).filter(|d| is_sha256_hex(d))?;
+        Some(self.built_before(&sha256, true)?.metadata.clone()?.into_bytes())
+    }
+
+    /// A build of the sdist with this sha256 done before (in this run, else cached), if it has
+    /// what is wanted.
+    fn built_before(&self, sha256: &str, want_metadata: bool) -> Option<Arc<Built>> {
+        let usable = |built: &Built| !want_metadata || built.metadata.is_some();
+        if let Some(built) = lock(&self.done).get(sha256).filter(|b| usable(b)) {
+            return Some(Arc::clone(built));
+        }
+        let bytes = self.cache.as_ref()?.read_metadata(&MetadataKey::Built(sha256.to_string()))?;
+        let built = serde_json::from_slice::<Built>(&bytes).ok().filter(usable)?;
+        Some(self.remember(sha256.to_string(), built))
     }
 
     fn remember(&self, sha256: String, built: Built) -> Arc<Built> {

@@ -19,7 +19,7 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, DistFilename};
 use crate::index::IndexClient;
 use crate::index::cache::MetadataKey;
-use crate::index::http::{HttpClient, spool};
+use crate::index::http::{HttpClient, HttpError, spool};
 use crate::requirement::one_line;
 
 /// The parts of core metadata that resolution needs.
@@ -148,6 +148,12 @@ pub fn fetch(client: &IndexClient, file: &DistFile, filename: &DistFilename) -> 
     match (fetch_static(client, file, filename), client.builder(), filename) {
         (Err(MetadataError::NeedsBuild { .. }), Some(builder), DistFilename::Sdist(sdist)) => {
             let bytes = builder.metadata(client.http(), file, sdist)?;
+            check_names(Metadata::parse(&bytes, &file.filename)?, &file.filename, filename)
+        }
+        // Offline, an sdist built on an earlier run: its built metadata is cached, its bytes
+        // (streamed, never kept) are not.
+        (Err(error @ MetadataError::Http(HttpError::Offline { .. })), Some(builder), DistFilename::Sdist(_)) => {
+            let bytes = builder.built_metadata(file).ok_or(error)?;
             check_names(Metadata::parse(&bytes, &file.filename)?, &file.filename, filename)
         }
         (result, _, _) => result,
