@@ -130,10 +130,13 @@ pub struct CachedPage {
 /// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
-    /// Where the line starts and ends: its fields are found again by their tabs when read,
-    /// which costs less than keeping each field's place for every file of every page.
+    /// Where the line starts and ends.
     start: u32,
     end: u32,
+    /// Where each field starts, from the line's start: choosing versions reads three fields
+    /// of every file of every page, and finding them by their tabs each time cost a third of
+    /// a warm run. [`FAR`] past 64 KiB (a line that long is found by its tabs).
+    fields: [u16; FIELDS],
     hash_source: HashSource,
     size: Option<u64>,
 }
@@ -197,11 +200,18 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     Some(CachedEntry { fetched_at, max_age, page: CachedPage { name, url, format, files_base, text, lines: checked } })
 }
 
+/// A field start past what a `u16` holds.
+const FAR: u16 = u16::MAX;
+
 fn check_line(line: &str, start: usize) -> Option<Line> {
     let mut fields = [""; FIELDS];
+    let mut starts = [FAR; FIELDS];
     let mut parts = line.split('\t');
-    for field in &mut fields {
+    let mut offset = 0;
+    for (field, field_start) in fields.iter_mut().zip(&mut starts) {
         *field = parts.next()?;
+        *field_start = u16::try_from(offset).unwrap_or(FAR);
+        offset += field.len() + 1;
     }
     if parts.next().is_some() {
         return None;
@@ -231,7 +241,7 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
         "" => None,
         size => Some(size.parse().ok()?),
     };
-    Some(Line { start, end, hash_source, size })
+    Some(Line { start, end, fields: starts, hash_source, size })
 }
 
 impl CachedPage {
@@ -246,8 +256,14 @@ impl CachedPage {
 
     fn field(&self, index: usize, field: Field) -> &str {
         let line = &self.lines[index];
-        // Checked at load: the line has all its fields.
-        self.text[line.start as usize..line.end as usize].split('\t').nth(field as usize).unwrap_or_default()
+        let text = &self.text[line.start as usize..line.end as usize];
+        let (from, to) = (line.fields[field as usize], line.fields.get(field as usize + 1).copied());
+        match (from, to) {
+            // Checked at load: the line has all its fields, each but the last followed by a tab.
+            (FAR, _) | (_, Some(FAR)) => text.split('\t').nth(field as usize).unwrap_or_default(),
+            (from, Some(to)) => &text[from as usize..to as usize - 1],
+            (from, None) => &text[from as usize..],
+        }
     }
 
     pub fn filename(&self, index: usize) -> Cow<'_, str> {
@@ -448,6 +464,19 @@ mod tests {
         let text = encode(0, None, &mixed);
         assert!(text.contains("\nfiles_base \n"), "no start is shared: {text}");
         assert_eq!(decode(text).unwrap().page.into_page(), mixed);
+    }
+
+    #[test]
+    fn fields_past_64_kib_into_a_line_are_read_too() {
+        let long = DistFile {
+            url: format!("https://files.example/{}/demo_pkg-1.0.tar.gz", "a".repeat(70_000)),
+            ..file("demo_pkg-1.0.tar.gz")
+        };
+        let page = page(vec![long, file("demo_pkg-1.0-py3-none-any.whl")]);
+        let entry = decode(encode(0, None, &page)).unwrap();
+        assert_eq!(entry.page.requires_python(0).as_deref(), Some(">=3.8, !=3.9.*"));
+        assert!(entry.page.is_yanked(0));
+        assert_eq!(entry.page.into_page(), page);
     }
 
     #[test]
