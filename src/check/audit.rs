@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{MarkerTree, PackageName};
 
-use crate::check::findings::{Code, Finding, Severity, check_lock, check_lock_with};
+use crate::check::findings::{Code, Finding, Severity, best_wheel, check_lock, check_lock_with};
 use crate::dist::{DistFile, DistFilename, Formats, same_filename};
 use crate::index::{IndexError, Project};
 use crate::lock::{Lock, LockedPackage, PIP_ALGORITHMS, files_of_version, sources_of_version};
@@ -411,21 +411,15 @@ fn recorded_file_checks(
 /// Whether pip on the target would pick `filename`: the best-ranked compatible wheel, or the
 /// sdist when no wheel fits (or `formats` allows none).
 fn preferred_for_target(package: &LockedPackage, filename: &str, target: &Target, formats: Formats) -> bool {
-    let parsed: Vec<(String, DistFilename)> = package
-        .files
-        .iter()
-        .filter_map(|f| DistFilename::parse(&f.filename, &package.name).map(|p| (f.filename.clone(), p)))
-        .collect();
-    let best_wheel = parsed
-        .iter()
-        .filter_map(|(name, p)| match p {
-            DistFilename::Wheel(w) if formats.wheel => target.wheel_priority(w).map(|rank| (rank, name)),
-            _ => None,
-        })
-        .min();
-    match best_wheel {
-        Some((_, best)) => best == filename,
-        None => formats.sdist && parsed.iter().any(|(name, p)| !p.is_wheel() && name == filename),
+    match best_wheel(package, target).filter(|_| formats.wheel) {
+        Some(best) => best.filename == filename,
+        None => {
+            formats.sdist
+                && package.files.iter().any(|f| {
+                    f.filename == filename
+                        && DistFilename::parse(&f.filename, &package.name).is_some_and(|p| !p.is_wheel())
+                })
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use pep508_rs::PackageName;
 use serde::Serialize;
 
-use crate::dist::{DistFilename, Formats, HashSource};
+use crate::dist::{DistFile, DistFilename, Formats, HashSource};
 use crate::index::Project;
 use crate::index::http::redact;
 use crate::lock::{Lock, LockedPackage, pip_hash};
@@ -566,6 +566,20 @@ pub enum TargetFile {
     Wheel,
     SdistOnly,
     None,
+}
+
+/// The wheel pip on `target` would install of `package`: the best-ranked compatible one (of
+/// equal ranks, the first by filename).
+pub fn best_wheel<'p>(package: &'p LockedPackage, target: &Target) -> Option<&'p DistFile> {
+    package
+        .files
+        .iter()
+        .filter_map(|file| match DistFilename::parse(&file.filename, &package.name)? {
+            DistFilename::Wheel(wheel) => Some(((target.wheel_priority(&wheel)?, &file.filename), file)),
+            DistFilename::Sdist(_) => None,
+        })
+        .min_by(|(a, _), (b, _)| a.cmp(b))
+        .map(|(_, file)| file)
 }
 
 /// `formats`: what pip may install of the package.

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use pep508_rs::{PackageName, Requirement};
 
 use crate::check::attestations::{Assessment, Identities, assess};
-use crate::check::findings::{Finding, TargetFile, index_shadowing, target_file};
+use crate::check::findings::{Finding, TargetFile, best_wheel, index_shadowing, target_file};
 use crate::check::provenance::{SigstoreVerifier, TrustedRoot};
 use crate::cli::{BuildArgs, IndexArgs, OutputArgs, ProvenanceArgs, ReportOptions, TargetArgs};
 use crate::commands::{ExitStatus, Inputs};
@@ -274,15 +274,7 @@ impl LockBuildRequirements for BuildLocker {
         lock.packages
             .iter()
             .map(|package| {
-                let best = package
-                    .files
-                    .iter()
-                    .filter_map(|file| match DistFilename::parse(&file.filename, &package.name)? {
-                        DistFilename::Wheel(wheel) => Some((target.wheel_priority(&wheel)?, file)),
-                        DistFilename::Sdist(_) => None,
-                    })
-                    .min_by_key(|(rank, _)| *rank)
-                    .map(|(_, file)| file);
+                let best = best_wheel(package, target);
                 let file = best.ok_or_else(|| {
                     format!("{} {}: no wheel for {}", package.name, package.version, target.describe())
                 })?;
