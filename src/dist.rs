@@ -151,6 +151,16 @@ impl UploadTime {
     /// `YYYY-MM-DDTHH:MM:SS`, then optionally `.` and 1 to 9 digits, then `Z` or `+00:00`;
     /// kept with `Z`.
     pub fn parse(text: &str) -> Option<Self> {
+        Self::utc_part(text).map(|utc| Self(format!("{utc}Z")))
+    }
+
+    /// Whether `text` is one, without keeping it (a warm run checks tens of thousands).
+    pub fn is_valid(text: &str) -> bool {
+        Self::utc_part(text).is_some()
+    }
+
+    /// `text` without its `Z` or `+00:00`, if it is an upload time.
+    fn utc_part(text: &str) -> Option<&str> {
         let utc = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
         let (time, fraction) = match utc.split_once('.') {
             Some((time, fraction)) => (time, Some(fraction)),
@@ -178,7 +188,7 @@ impl UploadTime {
             _ => return None,
         };
         let valid = year >= 1 && (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60;
-        valid.then(|| Self(format!("{utc}Z")))
+        valid.then_some(utc)
     }
 
     pub fn as_str(&self) -> &str {

@@ -246,7 +246,7 @@ enum Failure {
 
 impl HttpClient {
     pub fn new(options: HttpOptions) -> Result<Self, HttpError> {
-        let mut builder = reqwest::blocking::Client::builder()
+        let builder = reqwest::blocking::Client::builder()
             .user_agent(concat!("hashlock/", env!("CARGO_PKG_VERSION")))
             // Each blocking read gets this; the whole-response bound is set per request.
             .timeout(options.timeout)
@@ -255,13 +255,12 @@ impl HttpClient {
             // index's path, say) the request came from.
             .referer(false)
             .gzip(true);
-        if let Some(path) = &options.cert {
-            builder = builder.tls_certs_merge(read_certs(path)?);
-        }
-        let client = match options.offline {
-            true => None,
-            false => Some(builder.build().map_err(|e| HttpError::Setup(error_chain(&e)))?),
+        let client = match (options.offline, &options.cert) {
+            (true, _) => None,
+            (false, Some(path)) => Some(builder.tls_certs_merge(read_certs(path)?).build()),
+            (false, None) => Some(builder.build()),
         };
+        let client = client.transpose().map_err(|e| HttpError::Setup(error_chain(&e)))?;
         Ok(Self { client, options, counters: Counters::default(), credentials: Mutex::default() })
     }
 

@@ -12,7 +12,6 @@ pub mod simple;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -20,7 +19,7 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 
-use crate::dist::{DistFile, DistFilename, FilenameParts};
+use crate::dist::{DistFile, DistFilename};
 use cache::{Cache, CachePolicy, Freshness};
 use http::{HttpClient, HttpError, redact};
 use page_file::CachedPage;
@@ -144,24 +143,14 @@ impl Project {
 
     fn release_index(&self) -> &BTreeMap<Version, ReleaseFiles> {
         self.releases.get_or_init(|| {
-            // Pages list a version's files together: parse a version string only when it changes.
-            let mut last: Option<(String, Option<Version>)> = None;
             let mut releases: BTreeMap<Version, ReleaseFiles> = BTreeMap::new();
             for (page_index, page) in self.pages.iter().enumerate() {
-                for file_index in 0..page.len() {
-                    let filename = page.filename(file_index);
-                    let Some(parts) = FilenameParts::split(&filename, &self.name) else { continue };
-                    let text = parts.version();
-                    if last.as_ref().is_none_or(|(seen, _)| seen != text) {
-                        last = Some((text.to_string(), Version::from_str(text).ok()));
-                    }
-                    if let Some((_, Some(version))) = &last {
-                        let release = releases.entry(version.clone()).or_default();
-                        // First match: a version an earlier index lists is that index's alone.
-                        let earlier = release.indices.first().is_some_and(|(page, _)| *page < page_index);
-                        if !(self.first_match && earlier) {
-                            release.indices.push((page_index, file_index));
-                        }
+                for (version, files) in page.versions() {
+                    let release = releases.entry(version.clone()).or_default();
+                    // First match: a version an earlier index lists is that index's alone.
+                    let earlier = release.indices.first().is_some_and(|(page, _)| *page < page_index);
+                    if !(self.first_match && earlier) {
+                        release.indices.extend(files.map(|file| (page_index, file)));
                     }
                 }
             }
@@ -367,7 +356,7 @@ impl IndexClient {
             }
             match self.fetch_page(index, name)? {
                 Fetched::Page(page) => {
-                    pages.push(page);
+                    pages.push(*page);
                     indexes.push(index.clone());
                 }
                 Fetched::Unknown => {}
@@ -386,7 +375,7 @@ impl IndexClient {
         }
         let shadowing = match pages.len() {
             1 => Vec::new(),
-            _ => indexes.iter().cloned().zip(pages.iter().map(|page| newest_version(page, name))).collect(),
+            _ => indexes.iter().cloned().zip(pages.iter().map(newest_version)).collect(),
         };
         if first_index {
             pages.truncate(1);
@@ -403,7 +392,7 @@ impl IndexClient {
     fn fetch_page(&self, index: &Url, name: &PackageName) -> Result<Fetched, IndexError> {
         if let Some(page) = self.cache.as_ref().and_then(|cache| cache.read_page(index, name)) {
             self.page_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Fetched::Page(page));
+            return Ok(Fetched::Page(Box::new(page)));
         }
         if self.cache.as_ref().is_some_and(|cache| cache.freshness() == Freshness::Offline) {
             return Ok(Fetched::OfflineMiss);
@@ -446,7 +435,7 @@ impl IndexClient {
             cache.write_page(index, name, &text);
         }
         let cached = page_file::decode(text).ok_or_else(|| bad_page("the page is too large to keep".into()))?;
-        Ok(Fetched::Page(cached.page))
+        Ok(Fetched::Page(Box::new(cached.page)))
     }
 }
 
@@ -463,18 +452,13 @@ impl IndexClient {
         }
         let used = format!("{name} from {}, fetched {fetched}", redact(index));
         self.stale.lock().unwrap_or_else(|poison| poison.into_inner()).insert(used);
-        Ok(Fetched::Page(page))
+        Ok(Fetched::Page(Box::new(page)))
     }
 }
 
 /// The newest version a page lists a file of.
-fn newest_version(page: &CachedPage, name: &PackageName) -> Option<Version> {
-    (0..page.len())
-        .filter_map(|file| {
-            let filename = page.filename(file);
-            Version::from_str(FilenameParts::split(&filename, name)?.version()).ok()
-        })
-        .max()
+fn newest_version(page: &CachedPage) -> Option<Version> {
+    page.versions().map(|(version, _)| version).max().cloned()
 }
 
 /// Largest project page (decoded) hashlock reads: the largest real ones are tens of MB of
@@ -483,7 +467,7 @@ pub const MAX_PAGE_SIZE: u64 = 256 * 1024 * 1024;
 
 /// What one index said about a project.
 enum Fetched {
-    Page(CachedPage),
+    Page(Box<CachedPage>),
     /// 404 or 410: this index does not have the project.
     Unknown,
     /// Not cached, and the network is off limits.

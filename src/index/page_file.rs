@@ -11,10 +11,17 @@
 //! format json                 (or html)
 //! files_base https://files.example/packages/
 //! files 2
+//! versions 1
+//! 2 1.16.0                    (COUNT VERSION: the next COUNT file lines are of VERSION)
 //! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t UPLOAD-TIME \t PROVENANCE \t SIZE
 //! …
 //! end
 //! ```
+//!
+//! The file lines come grouped by the version their filenames name (in the order the page first
+//! names each, in page order within one), so that a warm run learns a project's versions from
+//! the few version lines instead of parsing every filename; the files whose names give no
+//! version (not a wheel or sdist of the project) come last, in a group with an empty VERSION.
 //!
 //! URL is the file's URL after FILES_BASE (the start all the page's file URLs share): `~` and
 //! the rest up to the filename, which ends the URL (as it does on most indexes), or `=` and all
@@ -29,16 +36,19 @@
 //! missing `end` line (a truncated write) makes the whole entry unreadable.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::ops::Range;
 use std::str::FromStr;
 
 use pep508_rs::PackageName;
+use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 
-use crate::dist::{CoreMetadata, DistFile, HashSource, Hashes, UploadTime};
+use crate::dist::{CoreMetadata, DistFile, FilenameParts, HashSource, Hashes, UploadTime};
 use crate::index::{PageFormat, ProjectPage};
 
-const MAGIC: &str = "hashlock page 4";
+const MAGIC: &str = "hashlock page 5";
 
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
     // Sized up front (over, never under): grown by doubling, the text would take up to twice
@@ -71,15 +81,20 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
     let max_age = max_age.map_or("-".to_string(), |secs| secs.to_string());
     let _ = writeln!(out, "{MAGIC}\nfetched_at {fetched_at}\nmax_age {max_age}");
     let files_base = common_prefix(page.files.iter().map(|file| file.url.as_str()));
+    let groups = version_groups(page);
     let _ = writeln!(
         out,
-        "name {}\nurl {}\nformat {format}\nfiles_base {}\nfiles {}",
+        "name {}\nurl {}\nformat {format}\nfiles_base {}\nfiles {}\nversions {}",
         page.name,
         escape(page.url.as_str()),
         escape(files_base),
-        page.files.len()
+        page.files.len(),
+        groups.len()
     );
-    for file in &page.files {
+    for (version, files) in &groups {
+        let _ = writeln!(out, "{} {}", files.len(), escape(version));
+    }
+    for file in groups.iter().flat_map(|(_, files)| files) {
         let source = match file.hash_source {
             HashSource::JsonPage => "json",
             HashSource::HtmlFragment => "html",
@@ -114,6 +129,30 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
     out
 }
 
+/// The page's files grouped by the version text of their filenames, in the order the page
+/// first names each version; the files that name none last, under `""`.
+fn version_groups(page: &ProjectPage) -> Vec<(&str, Vec<&DistFile>)> {
+    let mut groups: Vec<(&str, Vec<&DistFile>)> = Vec::new();
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    let mut unversioned = Vec::new();
+    for file in &page.files {
+        let Some(parts) = FilenameParts::split(&file.filename, &page.name) else {
+            unversioned.push(file);
+            continue;
+        };
+        let version = parts.version();
+        let at = *position.entry(version).or_insert_with(|| {
+            groups.push((version, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(file);
+    }
+    if !unversioned.is_empty() {
+        groups.push(("", unversioned));
+    }
+    groups
+}
+
 /// A cached page whose file lines have been checked but not decoded: the few versions a run
 /// looks at are decoded when asked for ([`CachedPage::file`]); the others stay text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +164,9 @@ pub struct CachedPage {
     files_base: String,
     text: String,
     lines: Vec<Line>,
+    /// The version groups of `lines`, in order: each version (`None` where the filenames name
+    /// none, or none PEP 440 reads) with where its group ends.
+    versions: Vec<(Option<Version>, usize)>,
 }
 
 /// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
@@ -186,6 +228,17 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     };
     let files_base = unescape(header("files_base")?).into_owned();
     let count: usize = header("files")?.parse().ok()?;
+    let groups: usize = header("versions")?.parse().ok()?;
+    let mut versions = Vec::with_capacity(groups.min(count));
+    let mut end = 0;
+    for _ in 0..groups {
+        let (files, version) = lines.next()?.split_once(' ')?;
+        end = files.parse::<usize>().ok().and_then(|files| files.checked_add(end))?;
+        versions.push((Version::from_str(&unescape(version)).ok(), end));
+    }
+    if end != count {
+        return None;
+    }
     // Offsets are u32: a page beyond 4 GiB is not a page.
     u32::try_from(text.len()).ok()?;
     let mut checked = Vec::with_capacity(count.min(1 << 20));
@@ -197,7 +250,11 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     if lines.next()? != "end" || lines.next().is_some() {
         return None;
     }
-    Some(CachedEntry { fetched_at, max_age, page: CachedPage { name, url, format, files_base, text, lines: checked } })
+    Some(CachedEntry {
+        fetched_at,
+        max_age,
+        page: CachedPage { name, url, format, files_base, text, lines: checked, versions },
+    })
 }
 
 /// A field start past what a `u16` holds.
@@ -232,7 +289,7 @@ fn check_line(line: &str, start: usize) -> Option<Line> {
     let optional_ok = |field: &str| field.is_empty() || field.starts_with('=');
     let hashes_ok = |field: &str| field.is_empty() || field.split(',').all(|pair| pair.contains('='));
     let core_metadata_ok = core_metadata == "-" || core_metadata.strip_prefix('=').is_some_and(hashes_ok);
-    let upload_time_ok = upload_time.is_empty() || UploadTime::parse(upload_time).is_some();
+    let upload_time_ok = upload_time.is_empty() || UploadTime::is_valid(upload_time);
     let optionals_ok = [requires_python, yanked, provenance].into_iter().all(optional_ok);
     if !(hashes_ok(hashes) && optionals_ok && core_metadata_ok && upload_time_ok) {
         return None;
@@ -252,6 +309,13 @@ impl CachedPage {
 
     pub fn len(&self) -> usize {
         self.lines.len()
+    }
+
+    /// Each version the page has files of, with where they are (several entries for one
+    /// version where the filenames spell it apart, `1.0` and `1.0.0`).
+    pub fn versions(&self) -> impl Iterator<Item = (&Version, Range<usize>)> {
+        let starts = std::iter::once(0).chain(self.versions.iter().map(|(_, end)| *end));
+        self.versions.iter().zip(starts).filter_map(|((version, end), start)| Some((version.as_ref()?, start..*end)))
     }
 
     fn field(&self, index: usize, field: Field) -> &str {
@@ -313,7 +377,7 @@ impl CachedPage {
         url
     }
 
-    /// Every file decoded, as the page listed them.
+    /// Every file decoded, as the page listed them (grouped by version).
     #[cfg(test)]
     pub(crate) fn into_page(self) -> ProjectPage {
         let files = (0..self.len()).map(|i| self.file(i)).collect();
@@ -467,6 +531,16 @@ mod tests {
     }
 
     #[test]
+    fn files_are_kept_grouped_by_the_version_their_names_give() {
+        let names = ["demo_pkg-1.0.tar.gz", "demo_pkg-2.0.tar.gz", "README.txt", "demo_pkg-1.0-py3-none-any.whl"];
+        let page = decode(encode(0, None, &page(names.map(file).to_vec()))).unwrap().page;
+        let versions: Vec<(String, Range<usize>)> = page.versions().map(|(v, files)| (v.to_string(), files)).collect();
+        assert_eq!(versions, [("1.0".to_string(), 0..2), ("2.0".to_string(), 2..3)], "README.txt names no version");
+        let kept: Vec<String> = (0..page.len()).map(|i| page.filename(i).into_owned()).collect();
+        assert_eq!(kept, ["demo_pkg-1.0.tar.gz", "demo_pkg-1.0-py3-none-any.whl", "demo_pkg-2.0.tar.gz", "README.txt"]);
+    }
+
+    #[test]
     fn fields_past_64_kib_into_a_line_are_read_too() {
         let long = DistFile {
             url: format!("https://files.example/{}/demo_pkg-1.0.tar.gz", "a".repeat(70_000)),
@@ -489,8 +563,9 @@ mod tests {
         assert_eq!(decode(text.replace("\thtml\t", "\tweird\t")), None);
         assert_eq!(decode(text.replace("\t=broken", "\tbroken")), None, "an optional field without its `=`");
         assert_eq!(decode(text.replace("sha256=", "sha256:")), None, "a hash without `=`");
-        assert_eq!(decode(text.replace("hashlock page 4", "hashlock page 9")), None);
-        assert_eq!(decode(text.replace("hashlock page 4", "hashlock page 3")), None, "an entry with whole URLs");
+        assert_eq!(decode(text.replace("hashlock page 5", "hashlock page 9")), None);
+        assert_eq!(decode(text.replace("hashlock page 5", "hashlock page 4")), None, "an entry without version groups");
+        assert_eq!(decode(text.replace("\n3 1.0\n", "\n2 1.0\n")), None, "groups that miss a file");
         assert_eq!(decode(text.replace("\t=https", "\thttps")), None, "a provenance URL without its `=`");
         assert_eq!(decode(text.replace("2024-01-02T", "2024-02-30T")), None, "an upload time that is none");
         assert_eq!(decode(format!("{text}trailing\n")), None);

@@ -1,8 +1,9 @@
 //! Which versions of a project can serve a target, and which file of a version to read
 //! metadata from. Shared by the resolver and the prefetching source so both pick alike.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
@@ -18,41 +19,72 @@ pub struct Candidate {
     pub yanked: bool,
 }
 
-/// Versions of `project` usable on `target`, newest first (under unsafe-first-match, those
-/// of the first index first; see [`Project::index_rank`]). A file is usable when its
-/// `requires-python` admits every Python the target serves (an unparseable value is ignored, as
-/// pip does) and it is an sdist or a wheel with a tag the target accepts.
-pub fn candidates(project: &Project, target: &Target) -> Vec<Candidate> {
-    let pythons = target.pythons();
-    let mut python_ok: HashMap<String, bool> = HashMap::new();
-    let mut found = Vec::new();
-    for (version, release) in project.releases().rev() {
-        // Some usable file: is one of them not yanked?
+/// The versions of a project usable on a target, newest first (under unsafe-first-match, those
+/// of the first index first; see [`Project::index_rank`]), each judged from its files the
+/// first time it is asked for: a resolution asks of most projects a version or two, and the
+/// large ones list thousands of files. A file is usable when its `requires-python` admits
+/// every Python the target serves (an unparseable value is ignored, as pip does) and it is an
+/// sdist or a wheel with a tag the target accepts.
+pub struct Candidates {
+    project: Arc<Project>,
+    target: Target,
+    pythons: Vec<Version>,
+    versions: Vec<Version>,
+    /// Per entry of `versions`, once judged: `Some(yanked)` for a candidate (`yanked` when
+    /// every usable file is), `None` for a version with no usable file.
+    judged: Vec<OnceLock<Option<bool>>>,
+}
+
+impl Candidates {
+    pub fn new(project: Arc<Project>, target: &Target) -> Self {
+        let mut versions: Vec<Version> = project.releases().rev().map(|(version, _)| version.clone()).collect();
+        // Stable: newest first within each index (unsafe-first-match ranks earlier indexes first).
+        versions.sort_by_cached_key(|version| project.index_rank(version));
+        let judged = versions.iter().map(|_| OnceLock::new()).collect();
+        Self { project, pythons: target.pythons(), target: target.clone(), versions, judged }
+    }
+
+    /// The candidates among the versions `keep` admits, in order; only those are judged.
+    pub fn among<'a>(&'a self, keep: impl Fn(&Version) -> bool + 'a) -> impl Iterator<Item = Candidate> + 'a {
+        self.versions.iter().zip(&self.judged).filter(move |(version, _)| keep(version)).filter_map(
+            |(version, judged)| {
+                let yanked = (*judged.get_or_init(|| self.judge(version)))?;
+                Some(Candidate { version: version.clone(), yanked })
+            },
+        )
+    }
+
+    /// Every candidate, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
+        self.among(|_| true)
+    }
+
+    fn judge(&self, version: &Version) -> Option<bool> {
+        // Some usable file: is one of them not yanked? A version's files mostly share one
+        // `requires-python`: parse each text once.
+        let mut admitted: Vec<(Cow<'_, str>, bool)> = Vec::new();
         let mut live: Option<bool> = None;
-        for file in release.summaries() {
-            let installable = installable(&file.filename, project, target);
-            let admits = match file.requires_python.as_deref() {
+        for file in self.project.release(version).summaries() {
+            if !installable(&file.filename, &self.project, &self.target) {
+                continue;
+            }
+            let admits = match file.requires_python {
                 None => true,
-                Some(text) => match python_ok.get(text) {
-                    Some(ok) => *ok,
+                Some(text) => match admitted.iter().find(|(seen, _)| *seen == text) {
+                    Some((_, ok)) => *ok,
                     None => {
-                        let ok = pythons.iter().all(|python| admits_python(text, python));
-                        python_ok.insert(text.to_string(), ok);
+                        let ok = self.pythons.iter().all(|python| admits_python(&text, python));
+                        admitted.push((text, ok));
                         ok
                     }
                 },
             };
-            if installable && admits {
+            if admits {
                 *live.get_or_insert(false) |= !file.yanked;
             }
         }
-        if let Some(live) = live {
-            found.push(Candidate { version: version.clone(), yanked: !live });
-        }
+        live.map(|live| !live)
     }
-    // Stable: newest first within each index (unsafe-first-match ranks earlier indexes first).
-    found.sort_by_cached_key(|candidate| project.index_rank(&candidate.version));
-    found
 }
 
 /// Whether a file of `project` is an sdist or a wheel with a tag `target` accepts.
@@ -93,10 +125,10 @@ pub fn admits_python(requires_python: &str, python: &Version) -> bool {
     VersionSpecifiers::from_str(requires_python).map_or(true, |specifiers| specifiers.contains(python))
 }
 
-/// The newest candidate pip would pick without being asked for more: not yanked, not a
-/// pre-release. What the source prefetches metadata for.
-pub fn likely_pick(candidates: &[Candidate]) -> Option<&Candidate> {
-    candidates.iter().find(|c| !c.yanked && !c.version.any_prerelease())
+/// The newest candidate among the versions `keep` admits that pip would pick without being
+/// asked for more: not yanked, not a pre-release. What the source prefetches metadata for.
+pub fn likely_pick(candidates: &Candidates, keep: impl Fn(&Version) -> bool) -> Option<Version> {
+    candidates.among(|v| !v.any_prerelease() && keep(v)).find(|c| !c.yanked).map(|c| c.version)
 }
 
 /// The file of `version` to read metadata from: the target's best wheel, else any wheel (the
@@ -146,7 +178,7 @@ pub(crate) mod tests {
         Target::from_options(Some("3.11"), Some("linux")).expect("target")
     }
 
-    fn versions(candidates: &[Candidate]) -> Vec<String> {
+    fn versions(candidates: &Candidates) -> Vec<String> {
         candidates.iter().map(|c| format!("{}{}", c.version, if c.yanked { " (yanked)" } else { "" })).collect()
     }
 
@@ -165,9 +197,10 @@ pub(crate) mod tests {
                 file("other-9.0-py3-none-any.whl", None, false),
             ],
         );
-        let found = candidates(&project, &target());
+        let found = Candidates::new(Arc::new(project), &target());
         assert_eq!(versions(&found), ["2.0 (yanked)", "1.5", "1.0"]);
-        assert_eq!(likely_pick(&found).map(|c| c.version.to_string()), Some("1.5".into()));
+        assert_eq!(likely_pick(&found, |_| true).map(|v| v.to_string()), Some("1.5".into()));
+        assert_eq!(likely_pick(&found, |v| *v < Version::new([1, 5])).map(|v| v.to_string()), Some("1.0".into()));
     }
 
     #[test]

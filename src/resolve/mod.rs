@@ -34,8 +34,8 @@ pub trait Source: Sync {
     /// (best wheel first, then sdist).
     fn metadata(&self, project: &Project, version: &Version) -> Result<Arc<Metadata>, MetadataError>;
     /// The versions of `project` usable on `target`, newest first; a source may remember them.
-    fn candidates(&self, project: &Project, target: &Target) -> Arc<[candidates::Candidate]> {
-        candidates::candidates(project, target).into()
+    fn candidates(&self, project: &Arc<Project>, target: &Target) -> Arc<candidates::Candidates> {
+        Arc::new(candidates::Candidates::new(Arc::clone(project), target))
     }
     /// A hint that `name` will likely be needed soon (fetch its page in the background).
     fn prefetch_project(&self, _name: &PackageName) {}

@@ -16,7 +16,7 @@ use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
-use super::candidates::{Candidate, exclusion, likely_pick};
+use super::candidates::{Candidate, Candidates, exclusion, likely_pick};
 use super::markers::{normalize, python_at_least};
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
@@ -109,7 +109,7 @@ pub type Edge = (Package, MarkerTree);
 /// What the provider has learnt so far; PubGrub drives it from one thread.
 #[derive(Default)]
 struct State {
-    projects: HashMap<PackageName, (Arc<Project>, Arc<[Candidate]>)>,
+    projects: HashMap<PackageName, (Arc<Project>, Arc<Candidates>)>,
     metadata: HashMap<(PackageName, Version), Arc<Metadata>>,
     /// Packages where a root requirement or a constraint names a pre-release: the user asked
     /// for pre-releases there. A dependency's specifier naming one does not count.
@@ -128,7 +128,7 @@ struct State {
     last_base: HashMap<PackageName, Version>,
     /// Universal scope: the candidates for the scope's Pythons from one of them (the key's
     /// version) upwards, to see where a newer version becomes possible.
-    upper_candidates: HashMap<(PackageName, Version), Arc<[Candidate]>>,
+    upper_candidates: HashMap<(PackageName, Version), Arc<Candidates>>,
     /// When each package was first depended on: PubGrub decides packages in this order, the
     /// order in which the source's walk fetches them.
     discovered: HashMap<Package, usize>,
@@ -232,14 +232,14 @@ impl<'a> Provider<'a> {
     }
 
     /// The project and its candidates, fetched once; prefetches the likely pick's metadata.
-    fn project(&self, name: &PackageName) -> Result<(Arc<Project>, Arc<[Candidate]>), ResolveError> {
+    fn project(&self, name: &PackageName) -> Result<(Arc<Project>, Arc<Candidates>), ResolveError> {
         if let Some(found) = self.state.borrow().projects.get(name) {
             return Ok(found.clone());
         }
         let project = self.source.project(name)?;
         let found = self.source.candidates(&project, self.target);
-        if let Some(pick) = likely_pick(&found) {
-            self.source.prefetch_metadata(&project, &pick.version);
+        if let Some(pick) = likely_pick(&found, |_| true) {
+            self.source.prefetch_metadata(&project, &pick);
         }
         let entry = (project, found);
         self.state.borrow_mut().projects.insert(name.clone(), entry.clone());
@@ -302,7 +302,7 @@ impl<'a> Provider<'a> {
     }
 
     /// The candidates of `name` for the Pythons of the scope from `from` upwards, computed once.
-    fn candidates_from(&self, project: &Project, from: &Version) -> Arc<[Candidate]> {
+    fn candidates_from(&self, project: &Arc<Project>, from: &Version) -> Arc<Candidates> {
         let key = (project.name.clone(), from.clone());
         if let Some(found) = self.state.borrow().upper_candidates.get(&key) {
             return found.clone();
@@ -383,7 +383,7 @@ impl<'a> Provider<'a> {
     }
 
     /// The project and its candidates, if the resolver fetched them.
-    pub(super) fn known(&self, name: &PackageName) -> Option<(Arc<Project>, Arc<[Candidate]>)> {
+    pub(super) fn known(&self, name: &PackageName) -> Option<(Arc<Project>, Arc<Candidates>)> {
         self.state.borrow().projects.get(name).cloned()
     }
 
@@ -566,22 +566,19 @@ impl DependencyProvider for Provider<'_> {
             };
             (state.pinned.get(name).cloned(), self.prereleases || state.prerelease_named.contains(name), base)
         };
-        let eligible = |c: &&Candidate| {
-            range.contains(&c.version) && (!c.yanked || pinned.as_ref().is_some_and(|p| p.contains(&c.version)))
-        };
-        let settled = |c: &&Candidate| allow_pre || !c.version.any_prerelease();
+        let yank_ok = |c: &Candidate| !c.yanked || pinned.as_ref().is_some_and(|p| p.contains(&c.version));
+        let settled = |v: &Version| allow_pre || !v.any_prerelease();
         if let Some(base) = base
-            && let Some(preferred) = found.iter().filter(eligible).filter(settled).find(|c| c.version == base)
+            && let Some(preferred) = found.among(|v| *v == base && range.contains(v) && settled(v)).find(|c| yank_ok(c))
         {
-            return Ok(Some(preferred.version.clone()));
+            return Ok(Some(preferred.version));
         }
-        let choose = |found: &[Candidate]| {
+        let choose = |found: &Candidates| {
             found
-                .iter()
-                .filter(eligible)
-                .find(settled)
-                .or_else(|| found.iter().find(eligible))
-                .map(|c| c.version.clone())
+                .among(|v| range.contains(v) && settled(v))
+                .find(|c| yank_ok(c))
+                .or_else(|| found.among(|v| range.contains(v)).find(|c| yank_ok(c)))
+                .map(|c| c.version)
         };
         let pick = choose(&found);
         let newer = |from: &Version| {
@@ -593,7 +590,11 @@ impl DependencyProvider for Provider<'_> {
             if self.state.borrow().walked_down.contains(package) {
                 // Walking versions down, PubGrub asks for one metadata at a time: keep the
                 // next ones in flight, as uv's batch prefetch does.
-                let next = found.iter().filter(eligible).skip_while(|c| c.version != *pick).skip(1);
+                let next = found
+                    .among(|v| range.contains(v))
+                    .filter(|c| yank_ok(c))
+                    .skip_while(|c| c.version != *pick)
+                    .skip(1);
                 for candidate in next.take(WALK_AHEAD) {
                     self.source.prefetch_metadata(&project, &candidate.version);
                 }

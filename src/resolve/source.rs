@@ -20,7 +20,7 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::candidates::{Candidate, candidates, likely_pick, metadata_file};
+use super::candidates::{Candidates, likely_pick, metadata_file};
 use crate::dist::{DistFile, DistFilename};
 use crate::index::provenance::Fetched;
 use crate::index::{IndexClient, IndexError, Project};
@@ -75,7 +75,7 @@ struct State<F: ?Sized> {
     pages: Mutex<HashMap<PackageName, Shared<Project, IndexError>>>,
     /// Candidates of each project for `target`: the walk and the resolver both ask, often
     /// several times, and a project can list thousands of files.
-    candidates: Mutex<HashMap<PackageName, Arc<[Candidate]>>>,
+    candidates: Mutex<HashMap<PackageName, Arc<Candidates>>>,
     metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
     /// Files' provenance, by the URL their page lists.
     provenance: Mutex<HashMap<String, Arc<OnceLock<Fetched>>>>,
@@ -117,10 +117,8 @@ impl Want {
     }
 
     /// The newest version pip would pick without being asked for more, among those allowed.
-    fn pick(&self, candidates: &[Candidate]) -> Option<Version> {
-        let allowed = |candidate: &&Candidate| self.specifiers.as_ref().is_none_or(|s| s.contains(&candidate.version));
-        let found: Vec<Candidate> = candidates.iter().filter(allowed).cloned().collect();
-        likely_pick(&found).map(|candidate| candidate.version.clone())
+    fn pick(&self, candidates: &Candidates) -> Option<Version> {
+        likely_pick(candidates, |version| self.specifiers.as_ref().is_none_or(|s| s.contains(version)))
     }
 
     /// Identifies the want for deduplication.
@@ -217,14 +215,14 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
     }
 
     /// The candidates of `project` for `target`, remembered for the source's own target.
-    fn candidates(&self, project: &Project, target: &Target) -> Arc<[Candidate]> {
+    fn candidates(&self, project: &Arc<Project>, target: &Target) -> Arc<Candidates> {
         if *target != self.target {
-            return candidates(project, target).into();
+            return Arc::new(Candidates::new(Arc::clone(project), target));
         }
         if let Some(found) = lock(&self.candidates).get(&project.name) {
             return Arc::clone(found);
         }
-        let found: Arc<[Candidate]> = candidates(project, target).into();
+        let found = Arc::new(Candidates::new(Arc::clone(project), target));
         lock(&self.candidates).insert(project.name.clone(), Arc::clone(&found));
         found
     }
@@ -325,7 +323,7 @@ impl<F: Fetch + ?Sized + 'static> Source for IndexSource<F> {
         done(&self.state.pages, name).unwrap_or_else(|| self.wait(|| self.state.page(name)))
     }
 
-    fn candidates(&self, project: &Project, target: &Target) -> Arc<[Candidate]> {
+    fn candidates(&self, project: &Arc<Project>, target: &Target) -> Arc<Candidates> {
         self.state.candidates(project, target)
     }
 
