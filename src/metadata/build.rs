@@ -26,6 +26,7 @@ use crate::dist::{DistFile, SdistExtension, SdistFilename, is_sha256_hex, lower_
 use crate::index::cache::{Cache, MetadataKey};
 use crate::index::config;
 use crate::index::http::HttpClient;
+use crate::index::pip_files;
 use crate::metadata::wheel_install::{self, Scheme};
 use crate::metadata::{MetadataError, download, sdist};
 use crate::target::Target;
@@ -207,6 +208,10 @@ impl Builder {
         built
     }
 
+    fn interpreter(&self) -> &Result<(PathBuf, Target), String> {
+        self.interpreter.get_or_init(|| interpreter(self.options.python))
+    }
+
     /// Waits for a free build slot; the slot is given back when the guard drops.
     fn slot(&self) -> Slot<'_> {
         let (count, freed) = &self.slots;
@@ -219,6 +224,21 @@ impl Builder {
     }
 
     fn build(
+        &self,
+        http: &HttpClient,
+        file: &DistFile,
+        sdist: &SdistFilename,
+        sha256: &str,
+        want_metadata: bool,
+    ) -> Result<Built, Failed> {
+        // Found while the sdist downloads: finding it runs Python.
+        std::thread::scope(|scope| {
+            scope.spawn(|| self.interpreter());
+            self.download_and_build(http, file, sdist, sha256, want_metadata)
+        })
+    }
+
+    fn download_and_build(
         &self,
         http: &HttpClient,
         file: &DistFile,
@@ -273,8 +293,7 @@ impl Builder {
         want_metadata: bool,
     ) -> Result<Built, Failed> {
         let plain = |why: String| Failed { why, tail: Vec::new() };
-        let (python, target) =
-            self.interpreter.get_or_init(|| interpreter(self.options.python)).as_ref().map_err(|e| plain(e.clone()))?;
+        let (python, target) = self.interpreter().as_ref().map_err(|e| plain(e.clone()))?;
         let env = work.join("env");
         let log = work.join("log");
         let step = |command: &mut Command, what: &str| run(command, &log, deadline, self.options.timeout, what);
@@ -503,7 +522,11 @@ fn interpreter((major, minor): (u64, u64)) -> Result<(PathBuf, Target), String> 
         .map(|entry| entry.path().join("bin").join("python"))
         .collect();
     pyenv.sort_by_key(|path| patch_of(path));
-    let wanted = [PathBuf::from(format!("python{major}.{minor}"))].into_iter().chain(pyenv.into_iter().rev());
+    // A pyenv shim is not run: for a version that is not active it runs pyenv's scripts only
+    // to fail (0.1 s and more), and pyenv's versions are tried next anyway.
+    let on_path = on_path(&format!("python{major}.{minor}{}", std::env::consts::EXE_SUFFIX))
+        .filter(|path| pip_files::read_head(path).is_none_or(|head| pip_files::pyenv_shim(&head).is_none()));
+    let wanted = on_path.into_iter().chain(pyenv.into_iter().rev());
     for python in wanted {
         if let Some((version, full)) = version_of(&python)
             && version == (major, minor)
@@ -515,6 +538,11 @@ fn interpreter((major, minor): (u64, u64)) -> Result<(PathBuf, Target), String> 
     let python = PathBuf::from("python3");
     let (_, full) = version_of(&python).ok_or("no python3 on PATH to build with")?;
     Ok((python, Target::from_options(Some(&full), None).map_err(|e| e.to_string())?))
+}
+
+/// The first file `name` on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|path| path.is_file())
 }
 
 /// The patch number of `.../3.Y.Z/bin/python`, for choosing the newest.
