@@ -310,24 +310,43 @@ impl Builder {
         self.install(&system.requires, target, &scheme)?;
 
         let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
-        let hook = |name: &str| -> Result<Vec<u8>, Failed> {
-            let out = work.join(format!("{name}.out"));
+        let hook_command = |name: &str, out: Option<&Path>| {
             let mut command = Command::new(&env_python);
-            command.arg(&hook_file).args([name, &system.backend, &backend_path]).arg(&out).current_dir(tree);
+            command.arg(&hook_file).args([name, &system.backend, &backend_path]).args(out).current_dir(tree);
             // The environment is thrown away after the build: bytecode the first hook writes
             // spares the second compiling the backend again (a fifth of a build).
             command.env_remove("PYTHONDONTWRITEBYTECODE");
-            step(without_pip_settings(&mut command), &format!("the backend's {name} hook"))?;
+            without_pip_settings(&mut command);
+            command
+        };
+        let hook = |server: Option<&mut HookServer>, name: &str| -> Result<Vec<u8>, Failed> {
+            let out = work.join(format!("{name}.out"));
+            let what = format!("the backend's {name} hook");
+            match server {
+                Some(server) => server.run(name, &out, &log, deadline, self.options.timeout, &what)?,
+                None => step(&mut hook_command(name, Some(&out)), &what)?,
+            }
             std::fs::read(&out).map_err(|e| plain(format!("the {name} hook left no answer: {e}")))
         };
-        let extra: Vec<String> = serde_json::from_slice(&hook("requires")?)
-            .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
-        let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
-        self.install(&extra, target, &scheme)?;
-        let metadata = match want_metadata {
-            true => Some(String::from_utf8_lossy(&hook("metadata")?).into_owned()),
+        // Windows has no fork: a process per hook there.
+        let mut server = match cfg!(unix) {
+            true => Some(HookServer::start(hook_command("serve", None), &log)?),
             false => None,
         };
+        let extra: Vec<String> = serde_json::from_slice(&hook(server.as_mut(), "requires")?)
+            .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
+        let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
+        if !extra.is_empty() || !want_metadata {
+            // What is installed now may replace a module the server imported: the metadata hook
+            // gets a fresh process.
+            server = None;
+        }
+        self.install(&extra, target, &scheme)?;
+        let metadata = match want_metadata {
+            true => Some(String::from_utf8_lossy(&hook(server.as_mut(), "metadata")?).into_owned()),
+            false => None,
+        };
+        drop(server);
         let requires = system.requires.into_iter().chain(extra).collect();
         Ok(Built { build_system: BuildSystem { backend: system.backend, requires }, metadata })
     }
@@ -633,6 +652,92 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
     match status.success() {
         true => Ok(()),
         false => Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) }),
+    }
+}
+
+/// A hook runner that has imported the backend and runs each hook in a fork of itself: PEP 517's
+/// fresh process per hook, without importing the backend for each (a third of a build).
+struct HookServer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    /// Each finished hook's exit status; disconnected when the runner ended.
+    statuses: std::sync::mpsc::Receiver<i32>,
+    /// The log, opened to append: it is emptied before each hook, as [`run`] makes it anew.
+    log: File,
+}
+
+impl HookServer {
+    fn start(mut command: Command, log: &Path) -> Result<Self, Failed> {
+        let plain = |why: String| Failed { why, tail: Vec::new() };
+        let what = "the backend's hook runner";
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| plain(format!("cannot capture output: {e}")))?;
+        let err = log.try_clone().map_err(|e| plain(format!("cannot capture output: {e}")))?;
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .map_err(|e| plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy())))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            kill_group(&mut child);
+            return Err(plain(format!("{what}: no pipes to it")));
+        };
+        let (send, statuses) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Some(status) = line.ok().and_then(|l| l.trim().parse().ok()) else { break };
+                if send.send(status).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self { child, stdin, statuses, log })
+    }
+
+    /// Runs the hook `name`, which writes its answer to `out`, by `deadline`.
+    fn run(
+        &mut self,
+        name: &str,
+        out: &Path,
+        log: &Path,
+        deadline: Instant,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<(), Failed> {
+        use std::io::Write;
+        use std::sync::mpsc::RecvTimeoutError;
+        let _ = self.log.set_len(0);
+        // A runner that is gone (the backend did not import) is told by its exit status below.
+        let _ = writeln!(self.stdin, "{name} {}", out.display()).and_then(|()| self.stdin.flush());
+        match self.statuses.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(0) => Ok(()),
+            Ok(code) if code < 0 => Err(Failed { why: format!("{what} failed (signal: {})", -code), tail: tail(log) }),
+            Ok(code) => Err(Failed { why: format!("{what} failed (exit status: {code})"), tail: tail(log) }),
+            Err(RecvTimeoutError::Timeout) => {
+                kill_group(&mut self.child);
+                Err(Failed {
+                    why: format!("{what}: timed out after {} s (--build-timeout)", timeout.as_secs()),
+                    tail: tail(log),
+                })
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().map_err(|e| Failed { why: format!("{what}: {e}"), tail: tail(log) })?;
+                Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) })
+            }
+        }
+    }
+}
+
+impl Drop for HookServer {
+    fn drop(&mut self) {
+        // Idle between hooks: nothing of it is wanted once the build has its answers.
+        kill_group(&mut self.child);
     }
 }
 
