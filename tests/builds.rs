@@ -81,6 +81,16 @@ fn an_old_pkg_info_sdist_is_built_and_its_backend_installed_hash_checked() {
 }
 
 #[test]
+fn what_get_requires_changes_in_its_process_does_not_reach_prepare_metadata() {
+    // One runner imports the backend and forks for each hook: the fork for the metadata hook
+    // starts from the runner, not from the process get_requires_for_build_wheel changed.
+    let registry = tree(&[("state.txt", "")]);
+    let server = IndexServer::start(registry.clone());
+    let lock = lock_from_stdout(&mut generate(&server.index_url(), &["oldstyle"]));
+    lock.assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0"]);
+}
+
+#[test]
 fn dynamic_pyproject_dependencies_are_built_with_what_the_backend_asks_for() {
     let registry = tree(&[]);
     let server = IndexServer::start(registry.clone());

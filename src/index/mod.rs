@@ -6,7 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod http;
 mod page_file;
-mod pip_files;
+pub(crate) mod pip_files;
 pub mod provenance;
 pub mod simple;
 

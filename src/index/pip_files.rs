@@ -151,7 +151,7 @@ fn follow(env: &Surroundings, trail: &mut Trail) -> Option<(String, PathBuf)> {
 }
 
 /// The start of a file: enough for a shebang and the line after it, or a pyenv shim.
-fn read_head(path: &Path) -> Option<String> {
+pub(crate) fn read_head(path: &Path) -> Option<String> {
     let mut bytes = Vec::new();
     std::fs::File::open(path).ok()?.take(4096).read_to_end(&mut bytes).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
@@ -159,7 +159,7 @@ fn read_head(path: &Path) -> Option<String> {
 
 /// `Some` for a pyenv shim (a script that ends in `exec ".../libexec/pyenv" exec "$program"`),
 /// with the `PYENV_ROOT` it exports, which wins over the caller's.
-fn pyenv_shim(head: &str) -> Option<Option<PathBuf>> {
+pub(crate) fn pyenv_shim(head: &str) -> Option<Option<PathBuf>> {
     let lines = || head.lines().map(str::trim);
     lines().find(|line| line.starts_with("exec \"") && line.ends_with("\" exec \"$program\" \"$@\""))?;
     let root = lines()

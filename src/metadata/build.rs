@@ -26,6 +26,7 @@ use crate::dist::{DistFile, SdistExtension, SdistFilename, is_sha256_hex, lower_
 use crate::index::cache::{Cache, MetadataKey};
 use crate::index::config;
 use crate::index::http::HttpClient;
+use crate::index::pip_files;
 use crate::metadata::wheel_install::{self, Scheme};
 use crate::metadata::{MetadataError, download, sdist};
 use crate::target::Target;
@@ -207,6 +208,10 @@ impl Builder {
         built
     }
 
+    fn interpreter(&self) -> &Result<(PathBuf, Target), String> {
+        self.interpreter.get_or_init(|| interpreter(self.options.python))
+    }
+
     /// Waits for a free build slot; the slot is given back when the guard drops.
     fn slot(&self) -> Slot<'_> {
         let (count, freed) = &self.slots;
@@ -219,6 +224,21 @@ impl Builder {
     }
 
     fn build(
+        &self,
+        http: &HttpClient,
+        file: &DistFile,
+        sdist: &SdistFilename,
+        sha256: &str,
+        want_metadata: bool,
+    ) -> Result<Built, Failed> {
+        // Found while the sdist downloads: finding it runs Python.
+        std::thread::scope(|scope| {
+            scope.spawn(|| self.interpreter());
+            self.download_and_build(http, file, sdist, sha256, want_metadata)
+        })
+    }
+
+    fn download_and_build(
         &self,
         http: &HttpClient,
         file: &DistFile,
@@ -273,52 +293,60 @@ impl Builder {
         want_metadata: bool,
     ) -> Result<Built, Failed> {
         let plain = |why: String| Failed { why, tail: Vec::new() };
-        let (python, target) =
-            self.interpreter.get_or_init(|| interpreter(self.options.python)).as_ref().map_err(|e| plain(e.clone()))?;
+        let (python, target) = self.interpreter().as_ref().map_err(|e| plain(e.clone()))?;
         let env = work.join("env");
         let log = work.join("log");
         let step = |command: &mut Command, what: &str| run(command, &log, deadline, self.options.timeout, what);
-        // Without pip of its own (seconds saved per build): the building interpreter's pip
-        // installs into it with `--python`.
-        let venv = Command::new(python).args(["-m", "venv", "--without-pip"]).arg(&env).output();
-        match venv {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => {
-                return Err(plain(format!(
-                    "{} -m venv failed: {}",
-                    python.display(),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
-            Err(e) => return Err(plain(format!("cannot run {}: {e}", python.display()))),
-        }
         let release = target.lowest_python().release().to_vec();
         let scheme =
             Scheme::of_venv(&env, (release.first().copied().unwrap_or(3), release.get(1).copied().unwrap_or(0)));
+        let version = release.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+        // Without pip of its own: hashlock installs the build requirements.
+        write_venv(python, &version, &env, &scheme)
+            .map_err(|e| plain(format!("cannot make a virtual environment with {}: {e}", python.display())))?;
         let env_python = scheme.python.clone();
         let hook_file = work.join("hook.py");
         std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
         self.install(&system.requires, target, &scheme)?;
 
         let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
-        let hook = |name: &str| -> Result<Vec<u8>, Failed> {
-            let out = work.join(format!("{name}.out"));
+        let hook_command = |name: &str, out: Option<&Path>| {
             let mut command = Command::new(&env_python);
-            command.arg(&hook_file).args([name, &system.backend, &backend_path]).arg(&out).current_dir(tree);
+            command.arg(&hook_file).args([name, &system.backend, &backend_path]).args(out).current_dir(tree);
             // The environment is thrown away after the build: bytecode the first hook writes
             // spares the second compiling the backend again (a fifth of a build).
             command.env_remove("PYTHONDONTWRITEBYTECODE");
-            step(without_pip_settings(&mut command), &format!("the backend's {name} hook"))?;
+            without_pip_settings(&mut command);
+            command
+        };
+        let hook = |server: Option<&mut HookServer>, name: &str| -> Result<Vec<u8>, Failed> {
+            let out = work.join(format!("{name}.out"));
+            let what = format!("the backend's {name} hook");
+            match server {
+                Some(server) => server.run(name, &out, &log, deadline, self.options.timeout, &what)?,
+                None => step(&mut hook_command(name, Some(&out)), &what)?,
+            }
             std::fs::read(&out).map_err(|e| plain(format!("the {name} hook left no answer: {e}")))
         };
-        let extra: Vec<String> = serde_json::from_slice(&hook("requires")?)
-            .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
-        let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
-        self.install(&extra, target, &scheme)?;
-        let metadata = match want_metadata {
-            true => Some(String::from_utf8_lossy(&hook("metadata")?).into_owned()),
+        // Windows has no fork: a process per hook there.
+        let mut server = match cfg!(unix) {
+            true => Some(HookServer::start(hook_command("serve", None), &log)?),
             false => None,
         };
+        let extra: Vec<String> = serde_json::from_slice(&hook(server.as_mut(), "requires")?)
+            .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
+        let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
+        if !extra.is_empty() || !want_metadata {
+            // What is installed now may replace a module the server imported: the metadata hook
+            // gets a fresh process.
+            server = None;
+        }
+        self.install(&extra, target, &scheme)?;
+        let metadata = match want_metadata {
+            true => Some(String::from_utf8_lossy(&hook(server.as_mut(), "metadata")?).into_owned()),
+            false => None,
+        };
+        drop(server);
         let requires = system.requires.into_iter().chain(extra).collect();
         Ok(Built { build_system: BuildSystem { backend: system.backend, requires }, metadata })
     }
@@ -503,18 +531,26 @@ fn interpreter((major, minor): (u64, u64)) -> Result<(PathBuf, Target), String> 
         .map(|entry| entry.path().join("bin").join("python"))
         .collect();
     pyenv.sort_by_key(|path| patch_of(path));
-    let wanted = [PathBuf::from(format!("python{major}.{minor}"))].into_iter().chain(pyenv.into_iter().rev());
+    // A pyenv shim is not run: for a version that is not active it runs pyenv's scripts only
+    // to fail (0.1 s and more), and pyenv's versions are tried next anyway.
+    let on_path = on_path(&format!("python{major}.{minor}{}", std::env::consts::EXE_SUFFIX))
+        .filter(|path| pip_files::read_head(path).is_none_or(|head| pip_files::pyenv_shim(&head).is_none()));
+    let wanted = on_path.into_iter().chain(pyenv.into_iter().rev());
     for python in wanted {
-        if let Some((version, full)) = version_of(&python)
+        if let Some((version, full, base)) = version_of(&python)
             && version == (major, minor)
         {
             let target = Target::from_options(Some(&full), None).map_err(|e| e.to_string())?;
-            return Ok((python, target));
+            return Ok((base, target));
         }
     }
-    let python = PathBuf::from("python3");
-    let (_, full) = version_of(&python).ok_or("no python3 on PATH to build with")?;
-    Ok((python, Target::from_options(Some(&full), None).map_err(|e| e.to_string())?))
+    let (_, full, base) = version_of(Path::new("python3")).ok_or("no python3 on PATH to build with")?;
+    Ok((base, Target::from_options(Some(&full), None).map_err(|e| e.to_string())?))
+}
+
+/// The first file `name` on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|path| path.is_file())
 }
 
 /// The patch number of `.../3.Y.Z/bin/python`, for choosing the newest.
@@ -523,18 +559,59 @@ fn patch_of(python: &Path) -> u64 {
     dir.to_string_lossy().split('.').nth(2).and_then(|p| p.parse().ok()).unwrap_or(0)
 }
 
-/// `((3, Y), "3.Y.Z")` of an interpreter that runs, or `None`.
-fn version_of(python: &Path) -> Option<((u64, u64), String)> {
-    let out =
-        without_pip_settings(Command::new(python).args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]))
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let mut parts = text.split('.').map(|p| p.parse::<u64>());
-    match (out.status.success(), parts.next(), parts.next()) {
-        (true, Some(Ok(major)), Some(Ok(minor))) => Some(((major, minor), text)),
+/// `((3, Y), "3.Y.Z", base)` of an interpreter that runs, or `None`. `base` is the absolute path
+/// a virtual environment made by it would link to (`sys._base_executable`, as `venv` takes it).
+fn version_of(python: &Path) -> Option<((u64, u64), String, PathBuf)> {
+    let script = "import sys; print('%d.%d.%d' % sys.version_info[:3]); \
+                  print(getattr(sys, '_base_executable', sys.executable))";
+    let out = without_pip_settings(Command::new(python).args(["-c", script])).stderr(Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines().map(str::trim);
+    let (version, base) = (lines.next()?.to_string(), PathBuf::from(lines.next()?));
+    let mut parts = version.split('.').map(|p| p.parse::<u64>());
+    match (out.status.success() && base.is_absolute(), parts.next(), parts.next()) {
+        (true, Some(Ok(major)), Some(Ok(minor))) => Some(((major, minor), version, base)),
         _ => None,
+    }
+}
+
+/// Makes the virtual environment `scheme` at `env` for the interpreter `base` (CPython `version`),
+/// as `python -m venv --without-pip --symlinks` lays it out, without running Python (60 ms of CPU a
+/// build).
+#[cfg(unix)]
+fn write_venv(base: &Path, version: &str, env: &Path, scheme: &Scheme) -> std::io::Result<()> {
+    use std::os::unix::fs::symlink;
+    std::fs::create_dir_all(&scheme.site_packages)?;
+    std::fs::create_dir_all(&scheme.scripts)?;
+    std::fs::create_dir_all(env.join("include"))?;
+    // venv's own condition for the `lib64` link.
+    if cfg!(target_pointer_width = "64") && !cfg!(target_os = "macos") {
+        symlink("lib", env.join("lib64"))?;
+    }
+    let short: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+    for name in ["python".to_string(), "python3".to_string(), format!("python{short}")] {
+        symlink(base, scheme.scripts.join(name))?;
+    }
+    let home = base.parent().unwrap_or(base);
+    let executable = std::fs::canonicalize(base)?;
+    let config = format!(
+        "home = {}\ninclude-system-site-packages = false\nversion = {version}\nexecutable = {}\n\
+         command = {} -m venv --without-pip {}\n",
+        home.display(),
+        executable.display(),
+        base.display(),
+        env.display()
+    );
+    std::fs::write(env.join("pyvenv.cfg"), config)
+}
+
+/// Makes the virtual environment at `env` with `python -m venv`.
+#[cfg(not(unix))]
+fn write_venv(base: &Path, _version: &str, env: &Path, _scheme: &Scheme) -> std::io::Result<()> {
+    let out = Command::new(base).args(["-m", "venv", "--without-pip"]).arg(env).output()?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string())),
     }
 }
 
@@ -575,6 +652,92 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
     match status.success() {
         true => Ok(()),
         false => Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) }),
+    }
+}
+
+/// A hook runner that has imported the backend and runs each hook in a fork of itself: PEP 517's
+/// fresh process per hook, without importing the backend for each (a third of a build).
+struct HookServer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    /// Each finished hook's exit status; disconnected when the runner ended.
+    statuses: std::sync::mpsc::Receiver<i32>,
+    /// The log, opened to append: it is emptied before each hook, as [`run`] makes it anew.
+    log: File,
+}
+
+impl HookServer {
+    fn start(mut command: Command, log: &Path) -> Result<Self, Failed> {
+        let plain = |why: String| Failed { why, tail: Vec::new() };
+        let what = "the backend's hook runner";
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| plain(format!("cannot capture output: {e}")))?;
+        let err = log.try_clone().map_err(|e| plain(format!("cannot capture output: {e}")))?;
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .map_err(|e| plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy())))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            kill_group(&mut child);
+            return Err(plain(format!("{what}: no pipes to it")));
+        };
+        let (send, statuses) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Some(status) = line.ok().and_then(|l| l.trim().parse().ok()) else { break };
+                if send.send(status).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self { child, stdin, statuses, log })
+    }
+
+    /// Runs the hook `name`, which writes its answer to `out`, by `deadline`.
+    fn run(
+        &mut self,
+        name: &str,
+        out: &Path,
+        log: &Path,
+        deadline: Instant,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<(), Failed> {
+        use std::io::Write;
+        use std::sync::mpsc::RecvTimeoutError;
+        let _ = self.log.set_len(0);
+        // A runner that is gone (the backend did not import) is told by its exit status below.
+        let _ = writeln!(self.stdin, "{name} {}", out.display()).and_then(|()| self.stdin.flush());
+        match self.statuses.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(0) => Ok(()),
+            Ok(code) if code < 0 => Err(Failed { why: format!("{what} failed (signal: {})", -code), tail: tail(log) }),
+            Ok(code) => Err(Failed { why: format!("{what} failed (exit status: {code})"), tail: tail(log) }),
+            Err(RecvTimeoutError::Timeout) => {
+                kill_group(&mut self.child);
+                Err(Failed {
+                    why: format!("{what}: timed out after {} s (--build-timeout)", timeout.as_secs()),
+                    tail: tail(log),
+                })
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().map_err(|e| Failed { why: format!("{what}: {e}"), tail: tail(log) })?;
+                Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) })
+            }
+        }
+    }
+}
+
+impl Drop for HookServer {
+    fn drop(&mut self) {
+        // Idle between hooks: nothing of it is wanted once the build has its answers.
+        kill_group(&mut self.child);
     }
 }
 
@@ -669,6 +832,30 @@ mod tests {
         unpack_zip(zip, &dir.path().join("zfits"), 1200).unwrap();
         assert_eq!(std::fs::read(dir.path().join("zfits/demo-1.0/a")).unwrap(), member);
         assert!(!dir.path().join("escape").exists(), "a member cannot leave the directory");
+    }
+
+    #[test]
+    fn the_written_virtual_environment_is_one_python_takes_for_a_venv() {
+        let (_, version, base) = version_of(Path::new("python3")).expect("python3 on PATH");
+        let release: Vec<u64> = version.split('.').map(|p| p.parse().unwrap()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("env");
+        let scheme = Scheme::of_venv(&env, (release[0], release[1]));
+        write_venv(&base, &version, &env, &scheme).unwrap();
+        let script = "import site, sys, sysconfig; print(sys.prefix); print(sys.base_prefix); \
+                      print(sysconfig.get_paths(vars={'base': sys.base_prefix})['purelib']); print(repr(sys.path))";
+        let out = without_pip_settings(Command::new(&scheme.python).args(["-c", script])).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let canonical = |path: &Path| std::fs::canonicalize(path).unwrap();
+        assert_eq!(canonical(Path::new(lines[0])), canonical(&env));
+        assert_eq!(lines[1], base.parent().and_then(Path::parent).unwrap().to_str().unwrap());
+        let site_packages = canonical(&scheme.site_packages).display().to_string();
+        let on_path = |dir: &str| lines[3].contains(&format!("'{dir}'"));
+        let env_site = on_path(&site_packages) || on_path(&scheme.site_packages.display().to_string());
+        assert!(env_site, "the environment's site-packages on {}", lines[3]);
+        assert!(!on_path(lines[2]), "the base's site-packages {} off {}", lines[2], lines[3]);
     }
 
     #[test]

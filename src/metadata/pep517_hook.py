@@ -3,11 +3,17 @@
 #   requires BACKEND BACKEND_PATH_JSON OUT   get_requires_for_build_wheel, as a JSON list
 #   metadata BACKEND BACKEND_PATH_JSON OUT   METADATA, from prepare_metadata_for_build_wheel
 #                                            or else from the wheel build_wheel makes
+#   serve BACKEND BACKEND_PATH_JSON          imports the backend once, then runs each `HOOK OUT`
+#                                            line of stdin in a fork of itself (a fresh process
+#                                            per hook, as PEP 517 asks, without importing the
+#                                            backend again) and answers each with its exit
+#                                            status on a line of stdout
 import importlib
 import json
 import os
 import sys
 import tempfile
+import traceback
 import zipfile
 
 
@@ -34,9 +40,7 @@ def metadata(backend):
         return wheel.read(names[0])
 
 
-def main():
-    hook, spec, paths, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-    backend = load(spec, paths)
+def run(hook, backend, out):
     if hook == "requires":
         get = getattr(backend, "get_requires_for_build_wheel", None)
         answer = json.dumps([str(r) for r in (get({}) if get else [])]).encode()
@@ -44,6 +48,44 @@ def main():
         answer = metadata(backend)
     with open(out, "wb") as f:
         f.write(answer)
+
+
+def forked(hook, backend, out):
+    # stdout is the protocol's: the backend's prints go to the log with stderr.
+    os.dup2(2, 1)
+    importlib.invalidate_caches()
+    code = 0
+    try:
+        run(hook, backend, out)
+    except SystemExit as e:
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def serve(backend):
+    for line in sys.stdin:
+        hook, _, out = line.rstrip("\n").partition(" ")
+        pid = os.fork()
+        if pid == 0:
+            forked(hook, backend, out)
+        _, status = os.waitpid(pid, 0)
+        sys.stdout.write("%d\n" % os.waitstatus_to_exitcode(status))
+        sys.stdout.flush()
+
+
+def main():
+    if sys.argv[1] == "serve":
+        serve(load(sys.argv[2], json.loads(sys.argv[3])))
+        return
+    hook, spec, paths, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+    run(hook, load(spec, paths), out)
 
 
 main()

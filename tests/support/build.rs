@@ -198,7 +198,13 @@ def _project():
     name, version = _read("tiny.cfg").split()[:2]
     return name, version
 
+# Set by get_requires_for_build_wheel when state.txt says so: PEP 517 runs each hook in a fresh
+# process, so prepare_metadata_for_build_wheel must not see it.
+_STATE = None
+
 def _metadata():
+    if _STATE is not None or "TINYBACKEND_STATE" in os.environ:
+        raise SystemExit("tinybackend: get_requires_for_build_wheel's state leaked")
     if _read("fail.txt") is not None:
         for n in range(30):
             print("tinybackend: step %d" % n)
@@ -215,6 +221,9 @@ def _metadata():
         "Requires-Dist: %s\n" % dep for dep in deps)
 
 def get_requires_for_build_wheel(config_settings=None):
+    global _STATE
+    if _read("state.txt") is not None:
+        _STATE = os.environ["TINYBACKEND_STATE"] = "changed"
     return [line.strip() for line in (_read("build-deps.txt") or "").splitlines() if line.strip()]
 
 def prepare_metadata_for_build_wheel(directory, config_settings=None):
