@@ -168,7 +168,12 @@ impl Builder {
         }
         let built = {
             let _slot = self.slot();
-            self.build(http, file, sdist, &sha256, want_metadata).map_err(|failure| {
+            // The interpreter is found while the sdist downloads: finding it runs Python.
+            let built = std::thread::scope(|scope| {
+                scope.spawn(|| self.interpreter());
+                self.build(http, file, sdist, &sha256, want_metadata)
+            });
+            built.map_err(|failure| {
                 if !failure.tail.is_empty() {
                     report_tail(&format_args!("{} {}", sdist.name, sdist.version), &failure);
                 }
@@ -224,21 +229,6 @@ impl Builder {
     }
 
     fn build(
-        &self,
-        http: &HttpClient,
-        file: &DistFile,
-        sdist: &SdistFilename,
-        sha256: &str,
-        want_metadata: bool,
-    ) -> Result<Built, Failed> {
-        // Found while the sdist downloads: finding it runs Python.
-        std::thread::scope(|scope| {
-            scope.spawn(|| self.interpreter());
-            self.download_and_build(http, file, sdist, sha256, want_metadata)
-        })
-    }
-
-    fn download_and_build(
         &self,
         http: &HttpClient,
         file: &DistFile,
