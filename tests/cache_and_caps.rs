@@ -74,3 +74,46 @@ fn a_gzip_bomb_page_is_refused_at_the_cap() {
     assert_eq!(stderr.trim_end(), format!("hashlock: error: {expected}"));
     assert!(output.stdout.is_empty());
 }
+
+/// A cached page large enough to be read a version at a time, damaged inside the newest
+/// version's lines (same length, so the entry opens): the offline run that reads that version
+/// gives no answer and names the entry, which it removes; the next run fetches the page again.
+#[test]
+fn a_cached_page_found_damaged_when_a_version_is_read_fails_the_run_and_is_removed() {
+    let index = IndexServer::start(Registry::new().with((0..300).map(|v| Release::new("demo", &format!("{v}.0")))));
+    let cache = tempfile::tempdir().unwrap();
+    generate_cached(&index, cache.path(), &[]).assert_pins_and_hashes(&index.registry(), &["demo==299.0"]);
+    let page = walk(cache.path()).into_iter().find(|path| path.ends_with("demo.page")).expect("a cached page");
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert!(text.len() > 64 * 1024, "{} bytes: read whole, not a version at a time", text.len());
+    let newest = text.find("demo-299.0-py3-none-any.whl\t").unwrap();
+    let (before, after) = text.split_at(newest);
+    let damaged = format!("{before}{}", after.replacen("\tjson\t", "\tjsox\t", 1));
+    assert_eq!(damaged.len(), text.len());
+    std::fs::write(&page, damaged).unwrap();
+
+    let out = cache.path().join("out.txt");
+    let mut offline = hashlock();
+    offline.args(["generate", "demo", "--index-url", &index.index_url(), "--python-version", "3.11"]);
+    offline.args(["--python-platform", "linux", "--offline", "-o"]).arg(&out).arg("--cache-dir").arg(cache.path());
+    let output = offline.assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "hashlock: error: the cached page {} is damaged, and has been removed: run the command again",
+        page.display()
+    );
+    assert_eq!(stderr.trim_end(), expected);
+    assert!(output.stdout.is_empty() && !out.exists(), "no answer from a damaged page");
+    assert!(!page.exists(), "the damaged entry is removed");
+    generate_cached(&index, cache.path(), &[]).assert_pins_and_hashes(&index.registry(), &["demo==299.0"]);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flat_map(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() { walk(&path) } else { vec![path] }
+        })
+        .collect()
+}

@@ -102,6 +102,7 @@ impl Audited {
             check_provenance(&source, &lock, provenance, &|package| locked_identities(&lockfile, package))?;
         findings.extend(provenance.findings.iter().cloned());
         findings.sort();
+        session.check_cache()?;
         session.summarize(&source, &lock, started, output.verbose);
         Ok(Self { lockfile, session, lock, provenance, findings })
     }

@@ -150,6 +150,7 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
         }
         None => None,
     };
+    session.check_cache()?;
     // The lock first: if it cannot be written, no other file claims it was.
     emit(&written, args.write.output.as_deref())?;
     for (path, text) in build_constraints.into_iter().chain(report) {

@@ -32,5 +32,6 @@ pub fn run(args: &ReportArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
         Some(file) => report.about_file(file),
         None => report,
     };
+    session.check_cache()?;
     emit_report(&report, &args.report)
 }

@@ -134,6 +134,17 @@ impl Session {
         names.into_iter().filter_map(|name| index_shadowing(&*self.client.project(name).ok()?)).collect()
     }
 
+    /// Fails when a cached page turned out damaged as the command read it: the answer would
+    /// miss that page's files. The entries are removed, so running again fetches them.
+    pub fn check_cache(&self) -> anyhow::Result<()> {
+        let damaged = self.client.damaged_pages();
+        if damaged.is_empty() {
+            return Ok(());
+        }
+        let paths: Vec<String> = damaged.iter().map(|path| path.display().to_string()).collect();
+        bail!("the cached page {} is damaged, and has been removed: run the command again", paths.join(", "))
+    }
+
     pub fn indexes(&self) -> Vec<String> {
         self.settings.index.describe()
     }
@@ -192,7 +203,10 @@ impl Session {
             output.quiet,
             || source.status(),
             || resolve(source, &inputs.requirements, &inputs.constraints, &self.target, &options),
-        )?;
+        );
+        // Before the resolution's own error: one found on a damaged page would mislead.
+        self.check_cache()?;
+        let resolution = resolution?;
         for note in &resolution.notes {
             let shown = match note {
                 Note::Excluded { .. } => output.verbose,

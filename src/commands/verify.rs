@@ -49,6 +49,7 @@ pub fn run(args: &VerifyArgs, output: &OutputArgs) -> anyhow::Result<ExitStatus>
         }
     };
     let findings = verify(&lockfile, &locals, session.is_some().then_some(&published));
+    session.as_ref().map(Session::check_cache).transpose()?;
 
     let indexes = session.as_ref().map(Session::indexes).unwrap_or_default();
     let lock = lockfile.format.describe();
@@ -175,5 +176,6 @@ fn installed(args: &VerifyArgs, env: Option<&Path>, output: &OutputArgs) -> anyh
         Some(lock) => report.about_file(lock),
         None => report,
     };
+    session.check_cache()?;
     emit_report(&report, &args.report)
 }

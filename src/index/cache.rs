@@ -45,7 +45,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dist::{CoreMetadata, DistFile, is_sha256_hex, lower_hex};
 use crate::index::http::without_credentials;
-use crate::index::page_file::{self, CachedPage};
+use crate::index::page_file::{self, CachedPage, DamageLog};
 
 /// How long a project page stays fresh when the index sends no `Cache-Control`.
 pub const DEFAULT_PAGE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -66,11 +66,22 @@ pub enum Freshness {
 pub struct Cache {
     root: PathBuf,
     freshness: Freshness,
+    /// Page entries found damaged after they were opened.
+    damage: DamageLog,
 }
 
 impl Cache {
     pub fn new(root: PathBuf, freshness: Freshness) -> Self {
-        Self { root, freshness }
+        Self { root, freshness, damage: DamageLog::default() }
+    }
+
+    /// The page entries found damaged so far (a version's files could not be read, so an
+    /// answer built on them would miss those files), removed so that the next run fetches
+    /// them again.
+    pub fn damaged_pages(&self) -> Vec<PathBuf> {
+        let damaged = self.damage.entries();
+        damaged.iter().for_each(|path| discard(path));
+        damaged
     }
 
     pub fn root(&self) -> &Path {
@@ -106,8 +117,8 @@ impl Cache {
 
     fn read_page_entry(&self, index: &Url, name: &PackageName) -> Option<page_file::CachedEntry> {
         let path = self.page_path(index, name);
-        let bytes = std::fs::read(&path).ok()?;
-        let entry = String::from_utf8(bytes).ok().and_then(page_file::decode).filter(|e| &e.page.name == name);
+        let file = std::fs::File::open(&path).ok()?;
+        let entry = page_file::read(file, &path, &self.damage).filter(|e| &e.page.name == name);
         if entry.is_none() {
             discard(&path);
         }
@@ -550,7 +561,7 @@ mod tests {
         assert!(!String::from_utf8(std::fs::read(&path).unwrap()).unwrap().contains("secret"));
         // Another index has its own entries.
         let other = Url::parse("https://other.example/simple/").unwrap();
-        assert_eq!(normal.read_page(&other, &demo()), None);
+        assert!(normal.read_page(&other, &demo()).is_none());
     }
 
     #[test]
@@ -561,18 +572,18 @@ mod tests {
         age_entry(&normal, Duration::from_secs(30));
         assert!(normal.read_page(&index(), &demo()).is_some());
         age_entry(&normal, Duration::from_secs(31));
-        assert_eq!(normal.read_page(&index(), &demo()), None);
+        assert!(normal.read_page(&index(), &demo()).is_none());
 
         store(&normal, None);
         age_entry(&normal, DEFAULT_PAGE_TTL - Duration::from_secs(5));
         assert!(normal.read_page(&index(), &demo()).is_some());
         age_entry(&normal, Duration::from_secs(10));
-        assert_eq!(normal.read_page(&index(), &demo()), None);
+        assert!(normal.read_page(&index(), &demo()).is_none());
 
         // Stale entries are kept: --offline still uses them; --refresh never reads pages.
         assert!(cache(dir.path(), Freshness::Offline).read_page(&index(), &demo()).is_some());
         store(&normal, None);
-        assert_eq!(cache(dir.path(), Freshness::Refresh).read_page(&index(), &demo()), None);
+        assert!(cache(dir.path(), Freshness::Refresh).read_page(&index(), &demo()).is_none());
     }
 
     #[test]
@@ -583,12 +594,12 @@ mod tests {
         let path = normal.page_path(&index(), &demo());
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        assert_eq!(normal.read_page(&index(), &demo()), None);
+        assert!(normal.read_page(&index(), &demo()).is_none());
         assert!(!path.exists());
         // A page stored under the wrong name is not trusted either.
         let text = String::from_utf8(bytes).unwrap().replace("name demo", "name evil");
         std::fs::write(&path, text).unwrap();
-        assert_eq!(normal.read_page(&index(), &demo()), None);
+        assert!(normal.read_page(&index(), &demo()).is_none());
     }
 
     /// A file whose page advertises a PEP 658 file with this sha256.
@@ -713,7 +724,7 @@ mod tests {
         c.clean().unwrap();
         assert_eq!(c.size(), 0);
         assert_eq!(c.read_text("pip-default-index"), None);
-        assert_eq!(c.read_page(&index(), &demo()), None);
+        assert!(c.read_page(&index(), &demo()).is_none());
     }
 
     #[test]

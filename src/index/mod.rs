@@ -64,7 +64,7 @@ pub type Serving = (Url, Option<Version>);
 /// A project as seen across all configured indexes: one page per index that knows it. Pages are
 /// kept in the cache's line form (also when just fetched): a version's files are decoded when
 /// that version is asked for, and most never are.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Project {
     pub name: PackageName,
     pages: Vec<CachedPage>,
@@ -167,13 +167,14 @@ pub struct Release<'p> {
 }
 
 impl<'p> Release<'p> {
-    /// The files, decoded on first use.
+    /// The files, decoded on first use (those of a damaged cache entry left out: see
+    /// [`page_file::DamageLog`]).
     pub fn files(&self) -> impl Iterator<Item = &'p DistFile> + use<'p> {
         let project = self.project;
         let decoded = self.files.map(|release| {
-            release
-                .files
-                .get_or_init(|| release.indices.iter().map(|(page, file)| project.pages[*page].file(*file)).collect())
+            release.files.get_or_init(|| {
+                release.indices.iter().filter_map(|(page, file)| project.pages[*page].file(*file)).collect()
+            })
         });
         decoded.into_iter().flatten()
     }
@@ -181,13 +182,13 @@ impl<'p> Release<'p> {
     /// What choosing a version needs of each file, read without decoding the files.
     pub fn summaries(&self) -> impl Iterator<Item = FileSummary<'p>> + use<'p> {
         let project = self.project;
-        self.files.into_iter().flat_map(|release| &release.indices).map(move |(page, file)| {
+        self.files.into_iter().flat_map(|release| &release.indices).filter_map(move |(page, file)| {
             let page = &project.pages[*page];
-            FileSummary {
-                filename: page.filename(*file),
+            Some(FileSummary {
+                filename: page.filename(*file)?,
                 requires_python: page.requires_python(*file),
                 yanked: page.is_yanked(*file),
-            }
+            })
         })
     }
 
@@ -198,7 +199,8 @@ impl<'p> Release<'p> {
         let mut by_index: Vec<(&Url, BTreeSet<String>)> = Vec::new();
         for (page, file) in self.files.into_iter().flat_map(|release| &release.indices) {
             let index = &project.indexes[*page];
-            let filename = project.pages[*page].filename(*file).into_owned();
+            let Some(filename) = project.pages[*page].filename(*file) else { continue };
+            let filename = filename.into_owned();
             match by_index.last_mut() {
                 // The indices run page by page, and the pages in index order.
                 Some((last, filenames)) if *last == index => {
@@ -278,6 +280,12 @@ impl IndexClient {
     pub fn with_allow_stale(mut self, allow_stale: bool) -> Self {
         self.allow_stale = allow_stale;
         self
+    }
+
+    /// The cached pages found damaged so far (see [`Cache::damaged_pages`]); an answer read
+    /// from them would miss files.
+    pub fn damaged_pages(&self) -> Vec<std::path::PathBuf> {
+        self.cache.as_ref().map(Cache::damaged_pages).unwrap_or_default()
     }
 
     /// The stale pages used so far (`--allow-stale`), sorted: `name from index, fetched DATE`.

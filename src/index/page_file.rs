@@ -1,9 +1,10 @@
-//! The on-disk form of a cached project page: a few header lines, then one tab-separated line
-//! per file. A warm run reads tens of thousands of files from these; a line format parses
-//! several times faster than JSON with field names, and needs no URL parsing at all.
+//! The on-disk form of a cached project page: a few header lines, a list of the page's
+//! versions, then one tab-separated line per file. A warm run reads tens of thousands of files
+//! from these; a line format parses several times faster than JSON with field names, and needs
+//! no URL parsing at all.
 //!
 //! ```text
-//! hashlock page 4
+//! hashlock page 6
 //! fetched_at 1795597826
 //! max_age -                   (or seconds)
 //! name six
@@ -11,17 +12,19 @@
 //! format json                 (or html)
 //! files_base https://files.example/packages/
 //! files 2
-//! versions 1
-//! 2 1.16.0                    (COUNT VERSION: the next COUNT file lines are of VERSION)
+//! versions 1 14               (COUNT BYTES: the version lines, and how many bytes they take)
+//! 2 431 1.16.0                (COUNT BYTES VERSION: the next COUNT file lines, BYTES long, are of VERSION)
 //! FILENAME \t URL \t HASHES \t SOURCE \t REQUIRES-PYTHON \t YANKED \t CORE-METADATA \t UPLOAD-TIME \t PROVENANCE \t SIZE
 //! …
 //! end
 //! ```
 //!
 //! The file lines come grouped by the version their filenames name (in the order the page first
-//! names each, in page order within one), so that a warm run learns a project's versions from
-//! the few version lines instead of parsing every filename; the files whose names give no
-//! version (not a wheel or sdist of the project) come last, in a group with an empty VERSION.
+//! names each, in page order within one); the files whose names give no version (not a wheel
+//! or sdist of the project) come last, in a group with an empty VERSION. A warm run reads the
+//! header and the version list, and a version's lines only when that version is asked for
+//! ([`read`]): most projects have a version or two asked for out of hundreds, and reading and
+//! checking every line was most of a warm run.
 //!
 //! URL is the file's URL after FILES_BASE (the start all the page's file URLs share): `~` and
 //! the rest up to the filename, which ends the URL (as it does on most indexes), or `=` and all
@@ -32,14 +35,20 @@
 //! `none`; REQUIRES-PYTHON, YANKED and PROVENANCE (the PEP 740 URL) are empty for none, else
 //! `=` and the value; CORE-METADATA is `-` when absent, else `=` and its hashes; UPLOAD-TIME is
 //! empty or a PEP 700 time as [`UploadTime`] keeps it; SIZE is empty or a number. Text is escaped
-//! (`\\`, `\t`, `\n`, `\r`, `\c` for `,`, `\e` for `=`). Anything else, a wrong file count or a
-//! missing `end` line (a truncated write) makes the whole entry unreadable.
+//! (`\\`, `\t`, `\n`, `\r`, `\c` for `,`, `\e` for `=`). A damaged header, lengths that do not
+//! add up to the file's or a missing `end` line (a truncated write) make the whole entry
+//! unreadable; a damaged group of file lines, found when its version is read, is recorded in
+//! the [`DamageLog`] for the command to fail on.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
+use std::fs::File;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
@@ -48,7 +57,7 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, FilenameParts, HashSource, Hashes, UploadTime};
 use crate::index::{PageFormat, ProjectPage};
 
-const MAGIC: &str = "hashlock page 5";
+const MAGIC: &str = "hashlock page 6";
 
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
     // Sized up front (over, never under): grown by doubling, the text would take up to twice
@@ -73,60 +82,72 @@ pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> Stri
                 + optional(&file.provenance)
         })
         .sum();
-    let mut out = String::with_capacity(256 + page.url.as_str().len() + estimate);
+    let files_base = common_prefix(page.files.iter().map(|file| file.url.as_str()));
+    let groups = version_groups(page);
+    // The file lines first: the version list gives each group's length in bytes.
+    let mut body = String::with_capacity(estimate);
+    let mut list = String::new();
+    for (version, files) in &groups {
+        let before = body.len();
+        for file in files {
+            write_line(&mut body, file, files_base);
+        }
+        let _ = writeln!(list, "{} {} {}", files.len(), body.len() - before, escape(version));
+    }
     let format = match page.format {
         PageFormat::Json => "json",
         PageFormat::Html => "html",
     };
     let max_age = max_age.map_or("-".to_string(), |secs| secs.to_string());
+    let mut out = String::with_capacity(512 + page.url.as_str().len() + files_base.len() + list.len() + body.len());
     let _ = writeln!(out, "{MAGIC}\nfetched_at {fetched_at}\nmax_age {max_age}");
-    let files_base = common_prefix(page.files.iter().map(|file| file.url.as_str()));
-    let groups = version_groups(page);
     let _ = writeln!(
         out,
-        "name {}\nurl {}\nformat {format}\nfiles_base {}\nfiles {}\nversions {}",
+        "name {}\nurl {}\nformat {format}\nfiles_base {}\nfiles {}\nversions {} {}",
         page.name,
         escape(page.url.as_str()),
         escape(files_base),
         page.files.len(),
-        groups.len()
+        groups.len(),
+        list.len()
     );
-    for (version, files) in &groups {
-        let _ = writeln!(out, "{} {}", files.len(), escape(version));
-    }
-    for file in groups.iter().flat_map(|(_, files)| files) {
-        let source = match file.hash_source {
-            HashSource::JsonPage => "json",
-            HashSource::HtmlFragment => "html",
-            HashSource::None => "none",
-            HashSource::Computed => "computed",
-        };
-        let optional = |value: &Option<String>| value.as_deref().map_or(String::new(), |v| format!("={}", escape(v)));
-        let core_metadata = match &file.core_metadata {
-            CoreMetadata::Absent => "-".to_string(),
-            CoreMetadata::Present(hashes) => format!("={}", encode_hashes(hashes)),
-        };
-        let rest = &file.url[files_base.len()..];
-        let url = match rest.strip_suffix(file.filename.as_str()) {
-            Some(before) if !file.filename.is_empty() => format!("~{}", escape(before)),
-            _ => format!("={}", escape(rest)),
-        };
-        let _ = writeln!(
-            out,
-            "{}\t{url}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}\t{}",
-            escape(&file.filename),
-            encode_hashes(&file.hashes),
-            optional(&file.requires_python),
-            optional(&file.yanked),
-            file.upload_time.as_ref().map_or("", UploadTime::as_str),
-            optional(&file.provenance),
-            file.size.map_or(String::new(), |size| size.to_string()),
-        );
-    }
-    out.push_str("end\n");
-    // The estimate counts whole URLs: give back what the shortened ones left unused.
-    out.shrink_to_fit();
+    out.push_str(&list);
+    out.push_str(&body);
+    out.push_str(END);
     out
+}
+
+/// What ends every entry: without it, the write was cut short.
+const END: &str = "end\n";
+
+fn write_line(out: &mut String, file: &DistFile, files_base: &str) {
+    let source = match file.hash_source {
+        HashSource::JsonPage => "json",
+        HashSource::HtmlFragment => "html",
+        HashSource::None => "none",
+        HashSource::Computed => "computed",
+    };
+    let optional = |value: &Option<String>| value.as_deref().map_or(String::new(), |v| format!("={}", escape(v)));
+    let core_metadata = match &file.core_metadata {
+        CoreMetadata::Absent => "-".to_string(),
+        CoreMetadata::Present(hashes) => format!("={}", encode_hashes(hashes)),
+    };
+    let rest = &file.url[files_base.len()..];
+    let url = match rest.strip_suffix(file.filename.as_str()) {
+        Some(before) if !file.filename.is_empty() => format!("~{}", escape(before)),
+        _ => format!("={}", escape(rest)),
+    };
+    let _ = writeln!(
+        out,
+        "{}\t{url}\t{}\t{source}\t{}\t{}\t{core_metadata}\t{}\t{}\t{}",
+        escape(&file.filename),
+        encode_hashes(&file.hashes),
+        optional(&file.requires_python),
+        optional(&file.yanked),
+        file.upload_time.as_ref().map_or("", UploadTime::as_str),
+        optional(&file.provenance),
+        file.size.map_or(String::new(), |size| size.to_string()),
+    );
 }
 
 /// The page's files grouped by the version text of their filenames, in the order the page
@@ -153,31 +174,48 @@ fn version_groups(page: &ProjectPage) -> Vec<(&str, Vec<&DistFile>)> {
     groups
 }
 
-/// A cached page whose file lines have been checked but not decoded: the few versions a run
-/// looks at are decoded when asked for ([`CachedPage::file`]); the others stay text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A cached page whose versions are known and whose file lines are read and checked a version
+/// at a time, when asked for ([`CachedPage::file`]); the others stay on disk (or, for a page
+/// just fetched, text).
+#[derive(Debug)]
 pub struct CachedPage {
     pub name: PackageName,
     pub url: Url,
     pub format: PageFormat,
     /// What every file URL of the page starts with.
     files_base: String,
-    text: String,
-    lines: Vec<Line>,
-    /// The version groups of `lines`, in order: each version (`None` where the filenames name
-    /// none, or none PEP 440 reads) with where its group ends.
-    versions: Vec<(Option<Version>, usize)>,
+    groups: Vec<Group>,
+    /// Where the groups not read yet are; `None` when all were read at once.
+    file: Option<PageFile>,
 }
 
-/// Where one file line's fields lie in [`CachedPage::text`], and the small ones already read.
+/// The files of one version (`None` where the filenames name none, or none PEP 440 reads).
+#[derive(Debug)]
+struct Group {
+    version: Option<Version>,
+    /// Where its files are in the page's numbering.
+    files: Range<usize>,
+    /// Where its lines are in the entry.
+    bytes: Range<usize>,
+    /// Its lines, once read; `None` for a damaged group.
+    lines: OnceLock<Option<GroupLines>>,
+}
+
+#[derive(Debug)]
+struct GroupLines {
+    text: String,
+    lines: Vec<Line>,
+}
+
+/// Where one file line's fields lie in its group's text, and the small ones already read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
     /// Where the line starts and ends.
     start: u32,
     end: u32,
     /// Where each field starts, from the line's start: choosing versions reads three fields
-    /// of every file of every page, and finding them by their tabs each time cost a third of
-    /// a warm run. [`FAR`] past 64 KiB (a line that long is found by its tabs).
+    /// of every file of every version asked for, and finding them by their tabs each time
+    /// cost a third of a warm run. [`FAR`] past 64 KiB (a line that long is found by its tabs).
     fields: [u16; FIELDS],
     hash_source: HashSource,
     size: Option<u64>,
@@ -199,17 +237,164 @@ enum Field {
 /// Fields on a file line: the [`Field`]s, then the size.
 const FIELDS: usize = 10;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct CachedEntry {
     pub fetched_at: u64,
     pub max_age: Option<u64>,
     pub page: CachedPage,
 }
 
-/// `None` for anything but a complete, well-formed entry. Every line is checked here, so
-/// decoding a file later cannot fail.
+/// The cache entries found damaged after they were opened (a group of file lines that does not
+/// check, or cannot be read): the files of that version are left out, so the command must not
+/// give an answer, and the entry is removed.
+#[derive(Clone, Debug, Default)]
+pub struct DamageLog(Arc<Mutex<BTreeSet<PathBuf>>>);
+
+impl DamageLog {
+    fn record(&self, path: &Path) {
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).insert(path.to_path_buf());
+    }
+
+    /// The damaged entries so far, sorted.
+    pub fn entries(&self) -> Vec<PathBuf> {
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).iter().cloned().collect()
+    }
+}
+
+/// An open cache file, kept to read groups from: a cache file is only ever replaced whole (by
+/// a rename), so the open file keeps the entry it was opened as.
+#[derive(Debug)]
+struct PageFile {
+    file: File,
+    path: PathBuf,
+    damage: DamageLog,
+}
+
+/// Open cache files kept at once, at most [`MAX_OPEN_PAGES`]: past it, pages are read whole,
+/// so that a tree of thousands of projects stays under the usual limit of 1024 open files.
+static OPEN_PAGES: AtomicUsize = AtomicUsize::new(0);
+const MAX_OPEN_PAGES: usize = 256;
+
+impl PageFile {
+    /// `Err(file)` when the budget of open pages is spent.
+    fn keep(file: File, path: &Path, damage: &DamageLog) -> Result<Self, File> {
+        let claim = OPEN_PAGES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < MAX_OPEN_PAGES).then_some(open + 1));
+        match claim {
+            Ok(_) => Ok(Self { file, path: path.to_path_buf(), damage: damage.clone() }),
+            Err(_) => Err(file),
+        }
+    }
+
+    fn read_group(&self, group: &Group) -> Option<GroupLines> {
+        let read = read_at(&self.file, group.bytes.start as u64, group.bytes.len())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| Some(GroupLines { lines: check_group(&text, group.files.len())?, text }));
+        if read.is_none() {
+            self.damage.record(&self.path);
+        }
+        read
+    }
+}
+
+impl Drop for PageFile {
+    fn drop(&mut self) {
+        OPEN_PAGES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `len` bytes of `file` from `offset`, without moving a shared cursor.
+fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0; len];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, offset)?;
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < len {
+            match std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                read => done += read,
+            }
+        }
+    }
+    Ok(buf)
+}
+
+/// A page file up to this size is read and checked whole; a larger one reads its header
+/// (most fit in this much) and its groups when asked for.
+const READ_WHOLE: usize = 64 * 1024;
+
+/// Reads the entry in `file` (at `path`): the header and version list now, each group of file
+/// lines when its version is first asked for, with damage found then recorded in `damage`.
+/// `None` for an entry whose header, lengths or end do not check.
+pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> {
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if len <= READ_WHOLE {
+        return decode(String::from_utf8(read_at(&file, 0, len).ok()?).ok()?);
+    }
+    let kept = match PageFile::keep(file, path, damage) {
+        Ok(kept) => kept,
+        Err(file) => return decode(String::from_utf8(read_at(&file, 0, len).ok()?).ok()?),
+    };
+    let mut head = read_at(&kept.file, 0, READ_WHOLE).ok()?;
+    let header_len = header_len(&head)?;
+    if header_len > head.len() {
+        head = read_at(&kept.file, 0, header_len).ok()?;
+    }
+    head.truncate(header_len);
+    let head = String::from_utf8(head).ok()?;
+    let (fetched_at, max_age, mut page) = parse_header(&head)?;
+    let body_end = page.groups.last().map_or(header_len, |group| group.bytes.end);
+    if body_end.checked_add(END.len()) != Some(len)
+        || read_at(&kept.file, body_end as u64, END.len()).ok()? != END.as_bytes()
+    {
+        return None;
+    }
+    page.file = Some(kept);
+    Some(CachedEntry { fetched_at, max_age, page })
+}
+
+/// Decodes a whole entry in memory, checking every line now. `None` for anything but a
+/// complete, well-formed entry.
 pub fn decode(text: String) -> Option<CachedEntry> {
-    let mut lines = text.lines();
+    let (fetched_at, max_age, page) = parse_header(&text)?;
+    let body_end = page.groups.last().map_or(header_len(text.as_bytes())?, |group| group.bytes.end);
+    if text.get(body_end..)? != END {
+        return None;
+    }
+    for group in &page.groups {
+        let text = text[group.bytes.clone()].to_string();
+        let lines = check_group(&text, group.files.len())?;
+        let _ = group.lines.set(Some(GroupLines { text, lines }));
+    }
+    Some(CachedEntry { fetched_at, max_age, page })
+}
+
+/// The header's lines before the version list.
+const HEADER_LINES: usize = 9;
+
+/// How long the header and version list are, from the `versions` line; `None` if the first
+/// [`HEADER_LINES`] lines are not all in `head`, or that line does not read.
+fn header_len(head: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    let mut last = &head[..0];
+    for _ in 0..HEADER_LINES {
+        let line = head.get(at..)?.split(|&b| b == b'\n').next()?;
+        at += line.len() + 1;
+        last = line;
+    }
+    at.checked_sub(1).filter(|end| head.get(*end) == Some(&b'\n'))?;
+    let (_, list_len) = std::str::from_utf8(last).ok()?.strip_prefix("versions ")?.split_once(' ')?;
+    at.checked_add(list_len.parse().ok()?)
+}
+
+/// The header of `text` (which starts with it, and may go on), and the page it describes, its
+/// groups not read.
+fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
+    let header_len = header_len(text.as_bytes())?;
+    let mut lines = text.get(..header_len)?.lines();
     if lines.next()? != MAGIC {
         return None;
     }
@@ -228,33 +413,42 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     };
     let files_base = unescape(header("files_base")?).into_owned();
     let count: usize = header("files")?.parse().ok()?;
-    let groups: usize = header("versions")?.parse().ok()?;
+    let (groups, _) = header("versions")?.split_once(' ')?;
+    let groups: usize = groups.parse().ok()?;
     let mut versions = Vec::with_capacity(groups.min(count));
-    let mut end = 0;
+    let (mut files, mut bytes) = (0, header_len);
     for _ in 0..groups {
-        let (files, version) = lines.next()?.split_once(' ')?;
-        end = files.parse::<usize>().ok().and_then(|files| files.checked_add(end))?;
-        versions.push((Version::from_str(&unescape(version)).ok(), end));
+        let (count, rest) = lines.next()?.split_once(' ')?;
+        let (len, version) = rest.split_once(' ')?;
+        let files_end = count.parse::<usize>().ok().and_then(|count| count.checked_add(files))?;
+        let bytes_end = len.parse::<usize>().ok().and_then(|len| len.checked_add(bytes))?;
+        versions.push(Group {
+            version: Version::from_str(&unescape(version)).ok(),
+            files: files..files_end,
+            bytes: bytes..bytes_end,
+            lines: OnceLock::new(),
+        });
+        (files, bytes) = (files_end, bytes_end);
     }
-    if end != count {
+    if files != count || lines.next().is_some() {
         return None;
     }
-    // Offsets are u32: a page beyond 4 GiB is not a page.
+    let page = CachedPage { name, url, format, files_base, groups: versions, file: None };
+    Some((fetched_at, max_age, page))
+}
+
+/// The lines of a group of `files` file lines.
+fn check_group(text: &str, files: usize) -> Option<Vec<Line>> {
+    // Offsets are u32: a group beyond 4 GiB is not a group.
     u32::try_from(text.len()).ok()?;
-    let mut checked = Vec::with_capacity(count.min(1 << 20));
-    for _ in 0..count {
-        let line = lines.next()?;
-        let start = line.as_ptr() as usize - text.as_ptr() as usize;
-        checked.push(check_line(line, start)?);
+    let mut lines = Vec::with_capacity(files.min(1 << 16));
+    let mut rest = text;
+    for _ in 0..files {
+        let (line, after) = rest.split_once('\n')?;
+        lines.push(check_line(line, text.len() - rest.len())?);
+        rest = after;
     }
-    if lines.next()? != "end" || lines.next().is_some() {
-        return None;
-    }
-    Some(CachedEntry {
-        fetched_at,
-        max_age,
-        page: CachedPage { name, url, format, files_base, text, lines: checked, versions },
-    })
+    rest.is_empty().then_some(lines)
 }
 
 /// A field start past what a `u16` holds.
@@ -308,71 +502,79 @@ impl CachedPage {
     }
 
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.groups.last().map_or(0, |group| group.files.end)
     }
 
     /// Each version the page has files of, with where they are (several entries for one
     /// version where the filenames spell it apart, `1.0` and `1.0.0`).
     pub fn versions(&self) -> impl Iterator<Item = (&Version, Range<usize>)> {
-        let starts = std::iter::once(0).chain(self.versions.iter().map(|(_, end)| *end));
-        self.versions.iter().zip(starts).filter_map(|((version, end), start)| Some((version.as_ref()?, start..*end)))
+        self.groups.iter().filter_map(|group| Some((group.version.as_ref()?, group.files.clone())))
     }
 
-    fn field(&self, index: usize, field: Field) -> &str {
-        let line = &self.lines[index];
-        let text = &self.text[line.start as usize..line.end as usize];
+    /// The text of the file line at `index`, and where its fields are; `None` when its group
+    /// is damaged (see [`DamageLog`]).
+    fn line(&self, index: usize) -> Option<(&str, &Line)> {
+        let group = self.groups.get(self.groups.partition_point(|group| group.files.end <= index))?;
+        let read = group.lines.get_or_init(|| self.file.as_ref()?.read_group(group)).as_ref()?;
+        let line = read.lines.get(index - group.files.start)?;
+        Some((&read.text[line.start as usize..line.end as usize], line))
+    }
+
+    fn field(&self, index: usize, field: Field) -> Option<&str> {
+        let (text, line) = self.line(index)?;
         let (from, to) = (line.fields[field as usize], line.fields.get(field as usize + 1).copied());
-        match (from, to) {
-            // Checked at load: the line has all its fields, each but the last followed by a tab.
+        Some(match (from, to) {
+            // Checked when read: the line has all its fields, each but the last followed by a tab.
             (FAR, _) | (_, Some(FAR)) => text.split('\t').nth(field as usize).unwrap_or_default(),
             (from, Some(to)) => &text[from as usize..to as usize - 1],
             (from, None) => &text[from as usize..],
-        }
+        })
     }
 
-    pub fn filename(&self, index: usize) -> Cow<'_, str> {
-        unescape(self.field(index, Field::Filename))
+    pub fn filename(&self, index: usize) -> Option<Cow<'_, str>> {
+        self.field(index, Field::Filename).map(unescape)
     }
 
     pub fn requires_python(&self, index: usize) -> Option<Cow<'_, str>> {
-        self.field(index, Field::RequiresPython).strip_prefix('=').map(unescape)
+        self.field(index, Field::RequiresPython)?.strip_prefix('=').map(unescape)
     }
 
     pub fn is_yanked(&self, index: usize) -> bool {
-        !self.field(index, Field::Yanked).is_empty()
+        self.field(index, Field::Yanked).is_some_and(|yanked| !yanked.is_empty())
     }
 
-    /// The file at `index`, decoded.
-    pub fn file(&self, index: usize) -> DistFile {
-        let line = &self.lines[index];
-        let optional = |field| self.field(index, field).strip_prefix('=').map(|v: &str| unescape(v).into_owned());
-        let core_metadata = match self.field(index, Field::CoreMetadata).strip_prefix('=') {
+    /// The file at `index`, decoded; `None` when its group is damaged.
+    pub fn file(&self, index: usize) -> Option<DistFile> {
+        let (_, line) = self.line(index)?;
+        let field = |field| self.field(index, field).unwrap_or_default();
+        let optional = |field: &str| field.strip_prefix('=').map(|v| unescape(v).into_owned());
+        let core_metadata = match field(Field::CoreMetadata).strip_prefix('=') {
             None => CoreMetadata::Absent,
             Some(hashes) => CoreMetadata::Present(decode_hashes(hashes)),
         };
-        DistFile {
-            filename: self.filename(index).into_owned(),
-            url: self.url(index),
-            hashes: decode_hashes(self.field(index, Field::Hashes)),
+        let filename = unescape(field(Field::Filename)).into_owned();
+        Some(DistFile {
+            url: self.url(field(Field::Url), &filename),
+            filename,
+            hashes: decode_hashes(field(Field::Hashes)),
             hash_source: line.hash_source,
-            requires_python: optional(Field::RequiresPython),
-            yanked: optional(Field::Yanked),
+            requires_python: optional(field(Field::RequiresPython)),
+            yanked: optional(field(Field::Yanked)),
             core_metadata,
             size: line.size,
-            upload_time: UploadTime::parse(self.field(index, Field::UploadTime)),
-            provenance: optional(Field::Provenance),
-        }
+            upload_time: UploadTime::parse(field(Field::UploadTime)),
+            provenance: optional(field(Field::Provenance)),
+        })
     }
 
-    fn url(&self, index: usize) -> String {
-        let field = self.field(index, Field::Url);
+    fn url(&self, field: &str, filename: &str) -> String {
         let (rest, with_filename) = match field.strip_prefix('~') {
             Some(rest) => (rest, true),
-            None => (&field[1..], false),
+            None => (field.get(1..).unwrap_or_default(), false),
         };
         let mut url = format!("{}{}", self.files_base, unescape(rest));
         if with_filename {
-            url.push_str(&self.filename(index));
+            url.push_str(filename);
         }
         url
     }
@@ -380,7 +582,7 @@ impl CachedPage {
     /// Every file decoded, as the page listed them (grouped by version).
     #[cfg(test)]
     pub(crate) fn into_page(self) -> ProjectPage {
-        let files = (0..self.len()).map(|i| self.file(i)).collect();
+        let files = (0..self.len()).map(|i| self.file(i).expect("an undamaged page")).collect();
         ProjectPage { name: self.name, url: self.url, format: self.format, files }
     }
 }
@@ -502,7 +704,7 @@ mod tests {
         let page = page(vec![file("demo_pkg-1.0-py3-none-any.whl"), bare]);
         let entry = decode(encode(1_700_000_000, Some(600), &page)).unwrap();
         assert_eq!((entry.fetched_at, entry.max_age), (1_700_000_000, Some(600)));
-        assert_eq!(entry.page.filename(1), "demo_pkg-1.0.tar.gz");
+        assert_eq!(entry.page.filename(1).as_deref(), Some("demo_pkg-1.0.tar.gz"));
         assert_eq!(entry.page.requires_python(0).as_deref(), Some(">=3.8, !=3.9.*"));
         assert!(entry.page.is_yanked(0) && entry.page.is_yanked(1));
         assert_eq!(entry.page.into_page(), page);
@@ -536,7 +738,7 @@ mod tests {
         let page = decode(encode(0, None, &page(names.map(file).to_vec()))).unwrap().page;
         let versions: Vec<(String, Range<usize>)> = page.versions().map(|(v, files)| (v.to_string(), files)).collect();
         assert_eq!(versions, [("1.0".to_string(), 0..2), ("2.0".to_string(), 2..3)], "README.txt names no version");
-        let kept: Vec<String> = (0..page.len()).map(|i| page.filename(i).into_owned()).collect();
+        let kept: Vec<String> = (0..page.len()).filter_map(|i| Some(page.filename(i)?.into_owned())).collect();
         assert_eq!(kept, ["demo_pkg-1.0.tar.gz", "demo_pkg-1.0-py3-none-any.whl", "demo_pkg-2.0.tar.gz", "README.txt"]);
     }
 
@@ -557,18 +759,79 @@ mod tests {
     fn truncated_or_altered_entries_are_unreadable() {
         let text = encode(1, None, &page(vec![file("demo_pkg-1.0-py3-none-any.whl"); 3]));
         for cut in [text.len() - 4, text.len() / 2, 20] {
-            assert_eq!(decode(text[..cut].to_string()), None, "cut at {cut}");
+            assert!(decode(text[..cut].to_string()).is_none(), "cut at {cut}");
         }
-        assert_eq!(decode(text.replace("files 3", "files 2")), None);
-        assert_eq!(decode(text.replace("\thtml\t", "\tweird\t")), None);
-        assert_eq!(decode(text.replace("\t=broken", "\tbroken")), None, "an optional field without its `=`");
-        assert_eq!(decode(text.replace("sha256=", "sha256:")), None, "a hash without `=`");
-        assert_eq!(decode(text.replace("hashlock page 5", "hashlock page 9")), None);
-        assert_eq!(decode(text.replace("hashlock page 5", "hashlock page 4")), None, "an entry without version groups");
-        assert_eq!(decode(text.replace("\n3 1.0\n", "\n2 1.0\n")), None, "groups that miss a file");
-        assert_eq!(decode(text.replace("\t=https", "\thttps")), None, "a provenance URL without its `=`");
-        assert_eq!(decode(text.replace("2024-01-02T", "2024-02-30T")), None, "an upload time that is none");
-        assert_eq!(decode(format!("{text}trailing\n")), None);
+        assert!(decode(text.replace("files 3", "files 2")).is_none());
+        assert!(decode(text.replace("\thtml\t", "\tweird\t")).is_none());
+        assert!(decode(text.replace("\t=broken", "\tbroken")).is_none(), "an optional field without its `=`");
+        assert!(decode(text.replace("sha256=", "sha256:")).is_none(), "a hash without `=`");
+        assert!(decode(text.replace("hashlock page 6", "hashlock page 9")).is_none());
+        assert!(
+            decode(text.replace("hashlock page 6", "hashlock page 4")).is_none(),
+            "an entry without version groups"
+        );
+        let group = text.lines().find(|line| line.ends_with(" 1.0")).unwrap();
+        let (files, rest) = group.split_once(' ').unwrap();
+        let (bytes, _) = rest.split_once(' ').unwrap();
+        let with =
+            |files: &str, bytes: &str| text.replace(&format!("\n{group}\n"), &format!("\n{files} {bytes} 1.0\n"));
+        assert!(decode(with("2", bytes)).is_none(), "groups that miss a file");
+        let longer = (bytes.parse::<usize>().unwrap() + 1).to_string();
+        assert!(decode(with(files, &longer)).is_none(), "lengths that do not add up to the entry's");
+        assert!(decode(text.replace("\t=https", "\thttps")).is_none(), "a provenance URL without its `=`");
+        assert!(decode(text.replace("2024-01-02T", "2024-02-30T")).is_none(), "an upload time that is none");
+        assert!(decode(format!("{text}trailing\n")).is_none());
+    }
+
+    /// A page whose entry is larger than what is read whole: 300 versions, two files each.
+    fn large_page() -> ProjectPage {
+        let files =
+            (0..300).flat_map(|v| [format!("demo_pkg-{v}.0.tar.gz"), format!("demo_pkg-{v}.0-py3-none-any.whl")]);
+        page(files.map(|name| file(&name)).collect())
+    }
+
+    fn write_entry(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("demo-pkg.page");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_large_entry_is_read_a_version_at_a_time_and_gives_what_was_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = large_page();
+        let text = encode(7, Some(60), &page);
+        assert!(text.len() > READ_WHOLE, "{} bytes", text.len());
+        let path = write_entry(dir.path(), &text);
+        let damage = DamageLog::default();
+        let entry = read(File::open(&path).unwrap(), &path, &damage).unwrap();
+        assert_eq!((entry.fetched_at, entry.max_age), (7, Some(60)));
+        let read_groups = |page: &CachedPage| page.groups.iter().filter(|g| g.lines.get().is_some()).count();
+        assert_eq!(read_groups(&entry.page), 0, "nothing read before a version is asked for");
+        assert_eq!(entry.page.filename(599).as_deref(), Some("demo_pkg-299.0-py3-none-any.whl"));
+        assert_eq!(read_groups(&entry.page), 1);
+        assert_eq!(entry.page.into_page(), page);
+        assert!(damage.entries().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_group_found_when_read_is_logged_and_its_files_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = encode(7, None, &large_page());
+        // Same length, so only reading the group finds it.
+        let at = text.find("demo_pkg-150.0.tar.gz\t").unwrap();
+        let damaged = format!("{}{}", &text[..at], text[at..].replacen("\thtml\t", "\thtmx\t", 1));
+        let path = write_entry(dir.path(), &damaged);
+        let damage = DamageLog::default();
+        let entry = read(File::open(&path).unwrap(), &path, &damage).unwrap();
+        assert_eq!(entry.page.filename(299).as_deref(), Some("demo_pkg-149.0-py3-none-any.whl"));
+        assert!(damage.entries().is_empty());
+        assert!(entry.page.file(300).is_none() && entry.page.filename(301).is_none());
+        assert_eq!(damage.entries(), [path]);
+        for cut in [text.len() - 1, text.len() - 200_000.min(text.len() / 2), READ_WHOLE + 10] {
+            let path = write_entry(dir.path(), &text[..cut]);
+            assert!(read(File::open(&path).unwrap(), &path, &damage).is_none(), "cut at {cut}");
+        }
     }
 
     proptest! {
@@ -586,6 +849,24 @@ mod tests {
         #[test]
         fn decode_never_panics(text in ".*") {
             let _ = decode(text);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// A large entry with one byte changed or the rest cut off: every file reads, or is
+        /// left out, or the entry does not open; nothing panics.
+        #[test]
+        fn a_damaged_large_entry_never_panics(at in 0.0..1.0f64, byte in any::<u8>(), cut in proptest::bool::ANY) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut bytes = encode(1, None, &large_page()).into_bytes();
+            let at = (at * bytes.len() as f64) as usize;
+            if cut { bytes.truncate(at) } else { bytes[at] = byte }
+            let path = dir.path().join("demo-pkg.page");
+            std::fs::write(&path, &bytes).unwrap();
+            if let Some(entry) = read(File::open(&path).unwrap(), &path, &DamageLog::default()) {
+                let _ = (0..entry.page.len()).filter_map(|i| entry.page.file(i)).count();
+            }
         }
     }
 }
