@@ -100,6 +100,22 @@ fn verbose_says_which_newer_versions_were_excluded_and_why() {
     assert!(!plain.stderr.contains("excluded"), "only with --verbose: {}", plain.stderr);
 }
 
+/// Only versions the tree's requirements allow are judged: those they leave out are not
+/// excluded by their files (a user pinned below them knows why), and a project pinned far below
+/// its newest release does not have every newer version read.
+#[test]
+fn versions_the_requirements_leave_out_get_no_exclusion_note() {
+    let mut registry = excluding();
+    registry.publish(&Release::new("app", "1.0").requires(&["lib<3.1"]));
+    let server = IndexServer::start(registry);
+    let ran = run(&server, &["app", "--verbose"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let notes = notes(&ran);
+    assert!(notes.iter().any(|n| n.contains("excluded lib 3.0: yanked")), "{notes:#?}");
+    assert!(notes.iter().any(|n| n.contains("excluded lib 2.0 to 2.4: requires Python >=3.12")), "{notes:#?}");
+    assert!(!notes.iter().any(|n| n.contains("lib 3.1") || n.contains("lib 3.2")), "{notes:#?}");
+}
+
 #[test]
 fn a_root_older_than_its_newest_release_says_why() {
     let registry = Registry::new().with([

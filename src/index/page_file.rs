@@ -185,6 +185,8 @@ pub struct CachedPage {
     /// What every file URL of the page starts with.
     files_base: String,
     groups: Vec<Group>,
+    /// The whole entry, when it was read (and checked) at once; else empty.
+    text: String,
     /// Where the groups not read yet are; `None` when all were read at once.
     file: Option<PageFile>,
 }
@@ -203,7 +205,8 @@ struct Group {
 
 #[derive(Debug)]
 struct GroupLines {
-    text: String,
+    /// The group's text when read on its own; `None` when it is in [`CachedPage::text`].
+    text: Option<String>,
     lines: Vec<Line>,
 }
 
@@ -290,7 +293,7 @@ impl PageFile {
         let read = read_at(&self.file, group.bytes.start as u64, group.bytes.len())
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| Some(GroupLines { lines: check_group(&text, group.files.len())?, text }));
+            .and_then(|text| Some(GroupLines { lines: check_group(&text, group.files.len())?, text: Some(text) }));
         if read.is_none() {
             self.damage.record(&self.path);
         }
@@ -359,16 +362,16 @@ pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> 
 /// Decodes a whole entry in memory, checking every line now. `None` for anything but a
 /// complete, well-formed entry.
 pub fn decode(text: String) -> Option<CachedEntry> {
-    let (fetched_at, max_age, page) = parse_header(&text)?;
+    let (fetched_at, max_age, mut page) = parse_header(&text)?;
     let body_end = page.groups.last().map_or(header_len(text.as_bytes())?, |group| group.bytes.end);
     if text.get(body_end..)? != END {
         return None;
     }
     for group in &page.groups {
-        let text = text[group.bytes.clone()].to_string();
-        let lines = check_group(&text, group.files.len())?;
-        let _ = group.lines.set(Some(GroupLines { text, lines }));
+        let lines = check_group(&text[group.bytes.clone()], group.files.len())?;
+        let _ = group.lines.set(Some(GroupLines { text: None, lines }));
     }
+    page.text = text;
     Some(CachedEntry { fetched_at, max_age, page })
 }
 
@@ -433,7 +436,7 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     if files != count || lines.next().is_some() {
         return None;
     }
-    let page = CachedPage { name, url, format, files_base, groups: versions, file: None };
+    let page = CachedPage { name, url, format, files_base, groups: versions, text: String::new(), file: None };
     Some((fetched_at, max_age, page))
 }
 
@@ -517,7 +520,8 @@ impl CachedPage {
         let group = self.groups.get(self.groups.partition_point(|group| group.files.end <= index))?;
         let read = group.lines.get_or_init(|| self.file.as_ref()?.read_group(group)).as_ref()?;
         let line = read.lines.get(index - group.files.start)?;
-        Some((&read.text[line.start as usize..line.end as usize], line))
+        let text = read.text.as_deref().unwrap_or_else(|| &self.text[group.bytes.clone()]);
+        Some((&text[line.start as usize..line.end as usize], line))
     }
 
     fn field(&self, index: usize, field: Field) -> Option<&str> {

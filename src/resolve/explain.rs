@@ -5,7 +5,7 @@
 //! of consecutive existing versions (`1.0 to 1.99`), never PubGrub's ranges with a hole per
 //! unavailable version.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use pep508_rs::PackageName;
@@ -253,6 +253,24 @@ fn grouped(all: &[Version], reasons: &[(&Version, String)]) -> Vec<(String, Stri
         .collect()
 }
 
+/// What the solution's packages (and the root) ask of each name between them: the
+/// intersection of their ranges on it or on one of its extras.
+fn asked_of(
+    solution: &SelectedDependencies<Package, Version>,
+    provider: &Provider,
+) -> HashMap<PackageName, Ranges<Version>> {
+    let mut asked: HashMap<PackageName, Ranges<Version>> = HashMap::new();
+    for (package, version) in solution.iter() {
+        for (dependency, range) in provider.requires(package, version).unwrap_or_default() {
+            // `name[extra]` requires `name` at its own version: that asks nothing of the name.
+            let Some(name) = dependency.name().filter(|name| package.name() != Some(*name)) else { continue };
+            let both = asked.get(name).map_or_else(|| range.clone(), |known| known.intersection(&range));
+            asked.insert(name.clone(), both);
+        }
+    }
+    asked
+}
+
 /// After a resolution: for each pin, the newer versions left out on purpose; for each root
 /// requirement pinned below its newest eligible release, why that one was not taken.
 pub(super) fn notes(
@@ -269,8 +287,10 @@ pub(super) fn notes(
         })
         .collect();
     pins.sort();
-    // Of each pin the versions newer than it; of the packages tried and left out altogether,
-    // every version excluded once its metadata was read.
+    let asked = asked_of(solution, provider);
+    // Of each pin the versions newer than it that the tree's requirements allow (the others
+    // are left out by those, whatever their files); of the packages tried and left out
+    // altogether, every version excluded once its metadata was read.
     let mut excluded_of = |name: &PackageName, versions: &dyn Fn(&Version) -> bool| {
         let all = index_versions(&Package::Base(name.clone()), provider);
         let these: Vec<&Version> = all.iter().filter(|v| versions(v)).collect();
@@ -279,7 +299,7 @@ pub(super) fn notes(
         }
     };
     for (name, pinned) in &pins {
-        excluded_of(name, &|v| v > *pinned);
+        excluded_of(name, &|v| v > *pinned && asked.get(*name).is_none_or(|range| range.contains(v)));
     }
     for (name, tried) in provider.excluded_unpinned(solution) {
         excluded_of(&name, &|v| tried.contains(v));
