@@ -105,6 +105,25 @@ fn dynamic_pyproject_dependencies_are_built_with_what_the_backend_asks_for() {
 }
 
 #[test]
+fn sdists_with_the_same_backend_are_each_built_from_their_own_tree() {
+    // One environment and one runner serve both builds (they lock the same backend): each
+    // hook still runs in its own sdist's tree and reports its own dependencies.
+    let mut registry = tree(&[]);
+    registry.publish(&Release::new("other", "1.0"));
+    let second = backend_sdist(
+        "second",
+        "2.0",
+        &old_pkg_info("second", "2.0"),
+        &pyproject("tinybackend.wheel_only"),
+        &[("deps.txt", "other>=1\n")],
+    );
+    registry.add("second", File::built(second, "2.0"));
+    let server = IndexServer::start(registry.clone());
+    let lock = lock_from_stdout(&mut generate(&server.index_url(), &["oldstyle", "second"]));
+    lock.assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0", "other==1.0", "second==2.0"]);
+}
+
+#[test]
 fn a_failing_backend_names_the_package_and_shows_the_end_of_its_output() {
     let server = IndexServer::start(tree(&[("fail.txt", "no compiler found\n")]));
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,8 @@
 //! PEP 517 metadata builds, for sdists whose dependencies are not static: the sdist is
 //! downloaded whole and checked against the index's sha256 before anything in it runs, unpacked
-//! into a temporary directory, and its backend asked for the metadata in a throwaway virtual
-//! environment, with the target's interpreter when the machine has it. A local project's source
+//! into a temporary directory, and its backend asked for the metadata in a virtual environment
+//! of the run's, with the target's interpreter when the machine has it: builds that lock the same
+//! backend and build requirements share one, and one runner that imported the backend. A local project's source
 //! tree (`-r pyproject.toml` with dynamic dependencies) is built the same way, in place. The build requirements
 //! (`[build-system] requires`, then what `get_requires_for_build_wheel` adds) are resolved by
 //! hashlock ([`LockBuildRequirements`]) to one wheel each, downloaded and checked against the
@@ -14,6 +15,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -99,9 +101,15 @@ pub struct Builder {
     /// The interpreter that builds and the environment it is, found once: finding it runs
     /// Python.
     interpreter: OnceLock<Result<(PathBuf, Target), String>>,
+    /// Build environments by backend and the sha256s of their locked build requirements.
+    shared_envs: Mutex<HashMap<SharedEnvKey, Arc<OnceLock<SharedEnv>>>>,
 }
 
+type SharedEnvKey = (String, Vec<String>);
+type SharedEnv = Result<Arc<BuildEnv>, Failed>;
+
 /// One step that failed: why, and the end of its output.
+#[derive(Clone)]
 struct Failed {
     why: String,
     tail: Vec<String>,
@@ -110,7 +118,15 @@ struct Failed {
 impl Builder {
     pub fn new(options: BuildOptions, locker: Box<dyn LockBuildRequirements>, cache: Option<Cache>) -> Self {
         let slots = (Mutex::new(options.parallel.max(1)), Condvar::new());
-        Self { options, locker, cache, slots, done: Mutex::default(), interpreter: OnceLock::new() }
+        Self {
+            options,
+            locker,
+            cache,
+            slots,
+            done: Mutex::default(),
+            interpreter: OnceLock::new(),
+            shared_envs: Mutex::default(),
+        }
     }
 
     /// `--no-build`: every build is refused.
@@ -272,8 +288,8 @@ impl Builder {
         Ok(built.metadata.unwrap_or_default().into_bytes())
     }
 
-    /// Builds what `want_metadata` asks of the source tree `tree` in a new virtual environment
-    /// under `work`: the build requirements installed, then the backend's hooks run.
+    /// Builds what `want_metadata` asks of the source tree `tree`, its working files under
+    /// `work`: the build requirements installed, then the backend's hooks run.
     fn build_tree(
         &self,
         tree: &Path,
@@ -284,81 +300,194 @@ impl Builder {
     ) -> Result<Built, Failed> {
         let plain = |why: String| Failed { why, tail: Vec::new() };
         let (python, target) = self.interpreter().as_ref().map_err(|e| plain(e.clone()))?;
-        let env = work.join("env");
-        let log = work.join("log");
-        let step = |command: &mut Command, what: &str| run(command, &log, deadline, self.options.timeout, what);
-        let release = target.lowest_python().release().to_vec();
-        let scheme =
-            Scheme::of_venv(&env, (release.first().copied().unwrap_or(3), release.get(1).copied().unwrap_or(0)));
-        let version = release.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
-        // Without pip of its own: hashlock installs the build requirements.
-        write_venv(python, &version, &env, &scheme)
-            .map_err(|e| plain(format!("cannot make a virtual environment with {}: {e}", python.display())))?;
-        let env_python = scheme.python.clone();
-        let hook_file = work.join("hook.py");
-        std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
-        self.install(&system.requires, target, &scheme)?;
-
-        let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
-        let hook_command = |name: &str, out: Option<&Path>| {
-            let mut command = Command::new(&env_python);
-            command.arg(&hook_file).args([name, &system.backend, &backend_path]).args(out).current_dir(tree);
-            // The environment is thrown away after the build: bytecode the first hook writes
-            // spares the second compiling the backend again (a fifth of a build).
-            command.env_remove("PYTHONDONTWRITEBYTECODE");
-            without_pip_settings(&mut command);
-            command
+        let wheels = self.lock_wheels(&system.requires, target)?;
+        let hooks = HookRun { tree, work, deadline, timeout: self.options.timeout };
+        // A backend found in the tree (`backend-path`) is the tree's own: its environment is too.
+        let shared = cfg!(unix) && system.backend_path.is_empty();
+        let mut env = match shared {
+            true => self.shared_env(&system.backend, &wheels, python, target)?,
+            false => Arc::new(self.private_env(&system, &wheels, python, target, tree)?),
         };
-        let hook = |server: Option<&mut HookServer>, name: &str| -> Result<Vec<u8>, Failed> {
-            let out = work.join(format!("{name}.out"));
-            let what = format!("the backend's {name} hook");
-            match server {
-                Some(server) => server.run(name, &out, &log, deadline, self.options.timeout, &what)?,
-                None => step(&mut hook_command(name, Some(&out)), &what)?,
-            }
-            std::fs::read(&out).map_err(|e| plain(format!("the {name} hook left no answer: {e}")))
-        };
-        // Windows has no fork: a process per hook there.
-        let mut server = match cfg!(unix) {
-            true => Some(HookServer::start(hook_command("serve", None), &log)?),
-            false => None,
-        };
-        let extra: Vec<String> = serde_json::from_slice(&hook(server.as_mut(), "requires")?)
+        let extra: Vec<String> = serde_json::from_slice(&env.hook("requires", &hooks)?)
             .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
         let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
-        if !extra.is_empty() || !want_metadata {
-            // What is installed now may replace a module the server imported: the metadata hook
-            // gets a fresh process.
-            server = None;
+        if !extra.is_empty() {
+            let extra_wheels = self.lock_wheels(&extra, target)?;
+            if shared {
+                env = Arc::new(self.private_env(&system, &wheels, python, target, tree)?);
+            }
+            self.install_wheels(&extra_wheels, &env.scheme)?;
+            // What is installed now may replace a module the runner imported: the metadata
+            // hook gets a fresh one.
+            env.restart();
         }
-        self.install(&extra, target, &scheme)?;
         let metadata = match want_metadata {
-            true => Some(String::from_utf8_lossy(&hook(server.as_mut(), "metadata")?).into_owned()),
+            true => Some(String::from_utf8_lossy(&env.hook("metadata", &hooks)?).into_owned()),
             false => None,
         };
-        drop(server);
         let requires = system.requires.into_iter().chain(extra).collect();
         Ok(Built { build_system: BuildSystem { backend: system.backend, requires }, metadata })
     }
 
-    /// Resolves `requires` and installs them into the build environment from their wheels,
-    /// every one checked against its hash.
-    fn install(&self, requires: &[String], target: &Target, scheme: &Scheme) -> Result<(), Failed> {
+    /// The environment every build of this run with this backend and these locked build
+    /// requirements runs its hooks in: installed once, its backend imported once (three of
+    /// homeassistant's four builds share one).
+    fn shared_env(
+        &self,
+        backend: &str,
+        wheels: &[BuildWheel],
+        python: &Path,
+        target: &Target,
+    ) -> Result<Arc<BuildEnv>, Failed> {
+        let mut digests: Vec<String> = wheels.iter().map(|wheel| wheel.sha256.clone()).collect();
+        digests.sort();
+        let cell = Arc::clone(lock(&self.shared_envs).entry((backend.to_string(), digests)).or_default());
+        cell.get_or_init(|| {
+            let env = BuildEnv::create(python, target, backend, "[]", None)?;
+            self.install_wheels(wheels, &env.scheme)?;
+            Ok(Arc::new(env))
+        })
+        .clone()
+    }
+
+    /// An environment of one build's own, its runner started in `tree` (where `backend-path`
+    /// points).
+    fn private_env(
+        &self,
+        system: &SourceBuildSystem,
+        wheels: &[BuildWheel],
+        python: &Path,
+        target: &Target,
+        tree: &Path,
+    ) -> Result<BuildEnv, Failed> {
+        let backend_path = serde_json::to_string(&system.backend_path).unwrap_or_else(|_| "[]".into());
+        let env = BuildEnv::create(python, target, &system.backend, &backend_path, Some(tree))?;
+        self.install_wheels(wheels, &env.scheme)?;
+        Ok(env)
+    }
+
+    /// Resolves `requires` to one wheel each.
+    fn lock_wheels(&self, requires: &[String], target: &Target) -> Result<Vec<BuildWheel>, Failed> {
         if requires.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let plain = |why: String| Failed { why, tail: Vec::new() };
         let requirements = requires
             .iter()
             .map(|text| crate::requirement::parse(text).map_err(|e| plain(format!("build requirement `{text}`: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        let wheels = self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))?;
-        for wheel in &wheels {
+        self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))
+    }
+
+    /// Installs `wheels` into the build environment, every one checked against its hash.
+    fn install_wheels(&self, wheels: &[BuildWheel], scheme: &Scheme) -> Result<(), Failed> {
+        let plain = |why: String| Failed { why, tail: Vec::new() };
+        for wheel in wheels {
             let file = self.locker.download(wheel).map_err(|e| plain(format!("build requirements: {e}")))?;
             wheel_install::install(file, &wheel.filename, scheme)
                 .map_err(|e| plain(format!("installing the build requirements: {e}")))?;
         }
         Ok(())
+    }
+}
+
+/// One build's hooks: the tree they run in, where their answers and output go, and by when.
+struct HookRun<'a> {
+    tree: &'a Path,
+    work: &'a Path,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+/// A virtual environment with build requirements installed, without pip of its own (hashlock
+/// installs them), and the runner of its backend's hooks.
+struct BuildEnv {
+    scheme: Scheme,
+    hook_file: PathBuf,
+    backend: String,
+    /// `backend-path`, as JSON for the runner.
+    backend_path: String,
+    /// Where the runner starts: `backend-path` is relative to it.
+    home: PathBuf,
+    /// The runner's own output: a backend that does not import says why there.
+    runner_log: PathBuf,
+    /// Unix: started at the first hook, and again after an install.
+    runner: Mutex<Option<Arc<HookServer>>>,
+    /// Dropped last: the runner is ended first.
+    _dir: tempfile::TempDir,
+}
+
+impl BuildEnv {
+    fn create(
+        python: &Path,
+        target: &Target,
+        backend: &str,
+        backend_path: &str,
+        home: Option<&Path>,
+    ) -> Result<Self, Failed> {
+        let plain = |why: String| Failed { why, tail: Vec::new() };
+        let dir = tempfile::tempdir().map_err(|e| plain(format!("cannot make a build environment: {e}")))?;
+        let env = dir.path().join("env");
+        let release = target.lowest_python().release().to_vec();
+        let scheme =
+            Scheme::of_venv(&env, (release.first().copied().unwrap_or(3), release.get(1).copied().unwrap_or(0)));
+        let version = release.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+        write_venv(python, &version, &env, &scheme)
+            .map_err(|e| plain(format!("cannot make a virtual environment with {}: {e}", python.display())))?;
+        let hook_file = dir.path().join("hook.py");
+        std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
+        Ok(Self {
+            scheme,
+            hook_file,
+            backend: backend.to_string(),
+            backend_path: backend_path.to_string(),
+            home: home.unwrap_or(dir.path()).to_path_buf(),
+            runner_log: dir.path().join("runner.log"),
+            runner: Mutex::new(None),
+            _dir: dir,
+        })
+    }
+
+    /// The runner's command; `hook` and `out` for a single hook, none to serve.
+    fn command(&self, hook: &str, out: Option<&Path>) -> Command {
+        let mut command = Command::new(&self.scheme.python);
+        command.arg(&self.hook_file).args([hook, &self.backend, &self.backend_path]).args(out).current_dir(&self.home);
+        // The environment lives for the run: bytecode the first hook writes spares the next
+        // compiling the backend again (a fifth of a build).
+        command.env_remove("PYTHONDONTWRITEBYTECODE");
+        without_pip_settings(&mut command);
+        command
+    }
+
+    /// Runs the hook `name` of `run.tree` and gives its answer.
+    fn hook(&self, name: &str, run: &HookRun) -> Result<Vec<u8>, Failed> {
+        let out = run.work.join(format!("{name}.out"));
+        let log = run.work.join("log");
+        let what = format!("the backend's {name} hook");
+        // Windows has no fork: a process per hook there.
+        match cfg!(unix) {
+            true => self.server()?.run(name, run, &out, &log, &what)?,
+            false => {
+                let mut command = self.command(name, Some(&out));
+                self::run(command.current_dir(run.tree), &log, run.deadline, run.timeout, &what)?
+            }
+        }
+        std::fs::read(&out)
+            .map_err(|e| Failed { why: format!("the {name} hook left no answer: {e}"), tail: Vec::new() })
+    }
+
+    fn server(&self) -> Result<Arc<HookServer>, Failed> {
+        let mut runner = lock(&self.runner);
+        if let Some(server) = runner.as_ref() {
+            return Ok(Arc::clone(server));
+        }
+        let server = Arc::new(HookServer::start(self.command("serve", None), &self.runner_log)?);
+        *runner = Some(Arc::clone(&server));
+        Ok(server)
+    }
+
+    fn restart(&self) {
+        lock(&self.runner).take();
     }
 }
 
@@ -646,26 +775,33 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
 }
 
 /// A hook runner that has imported the backend and runs each hook in a fork of itself: PEP 517's
-/// fresh process per hook, without importing the backend for each (a third of a build).
+/// fresh process per hook, without importing the backend for each (a third of a build). Hooks of
+/// several builds sharing its environment run at once, each in its own tree and process group.
 struct HookServer {
-    child: std::process::Child,
-    stdin: std::process::ChildStdin,
-    /// Each finished hook's exit status; disconnected when the runner ended.
-    statuses: std::sync::mpsc::Receiver<i32>,
-    /// The log, opened to append: it is emptied before each hook, as [`run`] makes it anew.
-    log: File,
+    child: Mutex<std::process::Child>,
+    stdin: Mutex<std::process::ChildStdin>,
+    /// Each waiting hook's news, by request; `None` once the runner has ended.
+    waiting: Arc<Mutex<Option<Waiting>>>,
+    /// The process group of each hook that runs, ended with the runner.
+    running: Mutex<HashMap<u64, i32>>,
+    next_request: std::sync::atomic::AtomicU64,
+    log: PathBuf,
+}
+
+/// Where each waiting hook hears of itself, by request.
+type Waiting = HashMap<u64, Sender<HookNews>>;
+
+/// What the runner says of one hook.
+enum HookNews {
+    Started { group: i32 },
+    Exited { status: i32 },
 }
 
 impl HookServer {
     fn start(mut command: Command, log: &Path) -> Result<Self, Failed> {
         let plain = |why: String| Failed { why, tail: Vec::new() };
         let what = "the backend's hook runner";
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| plain(format!("cannot capture output: {e}")))?;
-        let err = log.try_clone().map_err(|e| plain(format!("cannot capture output: {e}")))?;
+        let err = File::create(log).map_err(|e| plain(format!("cannot capture output: {e}")))?;
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command
@@ -678,68 +814,135 @@ impl HookServer {
             kill_group(&mut child);
             return Err(plain(format!("{what}: no pipes to it")));
         };
-        let (send, statuses) = std::sync::mpsc::channel();
+        let waiting: Arc<Mutex<Option<Waiting>>> = Arc::new(Mutex::new(Some(HashMap::new())));
+        let news_for = Arc::clone(&waiting);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
-                let Some(status) = line.ok().and_then(|l| l.trim().parse().ok()) else { break };
-                if send.send(status).is_err() {
+                let Ok(line) = line else { break };
+                let mut words = line.split_whitespace();
+                let (Some(Ok(request)), Some(kind), Some(Ok(number))) =
+                    (words.next().map(str::parse), words.next(), words.next().map(str::parse))
+                else {
                     break;
+                };
+                let news = match kind {
+                    "pid" => HookNews::Started { group: number },
+                    _ => HookNews::Exited { status: number },
+                };
+                if let Some(waiting) = lock(&news_for).as_ref()
+                    && let Some(send) = waiting.get(&request)
+                {
+                    let _ = send.send(news);
                 }
             }
+            // Every hook still waiting learns that the runner is gone.
+            lock(&news_for).take();
         });
-        Ok(Self { child, stdin, statuses, log })
+        Ok(Self {
+            child: Mutex::new(child),
+            stdin: Mutex::new(stdin),
+            waiting,
+            running: Mutex::default(),
+            next_request: Default::default(),
+            log: log.to_path_buf(),
+        })
     }
 
-    /// Runs the hook `name`, which writes its answer to `out`, by `deadline`.
-    fn run(
-        &mut self,
-        name: &str,
-        out: &Path,
-        log: &Path,
-        deadline: Instant,
-        timeout: Duration,
-        what: &str,
-    ) -> Result<(), Failed> {
+    /// Runs the hook `name` of `run.tree`, which writes its answer to `out` and its output to
+    /// `log`, by the build's deadline.
+    fn run(&self, name: &str, run: &HookRun, out: &Path, log: &Path, what: &str) -> Result<(), Failed> {
         use std::io::Write;
         use std::sync::mpsc::RecvTimeoutError;
-        let _ = self.log.set_len(0);
+        let request = self.next_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (send, news) = std::sync::mpsc::channel();
+        match lock(&self.waiting).as_mut() {
+            Some(waiting) => waiting.insert(request, send),
+            None => return Err(self.ended(what)),
+        };
+        let mut line = Vec::new();
+        for field in
+            [request.to_string().as_bytes(), name.as_bytes(), &path_bytes(run.tree), &path_bytes(out), &path_bytes(log)]
+        {
+            line.extend_from_slice(field);
+            line.push(0);
+        }
         // A runner that is gone (the backend did not import) is told by its exit status below.
-        let _ = writeln!(self.stdin, "{name} {}", out.display()).and_then(|()| self.stdin.flush());
-        match self.statuses.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(0) => Ok(()),
-            Ok(code) if code < 0 => Err(Failed { why: format!("{what} failed (signal: {})", -code), tail: tail(log) }),
-            Ok(code) => Err(Failed { why: format!("{what} failed (exit status: {code})"), tail: tail(log) }),
-            Err(RecvTimeoutError::Timeout) => {
-                kill_group(&mut self.child);
-                Err(Failed {
-                    why: format!("{what}: timed out after {} s (--build-timeout)", timeout.as_secs()),
-                    tail: tail(log),
-                })
+        let _ = lock(&self.stdin).write_all(&line);
+        let result = loop {
+            match news.recv_timeout(run.deadline.saturating_duration_since(Instant::now())) {
+                Ok(HookNews::Started { group }) => {
+                    lock(&self.running).insert(request, group);
+                }
+                Ok(HookNews::Exited { status: 0 }) => break Ok(()),
+                Ok(HookNews::Exited { status }) if status < 0 => {
+                    break Err(Failed { why: format!("{what} failed (signal: {})", -status), tail: tail(log) });
+                }
+                Ok(HookNews::Exited { status }) => {
+                    break Err(Failed { why: format!("{what} failed (exit status: {status})"), tail: tail(log) });
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(group) = lock(&self.running).get(&request) {
+                        kill_process_group(*group);
+                    }
+                    break Err(Failed {
+                        why: format!("{what}: timed out after {} s (--build-timeout)", run.timeout.as_secs()),
+                        tail: tail(log),
+                    });
+                }
+                Err(RecvTimeoutError::Disconnected) => break Err(self.ended(what)),
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = self.child.wait().map_err(|e| Failed { why: format!("{what}: {e}"), tail: tail(log) })?;
-                Err(Failed { why: format!("{what} failed ({status})"), tail: tail(log) })
-            }
+        };
+        lock(&self.running).remove(&request);
+        if let Some(waiting) = lock(&self.waiting).as_mut() {
+            waiting.remove(&request);
+        }
+        result
+    }
+
+    /// The failure of a hook whose runner has ended: how it ended, and the end of its output.
+    fn ended(&self, what: &str) -> Failed {
+        match lock(&self.child).wait() {
+            Ok(status) => Failed { why: format!("{what} failed ({status})"), tail: tail(&self.log) },
+            Err(e) => Failed { why: format!("{what}: {e}"), tail: tail(&self.log) },
         }
     }
 }
 
 impl Drop for HookServer {
     fn drop(&mut self) {
-        // Idle between hooks: nothing of it is wanted once the build has its answers.
-        kill_group(&mut self.child);
+        // Idle between hooks: nothing of it is wanted once the builds have their answers.
+        for group in lock(&self.running).values() {
+            kill_process_group(*group);
+        }
+        kill_group(&mut lock(&self.child));
     }
+}
+
+/// A path as the runner reads it: its bytes.
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    return std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    return path.to_string_lossy().into_owned().into_bytes();
 }
 
 /// Ends `child` and every process of its group (compilers, helpers the backend started).
 fn kill_group(child: &mut std::process::Child) {
-    #[cfg(unix)]
     if let Ok(group) = i32::try_from(child.id()) {
-        // SAFETY: kill(2) takes plain integers; a group that is gone already is ESRCH, ignored.
-        unsafe { libc::kill(-group, libc::SIGKILL) };
+        kill_process_group(group);
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+fn kill_process_group(group: i32) {
+    // SAFETY: kill(2) takes plain integers; a group that is gone already is ESRCH, ignored.
+    #[cfg(unix)]
+    unsafe {
+        libc::kill(-group, libc::SIGKILL)
+    };
+    #[cfg(not(unix))]
+    let _ = group;
 }
 
 /// The last [`TAIL_LINES`] lines of a log.

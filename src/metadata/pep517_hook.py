@@ -1,16 +1,21 @@
-# Runs one PEP 517 hook of the source tree in the current directory and writes its answer to a
-# file (the backend's own output goes to stdout and stderr, which hashlock captures):
-#   requires BACKEND BACKEND_PATH_JSON OUT   get_requires_for_build_wheel, as a JSON list
+# Runs PEP 517 hooks of a source tree and writes each answer to a file (the backend's own output
+# goes to a log hashlock reads):
+#   requires BACKEND BACKEND_PATH_JSON OUT   get_requires_for_build_wheel of the tree in the
+#                                            current directory, as a JSON list
 #   metadata BACKEND BACKEND_PATH_JSON OUT   METADATA, from prepare_metadata_for_build_wheel
 #                                            or else from the wheel build_wheel makes
-#   serve BACKEND BACKEND_PATH_JSON          imports the backend once, then runs each `HOOK OUT`
-#                                            line of stdin in a fork of itself (a fresh process
-#                                            per hook, as PEP 517 asks, without importing the
-#                                            backend again) and answers each with its exit
-#                                            status on a line of stdout
+#   serve BACKEND BACKEND_PATH_JSON          imports the backend once, then runs each request of
+#                                            stdin (ID HOOK TREE OUT LOG, each field ended by a
+#                                            NUL byte) in a fork of itself: a fresh process per
+#                                            hook, as PEP 517 asks, without importing the backend
+#                                            again, for any tree the environment fits. Requests
+#                                            run at once; stdout answers "ID pid GROUP" when one
+#                                            starts and "ID exit STATUS" when it ends
+import gc
 import importlib
 import json
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -50,9 +55,15 @@ def run(hook, backend, out):
         f.write(answer)
 
 
-def forked(hook, backend, out):
-    # stdout is the protocol's: the backend's prints go to the log with stderr.
-    os.dup2(2, 1)
+def forked(hook, backend, tree, out, log):
+    os.setpgid(0, 0)
+    os.chdir(tree)
+    # stdin is the protocol's: the backend reads nothing, and its prints go to the log.
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    logged = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(logged, 1)
+    os.dup2(logged, 2)
     importlib.invalidate_caches()
     code = 0
     try:
@@ -69,15 +80,49 @@ def forked(hook, backend, out):
     os._exit(code)
 
 
+def answer(text):
+    # One short write each: lines from several processes do not interleave in a pipe.
+    os.write(1, text.encode())
+
+
+def supervise(ident, hook, backend, tree, out, log):
+    # Between the server and the hook: waits for the hook and says how it ended, so that the
+    # server itself never waits and hooks of several trees run at once.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    pid = os.fork()
+    if pid == 0:
+        forked(hook, backend, tree, out, log)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # it has set its group itself, or ended already
+    answer("%s pid %d\n" % (ident, pid))
+    _, status = os.waitpid(pid, 0)
+    answer("%s exit %d\n" % (ident, os.waitstatus_to_exitcode(status)))
+    os._exit(0)
+
+
+def requests():
+    fields, pending = [], b""
+    while True:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            return
+        *done, pending = (pending + chunk).split(b"\0")
+        fields.extend(done)
+        while len(fields) >= 5:
+            yield fields[:5]
+            del fields[:5]
+
+
 def serve(backend):
-    for line in sys.stdin:
-        hook, _, out = line.rstrip("\n").partition(" ")
-        pid = os.fork()
-        if pid == 0:
-            forked(hook, backend, out)
-        _, status = os.waitpid(pid, 0)
-        sys.stdout.write("%d\n" % os.waitstatus_to_exitcode(status))
-        sys.stdout.flush()
+    # What the import made stays as it is: no fork's collector walks it (or copies its pages).
+    gc.freeze()
+    # Supervisors end on their own; nothing waits for them.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    for ident, hook, tree, out, log in requests():
+        if os.fork() == 0:
+            supervise(ident.decode(), hook.decode(), backend, tree, out, log)
 
 
 def main():
