@@ -18,6 +18,7 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 
 use crate::dist::WheelFilename;
+use crate::index::pip_files::{self, Surroundings};
 
 /// Newest glibc minor version assumed for `manylinux_2_N` tags.
 const GLIBC_MAX_MINOR: u64 = 40;
@@ -395,8 +396,10 @@ fn detect_python() -> Result<((u64, u64), String), TargetError> {
             "no --python-version given and the `python3` on PATH could not tell its version ({why}); pass --python-version X.Y"
         ))
     };
-    let output = Command::new("python3")
-        .args(["-c", "import platform; print(platform.python_version())"])
+    let python = pip_files::python3_on_path(&Surroundings::of_process()).unwrap_or_else(|| "python3".into());
+    // Isolated and without `site`: neither changes the version, and `site` is most of a start.
+    let output = Command::new(python)
+        .args(["-I", "-S", "-c", "import platform; print(platform.python_version())"])
         .output()
         .map_err(|e| failed(e.to_string()))?;
     if !output.status.success() {

@@ -2,7 +2,8 @@
 //! a second): the `pip` on PATH is followed (through a pyenv shim, picking the version as pyenv
 //! does) to the interpreter its launcher names, to that interpreter's pip package, to
 //! `pip/_internal/models/index.py`. Whatever this route cannot be sure of, it gives up on, and
-//! the caller asks pip itself.
+//! the caller asks pip itself. The `python3` on PATH is followed past a pyenv shim the same way,
+//! for the target's version.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -129,25 +130,32 @@ fn follow(env: &Surroundings, trail: &mut Trail) -> Option<(String, PathBuf)> {
             return None;
         }
     }
-    let head = read_head(&entry)?;
-    let head = match pyenv_shim(&head) {
-        Some(shim_root) => {
-            let root = shim_root
-                .or_else(|| env.var("PYENV_ROOT").map(PathBuf::from))
-                .or_else(|| Some(env.home()?.join(".pyenv")))?;
-            let version = pyenv_version(env, &root, trail)?;
-            let launcher = root.join("versions").join(version).join("bin").join("pip");
-            trail.file(&launcher);
-            read_head(&launcher)?
-        }
-        None => head,
-    };
+    let launcher = past_pyenv_shim(env, entry, "pip", trail)?;
+    let head = read_head(&launcher)?;
     let interpreter = shebang_interpreter(&head)?;
     let pip = pip_package(env, &interpreter)?;
     let index_py = pip.join("_internal").join("models").join("index.py");
     trail.file(&index_py);
     let url = default_index(&std::fs::read_to_string(&index_py).ok()?)?;
     Some((url, index_py))
+}
+
+/// The interpreter the `python3` on PATH runs, past a pyenv shim (whose scripts take a tenth of
+/// a second to pick it); `None` where pyenv's own logic would be needed.
+pub fn python3_on_path(env: &Surroundings) -> Option<PathBuf> {
+    let entry = env.on_path("python3")?;
+    past_pyenv_shim(env, entry, "python3", &mut Trail::default())
+}
+
+/// `entry`, or the `program` of the version a pyenv shim at `entry` would run.
+fn past_pyenv_shim(env: &Surroundings, entry: PathBuf, program: &str, trail: &mut Trail) -> Option<PathBuf> {
+    let Some(shim_root) = pyenv_shim(&read_head(&entry)?) else { return Some(entry) };
+    let root =
+        shim_root.or_else(|| env.var("PYENV_ROOT").map(PathBuf::from)).or_else(|| Some(env.home()?.join(".pyenv")))?;
+    let version = pyenv_version(env, &root, trail)?;
+    let target = root.join("versions").join(version).join("bin").join(program);
+    trail.file(&target);
+    Some(target)
 }
 
 /// The start of a file: enough for a shebang and the line after it, or a pyenv shim.
@@ -476,6 +484,23 @@ TestPyPI = PackageIndex("https://test.index.example/", file_storage_domain="test
         assert_eq!(found(&env), Some((FOUND.into(), index_py)));
         let env = env.with("PYENV_ROOT", dir.path().join("other"));
         assert_eq!(found(&env), None);
+    }
+
+    #[test]
+    fn python3_is_followed_past_a_pyenv_shim_to_the_version_pyenv_picks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pyenv");
+        pyenv(&root, true);
+        std::fs::copy(root.join("shims/pip"), root.join("shims/python3")).unwrap();
+        executable(&root.join("versions/3.11.7/bin/python3"), "");
+        let shims = root.join("shims");
+        let env = Surroundings::new(&shims, dir.path()).with("PYENV_VERSION", "3.11.7");
+        assert_eq!(python3_on_path(&env), Some(root.join("versions/3.11.7/bin/python3")));
+        // `system` is pyenv's to find: the shim itself is run then.
+        assert_eq!(python3_on_path(&env.clone().with("PYENV_VERSION", "system")), None);
+        let plain = dir.path().join("bin");
+        executable(&plain.join("python3"), "#!/bin/sh\n");
+        assert_eq!(python3_on_path(&Surroundings::new(&plain, dir.path())), Some(plain.join("python3")));
     }
 
     #[test]
