@@ -40,10 +40,8 @@ fn build_constraints(
     }
     let lock = match requires.is_empty() {
         true => crate::lock::Lock { packages: Vec::new() },
-        false => {
-            lock_build_requirements(&session.build_client.get()?, session.settings.jobs, &requires, &session.target)
-                .context("the build requirements")?
-        }
+        false => lock_build_requirements(&session.build_client, session.settings.jobs, &requires, &session.target)
+            .context("the build requirements")?,
     };
     let built: Vec<String> = builds.iter().map(|(name, version, _)| format!("{name} {version}")).collect();
     let built = if built.is_empty() { "none".to_string() } else { built.join(", ") };

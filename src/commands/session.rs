@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -57,7 +57,9 @@ pub struct Session {
     pub target: Target,
     /// Shared with the source's background fetches.
     pub client: Arc<IndexClient>,
-    pub build_client: BuildClient,
+    /// The client build requirements are resolved with (see [`IndexClient::without_builder`]),
+    /// shared by the builder and `--build-constraints`, which finds the pages the builds fetched.
+    pub build_client: Arc<IndexClient>,
 }
 
 impl Session {
@@ -78,13 +80,13 @@ impl Session {
         // thousands of files) takes longer than a warm run's resolution, and buys nothing, so
         // the client and the pages it holds live until exit.
         std::mem::forget(Arc::clone(&client));
-        let build_client = BuildClient { settings: Arc::new(settings.clone()), client: Arc::default() };
+        let build_client = Arc::new(client.without_builder());
         Ok(Self { settings, target, client, build_client })
     }
 
     /// Lets metadata fetches build sdists (or, with `--no-build`, refuse to, by name).
     pub fn enable_builds(&mut self, args: &BuildArgs) -> anyhow::Result<()> {
-        let locker = BuildLocker { client: self.build_client.clone(), jobs: self.settings.jobs };
+        let locker = BuildLocker { client: Arc::clone(&self.build_client), jobs: self.settings.jobs };
         let options = self.settings.build_options(args, &self.target);
         self.client.set_builder(Builder::new(options, Box::new(locker), self.settings.cache.clone()));
         Ok(())
@@ -252,39 +254,17 @@ pub fn lock_build_requirements(
     Ok(lock)
 }
 
-/// The client build requirements are resolved with: like the session's but without a
-/// builder, so that resolving them never recurses into another build. Made on first use (most
-/// runs build nothing, and a client loads the TLS roots), then shared by the builder and
-/// `--build-constraints`, which finds the pages the builds fetched.
-#[derive(Clone)]
-pub struct BuildClient {
-    settings: Arc<Settings>,
-    client: Arc<Mutex<Option<Arc<IndexClient>>>>,
-}
-
-impl BuildClient {
-    pub fn get(&self) -> anyhow::Result<Arc<IndexClient>> {
-        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = client.as_ref() {
-            return Ok(Arc::clone(client));
-        }
-        let made = Arc::new(self.settings.index_client()?);
-        *client = Some(Arc::clone(&made));
-        Ok(made)
-    }
-}
-
 /// [`LockBuildRequirements`] for the builder: the wheel of each pin that the build
 /// interpreter installs, fetched with the build client.
 struct BuildLocker {
-    client: BuildClient,
+    client: Arc<IndexClient>,
     jobs: usize,
 }
 
 impl LockBuildRequirements for BuildLocker {
     fn lock(&self, requirements: &[Requirement], target: &Target) -> Result<Vec<BuildWheel>, String> {
-        let client = self.client.get().map_err(|e| format!("{e:#}"))?;
-        let lock = lock_build_requirements(&client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
+        let lock =
+            lock_build_requirements(&self.client, self.jobs, requirements, target).map_err(|e| format!("{e:#}"))?;
         lock.packages
             .iter()
             .map(|package| {
@@ -304,10 +284,9 @@ impl LockBuildRequirements for BuildLocker {
     }
 
     fn download(&self, wheel: &BuildWheel) -> Result<std::fs::File, String> {
-        let client = self.client.get().map_err(|e| format!("{e:#}"))?;
         let url = reqwest::Url::parse(&wheel.url).map_err(|e| format!("{}: invalid URL: {e}", wheel.filename))?;
         let (file, digest) =
-            client.http().download(&url, MAX_DOWNLOAD_SIZE, spool_hashed).map_err(|e| e.to_string())?;
+            self.client.http().download(&url, MAX_DOWNLOAD_SIZE, spool_hashed).map_err(|e| e.to_string())?;
         if digest != wheel.sha256 {
             return Err(format!("{} has sha256 {digest}, the index says {}", wheel.filename, wheel.sha256));
         }

@@ -245,7 +245,8 @@ impl<'p> Release<'p> {
 /// Fetches project pages from the configured indexes, once per name (concurrent callers for
 /// the same name wait for the first fetch), through the on-disk cache.
 pub struct IndexClient {
-    http: HttpClient,
+    /// Shared with the client build requirements are resolved with: one pool, one count.
+    http: Arc<HttpClient>,
     indexes: Vec<Url>,
     cache: Option<Cache>,
     /// Hosts that answered a range request with something other than 206: later metadata
@@ -278,9 +279,9 @@ type ProjectResult = Result<Arc<Project>, IndexError>;
 
 impl IndexClient {
     /// `indexes`: the primary index first, then extra indexes; pages are merged as pip does.
-    pub fn new(http: HttpClient, indexes: Vec<Url>, cache: Option<Cache>) -> Self {
+    pub fn new(http: impl Into<Arc<HttpClient>>, indexes: Vec<Url>, cache: Option<Cache>) -> Self {
         Self {
-            http,
+            http: http.into(),
             indexes,
             cache,
             range_refused: Mutex::default(),
@@ -345,6 +346,15 @@ impl IndexClient {
 
     pub fn http(&self) -> &HttpClient {
         &self.http
+    }
+
+    /// A client of the same indexes, cache, settings and connections, with nothing fetched yet
+    /// and no builder: build requirements are resolved with it, so that resolving them never
+    /// recurses into another build.
+    pub fn without_builder(&self) -> Self {
+        Self::new(Arc::clone(&self.http), self.indexes.clone(), self.cache.clone())
+            .with_strategy(self.strategy)
+            .with_allow_stale(self.allow_stale)
     }
 
     pub fn cache(&self) -> Option<&Cache> {

@@ -16,7 +16,7 @@ use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
-use super::candidates::{Candidate, Candidates, exclusion, likely_pick};
+use super::candidates::{Candidate, Candidates, exclusion, likely_pick, metadata_file};
 use super::markers::{normalize, python_at_least};
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
@@ -229,6 +229,16 @@ impl<'a> Provider<'a> {
         if specifiers.iter().any(|specifier| specifier.version().any_prerelease()) {
             self.state.borrow_mut().prerelease_named.insert(name.clone());
         }
+    }
+
+    /// Whether the version of `name` likely picked in `range` has its metadata from an sdist.
+    /// Known from the page (a failed fetch is told when the package is decided), so the
+    /// decision order does not hang on how fast anything arrives.
+    fn likely_from_sdist(&self, name: &PackageName, range: &Ranges<Version>) -> bool {
+        let Ok((project, found)) = self.project(name) else { return false };
+        likely_pick(&found, |v| range.contains(v))
+            .and_then(|pick| metadata_file(&project, &pick, self.target))
+            .is_some_and(|(_, filename)| !filename.is_wheel())
     }
 
     /// The project and its candidates, fetched once; prefetches the likely pick's metadata.
@@ -488,6 +498,9 @@ impl<'a> Provider<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Tier {
     Deferred,
+    /// Its likely version has no wheel: its metadata may need a build, which runs (started by
+    /// the look-ahead) while the packages with wheels are decided.
+    Sdist,
     Unspecified,
     ConflictEarly,
     Singleton,
@@ -522,9 +535,10 @@ impl DependencyProvider for Provider<'_> {
     type Err = Failure;
     /// As uv decides: a package pinned to one version first, then packages whose versions
     /// kept being rejected in conflicts, then the rest in the order they were first depended
-    /// on (breadth first from the root), and last the packages deferred by a restart. So a
-    /// direct requirement is decided before what it pulls in, a conflict below it walks back
-    /// the dependency rather than the requirement, and no page is needed to prioritize.
+    /// on (breadth first from the root), then those whose likely version has no wheel, and last
+    /// the packages deferred by a restart. So a direct requirement is decided before what it
+    /// pulls in, a conflict below it walks back the dependency rather than the requirement, and
+    /// builds run while the rest is decided.
     type Priority = (Tier, Reverse<usize>);
 
     fn prioritize(
@@ -534,17 +548,19 @@ impl DependencyProvider for Provider<'_> {
         stats: &PackageResolutionStatistics,
     ) -> Self::Priority {
         let Some(name) = package.name() else { return (Tier::Root, Reverse(0)) };
-        let state = self.state.borrow();
-        let tier = if range.as_singleton().is_some() {
+        let from_sdist = self.likely_from_sdist(name, range);
+        let tier = if range.as_singleton().is_some() && !from_sdist {
             Tier::Singleton
-        } else if state.deferred.contains(name) {
+        } else if self.state.borrow().deferred.contains(name) {
             Tier::Deferred
         } else if stats.conflict_count() >= CONFLICTS_BEFORE_EARLY {
             Tier::ConflictEarly
+        } else if from_sdist {
+            Tier::Sdist
         } else {
             Tier::Unspecified
         };
-        (tier, Reverse(state.discovered.get(package).copied().unwrap_or(usize::MAX)))
+        (tier, Reverse(self.state.borrow().discovered.get(package).copied().unwrap_or(usize::MAX)))
     }
 
     /// The newest eligible version: yanked ones only when pinned with `==`; pre-releases only

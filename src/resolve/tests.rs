@@ -520,3 +520,17 @@ fn universal_irreconcilable_requirements_name_package_and_environments() {
     let from_310 = try_run(&index, &["app"], &[], &universal("3.10"), &ResolveOptions::default());
     assert_eq!(pins(&from_310.expect("the conflict is below the range")), ["app==1.0", "b==2.0"]);
 }
+
+#[test]
+fn a_package_without_a_wheel_is_decided_after_those_with_one_even_when_pinned() {
+    // Its metadata may need a build, which the look-ahead has started: the resolver decides
+    // the packages with wheels meanwhile instead of waiting for it.
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["built==1.0", "plain>=1", "other"]);
+    index.release_file("built", "1.0", &["leaf"], file("built-1.0.tar.gz", None, false));
+    index.release("plain", "1.0", &["leaf"]).release("other", "1.0", &[]).release("leaf", "1.0", &[]);
+    let resolution = run(&index, &["app"], &[], &ResolveOptions::default());
+    assert_eq!(pins(&resolution), ["app==1.0", "built==1.0", "leaf==1.0", "other==1.0", "plain==1.0"]);
+    let read = index.read.lock().expect("lock").clone();
+    assert_eq!(read.last().map(String::as_str), Some("built==1.0"), "{read:?}");
+}
