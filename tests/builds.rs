@@ -124,6 +124,30 @@ fn sdists_with_the_same_backend_are_each_built_from_their_own_tree() {
 }
 
 #[test]
+fn a_build_requirement_beyond_the_backends_is_importable_in_the_shared_runner() {
+    // `third` builds with the backend `oldstyle` builds with, plus `helper`, which its build
+    // imports: the runner that imported the backend serves it, with `helper` added.
+    let mut registry = tree(&[]);
+    let pyproject =
+        "[build-system]\nrequires = [\"tinybackend\", \"helper\"]\nbuild-backend = \"tinybackend.wheel_only\"\n";
+    let third = backend_sdist(
+        "third",
+        "1.0",
+        &old_pkg_info("third", "1.0"),
+        pyproject,
+        &[("deps.txt", "leaf\n"), ("import.txt", "helper\n")],
+    );
+    registry.add("third", File::built(third, "1.0"));
+    let server = IndexServer::start(registry.clone());
+    let lock = lock_from_stdout(&mut generate(&server.index_url(), &["oldstyle", "third"]));
+    lock.assert_pins_and_hashes(&registry, &["leaf==1.0", "oldstyle==1.0", "third==1.0"]);
+    assert!(fetched(&server, "/files/helper-1.0-py3-none-any.whl"), "{:#?}", server.log());
+    // Alone, its build is the one that starts the runner.
+    let alone = lock_from_stdout(&mut generate(&server.index_url(), &["third"]));
+    alone.assert_pins_and_hashes(&registry, &["leaf==1.0", "third==1.0"]);
+}
+
+#[test]
 fn a_failing_backend_names_the_package_and_shows_the_end_of_its_output() {
     let server = IndexServer::start(tree(&[("fail.txt", "no compiler found\n")]));
     let dir = tempfile::tempdir().unwrap();

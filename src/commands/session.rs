@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -275,6 +276,8 @@ impl LockBuildRequirements for BuildLocker {
                 let sha256 =
                     file.sha256().ok_or_else(|| format!("{}: the index publishes no sha256", file.filename))?;
                 Ok(BuildWheel {
+                    name: package.name.clone(),
+                    required_by: package.required_by.iter().filter_map(|by| PackageName::from_str(by).ok()).collect(),
                     filename: file.filename.clone(),
                     url: file.url.clone(),
                     sha256: sha256.to_ascii_lowercase(),

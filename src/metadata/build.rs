@@ -15,11 +15,12 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::str::FromStr;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use pep508_rs::Requirement;
+use pep508_rs::{PackageName, Requirement};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -68,6 +69,9 @@ pub trait LockBuildRequirements: Send + Sync {
 /// A build requirement's wheel, as locked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildWheel {
+    pub name: PackageName,
+    /// The locked packages that depend on it.
+    pub required_by: Vec<PackageName>,
     pub filename: String,
     pub url: String,
     pub sha256: String,
@@ -101,12 +105,14 @@ pub struct Builder {
     /// The interpreter that builds and the environment it is, found once: finding it runs
     /// Python.
     interpreter: OnceLock<Result<(PathBuf, Target), String>>,
-    /// Build environments by backend and the sha256s of their locked build requirements.
-    shared_envs: Mutex<HashMap<SharedEnvKey, Arc<OnceLock<SharedEnv>>>>,
+    /// Build environments by backend module and the sha256s of the wheels it imports from.
+    shared_envs: Made<(String, Vec<String>), BuildEnv>,
+    /// Layers by the sha256s of all the build requirements they complete.
+    layers: Made<Vec<String>, Layer>,
 }
 
-type SharedEnvKey = (String, Vec<String>);
-type SharedEnv = Result<Arc<BuildEnv>, Failed>;
+/// What a run makes once and shares, by key: made by the first to ask, waited for by the rest.
+type Made<K, T> = Mutex<HashMap<K, Arc<OnceLock<Result<Arc<T>, Failed>>>>>;
 
 /// One step that failed: why, and the end of its output.
 #[derive(Clone)]
@@ -126,6 +132,7 @@ impl Builder {
             done: Mutex::default(),
             interpreter: OnceLock::new(),
             shared_envs: Mutex::default(),
+            layers: Mutex::default(),
         }
     }
 
@@ -301,12 +308,23 @@ impl Builder {
         let plain = |why: String| Failed { why, tail: Vec::new() };
         let (python, target) = self.interpreter().as_ref().map_err(|e| plain(e.clone()))?;
         let wheels = self.lock_wheels(&system.requires, target)?;
-        let hooks = HookRun { tree, work, deadline, timeout: self.options.timeout };
+        let (module, attribute) = system.backend.split_once(':').unwrap_or((&system.backend, ""));
         // A backend found in the tree (`backend-path`) is the tree's own: its environment is too.
         let shared = cfg!(unix) && system.backend_path.is_empty();
-        let mut env = match shared {
-            true => self.shared_env(&system.backend, &wheels, python, target)?,
-            false => Arc::new(self.private_env(&system, &wheels, python, target, tree)?),
+        let (mut env, layer) = match shared {
+            true => {
+                let base = backend_base(module, &wheels);
+                (self.shared_env(module, &base, python, target)?, self.layer(&wheels, &base, target)?)
+            }
+            false => (Arc::new(self.private_env(&system, &wheels, python, target, tree)?), None),
+        };
+        let mut hooks = HookRun {
+            tree,
+            work,
+            deadline,
+            timeout: self.options.timeout,
+            attribute: attribute.trim(),
+            layer: layer.as_ref().map(|layer| layer.site.as_path()),
         };
         let extra: Vec<String> = serde_json::from_slice(&env.hook("requires", &hooks)?)
             .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
@@ -315,6 +333,7 @@ impl Builder {
             let extra_wheels = self.lock_wheels(&extra, target)?;
             if shared {
                 env = Arc::new(self.private_env(&system, &wheels, python, target, tree)?);
+                hooks.layer = None;
             }
             self.install_wheels(&extra_wheels, &env.scheme)?;
             // What is installed now may replace a module the runner imported: the metadata
@@ -329,25 +348,41 @@ impl Builder {
         Ok(Built { build_system: BuildSystem { backend: system.backend, requires }, metadata })
     }
 
-    /// The environment every build of this run with this backend and these locked build
-    /// requirements runs its hooks in: installed once, its backend imported once (three of
-    /// homeassistant's four builds share one).
+    /// The environment every build of this run whose backend is `module` runs its hooks in,
+    /// when its build requirements lock `base` for the backend: installed once, the module
+    /// imported once (all four of homeassistant's builds share one).
     fn shared_env(
         &self,
-        backend: &str,
-        wheels: &[BuildWheel],
+        module: &str,
+        base: &[BuildWheel],
         python: &Path,
         target: &Target,
     ) -> Result<Arc<BuildEnv>, Failed> {
-        let mut digests: Vec<String> = wheels.iter().map(|wheel| wheel.sha256.clone()).collect();
-        digests.sort();
-        let cell = Arc::clone(lock(&self.shared_envs).entry((backend.to_string(), digests)).or_default());
+        let cell = Arc::clone(lock(&self.shared_envs).entry((module.to_string(), digests(base))).or_default());
         cell.get_or_init(|| {
-            let env = BuildEnv::create(python, target, backend, "[]", None)?;
-            self.install_wheels(wheels, &env.scheme)?;
+            let env = BuildEnv::create(python, target, module, "[]", None)?;
+            self.install_wheels(base, &env.scheme)?;
             Ok(Arc::new(env))
         })
         .clone()
+    }
+
+    /// The wheels of `wheels` that `base` lacks, installed once for every build that locks the
+    /// same; `None` when there are none.
+    fn layer(&self, wheels: &[BuildWheel], base: &[BuildWheel], target: &Target) -> Result<Option<Arc<Layer>>, Failed> {
+        if wheels.len() == base.len() {
+            return Ok(None);
+        }
+        let cell = Arc::clone(lock(&self.layers).entry(digests(wheels)).or_default());
+        let made = cell.get_or_init(|| {
+            let dir = tempfile::tempdir()
+                .map_err(|e| Failed { why: format!("cannot make a build environment: {e}"), tail: Vec::new() })?;
+            let scheme = Scheme::of_venv(dir.path(), python_minor(target));
+            let extra: Vec<BuildWheel> = wheels.iter().filter(|wheel| !base.contains(wheel)).cloned().collect();
+            self.install_wheels(&extra, &scheme)?;
+            Ok(Arc::new(Layer { site: scheme.site_packages, _dir: dir }))
+        });
+        made.clone().map(Some)
     }
 
     /// An environment of one build's own, its runner started in `tree` (where `backend-path`
@@ -397,6 +432,49 @@ struct HookRun<'a> {
     work: &'a Path,
     deadline: Instant,
     timeout: Duration,
+    /// The backend's object within its module (`__legacy__`), empty for the module itself.
+    attribute: &'a str,
+    /// A [`Layer`]'s site directory, added in each hook's process.
+    layer: Option<&'a Path>,
+}
+
+/// Build requirements installed beside a shared environment's, for the builds that need more
+/// than its backend imports (`pybind11` beside `setuptools`): a site directory each hook of
+/// theirs adds, so that the backend is still imported once.
+struct Layer {
+    site: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The sorted sha256s of `wheels`.
+fn digests(wheels: &[BuildWheel]) -> Vec<String> {
+    let mut digests: Vec<String> = wheels.iter().map(|wheel| wheel.sha256.clone()).collect();
+    digests.sort();
+    digests
+}
+
+/// `(3, Y)` of the target's interpreter.
+fn python_minor(target: &Target) -> (u64, u64) {
+    let python = target.lowest_python();
+    let release = python.release();
+    (release.first().copied().unwrap_or(3), release.get(1).copied().unwrap_or(0))
+}
+
+/// The wheels of `wheels` that importing the backend `module` needs: the distribution named as
+/// its top-level package (`setuptools` of `setuptools.build_meta`) and what it requires,
+/// transitively; all of them when none is named so.
+fn backend_base(module: &str, wheels: &[BuildWheel]) -> Vec<BuildWheel> {
+    let top = module.trim().split('.').next().unwrap_or_default();
+    let Some(top) = PackageName::from_str(top).ok().filter(|top| wheels.iter().any(|wheel| wheel.name == *top)) else {
+        return wheels.to_vec();
+    };
+    let mut needed: Vec<&PackageName> = vec![&top];
+    while let Some(more) =
+        wheels.iter().find(|w| !needed.contains(&&w.name) && w.required_by.iter().any(|by| needed.contains(&by)))
+    {
+        needed.push(&more.name);
+    }
+    wheels.iter().filter(|wheel| needed.contains(&&wheel.name)).cloned().collect()
 }
 
 /// A virtual environment with build requirements installed, without pip of its own (hashlock
@@ -404,6 +482,7 @@ struct HookRun<'a> {
 struct BuildEnv {
     scheme: Scheme,
     hook_file: PathBuf,
+    /// `module:object`, or the module alone for an environment shared by backends in it.
     backend: String,
     /// `backend-path`, as JSON for the runner.
     backend_path: String,
@@ -428,10 +507,8 @@ impl BuildEnv {
         let plain = |why: String| Failed { why, tail: Vec::new() };
         let dir = tempfile::tempdir().map_err(|e| plain(format!("cannot make a build environment: {e}")))?;
         let env = dir.path().join("env");
-        let release = target.lowest_python().release().to_vec();
-        let scheme =
-            Scheme::of_venv(&env, (release.first().copied().unwrap_or(3), release.get(1).copied().unwrap_or(0)));
-        let version = release.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+        let scheme = Scheme::of_venv(&env, python_minor(target));
+        let version = target.lowest_python().release().iter().map(u64::to_string).collect::<Vec<_>>().join(".");
         write_venv(python, &version, &env, &scheme)
             .map_err(|e| plain(format!("cannot make a virtual environment with {}: {e}", python.display())))?;
         let hook_file = dir.path().join("hook.py");
@@ -450,8 +527,13 @@ impl BuildEnv {
 
     /// The runner's command; `hook` and `out` for a single hook, none to serve.
     fn command(&self, hook: &str, out: Option<&Path>) -> Command {
+        // A runner imports the module; each request names the backend's object in it.
+        let backend = match hook {
+            "serve" => self.backend.split(':').next().unwrap_or_default(),
+            _ => &self.backend,
+        };
         let mut command = Command::new(&self.scheme.python);
-        command.arg(&self.hook_file).args([hook, &self.backend, &self.backend_path]).args(out).current_dir(&self.home);
+        command.arg(&self.hook_file).args([hook, backend, &self.backend_path]).args(out).current_dir(&self.home);
         // The environment lives for the run: bytecode the first hook writes spares the next
         // compiling the backend again (a fifth of a build).
         command.env_remove("PYTHONDONTWRITEBYTECODE");
@@ -860,9 +942,9 @@ impl HookServer {
             None => return Err(self.ended(what)),
         };
         let mut line = Vec::new();
-        for field in
-            [request.to_string().as_bytes(), name.as_bytes(), &path_bytes(run.tree), &path_bytes(out), &path_bytes(log)]
-        {
+        let layer = run.layer.map(path_bytes).unwrap_or_default();
+        let fields = [request.to_string().into_bytes(), name.into(), run.attribute.into(), path_bytes(run.tree)];
+        for field in fields.iter().chain([&path_bytes(out), &path_bytes(log), &layer]) {
             line.extend_from_slice(field);
             line.push(0);
         }
@@ -1049,6 +1131,33 @@ mod tests {
         let env_site = on_path(&site_packages) || on_path(&scheme.site_packages.display().to_string());
         assert!(env_site, "the environment's site-packages on {}", lines[3]);
         assert!(!on_path(lines[2]), "the base's site-packages {} off {}", lines[2], lines[3]);
+    }
+
+    #[test]
+    fn the_backends_base_is_its_distribution_and_what_that_requires() {
+        let wheel = |name: &str, required_by: &[&str]| BuildWheel {
+            name: PackageName::from_str(name).unwrap(),
+            required_by: required_by.iter().map(|by| PackageName::from_str(by).unwrap()).collect(),
+            filename: format!("{name}-1.0-py3-none-any.whl"),
+            url: String::new(),
+            sha256: name.into(),
+        };
+        let names = |wheels: Vec<BuildWheel>| wheels.into_iter().map(|w| w.name.to_string()).collect::<Vec<_>>();
+        let wheels = [
+            wheel("hatchling", &[]),
+            wheel("hatch-vcs", &[]),
+            wheel("packaging", &["hatchling", "setuptools-scm"]),
+            wheel("pluggy", &["hatchling"]),
+            wheel("setuptools-scm", &["hatch-vcs"]),
+        ];
+        assert_eq!(names(backend_base("hatchling.build", &wheels)), ["hatchling", "packaging", "pluggy"]);
+        assert_eq!(
+            names(backend_base("setuptools.build_meta", &[wheel("setuptools", &[]), wheel("pybind11", &[])])),
+            ["setuptools"]
+        );
+        // `poetry.core.masonry.api` is not `poetry`'s: nothing is left out.
+        let poetry = [wheel("poetry-core", &[]), wheel("cython", &[])];
+        assert_eq!(names(backend_base("poetry.core.masonry.api", &poetry)), ["poetry-core", "cython"]);
     }
 
     #[test]

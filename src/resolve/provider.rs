@@ -142,6 +142,9 @@ struct State {
     deferred: HashSet<PackageName>,
     /// Packages a version of which was rejected: PubGrub is walking their versions down.
     walked_down: HashSet<Package>,
+    /// Whether a version's metadata comes from its sdist, for [`Provider::likely_from_sdist`]
+    /// (asked each time a package's range changes).
+    from_sdist: HashMap<(PackageName, Version), bool>,
 }
 
 pub struct Provider<'a> {
@@ -236,9 +239,14 @@ impl<'a> Provider<'a> {
     /// decision order does not hang on how fast anything arrives.
     fn likely_from_sdist(&self, name: &PackageName, range: &Ranges<Version>) -> bool {
         let Ok((project, found)) = self.project(name) else { return false };
-        likely_pick(&found, |v| range.contains(v))
-            .and_then(|pick| metadata_file(&project, &pick, self.target))
-            .is_some_and(|(_, filename)| !filename.is_wheel())
+        let Some(pick) = likely_pick(&found, |v| range.contains(v)) else { return false };
+        let key = (name.clone(), pick);
+        if let Some(known) = self.state.borrow().from_sdist.get(&key) {
+            return *known;
+        }
+        let from_sdist = metadata_file(&project, &key.1, self.target).is_some_and(|(_, filename)| !filename.is_wheel());
+        self.state.borrow_mut().from_sdist.insert(key, from_sdist);
+        from_sdist
     }
 
     /// The project and its candidates, fetched once; prefetches the likely pick's metadata.

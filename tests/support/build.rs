@@ -182,7 +182,8 @@ pub fn sdist_of(name: &str, version: &str, members: &[(String, Vec<u8>)], format
 
 /// The sources of [`backend_wheel`]'s build backend, `tinybackend`: it reads the project's name
 /// and version from `tiny.cfg`, its dependencies from `deps.txt` and what
-/// `get_requires_for_build_wheel` asks for from `build-deps.txt`; `fail.txt` makes it fail
+/// `get_requires_for_build_wheel` asks for from `build-deps.txt`, and imports the module
+/// `import.txt` names while it builds; `fail.txt` makes it fail
 /// (after some output), `hang.txt` makes it hang with a child process whose pid it writes to the
 /// file `hang.txt` names. `tinybackend.wheel_only` has no
 /// `prepare_metadata_for_build_wheel`, so the metadata comes from the wheel it builds.
@@ -215,6 +216,9 @@ def _metadata():
         with open(_read("hang.txt").strip(), "w") as f:
             f.write(str(child.pid))
         time.sleep(120)
+    if _read("import.txt") is not None:
+        # A build requirement the build itself imports (as setup.py imports pybind11).
+        __import__(_read("import.txt").strip())
     name, version = _project()
     deps = [line.strip() for line in (_read("deps.txt") or "").splitlines() if line.strip()]
     return "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version) + "".join(
