@@ -109,6 +109,8 @@ pub struct Builder {
     shared_envs: Made<(String, Vec<String>), BuildEnv>,
     /// Layers by the sha256s of all the build requirements they complete.
     layers: Made<Vec<String>, Layer>,
+    /// Locks by the build requirements locked (for the one interpreter that builds).
+    locks: Made<Vec<String>, Vec<BuildWheel>>,
 }
 
 /// What a run makes once and shares, by key: made by the first to ask, waited for by the rest.
@@ -133,6 +135,7 @@ impl Builder {
             interpreter: OnceLock::new(),
             shared_envs: Mutex::default(),
             layers: Mutex::default(),
+            locks: Mutex::default(),
         }
     }
 
@@ -314,7 +317,15 @@ impl Builder {
         let (mut env, layer) = match shared {
             true => {
                 let base = backend_base(module, &wheels);
-                (self.shared_env(module, &base, python, target)?, self.layer(&wheels, &base, target)?)
+                // The layer installs while the environment does.
+                let (env, layer) = std::thread::scope(|scope| {
+                    let layer = scope.spawn(|| self.layer(&wheels, &base, target));
+                    let env = self.shared_env(module, &base, python, target);
+                    let layer =
+                        layer.join().unwrap_or_else(|_| Err(plain("installing the build requirements failed".into())));
+                    (env, layer)
+                });
+                (env?, layer?)
             }
             false => (Arc::new(self.private_env(&system, &wheels, python, target, tree)?), None),
         };
@@ -401,17 +412,25 @@ impl Builder {
         Ok(env)
     }
 
-    /// Resolves `requires` to one wheel each.
-    fn lock_wheels(&self, requires: &[String], target: &Target) -> Result<Vec<BuildWheel>, Failed> {
+    /// Resolves `requires` to one wheel each, once per run (builds at once often ask alike).
+    fn lock_wheels(&self, requires: &[String], target: &Target) -> Result<Arc<Vec<BuildWheel>>, Failed> {
         if requires.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Arc::default());
         }
-        let plain = |why: String| Failed { why, tail: Vec::new() };
-        let requirements = requires
-            .iter()
-            .map(|text| crate::requirement::parse(text).map_err(|e| plain(format!("build requirement `{text}`: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))
+        let cell = Arc::clone(lock(&self.locks).entry(requires.to_vec()).or_default());
+        cell.get_or_init(|| {
+            let plain = |why: String| Failed { why, tail: Vec::new() };
+            let requirements = requires
+                .iter()
+                .map(|text| {
+                    crate::requirement::parse(text).map_err(|e| plain(format!("build requirement `{text}`: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let wheels =
+                self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))?;
+            Ok(Arc::new(wheels))
+        })
+        .clone()
     }
 
     /// Installs `wheels` into the build environment, every one checked against its hash.
