@@ -130,8 +130,11 @@ fn follow(env: &Surroundings, trail: &mut Trail) -> Option<(String, PathBuf)> {
             return None;
         }
     }
-    let launcher = past_pyenv_shim(env, entry, "pip", trail)?;
-    let head = read_head(&launcher)?;
+    let head = read_head(&entry)?;
+    let head = match pyenv_shim(&head) {
+        Some(shim_root) => read_head(&pyenv_program(env, shim_root, "pip", trail)?)?,
+        None => head,
+    };
     let interpreter = shebang_interpreter(&head)?;
     let pip = pip_package(env, &interpreter)?;
     let index_py = pip.join("_internal").join("models").join("index.py");
@@ -144,12 +147,14 @@ fn follow(env: &Surroundings, trail: &mut Trail) -> Option<(String, PathBuf)> {
 /// a second to pick it); `None` where pyenv's own logic would be needed.
 pub fn python3_on_path(env: &Surroundings) -> Option<PathBuf> {
     let entry = env.on_path("python3")?;
-    past_pyenv_shim(env, entry, "python3", &mut Trail::default())
+    match pyenv_shim(&read_head(&entry)?) {
+        Some(shim_root) => pyenv_program(env, shim_root, "python3", &mut Trail::default()),
+        None => Some(entry),
+    }
 }
 
-/// `entry`, or the `program` of the version a pyenv shim at `entry` would run.
-fn past_pyenv_shim(env: &Surroundings, entry: PathBuf, program: &str, trail: &mut Trail) -> Option<PathBuf> {
-    let Some(shim_root) = pyenv_shim(&read_head(&entry)?) else { return Some(entry) };
+/// The `program` of the version a pyenv shim (exporting `shim_root`, if it does) would run.
+fn pyenv_program(env: &Surroundings, shim_root: Option<PathBuf>, program: &str, trail: &mut Trail) -> Option<PathBuf> {
     let root =
         shim_root.or_else(|| env.var("PYENV_ROOT").map(PathBuf::from)).or_else(|| Some(env.home()?.join(".pyenv")))?;
     let version = pyenv_version(env, &root, trail)?;

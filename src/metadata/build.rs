@@ -123,6 +123,13 @@ struct Failed {
     tail: Vec<String>,
 }
 
+impl Failed {
+    /// A failure with no output of its own to show.
+    fn plain(why: String) -> Self {
+        Self { why, tail: Vec::new() }
+    }
+}
+
 impl Builder {
     pub fn new(options: BuildOptions, locker: Box<dyn LockBuildRequirements>, cache: Option<Cache>) -> Self {
         let slots = (Mutex::new(options.parallel.max(1)), Condvar::new());
@@ -263,16 +270,15 @@ impl Builder {
         want_metadata: bool,
     ) -> Result<Built, Failed> {
         let deadline = Instant::now() + self.options.timeout;
-        let plain = |why: String| Failed { why, tail: Vec::new() };
-        let url = Url::parse(&file.url).map_err(|e| plain(format!("the index gave an invalid URL: {e}")))?;
-        let mut archive = download(http, &url).map_err(|e| plain(e.to_string()))?;
-        let digest = file_sha256(&mut archive).map_err(|e| plain(format!("cannot read the download: {e}")))?;
+        let url = Url::parse(&file.url).map_err(|e| Failed::plain(format!("the index gave an invalid URL: {e}")))?;
+        let mut archive = download(http, &url).map_err(|e| Failed::plain(e.to_string()))?;
+        let digest = file_sha256(&mut archive).map_err(|e| Failed::plain(format!("cannot read the download: {e}")))?;
         if digest != sha256 {
-            return Err(plain(format!("the downloaded sdist has sha256 {digest}, the index says {sha256}")));
+            return Err(Failed::plain(format!("the downloaded sdist has sha256 {digest}, the index says {sha256}")));
         }
-        let work = tempfile::tempdir().map_err(|e| plain(format!("cannot make a build directory: {e}")))?;
-        let tree = unpack(archive, sdist.extension, &file.filename, &work.path().join("src")).map_err(plain)?;
-        let system = read_build_system(&tree).map_err(|e| plain(format!("{}: {e}", file.filename)))?;
+        let work = tempfile::tempdir().map_err(|e| Failed::plain(format!("cannot make a build directory: {e}")))?;
+        let tree = unpack(archive, sdist.extension, &file.filename, &work.path().join("src")).map_err(Failed::plain)?;
+        let system = read_build_system(&tree).map_err(|e| Failed::plain(format!("{}: {e}", file.filename)))?;
         self.build_tree(&tree, system, work.path(), deadline, want_metadata)
     }
 
@@ -308,8 +314,7 @@ impl Builder {
         deadline: Instant,
         want_metadata: bool,
     ) -> Result<Built, Failed> {
-        let plain = |why: String| Failed { why, tail: Vec::new() };
-        let (python, target) = self.interpreter().as_ref().map_err(|e| plain(e.clone()))?;
+        let (python, target) = self.interpreter().as_ref().map_err(|e| Failed::plain(e.clone()))?;
         let wheels = self.lock_wheels(&system.requires, target)?;
         let (module, attribute) = system.backend.split_once(':').unwrap_or((&system.backend, ""));
         // A backend found in the tree (`backend-path`) is the tree's own: its environment is too.
@@ -321,8 +326,9 @@ impl Builder {
                 let (env, layer) = std::thread::scope(|scope| {
                     let layer = scope.spawn(|| self.layer(&wheels, &base, target));
                     let env = self.shared_env(module, &base, python, target);
-                    let layer =
-                        layer.join().unwrap_or_else(|_| Err(plain("installing the build requirements failed".into())));
+                    let layer = layer
+                        .join()
+                        .unwrap_or_else(|_| Err(Failed::plain("installing the build requirements failed".into())));
                     (env, layer)
                 });
                 (env?, layer?)
@@ -338,7 +344,7 @@ impl Builder {
             layer: layer.as_ref().map(|layer| layer.site.as_path()),
         };
         let extra: Vec<String> = serde_json::from_slice(&env.hook("requires", &hooks)?)
-            .map_err(|e| plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
+            .map_err(|e| Failed::plain(format!("get_requires_for_build_wheel gave no list of strings: {e}")))?;
         let extra: Vec<String> = extra.into_iter().filter(|r| !system.requires.contains(r)).collect();
         if !extra.is_empty() {
             let extra_wheels = self.lock_wheels(&extra, target)?;
@@ -386,8 +392,8 @@ impl Builder {
         }
         let cell = Arc::clone(lock(&self.layers).entry(digests(wheels)).or_default());
         let made = cell.get_or_init(|| {
-            let dir = tempfile::tempdir()
-                .map_err(|e| Failed { why: format!("cannot make a build environment: {e}"), tail: Vec::new() })?;
+            let dir =
+                tempfile::tempdir().map_err(|e| Failed::plain(format!("cannot make a build environment: {e}")))?;
             let scheme = Scheme::of_venv(dir.path(), python_minor(target));
             let extra: Vec<BuildWheel> = wheels.iter().filter(|wheel| !base.contains(wheel)).cloned().collect();
             self.install_wheels(&extra, &scheme)?;
@@ -419,15 +425,17 @@ impl Builder {
         }
         let cell = Arc::clone(lock(&self.locks).entry(requires.to_vec()).or_default());
         cell.get_or_init(|| {
-            let plain = |why: String| Failed { why, tail: Vec::new() };
             let requirements = requires
                 .iter()
                 .map(|text| {
-                    crate::requirement::parse(text).map_err(|e| plain(format!("build requirement `{text}`: {e}")))
+                    crate::requirement::parse(text)
+                        .map_err(|e| Failed::plain(format!("build requirement `{text}`: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let wheels =
-                self.locker.lock(&requirements, target).map_err(|e| plain(format!("build requirements: {e}")))?;
+            let wheels = self
+                .locker
+                .lock(&requirements, target)
+                .map_err(|e| Failed::plain(format!("build requirements: {e}")))?;
             Ok(Arc::new(wheels))
         })
         .clone()
@@ -435,11 +443,10 @@ impl Builder {
 
     /// Installs `wheels` into the build environment, every one checked against its hash.
     fn install_wheels(&self, wheels: &[BuildWheel], scheme: &Scheme) -> Result<(), Failed> {
-        let plain = |why: String| Failed { why, tail: Vec::new() };
         for wheel in wheels {
-            let file = self.locker.download(wheel).map_err(|e| plain(format!("build requirements: {e}")))?;
+            let file = self.locker.download(wheel).map_err(|e| Failed::plain(format!("build requirements: {e}")))?;
             wheel_install::install(file, &wheel.filename, scheme)
-                .map_err(|e| plain(format!("installing the build requirements: {e}")))?;
+                .map_err(|e| Failed::plain(format!("installing the build requirements: {e}")))?;
         }
         Ok(())
     }
@@ -523,15 +530,14 @@ impl BuildEnv {
         backend_path: &str,
         home: Option<&Path>,
     ) -> Result<Self, Failed> {
-        let plain = |why: String| Failed { why, tail: Vec::new() };
-        let dir = tempfile::tempdir().map_err(|e| plain(format!("cannot make a build environment: {e}")))?;
+        let dir = tempfile::tempdir().map_err(|e| Failed::plain(format!("cannot make a build environment: {e}")))?;
         let env = dir.path().join("env");
         let scheme = Scheme::of_venv(&env, python_minor(target));
         let version = target.lowest_python().release().iter().map(u64::to_string).collect::<Vec<_>>().join(".");
         write_venv(python, &version, &env, &scheme)
-            .map_err(|e| plain(format!("cannot make a virtual environment with {}: {e}", python.display())))?;
+            .map_err(|e| Failed::plain(format!("cannot make a virtual environment with {}: {e}", python.display())))?;
         let hook_file = dir.path().join("hook.py");
-        std::fs::write(&hook_file, HOOK).map_err(|e| plain(format!("cannot write the hook runner: {e}")))?;
+        std::fs::write(&hook_file, HOOK).map_err(|e| Failed::plain(format!("cannot write the hook runner: {e}")))?;
         Ok(Self {
             scheme,
             hook_file,
@@ -573,8 +579,7 @@ impl BuildEnv {
                 self::run(command.current_dir(run.tree), &log, run.deadline, run.timeout, &what)?
             }
         }
-        std::fs::read(&out)
-            .map_err(|e| Failed { why: format!("the {name} hook left no answer: {e}"), tail: Vec::new() })
+        std::fs::read(&out).map_err(|e| Failed::plain(format!("the {name} hook left no answer: {e}")))
     }
 
     fn server(&self) -> Result<Arc<HookServer>, Failed> {
@@ -843,18 +848,15 @@ fn without_pip_settings(command: &mut Command) -> &mut Command {
 /// Runs one step with its output (stdout and stderr, interleaved) captured in `log`, killed at
 /// `deadline`.
 fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, what: &str) -> Result<(), Failed> {
-    let plain = |why: String| Failed { why, tail: Vec::new() };
-    let out = File::create(log).map_err(|e| plain(format!("cannot capture output: {e}")))?;
-    let err = out.try_clone().map_err(|e| plain(format!("cannot capture output: {e}")))?;
+    let out = File::create(log).map_err(|e| Failed::plain(format!("cannot capture output: {e}")))?;
+    let err = out.try_clone().map_err(|e| Failed::plain(format!("cannot capture output: {e}")))?;
     // Its own process group, so that a timeout ends whatever the backend started too.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(command, 0);
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy())))?;
+    let mut child =
+        command.stdin(Stdio::null()).stdout(out).stderr(err).spawn().map_err(|e| {
+            Failed::plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy()))
+        })?;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -866,7 +868,7 @@ fn run(command: &mut Command, log: &Path, deadline: Instant, timeout: Duration, 
                 });
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(plain(format!("{what}: {e}"))),
+            Err(e) => return Err(Failed::plain(format!("{what}: {e}"))),
         }
     };
     match status.success() {
@@ -900,20 +902,16 @@ enum HookNews {
 
 impl HookServer {
     fn start(mut command: Command, log: &Path) -> Result<Self, Failed> {
-        let plain = |why: String| Failed { why, tail: Vec::new() };
         let what = "the backend's hook runner";
-        let err = File::create(log).map_err(|e| plain(format!("cannot capture output: {e}")))?;
+        let err = File::create(log).map_err(|e| Failed::plain(format!("cannot capture output: {e}")))?;
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(err)
-            .spawn()
-            .map_err(|e| plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy())))?;
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(err).spawn().map_err(|e| {
+            Failed::plain(format!("{what}: cannot run {}: {e}", command.get_program().to_string_lossy()))
+        })?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             kill_group(&mut child);
-            return Err(plain(format!("{what}: no pipes to it")));
+            return Err(Failed::plain(format!("{what}: no pipes to it")));
         };
         let waiting: Arc<Mutex<Option<Waiting>>> = Arc::new(Mutex::new(Some(HashMap::new())));
         let news_for = Arc::clone(&waiting);
@@ -960,10 +958,17 @@ impl HookServer {
             Some(waiting) => waiting.insert(request, send),
             None => return Err(self.ended(what)),
         };
+        let fields = [
+            request.to_string().into_bytes(),
+            name.into(),
+            run.attribute.into(),
+            path_bytes(run.tree),
+            path_bytes(out),
+            path_bytes(log),
+            run.layer.map(path_bytes).unwrap_or_default(),
+        ];
         let mut line = Vec::new();
-        let layer = run.layer.map(path_bytes).unwrap_or_default();
-        let fields = [request.to_string().into_bytes(), name.into(), run.attribute.into(), path_bytes(run.tree)];
-        for field in fields.iter().chain([&path_bytes(out), &path_bytes(log), &layer]) {
+        for field in &fields {
             line.extend_from_slice(field);
             line.push(0);
         }
