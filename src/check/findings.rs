@@ -7,7 +7,7 @@ use std::fmt;
 use pep508_rs::PackageName;
 use serde::Serialize;
 
-use crate::dist::{DistFile, DistFilename, Formats, HashSource};
+use crate::dist::{DistFile, DistFilename, FilenameParts, Formats, HashSource};
 use crate::index::Project;
 use crate::index::http::redact;
 use crate::lock::{Lock, LockedPackage, pip_hash};
@@ -584,15 +584,22 @@ pub fn best_wheel<'p>(package: &'p LockedPackage, target: &Target) -> Option<&'p
 
 /// `formats`: what pip may install of the package.
 pub fn target_file(package: &LockedPackage, target: &Target, formats: Formats) -> TargetFile {
-    let parsed: Vec<DistFilename> =
-        package.files.iter().filter_map(|f| DistFilename::parse(&f.filename, &package.name)).collect();
-    let wheel = parsed.iter().any(|p| match p {
-        DistFilename::Wheel(wheel) => target.wheel_priority(wheel).is_some(),
-        DistFilename::Sdist(_) => false,
-    });
-    if wheel && formats.wheel {
+    // Split first, parsed whole only when it counts: most locks have hundreds of wheels.
+    let any = |kind: &dyn Fn(&FilenameParts) -> bool| {
+        package.files.iter().any(|f| {
+            FilenameParts::split(&f.filename, &package.name).is_some_and(|parts| kind(&parts))
+                && DistFilename::parse(&f.filename, &package.name).is_some()
+        })
+    };
+    let for_target = |parts: &FilenameParts| match *parts {
+        FilenameParts::Wheel { python, abi, platform, .. } => {
+            target.joined_tags_priority(python, abi, platform).is_some()
+        }
+        FilenameParts::Sdist { .. } => false,
+    };
+    if formats.wheel && any(&for_target) {
         TargetFile::Wheel
-    } else if formats.sdist && parsed.iter().any(|p| !p.is_wheel()) {
+    } else if formats.sdist && any(&|parts| matches!(parts, FilenameParts::Sdist { .. })) {
         TargetFile::SdistOnly
     } else {
         TargetFile::None

@@ -156,6 +156,9 @@ pub fn run(args: &GenerateArgs, output: &OutputArgs, argv: &[String]) -> anyhow:
     }
 
     session.summarize(&source, &lock, started, output.verbose);
+    // The process exits next: freeing the run's pages, metadata and threads piece by piece
+    // cost a warm run a millisecond in ten.
+    std::mem::forget((session, source, lock));
     Ok(ExitStatus::Success)
 }
 

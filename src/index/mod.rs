@@ -11,7 +11,7 @@ pub mod provenance;
 pub mod simple;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -79,7 +79,8 @@ pub struct Project {
     first_match: bool,
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
-    releases: OnceLock<BTreeMap<Version, ReleaseFiles>>,
+    /// Sorted by version, one entry each: looked up by binary search.
+    releases: OnceLock<Vec<(Version, ReleaseFiles)>>,
 }
 
 /// Where a file sits: `(page, file)` in [`Project::pages`].
@@ -131,7 +132,7 @@ impl Project {
     /// from, which outranks its newness; `0` for every version otherwise.
     pub fn index_rank(&self, version: &Version) -> usize {
         match self.first_match {
-            true => self.release_index().get(version).map_or(0, |release| release.first.0),
+            true => self.release_files(version).map_or(0, |release| release.first.0),
             false => 0,
         }
     }
@@ -149,10 +150,21 @@ impl Project {
 
     /// The files of `version` (PEP 440 equality), in index order.
     pub fn release(&self, version: &Version) -> Release<'_> {
-        Release { project: self, files: self.release_index().get(version) }
+        Release { project: self, files: self.release_files(version) }
     }
 
-    fn release_index(&self) -> &BTreeMap<Version, ReleaseFiles> {
+    /// Under [`IndexStrategy::UnsafeFirstMatch`]: whether [`Project::index_rank`] can be other
+    /// than `0`.
+    pub fn ranks_indexes(&self) -> bool {
+        self.first_match
+    }
+
+    fn release_files(&self, version: &Version) -> Option<&ReleaseFiles> {
+        let releases = self.release_index();
+        releases.binary_search_by(|(listed, _)| listed.cmp(version)).ok().map(|at| &releases[at].1)
+    }
+
+    fn release_index(&self) -> &[(Version, ReleaseFiles)] {
         self.releases.get_or_init(|| {
             // Sorted, then built in one go: inserted one by one, thousands of versions cost a
             // tenth of a warm run in comparisons. The sort is stable: page order stays.
@@ -177,7 +189,7 @@ impl Project {
                     )),
                 }
             }
-            releases.into_iter().collect()
+            releases
         })
     }
 }

@@ -175,8 +175,8 @@ fn version_groups(page: &ProjectPage) -> Vec<(&str, Vec<&DistFile>)> {
 }
 
 /// A cached page whose versions are known and whose file lines are read and checked a version
-/// at a time, when asked for ([`CachedPage::file`]); the others stay on disk (or, for a page
-/// just fetched, text).
+/// at a time, when asked for ([`CachedPage::file`]); the others stay on disk or unchecked in
+/// the entry's text (or, for a page just fetched, were checked with it).
 #[derive(Debug)]
 pub struct CachedPage {
     pub name: PackageName,
@@ -185,10 +185,21 @@ pub struct CachedPage {
     /// What every file URL of the page starts with.
     files_base: String,
     groups: Vec<Group>,
-    /// The whole entry, when it was read (and checked) at once; else empty.
+    /// The whole entry, when it was read at once; else empty.
     text: String,
-    /// Where the groups not read yet are; `None` when all were read at once.
-    file: Option<PageFile>,
+    /// Where the groups not read yet are.
+    unread: Unread,
+}
+
+/// Where a page's groups not read yet are read from.
+#[derive(Debug)]
+enum Unread {
+    /// Nowhere: every group was checked with the entry.
+    Nothing,
+    /// The page's text, read whole from a small cache file.
+    Text(Origin),
+    /// The open cache file.
+    File(PageFile),
 }
 
 /// The files of one version (`None` where the filenames name none, or none PEP 440 reads).
@@ -264,13 +275,19 @@ impl DamageLog {
     }
 }
 
+/// The cache file an entry was read from, where damage found later is recorded.
+#[derive(Debug)]
+struct Origin {
+    path: PathBuf,
+    damage: DamageLog,
+}
+
 /// An open cache file, kept to read groups from: a cache file is only ever replaced whole (by
 /// a rename), so the open file keeps the entry it was opened as.
 #[derive(Debug)]
 struct PageFile {
     file: File,
-    path: PathBuf,
-    damage: DamageLog,
+    origin: Origin,
 }
 
 /// Open cache files kept at once, at most [`MAX_OPEN_PAGES`]: past it, pages are read whole,
@@ -280,24 +297,18 @@ const MAX_OPEN_PAGES: usize = 256;
 
 impl PageFile {
     /// `Err(file)` when the budget of open pages is spent.
-    fn keep(file: File, path: &Path, damage: &DamageLog) -> Result<Self, File> {
+    fn keep(file: File, origin: Origin) -> Result<Self, (File, Origin)> {
         let claim = OPEN_PAGES
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < MAX_OPEN_PAGES).then_some(open + 1));
         match claim {
-            Ok(_) => Ok(Self { file, path: path.to_path_buf(), damage: damage.clone() }),
-            Err(_) => Err(file),
+            Ok(_) => Ok(Self { file, origin }),
+            Err(_) => Err((file, origin)),
         }
     }
 
     fn read_group(&self, group: &Group) -> Option<GroupLines> {
-        let read = read_at(&self.file, group.bytes.start as u64, group.bytes.len())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| Some(GroupLines { lines: check_group(&text, group.files.len())?, text: Some(text) }));
-        if read.is_none() {
-            self.damage.record(&self.path);
-        }
-        read
+        let text = String::from_utf8(read_at(&self.file, group.bytes.start as u64, group.bytes.len()).ok()?).ok()?;
+        Some(GroupLines { lines: check_group(&text, group.files.len())?, text: Some(text) })
     }
 }
 
@@ -325,8 +336,8 @@ fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// A page file up to this size is read and checked whole; a larger one reads its header and
-/// its groups when asked for.
+/// A page file up to this size is read whole (its groups checked when asked for); a larger
+/// one reads its header, and its groups when asked for.
 const READ_WHOLE: usize = 64 * 1024;
 /// What is read first of a larger one: the header lines before the version list, which say
 /// how long that is. Small, because every byte read is a byte of memory touched, and touching
@@ -338,12 +349,22 @@ const READ_FIRST: usize = 4 * 1024;
 /// `None` for an entry whose header, lengths or end do not check.
 pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> {
     let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    let origin = Origin { path: path.to_path_buf(), damage: damage.clone() };
+    let whole = |file: File, origin| {
+        let text = String::from_utf8(read_at(&file, 0, len).ok()?).ok()?;
+        let (fetched_at, max_age, mut page) = parse_header(&text)?;
+        if text.get(body_end(&page, &text)?..)? != END {
+            return None;
+        }
+        (page.text, page.unread) = (text, Unread::Text(origin));
+        Some(CachedEntry { fetched_at, max_age, page })
+    };
     if len <= READ_WHOLE {
-        return decode(String::from_utf8(read_at(&file, 0, len).ok()?).ok()?);
+        return whole(file, origin);
     }
-    let kept = match PageFile::keep(file, path, damage) {
+    let kept = match PageFile::keep(file, origin) {
         Ok(kept) => kept,
-        Err(file) => return decode(String::from_utf8(read_at(&file, 0, len).ok()?).ok()?),
+        Err((file, origin)) => return whole(file, origin),
     };
     let mut head = read_at(&kept.file, 0, READ_FIRST).ok()?;
     let header_len = header_len(&head)?;
@@ -359,7 +380,7 @@ pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> 
     {
         return None;
     }
-    page.file = Some(kept);
+    page.unread = Unread::File(kept);
     Some(CachedEntry { fetched_at, max_age, page })
 }
 
@@ -367,8 +388,7 @@ pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> 
 /// complete, well-formed entry.
 pub fn decode(text: String) -> Option<CachedEntry> {
     let (fetched_at, max_age, mut page) = parse_header(&text)?;
-    let body_end = page.groups.last().map_or(header_len(text.as_bytes())?, |group| group.bytes.end);
-    if text.get(body_end..)? != END {
+    if text.get(body_end(&page, &text)?..)? != END {
         return None;
     }
     for group in &page.groups {
@@ -377,6 +397,11 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     }
     page.text = text;
     Some(CachedEntry { fetched_at, max_age, page })
+}
+
+/// Where the file lines of `text`, the entry of `page`, end.
+fn body_end(page: &CachedPage, text: &str) -> Option<usize> {
+    page.groups.last().map_or_else(|| header_len(text.as_bytes()), |group| Some(group.bytes.end))
 }
 
 /// The header's lines before the version list.
@@ -440,7 +465,8 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     if files != count || lines.next().is_some() {
         return None;
     }
-    let page = CachedPage { name, url, format, files_base, groups: versions, text: String::new(), file: None };
+    let page =
+        CachedPage { name, url, format, files_base, groups: versions, text: String::new(), unread: Unread::Nothing };
     Some((fetched_at, max_age, page))
 }
 
@@ -527,10 +553,27 @@ impl CachedPage {
     /// is damaged (see [`DamageLog`]).
     fn line(&self, index: usize) -> Option<(&str, &Line)> {
         let group = self.groups.get(self.groups.partition_point(|group| group.files.end <= index))?;
-        let read = group.lines.get_or_init(|| self.file.as_ref()?.read_group(group)).as_ref()?;
+        let read = group.lines.get_or_init(|| self.read_group(group)).as_ref()?;
         let line = read.lines.get(index - group.files.start)?;
         let text = read.text.as_deref().unwrap_or_else(|| &self.text[group.bytes.clone()]);
         Some((&text[line.start as usize..line.end as usize], line))
+    }
+
+    /// A group not read yet, checked; damage found is recorded against the cache file.
+    fn read_group(&self, group: &Group) -> Option<GroupLines> {
+        let (read, origin) = match &self.unread {
+            Unread::Nothing => return None,
+            Unread::Text(origin) => {
+                let text = self.text.get(group.bytes.clone());
+                let lines = text.and_then(|text| check_group(text, group.files.len()));
+                (lines.map(|lines| GroupLines { text: None, lines }), origin)
+            }
+            Unread::File(file) => (file.read_group(group), &file.origin),
+        };
+        if read.is_none() {
+            origin.damage.record(&origin.path);
+        }
+        read
     }
 
     fn field(&self, index: usize, field: Field) -> Option<&str> {
@@ -796,11 +839,16 @@ mod tests {
         assert!(decode(format!("{text}trailing\n")).is_none());
     }
 
-    /// A page whose entry is larger than what is read whole: 300 versions, two files each.
-    fn large_page() -> ProjectPage {
+    /// A page of `versions` versions, two files each.
+    fn page_of(versions: usize) -> ProjectPage {
         let files =
-            (0..300).flat_map(|v| [format!("demo_pkg-{v}.0.tar.gz"), format!("demo_pkg-{v}.0-py3-none-any.whl")]);
+            (0..versions).flat_map(|v| [format!("demo_pkg-{v}.0.tar.gz"), format!("demo_pkg-{v}.0-py3-none-any.whl")]);
         page(files.map(|name| file(&name)).collect())
+    }
+
+    /// A page whose entry is larger than what is read whole: 300 versions.
+    fn large_page() -> ProjectPage {
+        page_of(300)
     }
 
     fn write_entry(dir: &Path, text: &str) -> PathBuf {
@@ -830,18 +878,27 @@ mod tests {
     #[test]
     fn a_damaged_group_found_when_read_is_logged_and_its_files_left_out() {
         let dir = tempfile::tempdir().unwrap();
+        // An entry read in parts, and one read whole (and checked a group at a time too).
+        for versions in [300, 20] {
+            let text = encode(7, None, &page_of(versions));
+            assert_eq!(text.len() > READ_WHOLE, versions == 300);
+            let damaged_version = versions / 2;
+            // Same length, so only reading the group finds it.
+            let at = text.find(&format!("demo_pkg-{damaged_version}.0.tar.gz\t")).unwrap();
+            let damaged = format!("{}{}", &text[..at], text[at..].replacen("\thtml\t", "\thtmx\t", 1));
+            let path = write_entry(dir.path(), &damaged);
+            let damage = DamageLog::default();
+            let entry = read(File::open(&path).unwrap(), &path, &damage).unwrap();
+            let (before, damaged_file) = (2 * damaged_version - 1, 2 * damaged_version);
+            let undamaged = format!("demo_pkg-{}.0-py3-none-any.whl", damaged_version - 1);
+            assert_eq!(entry.page.filename(before).as_deref(), Some(undamaged.as_str()));
+            assert!(damage.entries().is_empty());
+            assert!(entry.page.file(damaged_file).is_none() && entry.page.filename(damaged_file + 1).is_none());
+            assert_eq!(damage.entries(), [path]);
+        }
         let text = encode(7, None, &large_page());
-        // Same length, so only reading the group finds it.
-        let at = text.find("demo_pkg-150.0.tar.gz\t").unwrap();
-        let damaged = format!("{}{}", &text[..at], text[at..].replacen("\thtml\t", "\thtmx\t", 1));
-        let path = write_entry(dir.path(), &damaged);
         let damage = DamageLog::default();
-        let entry = read(File::open(&path).unwrap(), &path, &damage).unwrap();
-        assert_eq!(entry.page.filename(299).as_deref(), Some("demo_pkg-149.0-py3-none-any.whl"));
-        assert!(damage.entries().is_empty());
-        assert!(entry.page.file(300).is_none() && entry.page.filename(301).is_none());
-        assert_eq!(damage.entries(), [path]);
-        for cut in [text.len() - 1, text.len() - 200_000.min(text.len() / 2), READ_WHOLE + 10] {
+        for cut in [text.len() - 1, text.len() - 200_000.min(text.len() / 2), READ_WHOLE + 10, 1000] {
             let path = write_entry(dir.path(), &text[..cut]);
             assert!(read(File::open(&path).unwrap(), &path, &damage).is_none(), "cut at {cut}");
         }

@@ -77,7 +77,8 @@ impl Metadata {
     /// bytes that are not UTF-8 are decoded lossily. Like Python's email parser, a line that is
     /// neither a header nor a continuation ends the headers.
     pub fn parse(bytes: &[u8], filename: &str) -> Result<Self, MetadataError> {
-        let text = String::from_utf8_lossy(bytes);
+        // Only the headers are read: the body (the description) is most of the bytes.
+        let text = String::from_utf8_lossy(header_block(bytes));
         let invalid = |line: usize, message: String| MetadataError::Invalid {
             filename: filename.to_string(),
             message: format!("line {line}: {message}"),
@@ -264,6 +265,19 @@ fn download(http: &HttpClient, url: &Url) -> Result<File, MetadataError> {
     Ok(http.download(url, MAX_DOWNLOAD_SIZE, spool)?)
 }
 
+/// `bytes` up to the first empty line, where [`headers`] stops (a cut at a newline splits no
+/// UTF-8 sequence).
+fn header_block(bytes: &[u8]) -> &[u8] {
+    let mut start = 0;
+    while let Some(newline) = bytes[start..].iter().position(|&b| b == b'\n') {
+        if matches!(&bytes[start..start + newline], b"" | b"\r") {
+            return &bytes[..start];
+        }
+        start += newline + 1;
+    }
+    bytes
+}
+
 /// The header fields of an RFC 822-style text, unfolded: (1-based line of the field, lowercased
 /// key, raw value).
 fn headers(text: &str) -> Vec<(usize, String, String)> {
@@ -444,6 +458,18 @@ Requires-Dist: not-a-header-this-is-the-body\r
                 proptest::prop_assert!(!error.to_string().contains('\n'), "{error}");
             }
             let _ = Metadata::parse(&noise, "demo-1.0.tar.gz");
+        }
+
+        /// Reading only the header block reads the same headers as reading everything.
+        #[test]
+        fn the_header_block_holds_every_header(
+            lines in proptest::collection::vec(proptest::prop_oneof!["[A-Za-z-]{1,8}: \\PC{0,12}", " \\PC{0,8}", "\r?", "\\PC{0,8}"], 0..12),
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..32),
+        ) {
+            let mut bytes = lines.join("\n").into_bytes();
+            bytes.extend(noise);
+            let all = headers(&String::from_utf8_lossy(&bytes));
+            proptest::prop_assert_eq!(headers(&String::from_utf8_lossy(header_block(&bytes))), all);
         }
     }
 }

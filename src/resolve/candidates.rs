@@ -2,6 +2,7 @@
 //! metadata from. Shared by the resolver and the prefetching source so both pick alike.
 
 use std::borrow::Cow;
+use std::cmp::Reverse;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
@@ -30,16 +31,28 @@ pub struct Candidates {
     target: Target,
     pythons: Vec<Version>,
     versions: Vec<Version>,
-    /// Per entry of `versions`, once judged: `Some(yanked)` for a candidate (`yanked` when
-    /// every usable file is), `None` for a version with no usable file.
-    judged: Vec<OnceLock<Option<bool>>>,
+    /// Per entry of `versions`, once judged.
+    judged: Vec<OnceLock<Judgement>>,
+}
+
+/// What one pass over a version's files finds: whether it is a candidate, and which file to
+/// read its metadata from (the resolver and the prefetcher both ask, each several times).
+#[derive(Clone, Copy, Debug)]
+struct Judgement {
+    /// `Some(yanked)` for a candidate (`yanked` when every usable file is), `None` for a
+    /// version with no usable file.
+    candidate: Option<bool>,
+    /// Where [`metadata_file`]'s choice is among the version's files, by its filename's parts.
+    metadata_file: Option<usize>,
 }
 
 impl Candidates {
     pub fn new(project: Arc<Project>, target: &Target) -> Self {
         let mut versions: Vec<Version> = project.releases().rev().map(|(version, _)| version.clone()).collect();
-        // Stable: newest first within each index (unsafe-first-match ranks earlier indexes first).
-        versions.sort_by_cached_key(|version| project.index_rank(version));
+        if project.ranks_indexes() {
+            // Stable: newest first within each index (unsafe-first-match ranks earlier indexes first).
+            versions.sort_by_cached_key(|version| project.index_rank(version));
+        }
         let judged = versions.iter().map(|_| OnceLock::new()).collect();
         Self { project, pythons: target.pythons(), target: target.clone(), versions, judged }
     }
@@ -48,7 +61,7 @@ impl Candidates {
     pub fn among<'a>(&'a self, keep: impl Fn(&Version) -> bool + 'a) -> impl Iterator<Item = Candidate> + 'a {
         self.versions.iter().zip(&self.judged).filter(move |(version, _)| keep(version)).filter_map(
             |(version, judged)| {
-                let yanked = (*judged.get_or_init(|| self.judge(version)))?;
+                let yanked = judged.get_or_init(|| self.judge(version)).candidate?;
                 Some(Candidate { version: version.clone(), yanked })
             },
         )
@@ -59,13 +72,37 @@ impl Candidates {
         self.among(|_| true)
     }
 
-    fn judge(&self, version: &Version) -> Option<bool> {
+    /// [`metadata_file`] of one of these versions, from the judgement's pass over its files:
+    /// only the chosen filename is parsed whole.
+    pub fn metadata_file(&self, version: &Version) -> Option<(&DistFile, DistFilename)> {
+        let project = &self.project;
+        // The order `new` sorts in: by index rank, then newest first.
+        let key = |v: &Version| (project.index_rank(v), Reverse(v.clone()));
+        let wanted = key(version);
+        let found = self.versions.binary_search_by(|probe| key(probe).cmp(&wanted)).ok().and_then(|at| {
+            let at = self.judged[at].get_or_init(|| self.judge(version)).metadata_file?;
+            let file = project.release(version).files().nth(at)?;
+            Some((file, DistFilename::parse(&file.filename, &project.name)?))
+        });
+        // A version it does not list, or a filename whose parts split but whose version does
+        // not parse: the choice among the files that parse whole.
+        found.or_else(|| metadata_file(project, version, &self.target))
+    }
+
+    fn judge(&self, version: &Version) -> Judgement {
         // Some usable file: is one of them not yanked? A version's files mostly share one
         // `requires-python`: parse each text once.
         let mut admitted: Vec<(Cow<'_, str>, bool)> = Vec::new();
         let mut live: Option<bool> = None;
-        for file in self.project.release(version).summaries() {
-            if !installable(&file.filename, &self.project, &self.target) {
+        let mut best: Option<((u8, usize), usize)> = None;
+        for (at, file) in self.project.release(version).summaries().enumerate() {
+            let Some((rank, installable)) = metadata_rank(&file.filename, &self.project, &self.target) else {
+                continue;
+            };
+            if best.is_none_or(|(best, _)| rank < best) {
+                best = Some((rank, at));
+            }
+            if !installable {
                 continue;
             }
             let admits = match file.requires_python {
@@ -83,19 +120,27 @@ impl Candidates {
                 *live.get_or_insert(false) |= !file.yanked;
             }
         }
-        live.map(|live| !live)
+        Judgement { candidate: live.map(|live| !live), metadata_file: best.map(|(_, at)| at) }
     }
 }
 
 /// Whether a file of `project` is an sdist or a wheel with a tag `target` accepts.
 fn installable(filename: &str, project: &Project, target: &Target) -> bool {
-    match FilenameParts::split(filename, &project.name) {
-        Some(FilenameParts::Wheel { python, abi, platform, .. }) => {
-            target.joined_tags_priority(python, abi, platform).is_some()
+    metadata_rank(filename, project, target).is_some_and(|(_, installable)| installable)
+}
+
+/// A file's rank as the one to read metadata from (lowest first, as [`metadata_file`] ranks),
+/// and whether it installs on `target`; `None` for no distribution of `project`.
+fn metadata_rank(filename: &str, project: &Project, target: &Target) -> Option<((u8, usize), bool)> {
+    Some(match FilenameParts::split(filename, &project.name)? {
+        FilenameParts::Wheel { python, abi, platform, .. } => {
+            match target.joined_tags_priority(python, abi, platform) {
+                Some(priority) => ((0, priority), true),
+                None => ((1, 0), false),
+            }
         }
-        Some(FilenameParts::Sdist { .. }) => true,
-        None => false,
-    }
+        FilenameParts::Sdist { .. } => ((2, 0), true),
+    })
 }
 
 /// Why `version` of `project` is not an eligible candidate on `target`, judged from the index
@@ -138,10 +183,8 @@ pub fn metadata_file<'p>(
     version: &Version,
     target: &Target,
 ) -> Option<(&'p DistFile, DistFilename)> {
-    project.release(version).parsed().min_by_key(|(_, parsed)| match parsed {
-        DistFilename::Wheel(wheel) => target.wheel_priority(wheel).map_or((1, 0), |rank| (0, rank)),
-        DistFilename::Sdist(_) => (2, 0),
-    })
+    let rank = |file: &DistFile| metadata_rank(&file.filename, project, target).map(|(rank, _)| rank);
+    project.release(version).parsed().min_by_key(|(file, _)| rank(file))
 }
 
 #[cfg(test)]
@@ -205,7 +248,8 @@ pub(crate) mod tests {
 
     #[test]
     fn metadata_file_prefers_the_target_wheel() {
-        let project = project(
+        let project = |name: &str, files: Vec<DistFile>| Arc::new(project(name, files));
+        let demo = project(
             "demo",
             vec![
                 file("demo-1.0.tar.gz", None, false),
@@ -215,14 +259,20 @@ pub(crate) mod tests {
             ],
         );
         let version = Version::new([1, 0]);
-        let pick = |p: &Project| metadata_file(p, &version, &target()).map(|(f, _)| f.filename.clone());
-        assert_eq!(pick(&project).as_deref(), Some("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"));
-        let windows_only = self::project(
+        // The candidates' choice, from their one pass over the files, is the same.
+        let pick = |p: &Arc<Project>| {
+            let chosen = metadata_file(p, &version, &target()).map(|(f, _)| f.filename.clone());
+            let candidates = Candidates::new(Arc::clone(p), &target());
+            assert_eq!(candidates.metadata_file(&version).map(|(f, _)| f.filename.clone()), chosen);
+            chosen
+        };
+        assert_eq!(pick(&demo).as_deref(), Some("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"));
+        let windows_only = project(
             "demo",
             vec![file("demo-1.0.tar.gz", None, false), file("demo-1.0-cp311-cp311-win_amd64.whl", None, false)],
         );
         assert_eq!(pick(&windows_only).as_deref(), Some("demo-1.0-cp311-cp311-win_amd64.whl"));
-        let sdist_only = self::project("demo", vec![file("demo-1.0.tar.gz", None, false)]);
+        let sdist_only = project("demo", vec![file("demo-1.0.tar.gz", None, false)]);
         assert_eq!(pick(&sdist_only).as_deref(), Some("demo-1.0.tar.gz"));
         assert_eq!(metadata_file(&sdist_only, &Version::new([2]), &target()).map(|(f, _)| f.filename.clone()), None);
     }

@@ -292,8 +292,13 @@ pub(super) fn notes(
     // are left out by those, whatever their files); of the packages tried and left out
     // altogether, every version excluded once its metadata was read.
     let mut excluded_of = |name: &PackageName, versions: &dyn Fn(&Version) -> bool| {
+        let Some((project, _)) = provider.known(name) else { return };
+        let these: Vec<&Version> = project.releases().map(|(v, _)| v).filter(|v| versions(v)).collect();
+        // Mostly none: the pin is the newest its requirements allow.
+        if these.is_empty() {
+            return;
+        }
         let all = index_versions(&Package::Base(name.clone()), provider);
-        let these: Vec<&Version> = all.iter().filter(|v| versions(v)).collect();
         for (versions, reason) in grouped(&all, &reasons(Some(name), &these, provider)) {
             notes.push(Note::Excluded { name: name.clone(), versions, reason });
         }

@@ -16,7 +16,7 @@ use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyProvider, PackageResolutionStatistics, Ranges};
 
-use super::candidates::{Candidate, Candidates, exclusion, likely_pick, metadata_file};
+use super::candidates::{Candidate, Candidates, exclusion, likely_pick};
 use super::markers::{normalize, python_at_least};
 use super::{ResolveError, ResolveOptions, RootRequirement, Source};
 use crate::index::Project;
@@ -238,13 +238,13 @@ impl<'a> Provider<'a> {
     /// Known from the page (a failed fetch is told when the package is decided), so the
     /// decision order does not hang on how fast anything arrives.
     fn likely_from_sdist(&self, name: &PackageName, range: &Ranges<Version>) -> bool {
-        let Ok((project, found)) = self.project(name) else { return false };
+        let Ok((_, found)) = self.project(name) else { return false };
         let Some(pick) = likely_pick(&found, |v| range.contains(v)) else { return false };
         let key = (name.clone(), pick);
         if let Some(known) = self.state.borrow().from_sdist.get(&key) {
             return *known;
         }
-        let from_sdist = metadata_file(&project, &key.1, self.target).is_some_and(|(_, filename)| !filename.is_wheel());
+        let from_sdist = found.metadata_file(&key.1).is_some_and(|(_, filename)| !filename.is_wheel());
         self.state.borrow_mut().from_sdist.insert(key, from_sdist);
         from_sdist
     }

@@ -269,13 +269,18 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
         if !claim(&self.metadata, &key) {
             return None;
         }
-        let (file, filename) = metadata_file(project, version, &self.target)?;
-        Some(Job::Metadata(Box::new(MetadataJob {
-            key,
-            file: file.clone(),
-            filename: filename.clone(),
-            extras: extras.to_vec(),
-        })))
+        let (file, filename) = self.metadata_file(project, version)?;
+        Some(Job::Metadata(Box::new(MetadataJob { key, file, filename, extras: extras.to_vec() })))
+    }
+
+    /// [`metadata_file`], from the project's candidates' judgement where the target's are known.
+    fn metadata_file(&self, project: &Project, version: &Version) -> Option<(DistFile, DistFilename)> {
+        let candidates = lock(&self.candidates).get(&project.name).cloned();
+        let chosen = match &candidates {
+            Some(candidates) => candidates.metadata_file(version),
+            None => metadata_file(project, version, &self.target),
+        };
+        chosen.map(|(file, filename)| (file.clone(), filename))
     }
 
     fn counted<T>(&self, fetch: impl FnOnce() -> T) -> T {
@@ -332,15 +337,10 @@ impl<F: Fetch + ?Sized + 'static> Source for IndexSource<F> {
         if let Some(result) = done(&self.state.metadata, &key) {
             return result;
         }
-        match metadata_file(project, version, &self.state.target) {
-            Some((file, filename)) => self.wait(|| {
-                self.state.metadata(&MetadataJob {
-                    key,
-                    file: file.clone(),
-                    filename: filename.clone(),
-                    extras: Vec::new(),
-                })
-            }),
+        match self.state.metadata_file(project, version) {
+            Some((file, filename)) => {
+                self.wait(|| self.state.metadata(&MetadataJob { key, file, filename, extras: Vec::new() }))
+            }
             None => Err(MetadataError::Invalid {
                 filename: format!("{} {version}", project.name),
                 message: "the index lists no file of this version".into(),
