@@ -153,6 +153,22 @@ impl Project {
         Release { project: self, files: self.release_files(version) }
     }
 
+    /// How many versions [`Project::releases`] gives.
+    pub fn release_count(&self) -> usize {
+        self.release_index().len()
+    }
+
+    /// The version at `position` in [`Project::releases`], and its files.
+    pub fn release_at(&self, position: usize) -> Option<(&Version, Release<'_>)> {
+        let (version, files) = self.release_index().get(position)?;
+        Some((version, Release { project: self, files: Some(files) }))
+    }
+
+    /// Where `version` is in [`Project::releases`].
+    pub fn release_position(&self, version: &Version) -> Option<usize> {
+        self.release_index().binary_search_by(|(listed, _)| listed.cmp(version)).ok()
+    }
+
     /// Under [`IndexStrategy::UnsafeFirstMatch`]: whether [`Project::index_rank`] can be other
     /// than `0`.
     pub fn ranks_indexes(&self) -> bool {
@@ -160,8 +176,7 @@ impl Project {
     }
 
     fn release_files(&self, version: &Version) -> Option<&ReleaseFiles> {
-        let releases = self.release_index();
-        releases.binary_search_by(|(listed, _)| listed.cmp(version)).ok().map(|at| &releases[at].1)
+        self.release_position(version).map(|at| &self.release_index()[at].1)
     }
 
     fn release_index(&self) -> &[(Version, ReleaseFiles)] {

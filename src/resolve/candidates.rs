@@ -2,9 +2,9 @@
 //! metadata from. Shared by the resolver and the prefetching source so both pick alike.
 
 use std::borrow::Cow;
-use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
@@ -23,16 +23,18 @@ pub struct Candidate {
 /// The versions of a project usable on a target, newest first (under unsafe-first-match, those
 /// of the first index first; see [`Project::index_rank`]), each judged from its files the
 /// first time it is asked for: a resolution asks of most projects a version or two, and the
-/// large ones list thousands of files. A file is usable when its `requires-python` admits
-/// every Python the target serves (an unparseable value is ignored, as pip does) and it is an
-/// sdist or a wheel with a tag the target accepts.
+/// large ones list thousands of versions, so nothing is kept per version until it is judged.
+/// A file is usable when its `requires-python` admits every Python the target serves (an
+/// unparseable value is ignored, as pip does) and it is an sdist or a wheel with a tag the
+/// target accepts.
 pub struct Candidates {
     project: Arc<Project>,
     target: Target,
     pythons: Vec<Version>,
-    versions: Vec<Version>,
-    /// Per entry of `versions`, once judged.
-    judged: Vec<OnceLock<Judgement>>,
+    /// Positions in [`Project::releases`] in candidate order, when that is not newest first.
+    order: Option<Vec<usize>>,
+    /// The versions judged so far, by position in [`Project::releases`].
+    judged: Mutex<HashMap<usize, Judgement>>,
 }
 
 /// What one pass over a version's files finds: whether it is a candidate, and which file to
@@ -48,23 +50,31 @@ struct Judgement {
 
 impl Candidates {
     pub fn new(project: Arc<Project>, target: &Target) -> Self {
-        let mut versions: Vec<Version> = project.releases().rev().map(|(version, _)| version.clone()).collect();
-        if project.ranks_indexes() {
+        let order = project.ranks_indexes().then(|| {
+            let mut order: Vec<usize> = (0..project.release_count()).rev().collect();
             // Stable: newest first within each index (unsafe-first-match ranks earlier indexes first).
-            versions.sort_by_cached_key(|version| project.index_rank(version));
-        }
-        let judged = versions.iter().map(|_| OnceLock::new()).collect();
-        Self { project, pythons: target.pythons(), target: target.clone(), versions, judged }
+            order
+                .sort_by_cached_key(|&at| project.release_at(at).map_or(0, |(version, _)| project.index_rank(version)));
+            order
+        });
+        Self { project, pythons: target.pythons(), target: target.clone(), order, judged: Mutex::default() }
     }
 
     /// The candidates among the versions `keep` admits, in order; only those are judged.
     pub fn among<'a>(&'a self, keep: impl Fn(&Version) -> bool + 'a) -> impl Iterator<Item = Candidate> + 'a {
-        self.versions.iter().zip(&self.judged).filter(move |(version, _)| keep(version)).filter_map(
-            |(version, judged)| {
-                let yanked = judged.get_or_init(|| self.judge(version)).candidate?;
-                Some(Candidate { version: version.clone(), yanked })
-            },
-        )
+        let newest_first = || (0..self.project.release_count()).rev();
+        let positions: Box<dyn Iterator<Item = usize> + 'a> = match &self.order {
+            Some(order) => Box::new(order.iter().copied()),
+            None => Box::new(newest_first()),
+        };
+        positions.filter_map(move |at| {
+            let (version, _) = self.project.release_at(at)?;
+            if !keep(version) {
+                return None;
+            }
+            let yanked = self.judgement(at, version).candidate?;
+            Some(Candidate { version: version.clone(), yanked })
+        })
     }
 
     /// Every candidate, in order.
@@ -76,17 +86,25 @@ impl Candidates {
     /// only the chosen filename is parsed whole.
     pub fn metadata_file(&self, version: &Version) -> Option<(&DistFile, DistFilename)> {
         let project = &self.project;
-        // The order `new` sorts in: by index rank, then newest first.
-        let key = |v: &Version| (project.index_rank(v), Reverse(v.clone()));
-        let wanted = key(version);
-        let found = self.versions.binary_search_by(|probe| key(probe).cmp(&wanted)).ok().and_then(|at| {
-            let at = self.judged[at].get_or_init(|| self.judge(version)).metadata_file?;
+        let found = project.release_position(version).and_then(|at| {
+            let at = self.judgement(at, version).metadata_file?;
             let file = project.release(version).files().nth(at)?;
             Some((file, DistFilename::parse(&file.filename, &project.name)?))
         });
         // A version it does not list, or a filename whose parts split but whose version does
         // not parse: the choice among the files that parse whole.
         found.or_else(|| metadata_file(project, version, &self.target))
+    }
+
+    /// The judgement of `version`, at `at` in [`Project::releases`], made once (two threads
+    /// asking at once may both make it, alike).
+    fn judgement(&self, at: usize, version: &Version) -> Judgement {
+        let known = self.judged.lock().unwrap_or_else(PoisonError::into_inner).get(&at).copied();
+        known.unwrap_or_else(|| {
+            let made = self.judge(version);
+            self.judged.lock().unwrap_or_else(PoisonError::into_inner).insert(at, made);
+            made
+        })
     }
 
     fn judge(&self, version: &Version) -> Judgement {
