@@ -138,16 +138,10 @@ impl Cache {
         if self.freshness == Freshness::Refresh && matches!(key, MetadataKey::FromFile(_)) {
             return None;
         }
-        let path = self.metadata_path(key);
-        let bytes = std::fs::read(&path).ok()?;
-        let content = split_checked(&bytes).filter(|(digest, _)| match key {
+        read_checked(&self.metadata_path(key), |digest| match key {
             MetadataKey::Verified(expected) => digest == expected,
             MetadataKey::FromFile(_) | MetadataKey::Built(_) => true,
-        });
-        if content.is_none() {
-            discard(&path);
-        }
-        content.map(|(_, content)| content.to_vec())
+        })
     }
 
     pub fn write_metadata(&self, key: &MetadataKey, metadata: &[u8]) {
@@ -160,7 +154,7 @@ impl Cache {
         if self.freshness == Freshness::Refresh {
             return None;
         }
-        read_checked(&self.provenance_path(file_sha256)?)
+        read_checked(&self.provenance_path(file_sha256)?, |_| true)
     }
 
     pub fn write_provenance(&self, file_sha256: &str, provenance: &[u8]) {
@@ -173,7 +167,7 @@ impl Cache {
     /// for a key that is not a sha256 in lowercase hex. Read with `--refresh` too: it says
     /// what bytes of that digest hold, which no index can change.
     pub fn read_wheel(&self, wheel_sha256: &str) -> Option<Vec<u8>> {
-        read_checked(&self.wheel_path(wheel_sha256)?)
+        read_checked(&self.wheel_path(wheel_sha256)?, |_| true)
     }
 
     pub fn write_wheel(&self, wheel_sha256: &str, summary: &[u8]) {
@@ -327,7 +321,13 @@ impl MetadataKey {
 
     /// The key of metadata read from `file` itself.
     pub fn read_from(file: &DistFile) -> Self {
-        let url = Url::parse(&file.url).map_or_else(|_| file.url.clone(), |url| without_credentials(&url).to_string());
+        // Parsed only when it may carry credentials: a warm run computes tens of these keys.
+        let url = match file.url.contains('@') {
+            true => {
+                Url::parse(&file.url).map_or_else(|_| file.url.clone(), |url| without_credentials(&url).to_string())
+            }
+            false => file.url.clone(),
+        };
         Self::FromFile(sha256_hex(format!("{url}\n{}", file.sha256().unwrap_or_default()).as_bytes()))
     }
 }
@@ -398,13 +398,17 @@ fn with_check(content: &[u8]) -> Vec<u8> {
 }
 
 /// The content of an entry after its integrity line; a damaged entry is removed.
-fn read_checked(path: &Path) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(path).ok()?;
-    let content = split_checked(&bytes).map(|(_, content)| content.to_vec());
-    if content.is_none() {
+/// The content of the entry at `path` whose integrity line checks and whose digest `accept`s;
+/// any other entry is removed.
+fn read_checked(path: &Path, accept: impl Fn(&str) -> bool) -> Option<Vec<u8>> {
+    let mut bytes = std::fs::read(path).ok()?;
+    let Some((_, content)) = split_checked(&bytes).filter(|(digest, _)| accept(digest)) else {
         discard(path);
-    }
-    content
+        return None;
+    };
+    // In place: a copy is fresh memory, and a warm run reads tens of these.
+    bytes.drain(..bytes.len() - content.len());
+    Some(bytes)
 }
 
 /// The sha256 and the content after a valid integrity line, or `None` when the entry is

@@ -291,9 +291,7 @@ pub(super) fn notes(
     // Of each pin the versions newer than it that the tree's requirements allow (the others
     // are left out by those, whatever their files); of the packages tried and left out
     // altogether, every version excluded once its metadata was read.
-    let mut excluded_of = |name: &PackageName, versions: &dyn Fn(&Version) -> bool| {
-        let Some((project, _)) = provider.known(name) else { return };
-        let these: Vec<&Version> = project.releases().map(|(v, _)| v).filter(|v| versions(v)).collect();
+    let mut excluded_of = |name: &PackageName, these: Vec<&Version>| {
         // Mostly none: the pin is the newest its requirements allow.
         if these.is_empty() {
             return;
@@ -304,10 +302,17 @@ pub(super) fn notes(
         }
     };
     for (name, pinned) in &pins {
-        excluded_of(name, &|v| v > *pinned && asked.get(*name).is_none_or(|range| range.contains(v)));
+        let Some((project, _)) = provider.known(name) else { continue };
+        let asked = asked.get(*name);
+        // From the newest down to the pin, then oldest first as the versions go.
+        let newer = project.releases().rev().map(|(v, _)| v).take_while(|v| v > pinned);
+        let mut these: Vec<&Version> = newer.filter(|v| asked.is_none_or(|range| range.contains(v))).collect();
+        these.reverse();
+        excluded_of(name, these);
     }
     for (name, tried) in provider.excluded_unpinned(solution) {
-        excluded_of(&name, &|v| tried.contains(v));
+        let Some((project, _)) = provider.known(&name) else { continue };
+        excluded_of(&name, project.releases().map(|(v, _)| v).filter(|v| tried.contains(v)).collect());
     }
     // What the root requirements (and constraints) allow of each name, as the resolver took it.
     let roots = provider.requires(&Package::Root, &root_version()).unwrap_or_default();
