@@ -397,7 +397,6 @@ fn with_check(content: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// The content of an entry after its integrity line; a damaged entry is removed.
 /// The content of the entry at `path` whose integrity line checks and whose digest `accept`s;
 /// any other entry is removed.
 fn read_checked(path: &Path, accept: impl Fn(&str) -> bool) -> Option<Vec<u8>> {

@@ -62,10 +62,9 @@ impl Candidates {
 
     /// The candidates among the versions `keep` admits, in order; only those are judged.
     pub fn among<'a>(&'a self, keep: impl Fn(&Version) -> bool + 'a) -> impl Iterator<Item = Candidate> + 'a {
-        let newest_first = || (0..self.project.release_count()).rev();
         let positions: Box<dyn Iterator<Item = usize> + 'a> = match &self.order {
             Some(order) => Box::new(order.iter().copied()),
-            None => Box::new(newest_first()),
+            None => Box::new((0..self.project.release_count()).rev()),
         };
         positions.filter_map(move |at| {
             let (version, _) = self.project.release_at(at)?;
@@ -87,8 +86,9 @@ impl Candidates {
     pub fn metadata_file(&self, version: &Version) -> Option<(&DistFile, DistFilename)> {
         let project = &self.project;
         let found = project.release_position(version).and_then(|at| {
-            let at = self.judgement(at, version).metadata_file?;
-            let file = project.release(version).files().nth(at)?;
+            let chosen = self.judgement(at, version).metadata_file?;
+            let (_, release) = project.release_at(at)?;
+            let file = release.files().nth(chosen)?;
             Some((file, DistFilename::parse(&file.filename, &project.name)?))
         });
         // A version it does not list, or a filename whose parts split but whose version does
