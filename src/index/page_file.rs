@@ -19,9 +19,9 @@
 //! end
 //! ```
 //!
-//! The file lines come grouped by the version their filenames name (in the order the page first
-//! names each, in page order within one); the files whose names give no version (not a wheel
-//! or sdist of the project) come last, in a group with an empty VERSION. A warm run reads the
+//! The file lines come grouped by the version their filenames name (in PEP 440 order, in page
+//! order within one; a reader takes any order); the files whose names give no version (not a
+//! wheel or sdist of the project) come last, in a group with an empty VERSION. A warm run reads the
 //! header and the version list, and a version's lines only when that version is asked for
 //! ([`read`]): most projects have a version or two asked for out of hundreds, and reading and
 //! checking every line was most of a warm run.
@@ -150,8 +150,9 @@ fn write_line(out: &mut String, file: &DistFile, files_base: &str) {
     );
 }
 
-/// The page's files grouped by the version text of their filenames, in the order the page
-/// first names each version; the files that name none last, under `""`.
+/// The page's files grouped by the version text of their filenames, in PEP 440 order (the
+/// texts PEP 440 does not read after, in the order the page first names each); the files that
+/// name none last, under `""`. In order, the versions cost a warm run no sort.
 fn version_groups(page: &ProjectPage) -> Vec<(&str, Vec<&DistFile>)> {
     let mut groups: Vec<(&str, Vec<&DistFile>)> = Vec::new();
     let mut position: HashMap<&str, usize> = HashMap::new();
@@ -168,6 +169,10 @@ fn version_groups(page: &ProjectPage) -> Vec<(&str, Vec<&DistFile>)> {
         });
         groups[at].1.push(file);
     }
+    groups.sort_by_cached_key(|(version, _)| {
+        let parsed = Version::from_str(version).ok();
+        (parsed.is_none(), parsed)
+    });
     if !unversioned.is_empty() {
         groups.push(("", unversioned));
     }
@@ -789,13 +794,29 @@ mod tests {
     }
 
     #[test]
-    fn files_are_kept_grouped_by_the_version_their_names_give() {
-        let names = ["demo_pkg-1.0.tar.gz", "demo_pkg-2.0.tar.gz", "README.txt", "demo_pkg-1.0-py3-none-any.whl"];
+    fn files_are_kept_grouped_by_the_version_their_names_give_in_pep_440_order() {
+        let names = [
+            "demo_pkg-10.0.tar.gz",
+            "demo_pkg-not.a.version.tar.gz",
+            "demo_pkg-2.0.tar.gz",
+            "README.txt",
+            "demo_pkg-2.0-py3-none-any.whl",
+            "demo_pkg-1.0.tar.gz",
+        ];
         let page = decode(encode(0, None, &page(names.map(file).to_vec()))).unwrap().page;
         let versions: Vec<(String, Range<usize>)> = page.versions().map(|(v, files)| (v.to_string(), files)).collect();
-        assert_eq!(versions, [("1.0".to_string(), 0..2), ("2.0".to_string(), 2..3)], "README.txt names no version");
+        let expected = [("1.0".to_string(), 0..1), ("2.0".to_string(), 1..3), ("10.0".to_string(), 3..4)];
+        assert_eq!(versions, expected, "README.txt names no version, and not.a.version none PEP 440 reads");
         let kept: Vec<String> = (0..page.len()).filter_map(|i| Some(page.filename(i)?.into_owned())).collect();
-        assert_eq!(kept, ["demo_pkg-1.0.tar.gz", "demo_pkg-1.0-py3-none-any.whl", "demo_pkg-2.0.tar.gz", "README.txt"]);
+        let expected = [
+            "demo_pkg-1.0.tar.gz",
+            "demo_pkg-2.0.tar.gz",
+            "demo_pkg-2.0-py3-none-any.whl",
+            "demo_pkg-10.0.tar.gz",
+            "demo_pkg-not.a.version.tar.gz",
+            "README.txt",
+        ];
+        assert_eq!(kept, expected);
     }
 
     #[test]

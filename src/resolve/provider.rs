@@ -236,29 +236,29 @@ impl<'a> Provider<'a> {
 
     /// Whether the version of `name` likely picked in `range` has its metadata from an sdist.
     /// Known from the page (a failed fetch is told when the package is decided), so the
-    /// decision order does not hang on how fast anything arrives.
+    /// decision order does not hang on how fast anything arrives. A pick seen for the first
+    /// time has its metadata prefetched: in the range PubGrub has narrowed, not the newest
+    /// release, which a pinned dependency would never read.
     fn likely_from_sdist(&self, name: &PackageName, range: &Ranges<Version>) -> bool {
-        let Ok((_, found)) = self.project(name) else { return false };
+        let Ok((project, found)) = self.project(name) else { return false };
         let Some(pick) = likely_pick(&found, |v| range.contains(v)) else { return false };
         let key = (name.clone(), pick);
         if let Some(known) = self.state.borrow().from_sdist.get(&key) {
             return *known;
         }
+        self.source.prefetch_metadata(&project, &key.1);
         let from_sdist = found.metadata_file(&key.1).is_some_and(|(_, filename)| !filename.is_wheel());
         self.state.borrow_mut().from_sdist.insert(key, from_sdist);
         from_sdist
     }
 
-    /// The project and its candidates, fetched once; prefetches the likely pick's metadata.
+    /// The project and its candidates, fetched once.
     fn project(&self, name: &PackageName) -> Result<(Arc<Project>, Arc<Candidates>), ResolveError> {
         if let Some(found) = self.state.borrow().projects.get(name) {
             return Ok(found.clone());
         }
         let project = self.source.project(name)?;
         let found = self.source.candidates(&project, self.target);
-        if let Some(pick) = likely_pick(&found, |_| true) {
-            self.source.prefetch_metadata(&project, &pick);
-        }
         let entry = (project, found);
         self.state.borrow_mut().projects.insert(name.clone(), entry.clone());
         Ok(entry)

@@ -10,7 +10,7 @@
 //! has got there yet. A blocking call fetches on the caller's thread unless a fetch of the same
 //! thing is already running, in which case it waits for that one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -79,8 +79,8 @@ struct State<F: ?Sized> {
     metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
     /// Files' provenance, by the URL their page lists.
     provenance: Mutex<HashMap<String, Arc<OnceLock<Fetched>>>>,
-    /// Wants the walk has acted on, by project and [`Want::key`].
-    wanted: Mutex<HashSet<(PackageName, String)>>,
+    /// Wants the walk has acted on, by project: each want's [`Want::key`] and specifiers.
+    wanted: Mutex<HashMap<PackageName, Vec<(String, Option<VersionSpecifiers>)>>>,
     in_flight: AtomicUsize,
     /// Background jobs started and not yet finished.
     pending: AtomicUsize,
@@ -198,7 +198,7 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
             match job {
                 Job::Page { name, want } => {
                     if let Ok(project) = state.page(&name) {
-                        let version = want.pick(&state.candidates(&project, &state.target));
+                        let version = state.pick(&name, &want, &state.candidates(&project, &state.target));
                         if let Some(job) = version.and_then(|v| state.claim_metadata(&project, &v, &want.extras)) {
                             state.spawn(job);
                         }
@@ -208,9 +208,11 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
                 Job::Provenance(file) => drop(state.provenance(&file)),
             }
         };
+        // First in, first out: the walk goes level by level, as the resolver decides, instead
+        // of deep into the first dependency's subtree while the resolver waits on the second.
         match &self.pool {
-            Some(pool) => pool.spawn(run),
-            None => rayon::spawn(run),
+            Some(pool) => pool.spawn_fifo(run),
+            None => rayon::spawn_fifo(run),
         }
     }
 
@@ -258,9 +260,30 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
     /// Follows a requirement met on the walk, once per project and want.
     fn walk(self: &Arc<Self>, name: &PackageName, want: Want) {
         claim(&self.pages, name);
-        if lock(&self.wanted).insert((name.clone(), want.key())) {
-            self.spawn(Job::Page { name: name.clone(), want });
+        let key = want.key();
+        {
+            let mut wanted = lock(&self.wanted);
+            let seen = wanted.entry(name.clone()).or_default();
+            if seen.iter().any(|(seen, _)| *seen == key) {
+                return;
+            }
+            seen.push((key, want.specifiers.clone()));
         }
+        self.spawn(Job::Page { name: name.clone(), want });
+    }
+
+    /// The version `want` likely leads to: one that every want of the project met so far
+    /// admits, where there is one (a dependency pinned by one parent and left open by another
+    /// is read once, at the pin), else the newest `want` admits.
+    fn pick(&self, name: &PackageName, want: &Want, candidates: &Candidates) -> Option<Version> {
+        let all: Vec<VersionSpecifiers> = lock(&self.wanted)
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, specifiers)| specifiers.clone())
+            .collect();
+        likely_pick(candidates, |version| all.iter().all(|specifiers| specifiers.contains(version)))
+            .or_else(|| want.pick(candidates))
     }
 
     /// A metadata job for `version`, unless one was already made.
@@ -557,6 +580,26 @@ mod tests {
                 "turbo-1.0-py3-none-any.whl"
             ],
             "the pinned lib 1.0, not the newest; the extra's dependency too"
+        );
+    }
+
+    #[test]
+    fn a_dependency_pinned_by_one_parent_and_open_to_another_is_read_at_the_pin_only() {
+        let projects =
+            vec![simple("app"), simple("mid"), project("lib", vec![wheel("lib", "1.0"), wheel("lib", "2.0")])];
+        let mut fetch = CountingFetch::with(projects);
+        fetch.requires = HashMap::from([
+            ("app-1.0-py3-none-any.whl".to_string(), vec!["lib==1.0", "mid"]),
+            ("mid-1.0-py3-none-any.whl".to_string(), vec!["lib>=1.0"]),
+        ]);
+        let fetch = Arc::new(fetch);
+        let source = IndexSource::new(Arc::clone(&fetch), linux(), 4);
+        source.prefetch_project(&name("app"));
+        settle(&source);
+        assert_eq!(
+            fetch.metadata(),
+            ["app-1.0-py3-none-any.whl", "lib-1.0-py3-none-any.whl", "mid-1.0-py3-none-any.whl"],
+            "mid's `lib>=1.0` leads to the 1.0 app pins, not to 2.0, which the resolver would never read"
         );
     }
 

@@ -177,6 +177,17 @@ fn the_next_versions_of_a_package_walked_down_are_prefetched() {
     assert_eq!(hints, ["app==2.0", "lib==1.0"], "nothing walked down: only each project's likely pick");
 }
 
+/// The metadata prefetched for a package is that of its likely pick in the range required of
+/// it: a pinned dependency's newest release would never be read.
+#[test]
+fn the_metadata_prefetched_is_of_the_version_the_range_allows() {
+    let mut index = FakeIndex::default();
+    index.release("app", "1.0", &["lib==1.0"]).release("lib", "1.0", &[]).release("lib", "2.0", &[]);
+    run(&index, &["app"], &[], &ResolveOptions::default());
+    let hints = index.prefetched_metadata.lock().expect("lock").clone();
+    assert_eq!(hints, ["app==1.0", "lib==1.0"]);
+}
+
 /// Packages are decided in the order they were first required, as uv decides them: of two
 /// root requirements that conflict, the first stays newest even though the second has fewer
 /// versions (PubGrub's own rule, fewest versions first, would have walked back `app`).
