@@ -79,8 +79,8 @@ struct State<F: ?Sized> {
     metadata: Mutex<HashMap<(PackageName, Version), Shared<Metadata, MetadataError>>>,
     /// Files' provenance, by the URL their page lists.
     provenance: Mutex<HashMap<String, Arc<OnceLock<Fetched>>>>,
-    /// Wants the walk has acted on, by project: each want's [`Want::key`] and specifiers.
-    wanted: Mutex<HashMap<PackageName, Vec<(String, Option<VersionSpecifiers>)>>>,
+    /// Wants the walk has acted on, by project.
+    wanted: Mutex<HashMap<PackageName, Vec<Want>>>,
     in_flight: AtomicUsize,
     /// Background jobs started and not yet finished.
     pending: AtomicUsize,
@@ -101,7 +101,7 @@ enum Job {
 /// What a requirement met on the walk asks of a project: the specifiers its version must
 /// satisfy (so a pinned dependency prefetches the pinned version, not the newest) and the
 /// extras whose dependencies the walk follows.
-#[derive(Default)]
+#[derive(Clone, Default, PartialEq)]
 struct Want {
     specifiers: Option<VersionSpecifiers>,
     extras: Vec<ExtraName>,
@@ -119,13 +119,6 @@ impl Want {
     /// The newest version pip would pick without being asked for more, among those allowed.
     fn pick(&self, candidates: &Candidates) -> Option<Version> {
         likely_pick(candidates, |version| self.specifiers.as_ref().is_none_or(|s| s.contains(version)))
-    }
-
-    /// Identifies the want for deduplication.
-    fn key(&self) -> String {
-        let specifiers = self.specifiers.as_ref().map(ToString::to_string).unwrap_or_default();
-        let extras: Vec<&str> = self.extras.iter().map(ExtraName::as_ref).collect();
-        format!("{specifiers}[{}]", extras.join(","))
     }
 }
 
@@ -260,14 +253,13 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
     /// Follows a requirement met on the walk, once per project and want.
     fn walk(self: &Arc<Self>, name: &PackageName, want: Want) {
         claim(&self.pages, name);
-        let key = want.key();
         {
             let mut wanted = lock(&self.wanted);
             let seen = wanted.entry(name.clone()).or_default();
-            if seen.iter().any(|(seen, _)| *seen == key) {
+            if seen.contains(&want) {
                 return;
             }
-            seen.push((key, want.specifiers.clone()));
+            seen.push(want.clone());
         }
         self.spawn(Job::Page { name: name.clone(), want });
     }
@@ -276,12 +268,8 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
     /// admits, where there is one (a dependency pinned by one parent and left open by another
     /// is read once, at the pin), else the newest `want` admits.
     fn pick(&self, name: &PackageName, want: &Want, candidates: &Candidates) -> Option<Version> {
-        let all: Vec<VersionSpecifiers> = lock(&self.wanted)
-            .get(name)
-            .into_iter()
-            .flatten()
-            .filter_map(|(_, specifiers)| specifiers.clone())
-            .collect();
+        let all: Vec<VersionSpecifiers> =
+            lock(&self.wanted).get(name).into_iter().flatten().filter_map(|seen| seen.specifiers.clone()).collect();
         likely_pick(candidates, |version| all.iter().all(|specifiers| specifiers.contains(version)))
             .or_else(|| want.pick(candidates))
     }
