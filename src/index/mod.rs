@@ -80,28 +80,59 @@ pub struct Project {
     /// The distribution files grouped by version, on first use: the resolver, the prefetcher
     /// and the lock all ask "which files has version V", and a large project lists thousands.
     /// Sorted by version, one entry each: looked up by binary search.
-    releases: OnceLock<Vec<(Version, ReleaseFiles)>>,
+    releases: OnceLock<Releases>,
 }
 
 /// Where a file sits: `(page, file)` in [`Project::pages`].
 type FileIndex = (usize, usize);
 
+/// One per version of thousands: kept small (u32 positions), and no allocation until asked.
 #[derive(Debug)]
 struct ReleaseFiles {
     /// Where its files are, as runs `(page, files)`: the first inline, since most versions
     /// have one, and an allocation per version of thousands showed in a warm run.
-    first: (usize, Range<usize>),
-    more: Vec<(usize, Range<usize>)>,
+    first: (u32, Range<u32>),
+    more: Vec<(u32, Range<u32>)>,
     /// The files, decoded the first time this version is asked for.
-    files: OnceLock<Vec<DistFile>>,
+    files: OnceLock<Box<[DistFile]>>,
 }
 
 impl ReleaseFiles {
     /// Where each file is, in index order.
     fn indices(&self) -> impl Iterator<Item = FileIndex> + '_ {
-        std::iter::once(&self.first).chain(&self.more).flat_map(|(page, files)| files.clone().map(|file| (*page, file)))
+        std::iter::once(&self.first)
+            .chain(&self.more)
+            .flat_map(|(page, files)| files.clone().map(|file| (*page as usize, file as usize)))
+    }
+
+    /// The release's files in order, one run `(page, files)` after another, merged from
+    /// `groups`, sorted by version (an entry each, in page order within one; `count` at most).
+    fn merge<'v>(
+        groups: impl Iterator<Item = (usize, &'v Version, Range<usize>)>,
+        count: usize,
+        first_match: bool,
+    ) -> Releases {
+        let mut releases: Releases = Vec::with_capacity(count);
+        for (page_index, version, files) in groups {
+            // Page numbers and file positions within a page fit: a page is at most 4 GiB.
+            let run = (page_index as u32, files.start as u32..files.end as u32);
+            match releases.last_mut() {
+                Some((last, release)) if last == version => {
+                    // First match: a version an earlier index lists is that index's alone.
+                    if !(first_match && release.first.0 < run.0) {
+                        release.more.push(run);
+                    }
+                }
+                _ => releases
+                    .push((version.clone(), ReleaseFiles { first: run, more: Vec::new(), files: OnceLock::new() })),
+            }
+        }
+        releases
     }
 }
+
+/// A project's versions, sorted, each with its files.
+type Releases = Vec<(Version, ReleaseFiles)>;
 
 /// What choosing a version needs to know of a file, without decoding all of it.
 pub struct FileSummary<'p> {
@@ -132,7 +163,7 @@ impl Project {
     /// from, which outranks its newness; `0` for every version otherwise.
     pub fn index_rank(&self, version: &Version) -> usize {
         match self.first_match {
-            true => self.release_files(version).map_or(0, |release| release.first.0),
+            true => self.release_files(version).map_or(0, |release| release.first.0 as usize),
             false => 0,
         }
     }
@@ -181,6 +212,13 @@ impl Project {
 
     fn release_index(&self) -> &[(Version, ReleaseFiles)] {
         self.releases.get_or_init(|| {
+            // One page whose versions are in order (as hashlock writes them) is read as it is.
+            if let [page] = self.pages.as_slice()
+                && page.versions().is_sorted_by(|(a, _), (b, _)| a <= b)
+            {
+                let groups = page.versions().map(|(version, files)| (0, version, files));
+                return ReleaseFiles::merge(groups, page.version_count(), false);
+            }
             // Sorted, then built in one go: inserted one by one, thousands of versions cost a
             // tenth of a warm run in comparisons. The sort is stable: page order stays.
             let mut groups: Vec<(usize, &Version, Range<usize>)> =
@@ -189,22 +227,8 @@ impl Project {
                 groups.extend(page.versions().map(|(version, files)| (page_index, version, files)));
             }
             groups.sort_by(|a, b| a.1.cmp(b.1));
-            let mut releases: Vec<(Version, ReleaseFiles)> = Vec::with_capacity(groups.len());
-            for (page_index, version, files) in groups {
-                match releases.last_mut() {
-                    Some((last, release)) if last == version => {
-                        // First match: a version an earlier index lists is that index's alone.
-                        if !(self.first_match && release.first.0 < page_index) {
-                            release.more.push((page_index, files));
-                        }
-                    }
-                    _ => releases.push((
-                        version.clone(),
-                        ReleaseFiles { first: (page_index, files), more: Vec::new(), files: OnceLock::new() },
-                    )),
-                }
-            }
-            releases
+            let count = groups.len();
+            ReleaseFiles::merge(groups.into_iter(), count, self.first_match)
         })
     }
 }

@@ -208,15 +208,27 @@ enum Unread {
 }
 
 /// The files of one version (`None` where the filenames name none, or none PEP 440 reads).
+/// Small, as a page can list thousands: u32 offsets (an entry over 4 GiB is not read), and
+/// the lines boxed, as most groups are never read.
 #[derive(Debug)]
 struct Group {
     version: Option<Version>,
     /// Where its files are in the page's numbering.
-    files: Range<usize>,
+    files: Range<u32>,
     /// Where its lines are in the entry.
-    bytes: Range<usize>,
+    bytes: Range<u32>,
     /// Its lines, once read; `None` for a damaged group.
-    lines: OnceLock<Option<GroupLines>>,
+    lines: OnceLock<Option<Box<GroupLines>>>,
+}
+
+impl Group {
+    fn files(&self) -> Range<usize> {
+        self.files.start as usize..self.files.end as usize
+    }
+
+    fn bytes(&self) -> Range<usize> {
+        self.bytes.start as usize..self.bytes.end as usize
+    }
 }
 
 #[derive(Debug)]
@@ -311,9 +323,10 @@ impl PageFile {
         }
     }
 
-    fn read_group(&self, group: &Group) -> Option<GroupLines> {
-        let text = String::from_utf8(read_at(&self.file, group.bytes.start as u64, group.bytes.len()).ok()?).ok()?;
-        Some(GroupLines { lines: check_group(&text, group.files.len())?, text: Some(text) })
+    fn read_group(&self, group: &Group) -> Option<Box<GroupLines>> {
+        let bytes = group.bytes();
+        let text = String::from_utf8(read_at(&self.file, bytes.start as u64, bytes.len()).ok()?).ok()?;
+        Some(Box::new(GroupLines { lines: check_group(&text, group.files().len())?, text: Some(text) }))
     }
 }
 
@@ -379,7 +392,7 @@ pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> 
     head.truncate(header_len);
     let head = String::from_utf8(head).ok()?;
     let (fetched_at, max_age, mut page) = parse_header(&head)?;
-    let body_end = page.groups.last().map_or(header_len, |group| group.bytes.end);
+    let body_end = page.groups.last().map_or(header_len, |group| group.bytes().end);
     if body_end.checked_add(END.len()) != Some(len)
         || read_at(&kept.file, body_end as u64, END.len()).ok()? != END.as_bytes()
     {
@@ -397,8 +410,8 @@ pub fn decode(text: String) -> Option<CachedEntry> {
         return None;
     }
     for group in &page.groups {
-        let lines = check_group(&text[group.bytes.clone()], group.files.len())?;
-        let _ = group.lines.set(Some(GroupLines { text: None, lines }));
+        let lines = check_group(&text[group.bytes()], group.files().len())?;
+        let _ = group.lines.set(Some(Box::new(GroupLines { text: None, lines })));
     }
     page.text = text;
     Some(CachedEntry { fetched_at, max_age, page })
@@ -406,7 +419,7 @@ pub fn decode(text: String) -> Option<CachedEntry> {
 
 /// Where the file lines of `text`, the entry of `page`, end.
 fn body_end(page: &CachedPage, text: &str) -> Option<usize> {
-    page.groups.last().map_or_else(|| header_len(text.as_bytes()), |group| Some(group.bytes.end))
+    page.groups.last().map_or_else(|| header_len(text.as_bytes()), |group| Some(group.bytes().end))
 }
 
 /// The header's lines before the version list.
@@ -453,12 +466,12 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     let (groups, _) = header("versions")?.split_once(' ')?;
     let groups: usize = groups.parse().ok()?;
     let mut versions = Vec::with_capacity(groups.min(count));
-    let (mut files, mut bytes) = (0, header_len);
+    let (mut files, mut bytes) = (0, u32::try_from(header_len).ok()?);
     for _ in 0..groups {
         let (count, rest) = lines.next()?.split_once(' ')?;
         let (len, version) = rest.split_once(' ')?;
-        let files_end = count.parse::<usize>().ok().and_then(|count| count.checked_add(files))?;
-        let bytes_end = len.parse::<usize>().ok().and_then(|len| len.checked_add(bytes))?;
+        let files_end = count.parse::<u32>().ok().and_then(|count| count.checked_add(files))?;
+        let bytes_end = len.parse::<u32>().ok().and_then(|len| len.checked_add(bytes))?;
         versions.push(Group {
             version: Version::from_str(&unescape(version)).ok(),
             files: files..files_end,
@@ -467,7 +480,7 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
         });
         (files, bytes) = (files_end, bytes_end);
     }
-    if files != count || lines.next().is_some() {
+    if files as usize != count || lines.next().is_some() {
         return None;
     }
     let page =
@@ -540,7 +553,7 @@ impl CachedPage {
     }
 
     pub fn len(&self) -> usize {
-        self.groups.last().map_or(0, |group| group.files.end)
+        self.groups.last().map_or(0, |group| group.files().end)
     }
 
     /// How many entries [`CachedPage::versions`] gives, at most.
@@ -551,27 +564,27 @@ impl CachedPage {
     /// Each version the page has files of, with where they are (several entries for one
     /// version where the filenames spell it apart, `1.0` and `1.0.0`).
     pub fn versions(&self) -> impl Iterator<Item = (&Version, Range<usize>)> {
-        self.groups.iter().filter_map(|group| Some((group.version.as_ref()?, group.files.clone())))
+        self.groups.iter().filter_map(|group| Some((group.version.as_ref()?, group.files())))
     }
 
     /// The text of the file line at `index`, and where its fields are; `None` when its group
     /// is damaged (see [`DamageLog`]).
     fn line(&self, index: usize) -> Option<(&str, &Line)> {
-        let group = self.groups.get(self.groups.partition_point(|group| group.files.end <= index))?;
+        let group = self.groups.get(self.groups.partition_point(|group| group.files().end <= index))?;
         let read = group.lines.get_or_init(|| self.read_group(group)).as_ref()?;
-        let line = read.lines.get(index - group.files.start)?;
-        let text = read.text.as_deref().unwrap_or_else(|| &self.text[group.bytes.clone()]);
+        let line = read.lines.get(index - group.files().start)?;
+        let text = read.text.as_deref().unwrap_or_else(|| &self.text[group.bytes()]);
         Some((&text[line.start as usize..line.end as usize], line))
     }
 
     /// A group not read yet, checked; damage found is recorded against the cache file.
-    fn read_group(&self, group: &Group) -> Option<GroupLines> {
+    fn read_group(&self, group: &Group) -> Option<Box<GroupLines>> {
         let (read, origin) = match &self.unread {
             Unread::Nothing => return None,
             Unread::Text(origin) => {
-                let text = self.text.get(group.bytes.clone());
-                let lines = text.and_then(|text| check_group(text, group.files.len()));
-                (lines.map(|lines| GroupLines { text: None, lines }), origin)
+                let text = self.text.get(group.bytes());
+                let lines = text.and_then(|text| check_group(text, group.files().len()));
+                (lines.map(|lines| Box::new(GroupLines { text: None, lines })), origin)
             }
             Unread::File(file) => (file.read_group(group), &file.origin),
         };
