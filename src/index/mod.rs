@@ -91,20 +91,13 @@ type FileIndex = (usize, usize);
 struct ReleaseFiles {
     /// Where its files are, as runs `(page, files)`: the first inline, since most versions
     /// have one, and an allocation per version of thousands showed in a warm run.
-    first: (u32, Range<u32>),
-    more: Vec<(u32, Range<u32>)>,
+    first: Run,
+    more: Vec<Run>,
     /// The files, decoded the first time this version is asked for.
     files: OnceLock<Box<[DistFile]>>,
 }
 
 impl ReleaseFiles {
-    /// Where each file is, in index order.
-    fn indices(&self) -> impl Iterator<Item = FileIndex> + '_ {
-        std::iter::once(&self.first)
-            .chain(&self.more)
-            .flat_map(|(page, files)| files.clone().map(|file| (*page as usize, file as usize)))
-    }
-
     /// The release's files in order, one run `(page, files)` after another, merged from
     /// `groups`, sorted by version (an entry each, in page order within one; `count` at most).
     fn merge<'v>(
@@ -130,6 +123,9 @@ impl ReleaseFiles {
         releases
     }
 }
+
+/// A run of a release's files: `(page, files)`, positions in [`Project::pages`].
+type Run = (u32, Range<u32>);
 
 /// A project's versions, sorted, each with its files.
 type Releases = Vec<(Version, ReleaseFiles)>;
@@ -163,7 +159,7 @@ impl Project {
     /// from, which outranks its newness; `0` for every version otherwise.
     pub fn index_rank(&self, version: &Version) -> usize {
         match self.first_match {
-            true => self.release_files(version).map_or(0, |release| release.first.0 as usize),
+            true => self.release(version).runs().next().map_or(0, |(page, _)| page),
             false => 0,
         }
     }
@@ -176,28 +172,55 @@ impl Project {
     /// The versions with at least one wheel or sdist, oldest first (PEP 440 order, so `1.0` and
     /// `1.0.0` are one version), each with its files in index order.
     pub fn releases(&self) -> impl DoubleEndedIterator<Item = (&Version, Release<'_>)> {
-        self.release_index().iter().map(|(version, files)| (version, Release { project: self, files: Some(files) }))
+        (0..self.release_count()).filter_map(|position| self.release_at(position))
     }
 
     /// The files of `version` (PEP 440 equality), in index order.
     pub fn release(&self, version: &Version) -> Release<'_> {
-        Release { project: self, files: self.release_files(version) }
+        let found = self.release_position(version).and_then(|position| self.release_at(position));
+        found.map_or(Release { project: self, files: None }, |(_, release)| release)
     }
 
     /// How many versions [`Project::releases`] gives.
     pub fn release_count(&self) -> usize {
-        self.release_index().len()
+        match self.page_in_order() {
+            Some((_, count)) => count,
+            None => self.release_index().len(),
+        }
     }
 
     /// The version at `position` in [`Project::releases`], and its files.
     pub fn release_at(&self, position: usize) -> Option<(&Version, Release<'_>)> {
+        if let Some((page, count)) = self.page_in_order() {
+            let (version, _) = page.release(position).filter(|_| position < count)?;
+            return Some((version, Release { project: self, files: Some(ReleaseAt::Group(position)) }));
+        }
         let (version, files) = self.release_index().get(position)?;
-        Some((version, Release { project: self, files: Some(files) }))
+        Some((version, Release { project: self, files: Some(ReleaseAt::Merged(files)) }))
     }
 
-    /// Where `version` is in [`Project::releases`].
+    /// Where `version` is in [`Project::releases`], found by binary search (in one page in
+    /// order, parsing a dozen of thousands of versions).
     pub fn release_position(&self, version: &Version) -> Option<usize> {
-        self.release_index().binary_search_by(|(listed, _)| listed.cmp(version)).ok()
+        let (mut low, mut high) = (0, self.release_count());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.release_at(middle)?.0.cmp(version) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
+    /// The project's one page when its groups are its releases (see
+    /// [`CachedPage::releases_in_order`]), and how many there are.
+    fn page_in_order(&self) -> Option<(&CachedPage, usize)> {
+        match self.pages.as_slice() {
+            [page] => page.releases_in_order().map(|count| (page, count)),
+            _ => None,
+        }
     }
 
     /// Under [`IndexStrategy::UnsafeFirstMatch`]: whether [`Project::index_rank`] can be other
@@ -206,19 +229,8 @@ impl Project {
         self.first_match
     }
 
-    fn release_files(&self, version: &Version) -> Option<&ReleaseFiles> {
-        self.release_position(version).map(|at| &self.release_index()[at].1)
-    }
-
     fn release_index(&self) -> &[(Version, ReleaseFiles)] {
         self.releases.get_or_init(|| {
-            // One page whose versions are in order (as hashlock writes them) is read as it is.
-            if let [page] = self.pages.as_slice()
-                && page.versions().is_sorted_by(|(a, _), (b, _)| a <= b)
-            {
-                let groups = page.versions().map(|(version, files)| (0, version, files));
-                return ReleaseFiles::merge(groups, page.version_count(), false);
-            }
             // Sorted, then built in one go: inserted one by one, thousands of versions cost a
             // tenth of a warm run in comparisons. The sort is stable: page order stays.
             let mut groups: Vec<(usize, &Version, Range<usize>)> =
@@ -237,26 +249,57 @@ impl Project {
 #[derive(Clone, Copy, Debug)]
 pub struct Release<'p> {
     project: &'p Project,
-    files: Option<&'p ReleaseFiles>,
+    files: Option<ReleaseAt<'p>>,
+}
+
+/// Where a release's files are.
+#[derive(Clone, Copy, Debug)]
+enum ReleaseAt<'p> {
+    /// Merged from the project's pages ([`Project::release_index`]).
+    Merged(&'p ReleaseFiles),
+    /// The group at this position of the project's one page, whose groups are its releases.
+    Group(usize),
 }
 
 impl<'p> Release<'p> {
+    /// Where its files are, as runs `(page, files)` in index order.
+    fn runs(&self) -> impl Iterator<Item = (usize, Range<usize>)> + use<'p> {
+        let (first, more) = match self.files {
+            None => (None, [].as_slice()),
+            Some(ReleaseAt::Merged(release)) => (Some(release.first.clone()), release.more.as_slice()),
+            Some(ReleaseAt::Group(at)) => {
+                let files =
+                    self.project.pages[0].release(at).map(|(_, files)| (0, files.start as u32..files.end as u32));
+                (files, [].as_slice())
+            }
+        };
+        let widen = |(page, files): Run| (page as usize, files.start as usize..files.end as usize);
+        first.into_iter().chain(more.iter().cloned()).map(widen)
+    }
+
+    /// Where each file is, in index order.
+    fn indices(&self) -> impl Iterator<Item = FileIndex> + use<'p> {
+        self.runs().flat_map(|(page, files)| files.map(move |file| (page, file)))
+    }
+
     /// The files, decoded on first use (those of a damaged cache entry left out: see
     /// [`page_file::DamageLog`]).
     pub fn files(&self) -> impl Iterator<Item = &'p DistFile> + use<'p> {
         let project = self.project;
-        let decoded = self.files.map(|release| {
-            release
+        let decoded: &'p [DistFile] = match self.files {
+            None => &[],
+            Some(ReleaseAt::Merged(release)) => release
                 .files
-                .get_or_init(|| release.indices().filter_map(|(page, file)| project.pages[page].file(file)).collect())
-        });
-        decoded.into_iter().flatten()
+                .get_or_init(|| self.indices().filter_map(|(page, file)| project.pages[page].file(file)).collect()),
+            Some(ReleaseAt::Group(at)) => project.pages[0].group_files(at),
+        };
+        decoded.iter()
     }
 
     /// What choosing a version needs of each file, read without decoding the files.
     pub fn summaries(&self) -> impl Iterator<Item = FileSummary<'p>> + use<'p> {
         let project = self.project;
-        self.files.into_iter().flat_map(ReleaseFiles::indices).filter_map(move |(page, file)| {
+        self.indices().filter_map(move |(page, file)| {
             let page = &project.pages[page];
             Some(FileSummary {
                 filename: page.filename(file)?,
@@ -271,7 +314,7 @@ impl<'p> Release<'p> {
     pub fn filenames_by_index(&self) -> Vec<(&'p Url, BTreeSet<String>)> {
         let project = self.project;
         let mut by_index: Vec<(&Url, BTreeSet<String>)> = Vec::new();
-        for (page, file) in self.files.into_iter().flat_map(ReleaseFiles::indices) {
+        for (page, file) in self.indices() {
             let index = &project.indexes[page];
             let Some(filename) = project.pages[page].filename(file) else { continue };
             let filename = filename.into_owned();
@@ -839,6 +882,39 @@ mod tests {
         assert!(client.project(&name("demo")).is_err());
         assert!(matches!(client.project(&name("demo")), Err(IndexError::NotFound { .. })));
         assert_eq!(server.hits().len(), 1);
+    }
+
+    /// An entry an earlier hashlock wrote (format 6: the versions in the page's order) gives
+    /// the same releases as one in order.
+    #[test]
+    fn a_page_cached_in_the_page_s_order_gives_the_same_releases() {
+        let files = ["demo-10.0.tar.gz", "demo-2.0.tar.gz", "demo-1.0.tar.gz", "demo-1.0-py3-none-any.whl"];
+        let page = ProjectPage {
+            name: name("demo"),
+            url: Url::parse("http://127.0.0.1:9/simple/demo/").unwrap(),
+            format: PageFormat::Json,
+            files: files.iter().map(|f| crate::resolve::candidates::tests::file(f, None, false)).collect(),
+        };
+        let in_order = page_file::encode(0, None, &page);
+        let old = page_file::tests::as_format_6_newest_first(&in_order);
+        assert!(old.starts_with("hashlock page 6\n") && old.find("10.0") < old.find("2.0"), "{old}");
+        let releases = |text: String| {
+            let cached = page_file::decode(text).unwrap().page;
+            let project = Project::of_pages(name("demo"), vec![cached], vec![page.url.clone()]);
+            let position = project.release_position(&Version::from_str("2.0").unwrap());
+            let listed: Vec<(String, Vec<String>)> = project
+                .releases()
+                .map(|(v, release)| (v.to_string(), release.files().map(|f| f.filename.clone()).collect()))
+                .collect();
+            (listed, position)
+        };
+        let expected = vec![
+            ("1.0".to_string(), vec!["demo-1.0.tar.gz".to_string(), "demo-1.0-py3-none-any.whl".to_string()]),
+            ("2.0".to_string(), vec!["demo-2.0.tar.gz".to_string()]),
+            ("10.0".to_string(), vec!["demo-10.0.tar.gz".to_string()]),
+        ];
+        assert_eq!(releases(in_order), (expected.clone(), Some(1)));
+        assert_eq!(releases(old), (expected, Some(1)));
     }
 
     #[test]

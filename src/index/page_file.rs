@@ -4,7 +4,7 @@
 //! no URL parsing at all.
 //!
 //! ```text
-//! hashlock page 6
+//! hashlock page 7
 //! fetched_at 1795597826
 //! max_age -                   (or seconds)
 //! name six
@@ -19,9 +19,13 @@
 //! end
 //! ```
 //!
-//! The file lines come grouped by the version their filenames name (in PEP 440 order, in page
-//! order within one; a reader takes any order); the files whose names give no version (not a
-//! wheel or sdist of the project) come last, in a group with an empty VERSION. A warm run reads the
+//! The file lines come grouped by the PEP 440 version their filenames name, one group per
+//! version (`1.0` and `1.0.0` are one, named as the page first names it), in PEP 440 order,
+//! in page order within one; the files whose names give no version PEP 440 reads (not a wheel
+//! or sdist of the project, or a legacy version) come last, in a group with an empty VERSION.
+//! So a project's releases are the groups as they stand: a version is parsed only when it is
+//! looked at (a binary search looks at a dozen of thousands). Entries of format 6, whose groups
+//! are by version text in page order, are read too, and sorted when read. A warm run reads the
 //! header and the version list, and a version's lines only when that version is asked for
 //! ([`read`]): most projects have a version or two asked for out of hundreds, and reading and
 //! checking every line was most of a warm run.
@@ -57,7 +61,9 @@ use reqwest::Url;
 use crate::dist::{CoreMetadata, DistFile, FilenameParts, HashSource, Hashes, UploadTime};
 use crate::index::{PageFormat, ProjectPage};
 
-const MAGIC: &str = "hashlock page 6";
+const MAGIC: &str = "hashlock page 7";
+/// Format 6, the same but for the order of the groups (see the module docs).
+const MAGIC_UNORDERED: &str = "hashlock page 6";
 
 pub fn encode(fetched_at: u64, max_age: Option<u64>, page: &ProjectPage) -> String {
     // Sized up front (over, never under): grown by doubling, the text would take up to twice
@@ -150,29 +156,43 @@ fn write_line(out: &mut String, file: &DistFile, files_base: &str) {
     );
 }
 
-/// The page's files grouped by the version text of their filenames, in PEP 440 order (the
-/// texts PEP 440 does not read after, in the order the page first names each); the files that
-/// name none last, under `""`. In order, the versions cost a warm run no sort.
+/// The page's files grouped by the PEP 440 version of their filenames, in PEP 440 order, each
+/// group named by the first spelling the page gives; the files that name none PEP 440 reads
+/// last, under `""`.
 fn version_groups(page: &ProjectPage) -> Vec<(&str, Vec<&DistFile>)> {
-    let mut groups: Vec<(&str, Vec<&DistFile>)> = Vec::new();
+    let mut groups: Vec<(Version, &str, Vec<&DistFile>)> = Vec::new();
     let mut position: HashMap<&str, usize> = HashMap::new();
     let mut unversioned = Vec::new();
     for file in &page.files {
-        let Some(parts) = FilenameParts::split(&file.filename, &page.name) else {
+        let parts = FilenameParts::split(&file.filename, &page.name);
+        let Some(text) = parts.as_ref().map(FilenameParts::version) else {
             unversioned.push(file);
             continue;
         };
-        let version = parts.version();
-        let at = *position.entry(version).or_insert_with(|| {
-            groups.push((version, Vec::new()));
-            groups.len() - 1
-        });
-        groups[at].1.push(file);
+        let at = match position.get(text) {
+            Some(at) => *at,
+            None => {
+                let Ok(version) = Version::from_str(text) else {
+                    unversioned.push(file);
+                    continue;
+                };
+                groups.push((version, text, Vec::new()));
+                position.insert(text, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        groups[at].2.push(file);
     }
-    groups.sort_by_cached_key(|(version, _)| {
-        let parsed = Version::from_str(version).ok();
-        (parsed.is_none(), parsed)
-    });
+    // Stable: of two spellings of one version, the page's first comes first.
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(Version, &str, Vec<&DistFile>)> = Vec::with_capacity(groups.len());
+    for (version, text, files) in groups {
+        match merged.last_mut() {
+            Some((last, _, kept)) if *last == version => kept.extend(files),
+            _ => merged.push((version, text, files)),
+        }
+    }
+    let mut groups: Vec<(&str, Vec<&DistFile>)> = merged.into_iter().map(|(_, text, files)| (text, files)).collect();
     if !unversioned.is_empty() {
         groups.push(("", unversioned));
     }
@@ -190,6 +210,10 @@ pub struct CachedPage {
     /// What every file URL of the page starts with.
     files_base: String,
     groups: Vec<Group>,
+    /// Whether the groups are the releases, in order (format 7), or need sorting (format 6).
+    in_order: bool,
+    /// The header and version list, when not in `text`.
+    head: String,
     /// The whole entry, when it was read at once; else empty.
     text: String,
     /// Where the groups not read yet are.
@@ -208,11 +232,13 @@ enum Unread {
 }
 
 /// The files of one version (`None` where the filenames name none, or none PEP 440 reads).
-/// Small, as a page can list thousands: u32 offsets (an entry over 4 GiB is not read), and
-/// the lines boxed, as most groups are never read.
+/// Small, as a page can list thousands: u32 offsets (an entry over 4 GiB is not read), the
+/// version parsed when first looked at, and the lines boxed, as most groups are never read.
 #[derive(Debug)]
 struct Group {
-    version: Option<Version>,
+    /// Where its version's text is in the header.
+    version_text: Range<u32>,
+    version: OnceLock<Option<Version>>,
     /// Where its files are in the page's numbering.
     files: Range<u32>,
     /// Where its lines are in the entry.
@@ -236,6 +262,14 @@ struct GroupLines {
     /// The group's text when read on its own; `None` when it is in [`CachedPage::text`].
     text: Option<String>,
     lines: Vec<Line>,
+    /// The group's files, decoded the first time they are asked for as a whole.
+    decoded: OnceLock<Box<[DistFile]>>,
+}
+
+impl GroupLines {
+    fn new(text: Option<String>, lines: Vec<Line>) -> Box<Self> {
+        Box::new(Self { text, lines, decoded: OnceLock::new() })
+    }
 }
 
 /// Where one file line's fields lie in its group's text, and the small ones already read.
@@ -326,7 +360,8 @@ impl PageFile {
     fn read_group(&self, group: &Group) -> Option<Box<GroupLines>> {
         let bytes = group.bytes();
         let text = String::from_utf8(read_at(&self.file, bytes.start as u64, bytes.len()).ok()?).ok()?;
-        Some(Box::new(GroupLines { lines: check_group(&text, group.files().len())?, text: Some(text) }))
+        let lines = check_group(&text, group.files().len())?;
+        Some(GroupLines::new(Some(text), lines))
     }
 }
 
@@ -392,6 +427,7 @@ pub fn read(file: File, path: &Path, damage: &DamageLog) -> Option<CachedEntry> 
     head.truncate(header_len);
     let head = String::from_utf8(head).ok()?;
     let (fetched_at, max_age, mut page) = parse_header(&head)?;
+    page.head = head;
     let body_end = page.groups.last().map_or(header_len, |group| group.bytes().end);
     if body_end.checked_add(END.len()) != Some(len)
         || read_at(&kept.file, body_end as u64, END.len()).ok()? != END.as_bytes()
@@ -411,7 +447,7 @@ pub fn decode(text: String) -> Option<CachedEntry> {
     }
     for group in &page.groups {
         let lines = check_group(&text[group.bytes()], group.files().len())?;
-        let _ = group.lines.set(Some(Box::new(GroupLines { text: None, lines })));
+        let _ = group.lines.set(Some(GroupLines::new(None, lines)));
     }
     page.text = text;
     Some(CachedEntry { fetched_at, max_age, page })
@@ -445,9 +481,11 @@ fn header_len(head: &[u8]) -> Option<usize> {
 fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     let header_len = header_len(text.as_bytes())?;
     let mut lines = text.get(..header_len)?.lines();
-    if lines.next()? != MAGIC {
-        return None;
-    }
+    let in_order = match lines.next()? {
+        MAGIC => true,
+        MAGIC_UNORDERED => false,
+        _ => return None,
+    };
     let mut header = |key: &str| -> Option<&str> { lines.next()?.strip_prefix(key)?.strip_prefix(' ') };
     let fetched_at = header("fetched_at")?.parse().ok()?;
     let max_age = match header("max_age")? {
@@ -468,12 +506,16 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     let mut versions = Vec::with_capacity(groups.min(count));
     let (mut files, mut bytes) = (0, u32::try_from(header_len).ok()?);
     for _ in 0..groups {
-        let (count, rest) = lines.next()?.split_once(' ')?;
+        let line = lines.next()?;
+        let (count, rest) = line.split_once(' ')?;
         let (len, version) = rest.split_once(' ')?;
         let files_end = count.parse::<u32>().ok().and_then(|count| count.checked_add(files))?;
         let bytes_end = len.parse::<u32>().ok().and_then(|len| len.checked_add(bytes))?;
+        // Where the version's text is: the lines are slices of `text`, within its first 4 GiB.
+        let version_start = (version.as_ptr() as usize - text.as_ptr() as usize) as u32;
         versions.push(Group {
-            version: Version::from_str(&unescape(version)).ok(),
+            version_text: version_start..version_start + version.len() as u32,
+            version: OnceLock::new(),
             files: files..files_end,
             bytes: bytes..bytes_end,
             lines: OnceLock::new(),
@@ -483,8 +525,17 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     if files as usize != count || lines.next().is_some() {
         return None;
     }
-    let page =
-        CachedPage { name, url, format, files_base, groups: versions, text: String::new(), unread: Unread::Nothing };
+    let page = CachedPage {
+        name,
+        url,
+        format,
+        files_base,
+        groups: versions,
+        in_order,
+        head: String::new(),
+        text: String::new(),
+        unread: Unread::Nothing,
+    };
     Some((fetched_at, max_age, page))
 }
 
@@ -561,10 +612,54 @@ impl CachedPage {
         self.groups.len()
     }
 
-    /// Each version the page has files of, with where they are (several entries for one
-    /// version where the filenames spell it apart, `1.0` and `1.0.0`).
+    /// Each version the page has files of, with where they are (in a format 6 entry, several
+    /// entries for one version where the filenames spell it apart, `1.0` and `1.0.0`).
     pub fn versions(&self) -> impl Iterator<Item = (&Version, Range<usize>)> {
-        self.groups.iter().filter_map(|group| Some((group.version.as_ref()?, group.files())))
+        (0..self.groups.len()).filter_map(|at| Some((self.version(at)?, self.groups[at].files())))
+    }
+
+    /// How many releases the page has when its groups are its releases in PEP 440 order, one
+    /// per version (format 7), each read by [`CachedPage::release`] without parsing the others.
+    pub fn releases_in_order(&self) -> Option<usize> {
+        let unversioned = self.groups.last().is_some_and(|group| group.version_text.is_empty());
+        self.in_order.then(|| self.groups.len() - usize::from(unversioned))
+    }
+
+    /// The release at `position` (see [`CachedPage::releases_in_order`]) and where its files are.
+    pub fn release(&self, position: usize) -> Option<(&Version, Range<usize>)> {
+        Some((self.version(position)?, self.groups.get(position)?.files()))
+    }
+
+    /// The files of the group at `at`, decoded the first time they are asked for (none for a
+    /// damaged group, see [`DamageLog`]).
+    pub fn group_files(&self, at: usize) -> &[DistFile] {
+        let Some(group) = self.groups.get(at) else { return &[] };
+        let Some(read) = group.lines.get_or_init(|| self.read_group(group)).as_deref() else { return &[] };
+        read.decoded.get_or_init(|| group.files().filter_map(|index| self.file(index)).collect())
+    }
+
+    /// The version of the group at `at`, parsed the first time it is asked for.
+    fn version(&self, at: usize) -> Option<&Version> {
+        let group = self.groups.get(at)?;
+        let parsed = group.version.get_or_init(|| {
+            let header = if self.head.is_empty() { &self.text } else { &self.head };
+            let text = header.get(group.version_text.start as usize..group.version_text.end as usize)?;
+            let version = Version::from_str(&unescape(text)).ok();
+            if version.is_none() && self.in_order && !text.is_empty() {
+                // Format 7 writes only versions PEP 440 reads: the entry is damaged.
+                self.record_damage();
+            }
+            version
+        });
+        parsed.as_ref()
+    }
+
+    /// Records the cache file this page came from as damaged (see [`DamageLog`]).
+    fn record_damage(&self) {
+        match &self.unread {
+            Unread::Nothing => {}
+            Unread::Text(origin) | Unread::File(PageFile { origin, .. }) => origin.damage.record(&origin.path),
+        }
     }
 
     /// The text of the file line at `index`, and where its fields are; `None` when its group
@@ -579,17 +674,17 @@ impl CachedPage {
 
     /// A group not read yet, checked; damage found is recorded against the cache file.
     fn read_group(&self, group: &Group) -> Option<Box<GroupLines>> {
-        let (read, origin) = match &self.unread {
+        let read = match &self.unread {
             Unread::Nothing => return None,
-            Unread::Text(origin) => {
+            Unread::Text(_) => {
                 let text = self.text.get(group.bytes());
                 let lines = text.and_then(|text| check_group(text, group.files().len()));
-                (lines.map(|lines| Box::new(GroupLines { text: None, lines })), origin)
+                lines.map(|lines| GroupLines::new(None, lines))
             }
-            Unread::File(file) => (file.read_group(group), &file.origin),
+            Unread::File(file) => file.read_group(group),
         };
         if read.is_none() {
-            origin.damage.record(&origin.path);
+            self.record_damage();
         }
         read
     }
@@ -731,7 +826,7 @@ fn unescape(text: &str) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -855,9 +950,9 @@ mod tests {
         assert!(decode(text.replace("\thtml\t", "\tweird\t")).is_none());
         assert!(decode(text.replace("\t=broken", "\tbroken")).is_none(), "an optional field without its `=`");
         assert!(decode(text.replace("sha256=", "sha256:")).is_none(), "a hash without `=`");
-        assert!(decode(text.replace("hashlock page 6", "hashlock page 9")).is_none());
+        assert!(decode(text.replace("hashlock page 7", "hashlock page 9")).is_none());
         assert!(
-            decode(text.replace("hashlock page 6", "hashlock page 4")).is_none(),
+            decode(text.replace("hashlock page 7", "hashlock page 4")).is_none(),
             "an entry without version groups"
         );
         let group = text.lines().find(|line| line.ends_with(" 1.0")).unwrap();
@@ -871,6 +966,60 @@ mod tests {
         assert!(decode(text.replace("\t=https", "\thttps")).is_none(), "a provenance URL without its `=`");
         assert!(decode(text.replace("2024-01-02T", "2024-02-30T")).is_none(), "an upload time that is none");
         assert!(decode(format!("{text}trailing\n")).is_none());
+    }
+
+    /// `text`, an entry, as format 6 would have it for a page listing its versions newest first.
+    pub(crate) fn as_format_6_newest_first(text: &str) -> String {
+        let header_len = header_len(text.as_bytes()).unwrap();
+        let mut lines = text[..header_len].lines();
+        let head: Vec<&str> = lines.by_ref().take(HEADER_LINES - 1).collect();
+        let groups: Vec<&str> = lines.skip(1).collect();
+        let mut at = header_len;
+        let mut bodies = Vec::new();
+        for group in &groups {
+            let len: usize = group.split(' ').nth(1).unwrap().parse().unwrap();
+            bodies.push(&text[at..at + len]);
+            at += len;
+        }
+        let list: String = groups.iter().rev().map(|group| format!("{group}\n")).collect();
+        let head = head.join("\n").replacen(MAGIC, MAGIC_UNORDERED, 1);
+        let bodies: String = bodies.into_iter().rev().collect();
+        format!("{head}\nversions {} {}\n{list}{bodies}{END}", groups.len(), list.len())
+    }
+
+    #[test]
+    fn one_group_per_version_in_pep_440_order_each_version_parsed_when_looked_at() {
+        let names = ["demo_pkg-2.0.tar.gz", "demo_pkg-1.0.0-py3-none-any.whl", "demo_pkg-1.0.tar.gz"];
+        let page = decode(encode(0, None, &page(names.map(file).to_vec()))).unwrap().page;
+        assert_eq!(page.releases_in_order(), Some(2), "1.0.0 and 1.0 are one version");
+        let parsed = |page: &CachedPage| page.groups.iter().filter(|g| g.version.get().is_some()).count();
+        assert_eq!(parsed(&page), 0);
+        let (version, files) = page.release(1).unwrap();
+        assert_eq!((version.to_string(), files), ("2.0".to_string(), 2..3));
+        assert_eq!(parsed(&page), 1, "only the version looked at is parsed");
+        let (version, files) = page.release(0).unwrap();
+        assert_eq!(
+            (version.to_string(), files.clone()),
+            ("1.0.0".to_string(), 0..2),
+            "named as the page first names it"
+        );
+        let kept: Vec<String> = files.filter_map(|i| Some(page.filename(i)?.into_owned())).collect();
+        assert_eq!(kept, ["demo_pkg-1.0.0-py3-none-any.whl", "demo_pkg-1.0.tar.gz"], "in page order");
+        assert!(page.release(2).is_none());
+    }
+
+    #[test]
+    fn a_version_pep_440_does_not_read_in_an_entry_in_order_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = encode(7, None, &large_page());
+        let line = text.lines().find(|line| line.ends_with(" 150.0")).unwrap();
+        let path = write_entry(dir.path(), &text.replacen(line, &line.replace(" 150.0", " 15@.0"), 1));
+        let damage = DamageLog::default();
+        let entry = read(File::open(&path).unwrap(), &path, &damage).unwrap();
+        assert_eq!(entry.page.release(149).map(|(v, _)| v.to_string()), Some("149.0".to_string()));
+        assert!(damage.entries().is_empty());
+        assert!(entry.page.release(150).is_none());
+        assert_eq!(damage.entries(), [path]);
     }
 
     /// A page of `versions` versions, two files each.
