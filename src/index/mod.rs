@@ -199,19 +199,26 @@ impl Project {
         Some((version, Release { project: self, files: Some(ReleaseAt::Merged(files)) }))
     }
 
-    /// Where `version` is in [`Project::releases`], found by binary search (in one page in
-    /// order, parsing a dozen of thousands of versions).
+    /// Where `version` is in [`Project::releases`].
     pub fn release_position(&self, version: &Version) -> Option<usize> {
+        let at = self.releases_before(version, false);
+        self.release_at(at).filter(|(listed, _)| *listed == version).map(|_| at)
+    }
+
+    /// How many of [`Project::releases`] come before `version` (and it, when `including`),
+    /// found by binary search: in one page in order, a dozen versions of thousands are parsed.
+    pub fn releases_before(&self, version: &Version, including: bool) -> usize {
         let (mut low, mut high) = (0, self.release_count());
         while low < high {
             let middle = low + (high - low) / 2;
-            match self.release_at(middle)?.0.cmp(version) {
-                std::cmp::Ordering::Less => low = middle + 1,
-                std::cmp::Ordering::Greater => high = middle,
-                std::cmp::Ordering::Equal => return Some(middle),
+            // A version that does not parse (a damaged entry, recorded as such) ends the search.
+            let Some((listed, _)) = self.release_at(middle) else { return low };
+            match if including { listed <= version } else { listed < version } {
+                true => low = middle + 1,
+                false => high = middle,
             }
         }
-        None
+        low
     }
 
     /// The project's one page when its groups are its releases (see

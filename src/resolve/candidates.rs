@@ -3,10 +3,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pubgrub::Ranges;
 
 use crate::dist::{DistFile, DistFilename, FilenameParts};
 use crate::index::Project;
@@ -60,15 +62,21 @@ impl Candidates {
         Self { project, pythons: target.pythons(), target: target.clone(), order, judged: Mutex::default() }
     }
 
-    /// The candidates among the versions `keep` admits, in order; only those are judged.
-    pub fn among<'a>(&'a self, keep: impl Fn(&Version) -> bool + 'a) -> impl Iterator<Item = Candidate> + 'a {
+    /// The candidates among the versions in `range` (every one for `None`) that `keep` admits,
+    /// in order; only those are judged. Newest first, the walk starts at the range's highest
+    /// version, found by binary search: a pin deep in a long history looks at no newer version.
+    pub fn among<'a>(
+        &'a self,
+        range: Option<&'a Ranges<Version>>,
+        keep: impl Fn(&Version) -> bool + 'a,
+    ) -> impl Iterator<Item = Candidate> + 'a {
         let positions: Box<dyn Iterator<Item = usize> + 'a> = match &self.order {
             Some(order) => Box::new(order.iter().copied()),
-            None => Box::new((0..self.project.release_count()).rev()),
+            None => Box::new((0..self.releases_up_to(range)).rev()),
         };
         positions.filter_map(move |at| {
             let (version, _) = self.project.release_at(at)?;
-            if !keep(version) {
+            if !(range.is_none_or(|range| range.contains(version)) && keep(version)) {
                 return None;
             }
             let yanked = self.judgement(at, version).candidate?;
@@ -78,7 +86,18 @@ impl Candidates {
 
     /// Every candidate, in order.
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
-        self.among(|_| true)
+        self.among(None, |_| true)
+    }
+
+    /// How many of the project's releases lie at or below the highest version `range` admits.
+    fn releases_up_to(&self, range: Option<&Ranges<Version>>) -> usize {
+        let project = &self.project;
+        match range.map(Ranges::bounding_range) {
+            None | Some(Some((_, Bound::Unbounded))) => project.release_count(),
+            Some(None) => 0,
+            Some(Some((_, Bound::Included(highest)))) => project.releases_before(highest, true),
+            Some(Some((_, Bound::Excluded(highest)))) => project.releases_before(highest, false),
+        }
     }
 
     /// [`metadata_file`] of one of these versions, from the judgement's pass over its files:
@@ -188,10 +207,10 @@ pub fn admits_python(requires_python: &str, python: &Version) -> bool {
     VersionSpecifiers::from_str(requires_python).map_or(true, |specifiers| specifiers.contains(python))
 }
 
-/// The newest candidate among the versions `keep` admits that pip would pick without being
-/// asked for more: not yanked, not a pre-release. What the source prefetches metadata for.
-pub fn likely_pick(candidates: &Candidates, keep: impl Fn(&Version) -> bool) -> Option<Version> {
-    candidates.among(|v| !v.any_prerelease() && keep(v)).find(|c| !c.yanked).map(|c| c.version)
+/// The newest candidate in `range` that pip would pick without being asked for more: not
+/// yanked, not a pre-release. What the source prefetches metadata for.
+pub fn likely_pick(candidates: &Candidates, range: &Ranges<Version>) -> Option<Version> {
+    candidates.among(Some(range), |v| !v.any_prerelease()).find(|c| !c.yanked).map(|c| c.version)
 }
 
 /// The file of `version` to read metadata from: the target's best wheel, else any wheel (the
@@ -260,8 +279,28 @@ pub(crate) mod tests {
         );
         let found = Candidates::new(Arc::new(project), &target());
         assert_eq!(versions(&found), ["2.0 (yanked)", "1.5", "1.0"]);
-        assert_eq!(likely_pick(&found, |_| true).map(|v| v.to_string()), Some("1.5".into()));
-        assert_eq!(likely_pick(&found, |v| *v < Version::new([1, 5])).map(|v| v.to_string()), Some("1.0".into()));
+        let below = |version: &str| Ranges::strictly_lower_than(Version::from_str(version).unwrap());
+        assert_eq!(likely_pick(&found, &Ranges::full()).map(|v| v.to_string()), Some("1.5".into()));
+        assert_eq!(likely_pick(&found, &below("1.5")).map(|v| v.to_string()), Some("1.0".into()));
+        assert_eq!(likely_pick(&found, &below("0.1")), None);
+    }
+
+    #[test]
+    fn candidates_in_a_range_start_at_its_highest_version() {
+        let files = (1..=40).map(|minor| file(&format!("demo-1.{minor}.tar.gz"), None, false)).collect();
+        let found = Candidates::new(Arc::new(project("demo", files)), &target());
+        let version = |text: &str| Version::from_str(text).unwrap();
+        let listed = |range: Ranges<Version>| -> Vec<String> {
+            found.among(Some(&range), |_| true).take(3).map(|c| c.version.to_string()).collect()
+        };
+        assert_eq!(listed(Ranges::singleton(version("1.7"))), ["1.7"]);
+        assert_eq!(listed(Ranges::lower_than(version("1.30"))), ["1.30", "1.29", "1.28"], "the bound included");
+        assert_eq!(listed(Ranges::strictly_lower_than(version("1.30"))), ["1.29", "1.28", "1.27"]);
+        assert_eq!(listed(Ranges::between(version("1.2"), version("1.4"))), ["1.3", "1.2"]);
+        assert_eq!(listed(Ranges::strictly_lower_than(version("1.35.5"))), ["1.35", "1.34", "1.33"]);
+        assert_eq!(listed(Ranges::higher_than(version("1.39"))), ["1.40", "1.39"]);
+        assert!(listed(Ranges::strictly_lower_than(version("1.1"))).is_empty());
+        assert!(listed(Ranges::empty()).is_empty());
     }
 
     #[test]

@@ -241,7 +241,7 @@ impl<'a> Provider<'a> {
     /// release, which a pinned dependency would never read.
     fn likely_from_sdist(&self, name: &PackageName, range: &Ranges<Version>) -> bool {
         let Ok((project, found)) = self.project(name) else { return false };
-        let Some(pick) = likely_pick(&found, |v| range.contains(v)) else { return false };
+        let Some(pick) = likely_pick(&found, range) else { return false };
         let key = (name.clone(), pick);
         if let Some(known) = self.state.borrow().from_sdist.get(&key) {
             return *known;
@@ -593,15 +593,15 @@ impl DependencyProvider for Provider<'_> {
         let yank_ok = |c: &Candidate| !c.yanked || pinned.as_ref().is_some_and(|p| p.contains(&c.version));
         let settled = |v: &Version| allow_pre || !v.any_prerelease();
         if let Some(base) = base
-            && let Some(preferred) = found.among(|v| *v == base && range.contains(v) && settled(v)).find(|c| yank_ok(c))
+            && let Some(preferred) = found.among(Some(range), |v| *v == base && settled(v)).find(|c| yank_ok(c))
         {
             return Ok(Some(preferred.version));
         }
         let choose = |found: &Candidates| {
             found
-                .among(|v| range.contains(v) && settled(v))
+                .among(Some(range), settled)
                 .find(|c| yank_ok(c))
-                .or_else(|| found.among(|v| range.contains(v)).find(|c| yank_ok(c)))
+                .or_else(|| found.among(Some(range), |_| true).find(|c| yank_ok(c)))
                 .map(|c| c.version)
         };
         let pick = choose(&found);
@@ -615,7 +615,7 @@ impl DependencyProvider for Provider<'_> {
                 // Walking versions down, PubGrub asks for one metadata at a time: keep the
                 // next ones in flight, as uv's batch prefetch does.
                 let next = found
-                    .among(|v| range.contains(v))
+                    .among(Some(range), |_| true)
                     .filter(|c| yank_ok(c))
                     .skip_while(|c| c.version != *pick)
                     .skip(1);

@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::pep440_rs::Version;
 use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
+use pubgrub::Ranges;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::candidates::{Candidates, likely_pick, metadata_file};
@@ -98,27 +99,29 @@ enum Job {
     Provenance(Box<DistFile>),
 }
 
-/// What a requirement met on the walk asks of a project: the specifiers its version must
-/// satisfy (so a pinned dependency prefetches the pinned version, not the newest) and the
-/// extras whose dependencies the walk follows.
-#[derive(Clone, Default, PartialEq)]
+/// What a requirement met on the walk asks of a project: the versions its specifiers allow
+/// (so a pinned dependency prefetches the pinned version, not the newest) and the extras whose
+/// dependencies the walk follows.
+#[derive(Clone, PartialEq)]
 struct Want {
-    specifiers: Option<VersionSpecifiers>,
+    range: Ranges<Version>,
     extras: Vec<ExtraName>,
 }
 
 impl Want {
     fn of(requirement: &Requirement) -> Self {
-        let specifiers = match &requirement.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(specifiers)) => Some(specifiers.clone()),
-            _ => None,
+        let range = match &requirement.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(specifiers)) => Ranges::from(specifiers.clone()),
+            _ => Ranges::full(),
         };
-        Self { specifiers, extras: requirement.extras.clone() }
+        Self { range, extras: requirement.extras.clone() }
     }
+}
 
-    /// The newest version pip would pick without being asked for more, among those allowed.
-    fn pick(&self, candidates: &Candidates) -> Option<Version> {
-        likely_pick(candidates, |version| self.specifiers.as_ref().is_none_or(|s| s.contains(version)))
+impl Default for Want {
+    /// Any version, no extras.
+    fn default() -> Self {
+        Self { range: Ranges::full(), extras: Vec::new() }
     }
 }
 
@@ -268,10 +271,12 @@ impl<F: Fetch + ?Sized + 'static> State<F> {
     /// admits, where there is one (a dependency pinned by one parent and left open by another
     /// is read once, at the pin), else the newest `want` admits.
     fn pick(&self, name: &PackageName, want: &Want, candidates: &Candidates) -> Option<Version> {
-        let all: Vec<VersionSpecifiers> =
-            lock(&self.wanted).get(name).into_iter().flatten().filter_map(|seen| seen.specifiers.clone()).collect();
-        likely_pick(candidates, |version| all.iter().all(|specifiers| specifiers.contains(version)))
-            .or_else(|| want.pick(candidates))
+        let every = lock(&self.wanted)
+            .get(name)
+            .into_iter()
+            .flatten()
+            .fold(Ranges::full(), |every, seen| every.intersection(&seen.range));
+        likely_pick(candidates, &every).or_else(|| likely_pick(candidates, &want.range))
     }
 
     /// A metadata job for `version`, unless one was already made.
