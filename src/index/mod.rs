@@ -77,9 +77,11 @@ pub struct Project {
     /// [`IndexStrategy::UnsafeFirstMatch`]: a version's files come from the first page that
     /// lists it, and earlier pages' versions are preferred.
     first_match: bool,
-    /// The distribution files grouped by version, on first use: the resolver, the prefetcher
-    /// and the lock all ask "which files has version V", and a large project lists thousands.
-    /// Sorted by version, one entry each: looked up by binary search.
+    /// The distribution files grouped by version, on first use, where the pages must be merged
+    /// (several indexes, or an entry of format 6): the resolver, the prefetcher and the lock
+    /// all ask "which files has version V", and a large project lists thousands. Sorted by
+    /// version, one entry each: looked up by binary search. One page of format 7 is its own
+    /// list (see [`Project::page_in_order`]).
     releases: OnceLock<Releases>,
 }
 

@@ -231,7 +231,7 @@ enum Unread {
     File(PageFile),
 }
 
-/// The files of one version (`None` where the filenames name none, or none PEP 440 reads).
+/// The files of one version (`None` for the files whose names give none PEP 440 reads).
 /// Small, as a page can list thousands: u32 offsets (an entry over 4 GiB is not read), the
 /// version parsed when first looked at, and the lines boxed, as most groups are never read.
 #[derive(Debug)]
@@ -506,8 +506,7 @@ fn parse_header(text: &str) -> Option<(u64, Option<u64>, CachedPage)> {
     let mut versions = Vec::with_capacity(groups.min(count));
     let (mut files, mut bytes) = (0, u32::try_from(header_len).ok()?);
     for _ in 0..groups {
-        let line = lines.next()?;
-        let (count, rest) = line.split_once(' ')?;
+        let (count, rest) = lines.next()?.split_once(' ')?;
         let (len, version) = rest.split_once(' ')?;
         let files_end = count.parse::<u32>().ok().and_then(|count| count.checked_add(files))?;
         let bytes_end = len.parse::<u32>().ok().and_then(|len| len.checked_add(bytes))?;
