@@ -273,17 +273,15 @@ enum ReleaseAt<'p> {
 impl<'p> Release<'p> {
     /// Where its files are, as runs `(page, files)` in index order.
     fn runs(&self) -> impl Iterator<Item = (usize, Range<usize>)> + use<'p> {
+        let widen = |(page, files): &Run| (*page as usize, files.start as usize..files.end as usize);
         let (first, more) = match self.files {
             None => (None, [].as_slice()),
-            Some(ReleaseAt::Merged(release)) => (Some(release.first.clone()), release.more.as_slice()),
+            Some(ReleaseAt::Merged(release)) => (Some(widen(&release.first)), release.more.as_slice()),
             Some(ReleaseAt::Group(at)) => {
-                let files =
-                    self.project.pages[0].release(at).map(|(_, files)| (0, files.start as u32..files.end as u32));
-                (files, [].as_slice())
+                (self.project.pages[0].release(at).map(|(_, files)| (0, files)), [].as_slice())
             }
         };
-        let widen = |(page, files): Run| (page as usize, files.start as usize..files.end as usize);
-        first.into_iter().chain(more.iter().cloned()).map(widen)
+        first.into_iter().chain(more.iter().map(widen))
     }
 
     /// Where each file is, in index order.
