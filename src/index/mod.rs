@@ -306,14 +306,7 @@ impl<'p> Release<'p> {
     /// What choosing a version needs of each file, read without decoding the files.
     pub fn summaries(&self) -> impl Iterator<Item = FileSummary<'p>> + use<'p> {
         let project = self.project;
-        self.indices().filter_map(move |(page, file)| {
-            let page = &project.pages[page];
-            Some(FileSummary {
-                filename: page.filename(file)?,
-                requires_python: page.requires_python(file),
-                yanked: page.is_yanked(file),
-            })
-        })
+        self.indices().filter_map(move |(page, file)| project.pages[page].summary(file))
     }
 
     /// The filenames each index lists for this version, in index order (indexes that list none

@@ -59,7 +59,7 @@ use pep508_rs::pep440_rs::Version;
 use reqwest::Url;
 
 use crate::dist::{CoreMetadata, DistFile, FilenameParts, HashSource, Hashes, UploadTime};
-use crate::index::{PageFormat, ProjectPage};
+use crate::index::{FileSummary, PageFormat, ProjectPage};
 
 const MAGIC: &str = "hashlock page 7";
 /// Format 6, the same but for the order of the groups (see the module docs).
@@ -284,6 +284,19 @@ struct Line {
     fields: [u16; FIELDS],
     hash_source: HashSource,
     size: Option<u64>,
+}
+
+impl Line {
+    /// The text of `field` in `text`, this line's.
+    fn field<'t>(&self, text: &'t str, field: Field) -> &'t str {
+        let (from, to) = (self.fields[field as usize], self.fields.get(field as usize + 1).copied());
+        match (from, to) {
+            // Checked when read: the line has all its fields, each but the last followed by a tab.
+            (FAR, _) | (_, Some(FAR)) => text.split('\t').nth(field as usize).unwrap_or_default(),
+            (from, Some(to)) => &text[from as usize..to as usize - 1],
+            (from, None) => &text[from as usize..],
+        }
+    }
 }
 
 /// The fields of a file line, in order.
@@ -690,31 +703,28 @@ impl CachedPage {
 
     fn field(&self, index: usize, field: Field) -> Option<&str> {
         let (text, line) = self.line(index)?;
-        let (from, to) = (line.fields[field as usize], line.fields.get(field as usize + 1).copied());
-        Some(match (from, to) {
-            // Checked when read: the line has all its fields, each but the last followed by a tab.
-            (FAR, _) | (_, Some(FAR)) => text.split('\t').nth(field as usize).unwrap_or_default(),
-            (from, Some(to)) => &text[from as usize..to as usize - 1],
-            (from, None) => &text[from as usize..],
-        })
+        Some(line.field(text, field))
     }
 
     pub fn filename(&self, index: usize) -> Option<Cow<'_, str>> {
         self.field(index, Field::Filename).map(unescape)
     }
 
-    pub fn requires_python(&self, index: usize) -> Option<Cow<'_, str>> {
-        self.field(index, Field::RequiresPython)?.strip_prefix('=').map(unescape)
-    }
-
-    pub fn is_yanked(&self, index: usize) -> bool {
-        self.field(index, Field::Yanked).is_some_and(|yanked| !yanked.is_empty())
+    /// What choosing a version reads of the file at `index`, from one lookup of its line;
+    /// `None` when its group is damaged.
+    pub fn summary(&self, index: usize) -> Option<FileSummary<'_>> {
+        let (text, line) = self.line(index)?;
+        Some(FileSummary {
+            filename: unescape(line.field(text, Field::Filename)),
+            requires_python: line.field(text, Field::RequiresPython).strip_prefix('=').map(unescape),
+            yanked: !line.field(text, Field::Yanked).is_empty(),
+        })
     }
 
     /// The file at `index`, decoded; `None` when its group is damaged.
     pub fn file(&self, index: usize) -> Option<DistFile> {
-        let (_, line) = self.line(index)?;
-        let field = |field| self.field(index, field).unwrap_or_default();
+        let (text, line) = self.line(index)?;
+        let field = |field| line.field(text, field);
         let optional = |field: &str| field.strip_prefix('=').map(|v| unescape(v).into_owned());
         let core_metadata = match field(Field::CoreMetadata).strip_prefix('=') {
             None => CoreMetadata::Absent,
@@ -873,8 +883,8 @@ pub(crate) mod tests {
         let entry = decode(encode(1_700_000_000, Some(600), &page)).unwrap();
         assert_eq!((entry.fetched_at, entry.max_age), (1_700_000_000, Some(600)));
         assert_eq!(entry.page.filename(1).as_deref(), Some("demo_pkg-1.0.tar.gz"));
-        assert_eq!(entry.page.requires_python(0).as_deref(), Some(">=3.8, !=3.9.*"));
-        assert!(entry.page.is_yanked(0) && entry.page.is_yanked(1));
+        assert_eq!(entry.page.summary(0).unwrap().requires_python.as_deref(), Some(">=3.8, !=3.9.*"));
+        assert!(entry.page.summary(0).unwrap().yanked && entry.page.summary(1).unwrap().yanked);
         assert_eq!(entry.page.into_page(), page);
         assert_eq!(decode(encode(5, None, &self::page(Vec::new()))).map(|e| e.max_age), Some(None));
     }
@@ -934,8 +944,8 @@ pub(crate) mod tests {
         };
         let page = page(vec![long, file("demo_pkg-1.0-py3-none-any.whl")]);
         let entry = decode(encode(0, None, &page)).unwrap();
-        assert_eq!(entry.page.requires_python(0).as_deref(), Some(">=3.8, !=3.9.*"));
-        assert!(entry.page.is_yanked(0));
+        assert_eq!(entry.page.summary(0).unwrap().requires_python.as_deref(), Some(">=3.8, !=3.9.*"));
+        assert!(entry.page.summary(0).unwrap().yanked);
         assert_eq!(entry.page.into_page(), page);
     }
 
