@@ -179,8 +179,7 @@ impl Project {
 
     /// The files of `version` (PEP 440 equality), in index order.
     pub fn release(&self, version: &Version) -> Release<'_> {
-        let found = self.release_position(version).and_then(|position| self.release_at(position));
-        found.map_or(Release { project: self, files: None }, |(_, release)| release)
+        self.find(version).map_or(Release { project: self, files: None }, |(_, release)| release)
     }
 
     /// How many versions [`Project::releases`] gives.
@@ -203,8 +202,13 @@ impl Project {
 
     /// Where `version` is in [`Project::releases`].
     pub fn release_position(&self, version: &Version) -> Option<usize> {
+        self.find(version).map(|(position, _)| position)
+    }
+
+    /// Where `version` is in [`Project::releases`], and its files.
+    fn find(&self, version: &Version) -> Option<(usize, Release<'_>)> {
         let at = self.releases_before(version, false);
-        self.release_at(at).filter(|(listed, _)| *listed == version).map(|_| at)
+        self.release_at(at).filter(|(listed, _)| *listed == version).map(|(_, release)| (at, release))
     }
 
     /// How many of [`Project::releases`] come before `version` (and it, when `including`),

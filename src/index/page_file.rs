@@ -270,6 +270,12 @@ impl GroupLines {
     fn new(text: Option<String>, lines: Vec<Line>) -> Box<Self> {
         Box::new(Self { text, lines, decoded: OnceLock::new() })
     }
+
+    /// The text of `line`, one of these lines of `group` of `page`.
+    fn line_text<'a>(&'a self, page: &'a CachedPage, group: &Group, line: &Line) -> &'a str {
+        let text = self.text.as_deref().unwrap_or_else(|| &page.text[group.bytes()]);
+        &text[line.start as usize..line.end as usize]
+    }
 }
 
 /// Where one file line's fields lie in its group's text, and the small ones already read.
@@ -645,9 +651,12 @@ impl CachedPage {
     /// The files of the group at `at`, decoded the first time they are asked for (none for a
     /// damaged group, see [`DamageLog`]).
     pub fn group_files(&self, at: usize) -> &[DistFile] {
-        let Some(group) = self.groups.get(at) else { return &[] };
-        let Some(read) = group.lines.get_or_init(|| self.read_group(group)).as_deref() else { return &[] };
-        read.decoded.get_or_init(|| group.files().filter_map(|index| self.file(index)).collect())
+        let Some((group, read)) = self.groups.get(at).and_then(|group| Some((group, self.group_lines(group)?))) else {
+            return &[];
+        };
+        read.decoded.get_or_init(|| {
+            read.lines.iter().map(|line| self.decode(read.line_text(self, group, line), line)).collect()
+        })
     }
 
     /// The version of the group at `at`, parsed the first time it is asked for.
@@ -678,10 +687,15 @@ impl CachedPage {
     /// is damaged (see [`DamageLog`]).
     fn line(&self, index: usize) -> Option<(&str, &Line)> {
         let group = self.groups.get(self.groups.partition_point(|group| group.files().end <= index))?;
-        let read = group.lines.get_or_init(|| self.read_group(group)).as_ref()?;
+        let read = self.group_lines(group)?;
         let line = read.lines.get(index - group.files().start)?;
-        let text = read.text.as_deref().unwrap_or_else(|| &self.text[group.bytes()]);
-        Some((&text[line.start as usize..line.end as usize], line))
+        Some((read.line_text(self, group, line), line))
+    }
+
+    /// The lines of `group`, read and checked the first time they are asked for; `None` when
+    /// the group is damaged.
+    fn group_lines<'a>(&'a self, group: &'a Group) -> Option<&'a GroupLines> {
+        group.lines.get_or_init(|| self.read_group(group)).as_deref()
     }
 
     /// A group not read yet, checked; damage found is recorded against the cache file.
@@ -724,6 +738,11 @@ impl CachedPage {
     /// The file at `index`, decoded; `None` when its group is damaged.
     pub fn file(&self, index: usize) -> Option<DistFile> {
         let (text, line) = self.line(index)?;
+        Some(self.decode(text, line))
+    }
+
+    /// The file of `line`, whose text is `text`.
+    fn decode(&self, text: &str, line: &Line) -> DistFile {
         let field = |field| line.field(text, field);
         let optional = |field: &str| field.strip_prefix('=').map(|v| unescape(v).into_owned());
         let core_metadata = match field(Field::CoreMetadata).strip_prefix('=') {
@@ -731,7 +750,7 @@ impl CachedPage {
             Some(hashes) => CoreMetadata::Present(decode_hashes(hashes)),
         };
         let filename = unescape(field(Field::Filename)).into_owned();
-        Some(DistFile {
+        DistFile {
             url: self.url(field(Field::Url), &filename),
             filename,
             hashes: decode_hashes(field(Field::Hashes)),
@@ -742,7 +761,7 @@ impl CachedPage {
             size: line.size,
             upload_time: UploadTime::parse(field(Field::UploadTime)),
             provenance: optional(field(Field::Provenance)),
-        })
+        }
     }
 
     fn url(&self, field: &str, filename: &str) -> String {
